@@ -1,0 +1,114 @@
+# mcpgw: plain Makefile. `make` builds build/mcpgw, build/libmcpgw.a, build/libmcpgw.so.
+# V=1 shows full command lines; WERROR=1 (set by CI) turns warnings into errors.
+
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+DESTDIR    ?=
+BUILD      ?= build
+CC         ?= cc
+
+PKGS := libevent jansson yaml-0.1 libcurl openssl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+
+WARN := -Wall -Wextra -Wformat=2 -Werror=format-security -Wshadow -Wpointer-arith \
+        -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter -Wvla
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection \
+          -fcf-protection=full -fPIC
+OPT    ?= -O2 -g
+CFLAGS ?=
+CPPFLAGS += -D_GNU_SOURCE -Iinclude -Igateway -DMCPGW_SYSCONFDIR='"$(SYSCONFDIR)/mcpgw"' \
+            -DMCPGW_PLUGINDIR='"$(PREFIX)/lib/mcpgw/plugins"'
+ALL_CFLAGS = -std=c11 $(OPT) $(WARN) $(HARDEN) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP
+LDHARDEN := -Wl,-z,relro,-z,now,-z,noexecstack
+LDLIBS_ALL = $(PKG_LIBS) -ldl -lm
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRCS := $(filter-out gateway/main.c gateway/cmd_%.c,$(wildcard gateway/*.c))
+CMD_SRCS := gateway/main.c $(wildcard gateway/cmd_*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+TOOL_SRCS := $(wildcard tests/bench/*.c)
+TOOL_BINS := $(TOOL_SRCS:tests/bench/%.c=$(BUILD)/tools/%)
+
+.PHONY: all test check unit integration bench asan valgrind install clean demo deps
+all: $(BUILD)/mcpgw $(BUILD)/libmcpgw.a $(BUILD)/libmcpgw.so $(TOOL_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libmcpgw.a: $(LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libmcpgw.so: $(LIB_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared $(OPT) $(HARDEN) $(LDHARDEN) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/mcpgw: $(CMD_OBJS) $(BUILD)/libmcpgw.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -pie $(OPT) $(HARDEN) $(LDHARDEN) $(CFLAGS) $(LDFLAGS) -o $@ $(CMD_OBJS) $(BUILD)/libmcpgw.a $(LDLIBS_ALL)
+
+# Unit tests link the static library and cmocka.
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmcpgw.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libmcpgw.a $(LDLIBS_ALL) -lcmocka
+
+# Small standalone tools used by the tests and the benchmark (byte relay, load driver).
+$(BUILD)/tools/%: tests/bench/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS_ALL)
+
+unit: $(UNIT_BINS)
+	@sh tests/run-unit.sh $(UNIT_BINS)
+
+integration: all
+	@sh tests/run-integration.sh
+
+# The whole suite: unit tests, then integration tests against the real binary.
+test check: unit integration
+
+bench: all
+	@sh tests/bench/run.sh
+
+# The whole suite under AddressSanitizer and UndefinedBehaviorSanitizer, in its own build tree.
+asan:
+	$(MAKE) BUILD=build-asan CC=clang OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	    HARDEN="-fstack-protector-strong -fPIC" MCPGW_BIN=$(CURDIR)/build-asan/mcpgw test
+
+valgrind: all
+	@MCPGW_VALGRIND=1 sh tests/run-integration.sh
+
+demo: all
+	@sh scripts/demo.sh
+
+deps:
+	@sh scripts/install-deps.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/mcpgw
+	install -m 0755 $(BUILD)/mcpgw $(DESTDIR)$(PREFIX)/bin/mcpgw
+	install -m 0644 $(BUILD)/libmcpgw.a $(DESTDIR)$(PREFIX)/lib/libmcpgw.a
+	install -m 0755 $(BUILD)/libmcpgw.so $(DESTDIR)$(PREFIX)/lib/libmcpgw.so
+	install -m 0644 include/mcpgw/*.h $(DESTDIR)$(PREFIX)/include/mcpgw/
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d)

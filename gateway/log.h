@@ -1,0 +1,26 @@
+/* log.h: the gateway's own log, always on stderr (stdout carries protocol messages only).
+ * Every line: "mcpgw: LEVEL: [who] message". who is a server name, "gateway" or "client". */
+#ifndef MCPGW_LOG_H
+#define MCPGW_LOG_H
+
+#include <stdarg.h>
+
+enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+void log_set_level(enum log_level);
+enum log_level log_get_level(void);
+int log_enabled(enum log_level);
+
+void log_msg(enum log_level, const char *who, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void log_vmsg(enum log_level, const char *who, const char *fmt, va_list);
+
+#define log_error(who, ...) log_msg(LOG_ERROR, who, __VA_ARGS__)
+#define log_warn(who, ...)  log_msg(LOG_WARN, who, __VA_ARGS__)
+#define log_info(who, ...)  log_msg(LOG_INFO, who, __VA_ARGS__)
+#define log_debug(who, ...) do { if (log_enabled(LOG_DEBUG)) log_msg(LOG_DEBUG, who, __VA_ARGS__); } while (0)
+
+/* Exits with status 2 after logging; never for anything a peer sent. */
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif
