@@ -13,7 +13,8 @@ int log_enabled(enum log_level);
 
 void log_msg(enum log_level, const char *who, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void log_vmsg(enum log_level, const char *who, const char *fmt, va_list);
+void log_vmsg(enum log_level, const char *who, const char *fmt, va_list)
+    __attribute__((format(printf, 3, 0)));
 
 #define log_error(who, ...) log_msg(LOG_ERROR, who, __VA_ARGS__)
 #define log_warn(who, ...)  log_msg(LOG_WARN, who, __VA_ARGS__)

@@ -1,0 +1,274 @@
+/* gateway.c: owns the stdio endpoint's process: the event loop, stdin/stdout with their bounds and
+ * backpressure, signals, and the orderly shutdown that leaves no child behind. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include "mcpgw/mcpgw.h"
+#include "child.h"
+#include "frame.h"
+#include "gateway.h"
+#include "log.h"
+#include "router.h"
+#include "session.h"
+#include "state.h"
+#include "version.h"
+
+#define CLIENT_MAX_LINE   (16u << 20)
+#define OUT_HIGH_WATER    (8u << 20)	/* stop reading upstreams above this much unsent output */
+#define OUT_LOW_WATER     (1u << 20)
+#define SHUTDOWN_HARD_MS  4000
+
+struct gw {
+	struct event_base *base;
+	struct config *cfg;
+	struct router *router;
+	struct session *session;
+	struct event *ev_in, *ev_out, *ev_term, *ev_int, *ev_hard;
+	struct evbuffer *in, *out;
+	struct frame frame;
+	int paused, stopping, out_broken;
+	int stdin_fl, stdout_fl;
+};
+
+const char *mcpgw_version(void) { return MCPGW_VERSION; }
+
+void
+gateway_harden_process(void)
+{
+	struct rlimit rl = { 0, 0 };
+	signal(SIGPIPE, SIG_IGN);
+	setrlimit(RLIMIT_CORE, &rl);
+	/* Tokens live in this process: no core dumps, no ptrace attach by the user's other processes. */
+	prctl(PR_SET_DUMPABLE, 0);
+}
+
+struct config *
+gateway_load_config(const struct gateway_args *a)
+{
+	struct config_diags d = { 0 };
+	struct config_load_opts o = { a->config_file, a->system_policy, a->config_file != NULL };
+	struct config *cfg = config_load(&o, &d);
+	config_diags_print(&d, stderr);
+	config_diags_cleanup(&d);
+	return cfg;
+}
+
+char *
+gateway_state_dir(void)
+{
+	char err[512], *dir = state_dir_path();
+	if (dir == NULL) {
+		log_warn("gateway", "no state directory (HOME and XDG_STATE_HOME unset): no catalogue");
+		return NULL;
+	}
+	if (state_dir_ensure(dir, err, sizeof err) < 0) {
+		log_warn("gateway", "state directory not used: %s", err);
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+static void gw_shutdown(struct gw *, const char *why);
+
+static void
+gw_flush(struct gw *g)
+{
+	while (!g->out_broken && evbuffer_get_length(g->out) > 0) {
+		int n = evbuffer_write(g->out, STDOUT_FILENO);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			g->out_broken = 1;	/* EPIPE: the client is gone */
+			evbuffer_drain(g->out, evbuffer_get_length(g->out));
+			return;
+		}
+	}
+}
+
+static void
+gw_pressure(struct gw *g)
+{
+	size_t q = evbuffer_get_length(g->out);
+	if (!g->paused && q > OUT_HIGH_WATER) {
+		g->paused = 1;
+		log_debug("client", "client reads slowly (%zu bytes queued): pausing upstream output", q);
+		router_pause(g->router, 1);
+	} else if (g->paused && q < OUT_LOW_WATER) {
+		g->paused = 0;
+		router_pause(g->router, 0);
+	}
+}
+
+static void
+gw_out_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw *g = arg;
+	gw_flush(g);
+	if (evbuffer_get_length(g->out) == 0)
+		event_del(g->ev_out);
+	if (g->out_broken)
+		gw_shutdown(g, "stdout closed");
+	else
+		gw_pressure(g);
+}
+
+static void
+gw_send(void *arg, const char *buf, size_t len)
+{
+	struct gw *g = arg;
+	if (g->out_broken)
+		return;
+	evbuffer_add(g->out, buf, len);
+	gw_flush(g);
+	if (g->out_broken) {
+		gw_shutdown(g, "stdout closed");
+		return;
+	}
+	if (evbuffer_get_length(g->out) > 0) {
+		event_add(g->ev_out, NULL);
+		gw_pressure(g);
+	}
+}
+
+static void
+gw_in_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw *g = arg;
+	int n = evbuffer_read(g->in, fd, 65536);
+	char *line;
+	size_t len;
+	enum frame_result r;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	while ((r = frame_next(&g->frame, g->in, &line, &len)) != FRAME_NEED_MORE) {
+		if (r == FRAME_OVERLONG)
+			session_overlong(g->session);
+		else
+			session_line(g->session, line, len);
+	}
+	if (n <= 0) {
+		if (evbuffer_get_length(g->in) > 0) {	/* a last line without its newline */
+			len = evbuffer_get_length(g->in);
+			line = malloc(len + 1);
+			evbuffer_remove(g->in, line, len);
+			line[len] = '\0';
+			session_line(g->session, line, len);
+		}
+		gw_shutdown(g, n == 0 ? "client closed stdin" : "stdin read error");
+	}
+}
+
+static void
+gw_stopped(void *arg)
+{
+	struct gw *g = arg;
+	log_debug("gateway", "every server stopped");
+	event_base_loopexit(g->base, NULL);
+}
+
+static void
+gw_hard_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw *g = arg;
+	log_warn("gateway", "servers still running after %d ms: killing them", SHUTDOWN_HARD_MS);
+	child_kill_all();
+	event_base_loopexit(g->base, NULL);
+}
+
+static void
+gw_shutdown(struct gw *g, const char *why)
+{
+	struct timeval tv = { SHUTDOWN_HARD_MS / 1000, (SHUTDOWN_HARD_MS % 1000) * 1000 };
+	if (g->stopping)
+		return;
+	g->stopping = 1;
+	log_info("gateway", "%s: stopping", why);
+	event_del(g->ev_in);
+	evtimer_add(g->ev_hard, &tv);
+	router_stop(g->router, gw_stopped, g);
+}
+
+static void
+gw_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	gw_shutdown(arg, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+int
+mcpgw_run_stdio(const struct mcpgw_options *o)
+{
+	struct gateway_args a = { o->config_file, o->system_policy };
+	struct gw g = { 0 };
+	char *state = NULL;
+
+	gateway_harden_process();
+	if ((g.cfg = gateway_load_config(&a)) == NULL)
+		return 1;
+	log_set_level((enum log_level)g.cfg->log_level);
+	state = o->state_dir ? strdup(o->state_dir) : gateway_state_dir();
+	g.base = event_base_new();
+	if (g.base == NULL) {
+		log_error("gateway", "cannot create the event loop");
+		config_free(g.cfg);
+		free(state);
+		return 2;
+	}
+	struct router_hooks rh = { session_list_changed, session_notification, session_request,
+		session_state, NULL };
+	struct session_io io = { gw_send, &g };
+	g.router = router_new(g.base, g.cfg, state, &rh);
+	g.session = session_new(g.base, g.router, g.cfg, &io, g.cfg->startup_wait_ms);
+	/* The router calls the session through rh.arg; set it now that the session exists. */
+	router_set_hooks_arg(g.router, g.session);
+	free(state);
+
+	g.in = evbuffer_new();
+	g.out = evbuffer_new();
+	frame_init(&g.frame, CLIENT_MAX_LINE);
+	g.stdin_fl = fcntl(STDIN_FILENO, F_GETFL);
+	g.stdout_fl = fcntl(STDOUT_FILENO, F_GETFL);
+	fcntl(STDIN_FILENO, F_SETFL, g.stdin_fl | O_NONBLOCK);
+	fcntl(STDOUT_FILENO, F_SETFL, g.stdout_fl | O_NONBLOCK);
+	g.ev_in = event_new(g.base, STDIN_FILENO, EV_READ | EV_PERSIST, gw_in_cb, &g);
+	g.ev_out = event_new(g.base, STDOUT_FILENO, EV_WRITE | EV_PERSIST, gw_out_cb, &g);
+	g.ev_term = evsignal_new(g.base, SIGTERM, gw_signal_cb, &g);
+	g.ev_int = evsignal_new(g.base, SIGINT, gw_signal_cb, &g);
+	g.ev_hard = evtimer_new(g.base, gw_hard_cb, &g);
+	event_add(g.ev_in, NULL);
+	evsignal_add(g.ev_term, NULL);
+	evsignal_add(g.ev_int, NULL);
+	log_info("gateway", "mcpgw %s serving %zu server%s on stdio", MCPGW_VERSION,
+	    router_count(g.router), router_count(g.router) == 1 ? "" : "s");
+	router_start(g.router);
+
+	event_base_dispatch(g.base);
+
+	/* Last answers (errors for calls cut short) go out before we leave. */
+	router_free(g.router);
+	session_free(g.session);
+	fcntl(STDOUT_FILENO, F_SETFL, g.stdout_fl);
+	gw_flush(&g);
+	fcntl(STDIN_FILENO, F_SETFL, g.stdin_fl);
+	event_free(g.ev_in);
+	event_free(g.ev_out);
+	event_free(g.ev_term);
+	event_free(g.ev_int);
+	event_free(g.ev_hard);
+	evbuffer_free(g.in);
+	evbuffer_free(g.out);
+	child_shutdown();
+	event_base_free(g.base);
+	config_free(g.cfg);
+	libevent_global_shutdown();
+	return 0;
+}

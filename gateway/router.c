@@ -1,0 +1,686 @@
+/* router.c: owns aggregation and policy: builds the exposed lists from every upstream in config
+ * order, applies allow/deny/read_only/rename, cleans descriptions, keeps the routing tables, feeds
+ * and reads the catalogue, and debounces list_changed. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "catalog.h"
+#include "hmap.h"
+#include "log.h"
+#include "names.h"
+#include "router.h"
+#include "text.h"
+
+#define ROUTER_DEBOUNCE_MS 50
+#define DESC_MAX 8192
+#define INSTR_LINE_MAX 200
+#define INSTR_MAX 4000
+#define URI_SCHEME "mcpgw://"
+
+struct uri_entry {
+	int server;
+	char *orig;
+};
+
+struct router {
+	struct event_base *base;
+	const struct config *cfg;
+	struct router_hooks hooks;
+	struct upstream **ups;
+	size_t nups;
+	struct catalog *catalog;
+	char (*digests)[65];
+
+	struct names *tool_names, *prompt_names;
+	json_t *views[4];		/* exposed tools, prompts, resources, templates */
+	struct hmap *uris;		/* exposed uri -> uri_entry */
+	unsigned dirty_notify;
+	struct event *ev_debounce;
+	int stopping;
+	size_t stop_left;
+	void (*stop_done)(void *);
+	void *stop_arg;
+};
+
+static int
+slot(enum upstream_list l)
+{
+	return l == UPSTREAM_TOOLS ? 0 : l == UPSTREAM_PROMPTS ? 1 : l == UPSTREAM_RESOURCES ? 2 : 3;
+}
+
+/* An upstream's lists count while it is up or coming back; a failed or stopped one's do not
+ * (a lazy one's catalogued tools do). */
+static int
+listed_in(enum upstream_state s, int lazy)
+{
+	if (s == UPSTREAM_FAILED || s == UPSTREAM_STOPPING)
+		return 0;
+	if (s == UPSTREAM_STOPPED)
+		return lazy;
+	return 1;
+}
+
+static int
+router_listed(const struct upstream *up)
+{
+	return listed_in(upstream_state(up), upstream_config(up)->lazy);
+}
+
+static char *
+clean_field(json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	char *c;
+	if (s == NULL)
+		return NULL;
+	c = text_clean(s, DESC_MAX);
+	if (c)
+		json_object_set_new(obj, key, json_string(c));
+	return c;
+}
+
+/* Why a tool is hidden, or NULL when it is exposed. */
+static const char *
+tool_hidden_by(const struct config_server *cfg, json_t *tool)
+{
+	const char *name = json_string_value(json_object_get(tool, "name"));
+	if (name == NULL)
+		return "no name";
+	if (!config_rules_pass(&cfg->tools, name))
+		return "tools.allow/deny";
+	if (cfg->read_only &&
+	    !json_is_true(json_object_get(json_object_get(tool, "annotations"), "readOnlyHint")))
+		return "tools.read_only";
+	return NULL;
+}
+
+static const char *
+rename_hint(const struct config_server *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nrename; i++)
+		if (strcmp(cfg->rename[i].key, name) == 0)
+			return cfg->rename[i].value;
+	return NULL;
+}
+
+static json_t *
+build_named(struct router *r, enum upstream_list which)
+{
+	struct names *nt = which == UPSTREAM_TOOLS ? r->tool_names : r->prompt_names;
+	json_t *out = json_array();
+
+	names_reset(nt);
+	for (size_t i = 0; i < r->nups; i++) {
+		struct upstream *up = r->ups[i];
+		const struct config_server *cfg = upstream_config(up);
+		json_t *list = upstream_list(up, which), *item;
+		size_t k;
+
+		if (!router_listed(up) || list == NULL)
+			continue;
+		json_array_foreach(list, k, item) {
+			const char *name = json_string_value(json_object_get(item, "name"));
+			const char *exposed;
+			int changed = 0;
+			if (name == NULL)
+				continue;
+			if (which == UPSTREAM_TOOLS ? tool_hidden_by(cfg, item) != NULL
+			    : !config_rules_pass(&cfg->prompts, name))
+				continue;
+			exposed = names_add(nt, (int)i, cfg->name, cfg->prefix, name,
+			    which == UPSTREAM_TOOLS ? rename_hint(cfg, name) : NULL, &changed);
+			if (exposed == NULL)
+				continue;
+			if (changed)
+				log_info(cfg->name, "%s '%s' exposed as '%s' (too long or colliding)",
+				    which == UPSTREAM_TOOLS ? "tool" : "prompt", name, exposed);
+			json_t *copy = json_copy(item);
+			json_object_set_new(copy, "name", json_string(exposed));
+			free(clean_field(copy, "description"));
+			free(clean_field(copy, "title"));
+			json_array_append_new(out, copy);
+		}
+	}
+	return out;
+}
+
+static char *
+pct_encode(const char *s)
+{
+	size_t n = strlen(s);
+	char *o = malloc(n * 3 + 1), *p = o;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
+			*p++ = (char)c;
+		else
+			p += sprintf(p, "%%%02X", c);
+	}
+	*p = '\0';
+	return o;
+}
+
+static char *
+pct_decode(const char *s)
+{
+	char *o = malloc(strlen(s) + 1), *p = o;
+	for (; *s; s++) {
+		if (*s == '%' && isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])) {
+			char h[3] = { s[1], s[2], 0 };
+			*p++ = (char)strtol(h, NULL, 16);
+			s += 2;
+		} else
+			*p++ = *s;
+	}
+	*p = '\0';
+	return o;
+}
+
+static void
+uri_entry_free(const char *key, void *val, void *arg)
+{
+	struct uri_entry *e = val;
+	free(e->orig);
+	free(e);
+}
+
+static json_t *
+build_resources(struct router *r)
+{
+	json_t *out = json_array();
+
+	hmap_foreach(r->uris, uri_entry_free, NULL);
+	hmap_clear(r->uris);
+	for (size_t i = 0; i < r->nups; i++) {
+		struct upstream *up = r->ups[i];
+		const struct config_server *cfg = upstream_config(up);
+		json_t *list = upstream_list(up, UPSTREAM_RESOURCES), *item;
+		size_t k;
+
+		if (!router_listed(up) || list == NULL)
+			continue;
+		json_array_foreach(list, k, item) {
+			const char *uri = json_string_value(json_object_get(item, "uri"));
+			char *exposed;
+			if (uri == NULL || !config_rules_pass(&cfg->resources, uri))
+				continue;
+			if (hmap_get(r->uris, uri) || strncmp(uri, URI_SCHEME, strlen(URI_SCHEME)) == 0) {
+				/* Another server published it first: this one gets a gateway-owned form. */
+				char *enc = pct_encode(uri);
+				if (asprintf(&exposed, URI_SCHEME "%s/%s", cfg->name, enc) < 0)
+					exposed = NULL;
+				free(enc);
+				if (exposed == NULL)
+					continue;
+				if (hmap_get(r->uris, exposed)) {
+					free(exposed);
+					continue;
+				}
+			} else
+				exposed = strdup(uri);
+			struct uri_entry *e = malloc(sizeof *e);
+			e->server = (int)i;
+			e->orig = strdup(uri);
+			hmap_put(r->uris, exposed, e);
+			json_t *copy = json_copy(item);
+			json_object_set_new(copy, "uri", json_string(exposed));
+			free(clean_field(copy, "description"));
+			json_array_append_new(out, copy);
+			free(exposed);
+		}
+	}
+	return out;
+}
+
+static json_t *
+build_templates(struct router *r)
+{
+	json_t *out = json_array(), *seen = json_object();
+	for (size_t i = 0; i < r->nups; i++) {
+		struct upstream *up = r->ups[i];
+		const struct config_server *cfg = upstream_config(up);
+		json_t *list = upstream_list(up, UPSTREAM_TEMPLATES), *item;
+		size_t k;
+
+		if (!router_listed(up) || list == NULL)
+			continue;
+		json_array_foreach(list, k, item) {
+			const char *t = json_string_value(json_object_get(item, "uriTemplate"));
+			if (t == NULL || !config_rules_pass(&cfg->resources, t))
+				continue;
+			if (json_object_get(seen, t)) {
+				log_warn(cfg->name, "resource template %s is also published by an earlier server; "
+				    "the earlier one is used", t);
+				continue;
+			}
+			json_object_set_new(seen, t, json_integer((json_int_t)i));
+			json_t *copy = json_copy(item);
+			free(clean_field(copy, "description"));
+			json_array_append_new(out, copy);
+		}
+	}
+	json_decref(seen);
+	return out;
+}
+
+static void
+router_debounce_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct router *r = arg;
+	unsigned which = r->dirty_notify;
+	r->dirty_notify = 0;
+	if (which && r->hooks.list_changed && !r->stopping)
+		r->hooks.list_changed(r->hooks.arg, which);
+}
+
+/* Rebuilds the views named by `which`; a view that really changed schedules a notification. */
+static void
+router_rebuild(struct router *r, unsigned which)
+{
+	for (unsigned l = UPSTREAM_TOOLS; l <= UPSTREAM_TEMPLATES; l <<= 1) {
+		if (!(which & l))
+			continue;
+		json_t *v = l == UPSTREAM_RESOURCES ? build_resources(r) :
+		    l == UPSTREAM_TEMPLATES ? build_templates(r) : build_named(r, l);
+		json_t **cur = &r->views[slot(l)];
+		if (*cur == NULL || !json_equal(*cur, v)) {
+			if (*cur != NULL) {
+				r->dirty_notify |= l;
+				struct timeval tv = { 0, ROUTER_DEBOUNCE_MS * 1000 };
+				if (!evtimer_pending(r->ev_debounce, NULL))
+					evtimer_add(r->ev_debounce, &tv);
+			}
+			json_decref(*cur);
+			*cur = v;
+		} else
+			json_decref(v);
+	}
+}
+
+static void
+router_state_hook(struct upstream *up, enum upstream_state old, void *arg)
+{
+	struct router *r = arg;
+	enum upstream_state s = upstream_state(up);
+	int lazy = upstream_config(up)->lazy;
+	/* A server leaving or entering the listed set changes every view. */
+	if (listed_in(s, lazy) != listed_in(old, lazy))
+		router_rebuild(r, UPSTREAM_TOOLS | UPSTREAM_PROMPTS | UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES);
+	if (r->hooks.state)
+		r->hooks.state(r->hooks.arg, up, old);
+}
+
+static void
+router_lists_hook(struct upstream *up, unsigned which, void *arg)
+{
+	struct router *r = arg;
+	int i = upstream_index(up);
+	if ((which & UPSTREAM_TOOLS) && !upstream_tools_from_catalog(up) &&
+	    catalog_put(r->catalog, upstream_name(up), r->digests[i], upstream_list(up, UPSTREAM_TOOLS),
+	    upstream_instructions(up)))
+		catalog_save(r->catalog);
+	router_rebuild(r, which);
+}
+
+static void
+router_notification_hook(struct upstream *up, const char *method, json_t *params, void *arg)
+{
+	struct router *r = arg;
+	if (r->hooks.notification)
+		r->hooks.notification(r->hooks.arg, up, method, params);
+}
+
+static void
+router_request_hook(struct upstream *up, json_t *msg, void *arg)
+{
+	struct router *r = arg;
+	if (r->hooks.request)
+		r->hooks.request(r->hooks.arg, up, msg);
+}
+
+struct router *
+router_new(struct event_base *base, const struct config *cfg, const char *state_dir,
+    const struct router_hooks *hooks)
+{
+	static const struct upstream_hooks uh_base = { router_state_hook, router_lists_hook,
+		router_notification_hook, router_request_hook, NULL };
+	struct upstream_hooks uh = uh_base;
+	struct router *r = calloc(1, sizeof *r);
+
+	if (r == NULL)
+		return NULL;
+	r->base = base;
+	r->cfg = cfg;
+	r->hooks = *hooks;
+	r->catalog = catalog_load(state_dir);
+	r->tool_names = names_new(cfg->separator, cfg->max_name_length);
+	r->prompt_names = names_new(cfg->separator, cfg->max_name_length);
+	r->uris = hmap_new();
+	r->ev_debounce = evtimer_new(base, router_debounce_cb, r);
+	r->ups = calloc(cfg->nservers + 1, sizeof *r->ups);
+	r->digests = calloc(cfg->nservers + 1, sizeof *r->digests);
+	uh.arg = r;
+	for (size_t i = 0; i < cfg->nservers; i++) {
+		const struct config_server *s = &cfg->servers[i];
+		if (!s->enabled)
+			continue;
+		struct upstream *up = upstream_new(base, s, (int)r->nups, &uh);
+		config_server_digest(s, r->digests[r->nups]);
+		upstream_seed_tools(up, catalog_tools(r->catalog, s->name, r->digests[r->nups]));
+		r->ups[r->nups++] = up;
+	}
+	router_rebuild(r, UPSTREAM_TOOLS | UPSTREAM_PROMPTS | UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES);
+	return r;
+}
+
+void
+router_start(struct router *r)
+{
+	for (size_t i = 0; i < r->nups; i++)
+		if (!upstream_config(r->ups[i])->lazy)
+			upstream_start(r->ups[i]);
+}
+
+void
+router_wake(struct router *r, struct upstream *up)
+{
+	if (upstream_state(up) == UPSTREAM_STOPPED && !r->stopping)
+		upstream_start(up);
+}
+
+static void
+router_one_stopped(void *arg)
+{
+	struct router *r = arg;
+	if (r->stop_left > 0 && --r->stop_left == 0 && r->stop_done)
+		r->stop_done(r->stop_arg);
+}
+
+void
+router_stop(struct router *r, void (*done)(void *), void *arg)
+{
+	r->stopping = 1;
+	r->stop_done = done;
+	r->stop_arg = arg;
+	r->stop_left = r->nups + 1;
+	for (size_t i = 0; i < r->nups; i++)
+		upstream_stop(r->ups[i], router_one_stopped, r);
+	router_one_stopped(r);
+}
+
+void
+router_free(struct router *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->nups; i++)
+		upstream_free(r->ups[i]);
+	free(r->ups);
+	free(r->digests);
+	catalog_save(r->catalog);
+	catalog_free(r->catalog);
+	names_free(r->tool_names);
+	names_free(r->prompt_names);
+	hmap_foreach(r->uris, uri_entry_free, NULL);
+	hmap_free(r->uris);
+	for (int i = 0; i < 4; i++)
+		json_decref(r->views[i]);
+	event_free(r->ev_debounce);
+	free(r);
+}
+
+void
+router_set_client_caps(struct router *r, json_t *caps)
+{
+	/* Only what the gateway relays: roots, sampling, elicitation. Never more than the client has. */
+	json_t *relay = json_object();
+	const char *keys[] = { "roots", "sampling", "elicitation" };
+	for (size_t i = 0; i < 3; i++) {
+		json_t *v = json_object_get(caps, keys[i]);
+		if (json_is_object(v))
+			json_object_set(relay, keys[i], v);
+	}
+	for (size_t i = 0; i < r->nups; i++)
+		upstream_set_client_caps(r->ups[i], relay);
+	json_decref(relay);
+}
+
+void
+router_set_log_level(struct router *r, const char *level)
+{
+	for (size_t i = 0; i < r->nups; i++)
+		upstream_set_log_level(r->ups[i], level);
+}
+
+void
+router_pause(struct router *r, int paused)
+{
+	for (size_t i = 0; i < r->nups; i++)
+		upstream_pause(r->ups[i], paused);
+}
+
+size_t router_count(const struct router *r) { return r->nups; }
+struct upstream *router_upstream(const struct router *r, size_t i) { return i < r->nups ? r->ups[i] : NULL; }
+
+int
+router_settled(const struct router *r, unsigned which)
+{
+	for (size_t i = 0; i < r->nups; i++) {
+		const struct upstream *up = r->ups[i];
+		enum upstream_state s = upstream_state(up);
+		if (s == UPSTREAM_READY || s == UPSTREAM_FAILED)
+			continue;
+		if (s == UPSTREAM_STOPPED && upstream_config(up)->lazy)
+			continue;
+		if (which == UPSTREAM_TOOLS && upstream_list(up, UPSTREAM_TOOLS) != NULL)
+			continue;	/* from the catalogue or an earlier run of this process */
+		return 0;
+	}
+	return 1;
+}
+
+json_t *
+router_list(struct router *r, enum upstream_list l)
+{
+	return r->views[slot(l)];
+}
+
+static int
+router_name(const struct router *r, struct names *nt, const char *exposed, struct upstream **up,
+    const char **orig)
+{
+	int server;
+	if (names_lookup(nt, exposed, &server, orig) < 0 || server < 0 || (size_t)server >= r->nups)
+		return -1;
+	*up = r->ups[server];
+	return 0;
+}
+
+int
+router_tool(const struct router *r, const char *exposed, struct upstream **up, const char **orig)
+{
+	return router_name(r, r->tool_names, exposed, up, orig);
+}
+
+int
+router_prompt(const struct router *r, const char *exposed, struct upstream **up, const char **orig)
+{
+	return router_name(r, r->prompt_names, exposed, up, orig);
+}
+
+/* The literal part of a URI template before its first expression. */
+static size_t
+template_prefix(const char *t)
+{
+	const char *b = strchr(t, '{');
+	return b ? (size_t)(b - t) : strlen(t);
+}
+
+int
+router_uri(const struct router *r, const char *uri, struct upstream **up, char **orig)
+{
+	struct uri_entry *e = hmap_get(r->uris, uri);
+	size_t best = 0;
+	int owner = -1;
+
+	if (e) {
+		*up = r->ups[e->server];
+		*orig = strdup(e->orig);
+		return 0;
+	}
+	if (strncmp(uri, URI_SCHEME, strlen(URI_SCHEME)) == 0) {
+		const char *s = uri + strlen(URI_SCHEME), *slash = strchr(s, '/');
+		if (slash == NULL)
+			return -1;
+		for (size_t i = 0; i < r->nups; i++) {
+			const char *n = upstream_name(r->ups[i]);
+			if (strlen(n) == (size_t)(slash - s) && strncmp(n, s, (size_t)(slash - s)) == 0) {
+				*up = r->ups[i];
+				*orig = pct_decode(slash + 1);
+				return config_rules_pass(&upstream_config(*up)->resources, *orig) ? 0 :
+				    (free(*orig), *orig = NULL, -1);
+			}
+		}
+		return -1;
+	}
+	/* Not listed (a template's instance, or a URI the server serves without listing it):
+	 * the server whose template has the longest matching literal prefix. */
+	for (size_t i = 0; i < r->nups; i++) {
+		json_t *list = upstream_list(r->ups[i], UPSTREAM_TEMPLATES), *item;
+		size_t k;
+		if (!router_listed(r->ups[i]))
+			continue;
+		json_array_foreach(list, k, item) {
+			const char *t = json_string_value(json_object_get(item, "uriTemplate"));
+			size_t p = t ? template_prefix(t) : 0;
+			if (t && p > best && strncmp(uri, t, p) == 0 &&
+			    config_rules_pass(&upstream_config(r->ups[i])->resources, t)) {
+				best = p;
+				owner = (int)i;
+			}
+		}
+	}
+	if (owner < 0) {
+		/* One server with resources at all: it is the only one that can answer. */
+		int only = -1, count = 0;
+		for (size_t i = 0; i < r->nups; i++)
+			if (json_object_get(upstream_capabilities(r->ups[i]), "resources")) {
+				only = (int)i;
+				count++;
+			}
+		if (count != 1)
+			return -1;
+		owner = only;
+		if (!config_rules_pass(&upstream_config(r->ups[owner])->resources, uri))
+			return -1;
+	}
+	*up = r->ups[owner];
+	*orig = strdup(uri);
+	return 0;
+}
+
+char *
+router_expose_uri(const struct router *r, const struct upstream *up, const char *orig)
+{
+	struct uri_entry *e = hmap_get(r->uris, orig);
+	char *enc, *out;
+	if (e == NULL || e->server == upstream_index(up))
+		return strdup(orig);
+	enc = pct_encode(orig);
+	if (asprintf(&out, URI_SCHEME "%s/%s", upstream_name(up), enc) < 0)
+		out = NULL;
+	free(enc);
+	return out;
+}
+
+int
+router_resource_allowed(const struct router *r, const struct upstream *up, const char *uri)
+{
+	return config_rules_pass(&upstream_config(up)->resources, uri);
+}
+
+/* First line of s, cleaned and cut. */
+static void
+first_line(char *dst, size_t n, const char *s)
+{
+	char *c = text_clean(s, n - 1);
+	size_t i = 0;
+	if (c == NULL) {
+		dst[0] = '\0';
+		return;
+	}
+	for (; c[i] && c[i] != '\n' && i + 1 < n; i++)
+		dst[i] = c[i] == '\t' ? ' ' : c[i];
+	dst[i] = '\0';
+	free(c);
+}
+
+char *
+router_instructions(const struct router *r)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	if (f == NULL)
+		return NULL;
+	fprintf(f, "mcpgw gateway: %zu MCP server%s behind one entry. Tools and prompts are named "
+	    "<server>%s<name>.", r->nups, r->nups == 1 ? "" : "s", r->cfg->separator);
+	for (size_t i = 0; i < r->nups; i++) {
+		const struct upstream *up = r->ups[i];
+		const struct config_server *cfg = upstream_config(up);
+		const char *instr = upstream_instructions(up);
+		char line[INSTR_LINE_MAX];
+		json_t *info = upstream_server_info(up);
+		json_t *tools = upstream_list(up, UPSTREAM_TOOLS);
+
+		if (instr == NULL)
+			instr = catalog_instructions(r->catalog, cfg->name, r->digests[i]);
+		if (instr && *instr)
+			first_line(line, sizeof line, instr);
+		else if (json_string_value(json_object_get(info, "title")))
+			first_line(line, sizeof line, json_string_value(json_object_get(info, "title")));
+		else
+			snprintf(line, sizeof line, "%s", cfg->command ? cfg->command : cfg->url ? cfg->url : "");
+		if (ftell(f) > INSTR_MAX) {
+			fprintf(f, "\n- (%zu more servers)", r->nups - i);
+			break;
+		}
+		fprintf(f, "\n- %s%s: %s", cfg->prefix[0] ? cfg->prefix : cfg->name,
+		    cfg->prefix[0] ? r->cfg->separator : " (no prefix)", line);
+		if (tools)
+			fprintf(f, " (%zu tools)", json_array_size(tools));
+	}
+	fclose(f);
+	return out;
+}
+
+json_t *
+router_all_tools(const struct router *r)
+{
+	json_t *out = json_array();
+	for (size_t i = 0; i < r->nups; i++) {
+		const struct upstream *up = r->ups[i];
+		const struct config_server *cfg = upstream_config(up);
+		json_t *list = upstream_list(up, UPSTREAM_TOOLS), *item;
+		size_t k;
+		json_array_foreach(list, k, item) {
+			const char *name = json_string_value(json_object_get(item, "name"));
+			const char *why = tool_hidden_by(cfg, item);
+			const char *exposed = name ? names_exposed(r->tool_names, (int)i, name) : NULL;
+			json_t *row = json_pack("{ss*ss*}", "server", cfg->name, "name", name);
+			if (why)
+				json_object_set_new(row, "hidden_by", json_string(why));
+			else if (exposed)
+				json_object_set_new(row, "exposed", json_string(exposed));
+			json_array_append_new(out, row);
+		}
+	}
+	return out;
+}
+
+void
+router_set_hooks_arg(struct router *r, void *arg)
+{
+	r->hooks.arg = arg;
+}

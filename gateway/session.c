@@ -1,0 +1,922 @@
+/* session.c: owns the client side of the protocol: version negotiation, method dispatch, id,
+ * progress-token and cancellation remapping, server-to-client requests, and the rule that a first
+ * list waits at most startup_wait for servers still starting. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+#include "hmap.h"
+#include "jsonrpc.h"
+#include "log.h"
+#include "session.h"
+#include "version.h"
+
+#define SESSION_MAX_CALLS 20000
+#define SESSION_MAX_SREQS 1000
+
+const char *const session_supported_versions[] = {
+	"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", NULL
+};
+
+enum call_state { CALL_WAITING, CALL_SENT };
+
+struct call {
+	struct session *s;
+	char key[96];
+	json_t *client_id;
+	json_t *client_token;		/* the client's progressToken, or NULL */
+	struct upstream *up;
+	uint64_t upid;
+	enum call_state st;
+	char *method;
+	json_t *params;			/* while waiting: what will be sent */
+	char *exposed_uri;		/* resources/read: the URI the client asked for */
+	char *orig_uri;
+	struct event *wait_timer;
+	TAILQ_ENTRY(call) wait_link;
+};
+
+struct sreq {
+	struct upstream *up;
+	json_t *up_id;
+};
+
+/* A request held back while servers start: a first list, or a call to a name not known yet. */
+struct deferred {
+	json_t *msg;			/* the whole request */
+	unsigned which;			/* the list it waits for */
+	int is_list;
+	TAILQ_ENTRY(deferred) link;
+};
+
+struct session {
+	struct event_base *base;
+	struct router *router;
+	const struct config *cfg;
+	struct session_io io;
+	int initialized;
+	char version[16];
+	json_t *client_caps;
+	struct hmap *calls;		/* client id key -> call */
+	struct hmap *sreqs;		/* gateway id key -> sreq */
+	uint64_t next_sreq;
+	TAILQ_HEAD(, call) waiting;
+	TAILQ_HEAD(, deferred) deferred;
+	struct timespec deadline;
+	struct event *ev_deadline;
+	int deadline_passed;
+	json_t *answered[4];		/* the last list of each kind the client was given */
+};
+
+static void session_dispatch(struct session *, struct jsonrpc_msg *);
+
+static int
+kind_slot(unsigned which)
+{
+	return which == UPSTREAM_TOOLS ? 0 : which == UPSTREAM_PROMPTS ? 1 : which == UPSTREAM_RESOURCES ? 2 : 3;
+}
+
+static void
+session_send(struct session *s, json_t *msg)
+{
+	size_t len;
+	char *buf;
+	if (msg == NULL)
+		return;
+	buf = jsonrpc_dump(msg, &len);
+	json_decref(msg);
+	if (buf) {
+		s->io.send(s->io.arg, buf, len);
+		free(buf);
+	}
+}
+
+static void
+send_error(struct session *s, json_t *id, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+send_error(struct session *s, json_t *id, int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	session_send(s, jsonrpc_error(id, code, msg, NULL));
+}
+
+static void
+id_key(json_t *id, char *out, size_t n)
+{
+	if (json_is_integer(id))
+		snprintf(out, n, "i:%" JSON_INTEGER_FORMAT, json_integer_value(id));
+	else
+		snprintf(out, n, "s:%.80s", json_string_value(id) ? json_string_value(id) : "");
+}
+
+static int
+past_deadline(const struct session *s)
+{
+	struct timespec now;
+	if (s->deadline_passed)
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > s->deadline.tv_sec ||
+	    (now.tv_sec == s->deadline.tv_sec && now.tv_nsec >= s->deadline.tv_nsec);
+}
+
+/* ---- calls forwarded to upstreams ---- */
+
+static void
+call_free(struct call *c)
+{
+	if (c->wait_timer)
+		event_free(c->wait_timer);
+	json_decref(c->client_id);
+	json_decref(c->client_token);
+	json_decref(c->params);
+	free(c->method);
+	free(c->exposed_uri);
+	free(c->orig_uri);
+	free(c);
+}
+
+static void
+call_finish(struct call *c)
+{
+	if (c->st == CALL_WAITING)
+		TAILQ_REMOVE(&c->s->waiting, c, wait_link);
+	hmap_del(c->s->calls, c->key);
+	call_free(c);
+}
+
+/* resources/read answers carry the upstream's URIs; the client must see its own. */
+static void
+map_read_uris(struct call *c, json_t *result)
+{
+	json_t *contents = json_object_get(result, "contents"), *item;
+	size_t i;
+	if (c->exposed_uri == NULL || strcmp(c->exposed_uri, c->orig_uri) == 0)
+		return;
+	json_array_foreach(contents, i, item) {
+		const char *u = json_string_value(json_object_get(item, "uri"));
+		if (u && strcmp(u, c->orig_uri) == 0)
+			json_object_set_new(item, "uri", json_string(c->exposed_uri));
+	}
+}
+
+static void
+call_reply_cb(void *arg, json_t *msg)
+{
+	struct call *c = arg;
+	json_t *out = json_deep_copy(msg);
+	json_object_set(out, "id", c->client_id);
+	if (c->exposed_uri)
+		map_read_uris(c, json_object_get(out, "result"));
+	session_send(c->s, out);
+	c->st = CALL_SENT;
+	call_finish(c);
+}
+
+static void
+call_progress_cb(void *arg, json_t *params)
+{
+	struct call *c = arg;
+	json_t *p;
+	if (c->client_token == NULL)
+		return;
+	p = json_deep_copy(params);
+	json_object_set(p, "progressToken", c->client_token);
+	session_send(c->s, jsonrpc_notification("notifications/progress", p));
+}
+
+static void
+call_send(struct call *c)
+{
+	static const struct upstream_call_cbs cbs = { call_reply_cb, call_progress_cb };
+	json_t *params = c->params;
+	c->params = NULL;
+	if (c->st == CALL_WAITING) {
+		TAILQ_REMOVE(&c->s->waiting, c, wait_link);
+		c->st = CALL_SENT;
+		if (c->wait_timer)
+			evtimer_del(c->wait_timer);
+	}
+	if (upstream_call(c->up, c->method, params, c->client_token != NULL, 0, &cbs, c, &c->upid) < 0) {
+		send_error(c->s, c->client_id, JSONRPC_SERVER_ERROR,
+		    "server '%s' cannot take the request now (%s)", upstream_name(c->up),
+		    upstream_state(c->up) == UPSTREAM_READY ? "too many requests in flight" :
+		    upstream_state_name(upstream_state(c->up)));
+		call_finish(c);
+	}
+}
+
+static void
+call_fail_unavailable(struct call *c)
+{
+	const char *why = upstream_last_error(c->up);
+	send_error(c->s, c->client_id, JSONRPC_SERVER_ERROR, "server '%s' is not available%s%s",
+	    upstream_name(c->up), why && *why ? ": " : "", why ? why : "");
+	call_finish(c);
+}
+
+static void
+call_wait_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct call *c = arg;
+	send_error(c->s, c->client_id, JSONRPC_REQUEST_TIMEOUT,
+	    "server '%s' did not become ready within %ld ms", upstream_name(c->up),
+	    upstream_config(c->up)->startup_timeout_ms);
+	call_finish(c);
+}
+
+/* Takes over params. Routes now when the server is ready, waits for it while it starts. */
+static void
+session_forward(struct session *s, struct jsonrpc_msg *m, struct upstream *up, json_t *params,
+    const char *exposed_uri, const char *orig_uri)
+{
+	char key[96];
+	struct call *c;
+	json_t *tok;
+
+	id_key(m->id, key, sizeof key);
+	if (hmap_get(s->calls, key)) {
+		json_decref(params);
+		send_error(s, m->id, JSONRPC_INVALID_REQUEST, "request id is already in use by a request in flight");
+		return;
+	}
+	if (hmap_count(s->calls) >= SESSION_MAX_CALLS) {
+		json_decref(params);
+		send_error(s, m->id, JSONRPC_SERVER_ERROR, "too many requests in flight (%d)", SESSION_MAX_CALLS);
+		return;
+	}
+	c = calloc(1, sizeof *c);
+	c->s = s;
+	memcpy(c->key, key, sizeof key);
+	c->client_id = json_incref(m->id);
+	c->up = up;
+	c->method = strdup(m->method);
+	c->params = params;
+	tok = json_object_get(json_object_get(params, "_meta"), "progressToken");
+	if (json_is_string(tok) || json_is_integer(tok))
+		c->client_token = json_incref(tok);
+	if (exposed_uri) {
+		c->exposed_uri = strdup(exposed_uri);
+		c->orig_uri = strdup(orig_uri);
+	}
+	hmap_put(s->calls, key, c);
+
+	switch (upstream_state(up)) {
+	case UPSTREAM_READY:
+		c->st = CALL_SENT;
+		call_send(c);
+		return;
+	case UPSTREAM_FAILED:
+	case UPSTREAM_STOPPING:
+		c->st = CALL_SENT;
+		call_fail_unavailable(c);
+		return;
+	default: {
+		/* Starting, restarting or lazy: the call waits for the server, bounded by its start-up. */
+		struct timeval tv = { upstream_config(up)->startup_timeout_ms / 1000,
+			(upstream_config(up)->startup_timeout_ms % 1000) * 1000 };
+		c->st = CALL_WAITING;
+		TAILQ_INSERT_TAIL(&s->waiting, c, wait_link);
+		c->wait_timer = evtimer_new(s->base, call_wait_timeout_cb, c);
+		evtimer_add(c->wait_timer, &tv);
+		router_wake(s->router, up);
+		log_debug(upstream_name(up), "%s waits for the server to be ready", m->method);
+	}
+	}
+}
+
+/* ---- lists ---- */
+
+static const char *
+list_result_key(unsigned which)
+{
+	switch (which) {
+	case UPSTREAM_TOOLS: return "tools";
+	case UPSTREAM_PROMPTS: return "prompts";
+	case UPSTREAM_RESOURCES: return "resources";
+	default: return "resourceTemplates";
+	}
+}
+
+static void
+answer_list(struct session *s, json_t *id, unsigned which)
+{
+	json_t *v = router_list(s->router, which);
+	json_t **seen = &s->answered[kind_slot(which)];
+	json_decref(*seen);
+	*seen = v ? json_incref(v) : json_array();
+	session_send(s, jsonrpc_result(id, json_pack("{sO}", list_result_key(which), *seen)));
+}
+
+static void
+deferred_free(struct deferred *d)
+{
+	json_decref(d->msg);
+	free(d);
+}
+
+static void
+run_deferred(struct session *s, int all)
+{
+	TAILQ_HEAD(, deferred) ready = TAILQ_HEAD_INITIALIZER(ready);
+	struct deferred *d, *next;
+
+	/* Take out what can go now first: answering may queue new requests. */
+	for (d = TAILQ_FIRST(&s->deferred); d; d = next) {
+		next = TAILQ_NEXT(d, link);
+		if (all || router_settled(s->router, d->which)) {
+			TAILQ_REMOVE(&s->deferred, d, link);
+			TAILQ_INSERT_TAIL(&ready, d, link);
+		}
+	}
+	while ((d = TAILQ_FIRST(&ready))) {
+		TAILQ_REMOVE(&ready, d, link);
+		if (d->is_list)
+			answer_list(s, json_object_get(d->msg, "id"), d->which);
+		else {
+			struct jsonrpc_msg m;
+			if (jsonrpc_classify(d->msg, &m) == 0)
+				session_dispatch(s, &m);
+			jsonrpc_msg_cleanup(&m);
+		}
+		deferred_free(d);
+	}
+	if (TAILQ_EMPTY(&s->deferred))
+		evtimer_del(s->ev_deadline);
+}
+
+/* 1 when the request was held back until the servers have started (or startup_wait is over). */
+static int
+maybe_defer(struct session *s, struct jsonrpc_msg *m, unsigned which, int is_list)
+{
+	struct timespec now;
+	struct timeval tv;
+	long ms;
+
+	if (past_deadline(s) || router_settled(s->router, which))
+		return 0;
+	struct deferred *d = calloc(1, sizeof *d);
+	d->msg = json_incref(m->msg);
+	d->which = which;
+	d->is_list = is_list;
+	TAILQ_INSERT_TAIL(&s->deferred, d, link);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (s->deadline.tv_sec - now.tv_sec) * 1000 + (s->deadline.tv_nsec - now.tv_nsec) / 1000000;
+	if (ms < 0)
+		ms = 0;
+	ms++;	/* round up: the timer must not fire before the deadline */
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	if (!evtimer_pending(s->ev_deadline, NULL))
+		evtimer_add(s->ev_deadline, &tv);
+	return 1;
+}
+
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	s->deadline_passed = 1;
+	if (!TAILQ_EMPTY(&s->deferred))
+		log_info("gateway", "startup_wait over: answering lists with the servers that are ready");
+	run_deferred(s, 1);
+}
+
+static void
+handle_list(struct session *s, struct jsonrpc_msg *m, unsigned which)
+{
+	json_t *cursor = json_object_get(m->params, "cursor");
+	if (cursor && !json_is_null(cursor)) {
+		/* The gateway returns whole lists and never hands out a cursor. */
+		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Invalid cursor");
+		return;
+	}
+	/* Lazy servers with nothing catalogued are started so that their tools can be learnt. */
+	for (size_t i = 0; which == UPSTREAM_TOOLS && i < router_count(s->router); i++) {
+		struct upstream *up = router_upstream(s->router, i);
+		if (upstream_state(up) == UPSTREAM_STOPPED && upstream_list(up, UPSTREAM_TOOLS) == NULL)
+			router_wake(s->router, up);
+	}
+	if (!maybe_defer(s, m, which, 1))
+		answer_list(s, m->id, which);
+}
+
+/* ---- client methods ---- */
+
+static void
+handle_initialize(struct session *s, struct jsonrpc_msg *m)
+{
+	const char *want = json_string_value(json_object_get(m->params, "protocolVersion"));
+	const char *v = session_supported_versions[0];
+	json_t *caps = json_object_get(m->params, "capabilities");
+	char *instr;
+
+	if (s->initialized) {
+		send_error(s, m->id, JSONRPC_INVALID_REQUEST, "already initialized");
+		return;
+	}
+	if (want == NULL || (caps != NULL && !json_is_object(caps))) {
+		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "initialize needs protocolVersion (string) and capabilities (object)");
+		return;
+	}
+	for (int i = 0; session_supported_versions[i]; i++)
+		if (strcmp(want, session_supported_versions[i]) == 0)
+			v = want;
+	snprintf(s->version, sizeof s->version, "%s", v);
+	s->client_caps = caps ? json_deep_copy(caps) : json_object();
+	s->initialized = 1;
+	instr = router_instructions(s->router);
+	session_send(s, jsonrpc_result(m->id, json_pack(
+	    "{ss s{s{sb} s{sb} s{sbsb} s{} s{}} s{ssssss} ss}",
+	    "protocolVersion", v,
+	    "capabilities",
+	    "tools", "listChanged", 1,
+	    "prompts", "listChanged", 1,
+	    "resources", "subscribe", 1, "listChanged", 1,
+	    "logging", "completions",
+	    "serverInfo", "name", "mcpgw", "title", "mcpgw MCP gateway", "version", MCPGW_VERSION,
+	    "instructions", instr ? instr : "")));
+	free(instr);
+	const char *cname = json_string_value(json_object_get(json_object_get(m->params, "clientInfo"), "name"));
+	log_info("client", "initialize from %s, protocol %s", cname ? cname : "(unnamed client)", v);
+	/* Upstreams are told only now what the client can do (sampling, elicitation, roots). */
+	router_set_client_caps(s->router, s->client_caps);
+}
+
+static void
+handle_tools_call(struct session *s, struct jsonrpc_msg *m)
+{
+	const char *name = json_string_value(json_object_get(m->params, "name"));
+	json_t *args = json_object_get(m->params, "arguments");
+	struct upstream *up;
+	const char *orig;
+
+	if (!json_is_object(m->params) || name == NULL || (args && !json_is_object(args))) {
+		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "tools/call needs name (string) and arguments (object)");
+		return;
+	}
+	if (router_tool(s->router, name, &up, &orig) < 0) {
+		if (maybe_defer(s, m, UPSTREAM_TOOLS, 0))
+			return;		/* its server may still be starting */
+		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown tool: %.200s", name);
+		return;
+	}
+	json_t *params = json_deep_copy(m->params);
+	json_object_set_new(params, "name", json_string(orig));
+	session_forward(s, m, up, params, NULL, NULL);
+}
+
+static void
+handle_prompts_get(struct session *s, struct jsonrpc_msg *m)
+{
+	const char *name = json_string_value(json_object_get(m->params, "name"));
+	struct upstream *up;
+	const char *orig;
+	if (name == NULL) {
+		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "prompts/get needs name (string)");
+		return;
+	}
+	if (router_prompt(s->router, name, &up, &orig) < 0) {
+		if (maybe_defer(s, m, UPSTREAM_PROMPTS, 0))
+			return;
+		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown prompt: %.200s", name);
+		return;
+	}
+	json_t *params = json_deep_copy(m->params);
+	json_object_set_new(params, "name", json_string(orig));
+	session_forward(s, m, up, params, NULL, NULL);
+}
+
+static void
+handle_resource(struct session *s, struct jsonrpc_msg *m)
+{
+	const char *uri = json_string_value(json_object_get(m->params, "uri"));
+	struct upstream *up;
+	char *orig;
+	if (uri == NULL) {
+		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "%s needs uri (string)", m->method);
+		return;
+	}
+	if (router_uri(s->router, uri, &up, &orig) < 0) {
+		session_send(s, jsonrpc_error(m->id, -32002, "Resource not found",
+		    json_pack("{ss}", "uri", uri)));
+		return;
+	}
+	json_t *params = json_deep_copy(m->params);
+	json_object_set_new(params, "uri", json_string(orig));
+	session_forward(s, m, up, params, uri, orig);
+	free(orig);
+}
+
+static void
+handle_complete(struct session *s, struct jsonrpc_msg *m)
+{
+	json_t *ref = json_object_get(m->params, "ref");
+	const char *type = json_string_value(json_object_get(ref, "type"));
+	struct upstream *up;
+	json_t *params;
+
+	if (type && strcmp(type, "ref/prompt") == 0) {
+		const char *name = json_string_value(json_object_get(ref, "name")), *orig;
+		if (name == NULL || router_prompt(s->router, name, &up, &orig) < 0) {
+			send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown prompt: %.200s", name ? name : "");
+			return;
+		}
+		params = json_deep_copy(m->params);
+		json_object_set_new(json_object_get(params, "ref"), "name", json_string(orig));
+	} else if (type && strcmp(type, "ref/resource") == 0) {
+		const char *uri = json_string_value(json_object_get(ref, "uri"));
+		char *orig;
+		if (uri == NULL || router_uri(s->router, uri, &up, &orig) < 0) {
+			send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown resource: %.200s", uri ? uri : "");
+			return;
+		}
+		params = json_deep_copy(m->params);
+		json_object_set_new(json_object_get(params, "ref"), "uri", json_string(orig));
+		free(orig);
+	} else {
+		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "completion/complete needs ref of type ref/prompt or ref/resource");
+		return;
+	}
+	session_forward(s, m, up, params, NULL, NULL);
+}
+
+static void
+handle_set_level(struct session *s, struct jsonrpc_msg *m)
+{
+	static const char *levels[] = { "debug", "info", "notice", "warning", "error", "critical",
+		"alert", "emergency", NULL };
+	const char *level = json_string_value(json_object_get(m->params, "level"));
+	for (int i = 0; level && levels[i]; i++)
+		if (strcmp(level, levels[i]) == 0) {
+			router_set_log_level(s->router, level);
+			session_send(s, jsonrpc_result(m->id, json_object()));
+			return;
+		}
+	send_error(s, m->id, JSONRPC_INVALID_PARAMS, "level must be one of debug, info, notice, warning, error, critical, alert, emergency");
+}
+
+static void
+handle_cancelled(struct session *s, struct jsonrpc_msg *m)
+{
+	json_t *rid = json_object_get(m->params, "requestId");
+	char key[96];
+	struct call *c;
+	if (!json_is_integer(rid) && !json_is_string(rid))
+		return;
+	id_key(rid, key, sizeof key);
+	if ((c = hmap_get(s->calls, key)) == NULL)
+		return;		/* unknown or already answered: ignored, as the specification says */
+	if (c->st == CALL_SENT) {
+		const char *reason = json_string_value(json_object_get(m->params, "reason"));
+		upstream_cancel(c->up, c->upid, reason);
+	}
+	call_finish(c);
+}
+
+static void
+handle_client_response(struct session *s, struct jsonrpc_msg *m)
+{
+	char key[96];
+	struct sreq *r;
+	id_key(m->id, key, sizeof key);
+	if ((r = hmap_del(s->sreqs, key)) == NULL) {
+		log_debug("client", "response to an unknown request dropped");
+		return;
+	}
+	json_t *out = json_deep_copy(m->msg);
+	json_object_set(out, "id", r->up_id);
+	upstream_respond(r->up, out);
+	json_decref(r->up_id);
+	free(r);
+}
+
+static void
+implicit_init(struct session *s, struct jsonrpc_msg *m)
+{
+	/* A client that skips initialize (stateless 2026-07-28 clients send their capabilities in
+	 * every request's _meta) still gets served. */
+	json_t *meta = json_object_get(m->params, "_meta");
+	json_t *caps = json_object_get(meta, "io.modelcontextprotocol/clientCapabilities");
+	s->initialized = 1;
+	snprintf(s->version, sizeof s->version, "%s", session_supported_versions[0]);
+	s->client_caps = json_is_object(caps) ? json_deep_copy(caps) : json_object();
+	router_set_client_caps(s->router, s->client_caps);
+}
+
+static void
+session_dispatch(struct session *s, struct jsonrpc_msg *m)
+{
+	const char *method = m->method;
+
+	if (m->kind == JSONRPC_RESPONSE) {
+		handle_client_response(s, m);
+		return;
+	}
+	if (m->kind == JSONRPC_NOTIFICATION) {
+		if (strcmp(method, "notifications/cancelled") == 0)
+			handle_cancelled(s, m);
+		else if (strcmp(method, "notifications/roots/list_changed") == 0) {
+			for (size_t i = 0; i < router_count(s->router); i++) {
+				struct upstream *up = router_upstream(s->router, i);
+				if (upstream_state(up) == UPSTREAM_READY)
+					upstream_notify(up, method, NULL);
+			}
+		}
+		/* notifications/initialized and anything else: nothing to do. */
+		return;
+	}
+	if (strcmp(method, "initialize") == 0) {
+		handle_initialize(s, m);
+		return;
+	}
+	if (strcmp(method, "ping") == 0) {
+		session_send(s, jsonrpc_result(m->id, json_object()));
+		return;
+	}
+	if (!s->initialized)
+		implicit_init(s, m);
+	if (strcmp(method, "tools/list") == 0)
+		handle_list(s, m, UPSTREAM_TOOLS);
+	else if (strcmp(method, "tools/call") == 0)
+		handle_tools_call(s, m);
+	else if (strcmp(method, "prompts/list") == 0)
+		handle_list(s, m, UPSTREAM_PROMPTS);
+	else if (strcmp(method, "prompts/get") == 0)
+		handle_prompts_get(s, m);
+	else if (strcmp(method, "resources/list") == 0)
+		handle_list(s, m, UPSTREAM_RESOURCES);
+	else if (strcmp(method, "resources/templates/list") == 0)
+		handle_list(s, m, UPSTREAM_TEMPLATES);
+	else if (strcmp(method, "resources/read") == 0 || strcmp(method, "resources/subscribe") == 0 ||
+	    strcmp(method, "resources/unsubscribe") == 0)
+		handle_resource(s, m);
+	else if (strcmp(method, "completion/complete") == 0)
+		handle_complete(s, m);
+	else if (strcmp(method, "logging/setLevel") == 0)
+		handle_set_level(s, m);
+	else
+		send_error(s, m->id, JSONRPC_METHOD_NOT_FOUND, "Method not found: %.100s", method);
+}
+
+void
+session_line(struct session *s, char *line, size_t len)
+{
+	struct jsonrpc_msg m;
+
+	if (len == 0) {
+		free(line);
+		return;
+	}
+	if (jsonrpc_parse(line, len, &m) < 0) {
+		log_debug("client", "invalid message: %s", m.err_msg);
+		session_send(s, jsonrpc_error(m.id, m.err_code, m.err_msg, NULL));
+	} else if (m.kind == JSONRPC_BATCH) {
+		/* Batches exist only in 2025-03-26; each member is answered on its own line. */
+		if (strcmp(s->version, "2025-03-26") != 0)
+			session_send(s, jsonrpc_error(NULL, JSONRPC_INVALID_REQUEST,
+			    "batches are not supported in this protocol version", NULL));
+		else {
+			size_t i;
+			json_t *el;
+			json_array_foreach(m.msg, i, el) {
+				struct jsonrpc_msg em;
+				if (jsonrpc_classify(el, &em) < 0)
+					session_send(s, jsonrpc_error(em.id, em.err_code, em.err_msg, NULL));
+				else
+					session_dispatch(s, &em);
+				jsonrpc_msg_cleanup(&em);
+			}
+		}
+	} else
+		session_dispatch(s, &m);
+	jsonrpc_msg_cleanup(&m);
+	free(line);
+}
+
+void
+session_overlong(struct session *s)
+{
+	session_send(s, jsonrpc_error(NULL, JSONRPC_PARSE_ERROR, "message too long: dropped", NULL));
+}
+
+/* ---- from the router ---- */
+
+void
+session_list_changed(void *arg, unsigned which)
+{
+	struct session *s = arg;
+	if (!s->initialized)
+		return;
+	/* Only lists the client has seen, and only when what it saw is out of date. */
+	for (unsigned l = UPSTREAM_TOOLS; l <= UPSTREAM_TEMPLATES; l <<= 1) {
+		json_t *seen = s->answered[kind_slot(l)];
+		if ((which & l) && (seen == NULL || json_equal(seen, router_list(s->router, l))))
+			which &= ~l;
+	}
+	if (which & UPSTREAM_TOOLS)
+		session_send(s, jsonrpc_notification("notifications/tools/list_changed", NULL));
+	if (which & UPSTREAM_PROMPTS)
+		session_send(s, jsonrpc_notification("notifications/prompts/list_changed", NULL));
+	if (which & (UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES))
+		session_send(s, jsonrpc_notification("notifications/resources/list_changed", NULL));
+}
+
+struct sreq_find_ctx {
+	struct upstream *up;
+	json_t *id;
+	const char *key;
+};
+
+static void
+sreq_find_fn(const char *key, void *val, void *arg)
+{
+	struct sreq_find_ctx *f = arg;
+	struct sreq *r = val;
+	if (r->up == f->up && json_equal(r->up_id, f->id))
+		f->key = key;
+}
+
+/* Few server-to-client requests are open at once: a scan is enough. */
+static const char *
+sreq_find(struct session *s, struct upstream *up, json_t *up_id)
+{
+	struct sreq_find_ctx f = { up, up_id, NULL };
+	hmap_foreach(s->sreqs, sreq_find_fn, &f);
+	return f.key;
+}
+
+void
+session_notification(void *arg, struct upstream *up, const char *method, json_t *params)
+{
+	struct session *s = arg;
+	if (!s->initialized)
+		return;
+	if (strcmp(method, "notifications/message") == 0) {
+		json_t *p = json_is_object(params) ? json_deep_copy(params) : json_object();
+		const char *logger = json_string_value(json_object_get(p, "logger"));
+		char *l;
+		if (asprintf(&l, "%s%s%s", upstream_name(up), logger ? "/" : "", logger ? logger : "") >= 0) {
+			json_object_set_new(p, "logger", json_string(l));
+			free(l);
+		}
+		session_send(s, jsonrpc_notification(method, p));
+	} else if (strcmp(method, "notifications/resources/updated") == 0) {
+		const char *uri = json_string_value(json_object_get(params, "uri"));
+		char *exp;
+		if (uri == NULL || !router_resource_allowed(s->router, up, uri) ||
+		    (exp = router_expose_uri(s->router, up, uri)) == NULL)
+			return;
+		json_t *p = json_deep_copy(params);
+		json_object_set_new(p, "uri", json_string(exp));
+		free(exp);
+		session_send(s, jsonrpc_notification(method, p));
+	} else if (strcmp(method, "notifications/cancelled") == 0) {
+		json_t *rid = json_object_get(params, "requestId");
+		const char *key = rid ? sreq_find(s, up, rid) : NULL;
+		struct sreq *r;
+		if (key == NULL)
+			return;
+		json_t *p = json_deep_copy(params);
+		json_object_set_new(p, "requestId", json_integer(strtoll(key + 2, NULL, 10)));
+		r = hmap_del(s->sreqs, key);
+		json_decref(r->up_id);
+		free(r);
+		session_send(s, jsonrpc_notification(method, p));
+	} else if (strcmp(method, "notifications/elicitation/complete") == 0) {
+		session_send(s, jsonrpc_notification(method, json_deep_copy(params)));
+	} else
+		log_debug(upstream_name(up), "notification %s not forwarded", method);
+}
+
+void
+session_request(void *arg, struct upstream *up, json_t *msg)
+{
+	struct session *s = arg;
+	const char *method = json_string_value(json_object_get(msg, "method"));
+	json_t *params = json_object_get(msg, "params"), *id = json_object_get(msg, "id");
+	const char *cap = NULL;
+	json_t *ccap;
+	char key[96];
+
+	if (strcmp(method, "sampling/createMessage") == 0)
+		cap = "sampling";
+	else if (strcmp(method, "elicitation/create") == 0)
+		cap = "elicitation";
+	else if (strcmp(method, "roots/list") == 0)
+		cap = "roots";
+	ccap = cap ? json_object_get(s->client_caps, cap) : NULL;
+	if (ccap && strcmp(cap, "elicitation") == 0) {
+		const char *mode = json_string_value(json_object_get(params, "mode"));
+		/* An empty elicitation capability means form only. */
+		if (mode && strcmp(mode, "url") == 0 && !json_object_get(ccap, "url"))
+			ccap = NULL;
+	}
+	if (ccap == NULL || hmap_count(s->sreqs) >= SESSION_MAX_SREQS) {
+		upstream_respond(up, jsonrpc_error(id, JSONRPC_METHOD_NOT_FOUND,
+		    ccap ? "too many requests to the client in flight" :
+		    "Method not found: the client does not support this request", NULL));
+		return;
+	}
+	struct sreq *r = calloc(1, sizeof *r);
+	r->up = up;
+	r->up_id = json_incref(id);
+	uint64_t gid = ++s->next_sreq;
+	json_t *jgid = json_integer((json_int_t)gid);
+	id_key(jgid, key, sizeof key);
+	hmap_put(s->sreqs, key, r);
+	session_send(s, jsonrpc_request(jgid, method, params ? json_deep_copy(params) : NULL));
+	json_decref(jgid);
+}
+
+void
+session_state(void *arg, struct upstream *up, enum upstream_state old)
+{
+	struct session *s = arg;
+	enum upstream_state st = upstream_state(up);
+	struct call *c, *next;
+
+	if (st == UPSTREAM_READY || st == UPSTREAM_FAILED) {
+		for (c = TAILQ_FIRST(&s->waiting); c; c = next) {
+			next = TAILQ_NEXT(c, wait_link);
+			if (c->up != up)
+				continue;
+			if (st == UPSTREAM_READY)
+				call_send(c);
+			else
+				call_fail_unavailable(c);
+		}
+	}
+	if (!TAILQ_EMPTY(&s->deferred))
+		run_deferred(s, 0);
+}
+
+struct session *
+session_new(struct event_base *base, struct router *router, const struct config *cfg,
+    const struct session_io *io, long startup_wait_ms)
+{
+	struct session *s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return NULL;
+	s->base = base;
+	s->router = router;
+	s->cfg = cfg;
+	s->io = *io;
+	s->calls = hmap_new();
+	s->sreqs = hmap_new();
+	TAILQ_INIT(&s->waiting);
+	TAILQ_INIT(&s->deferred);
+	clock_gettime(CLOCK_MONOTONIC, &s->deadline);
+	s->deadline.tv_sec += startup_wait_ms / 1000;
+	s->deadline.tv_nsec += (startup_wait_ms % 1000) * 1000000;
+	if (s->deadline.tv_nsec >= 1000000000) {
+		s->deadline.tv_sec++;
+		s->deadline.tv_nsec -= 1000000000;
+	}
+	s->ev_deadline = evtimer_new(base, deadline_cb, s);
+	return s;
+}
+
+static void
+free_call_entry(const char *key, void *val, void *arg)
+{
+	call_free(val);
+}
+
+static void
+free_sreq_entry(const char *key, void *val, void *arg)
+{
+	struct sreq *r = val;
+	json_decref(r->up_id);
+	free(r);
+}
+
+void
+session_free(struct session *s)
+{
+	struct deferred *d;
+	if (s == NULL)
+		return;
+	/* Calls still in flight belong to upstreams that are gone by now: their callbacks ran. */
+	hmap_foreach(s->calls, free_call_entry, NULL);
+	hmap_free(s->calls);
+	hmap_foreach(s->sreqs, free_sreq_entry, NULL);
+	hmap_free(s->sreqs);
+	while ((d = TAILQ_FIRST(&s->deferred))) {
+		TAILQ_REMOVE(&s->deferred, d, link);
+		deferred_free(d);
+	}
+	for (int i = 0; i < 4; i++)
+		json_decref(s->answered[i]);
+	event_free(s->ev_deadline);
+	json_decref(s->client_caps);
+	free(s);
+}

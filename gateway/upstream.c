@@ -1,0 +1,916 @@
+/* upstream.c: owns one MCP server's life: start, handshake, lists, requests in flight, timeouts,
+ * crash handling and restart with backoff. Every state change goes through upstream_set_state(). */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/wait.h>
+#include "child.h"
+#include "hmap.h"
+#include "jsonrpc.h"
+#include "log.h"
+#include "upstream.h"
+
+#define UPSTREAM_MAX_LINE	(16u << 20)	/* one message from a server */
+#define UPSTREAM_MAX_QUEUE	(32u << 20)	/* bytes queued towards a server */
+#define UPSTREAM_MAX_INFLIGHT	20000
+#define UPSTREAM_MAX_PAGES	100
+#define UPSTREAM_MAX_ITEMS	10000
+#define UPSTREAM_MAX_RESTARTS	5		/* consecutive failures before FAILED */
+#define UPSTREAM_STABLE_MS	60000		/* up this long: the failure count starts again */
+#define UPSTREAM_BACKOFF_MS	500
+#define UPSTREAM_BACKOFF_MAX_MS	30000
+#define UPSTREAM_TERM_MS	1500
+#define UPSTREAM_KILL_MS	1500
+
+const char *const upstream_supported_versions[] = {
+	"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", NULL
+};
+
+static const char *safe_env[] = {
+	"HOME", "LOGNAME", "PATH", "SHELL", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TMPDIR",
+	"TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", NULL
+};
+
+struct pending {
+	struct upstream *up;
+	uint64_t id;
+	char *method;
+	struct upstream_call_cbs cbs;
+	void *arg;
+	struct event *timer;
+	long timeout_ms;
+	struct timespec started;
+};
+
+struct upstream {
+	struct event_base *base;
+	const struct config_server *cfg;
+	int index;
+	struct upstream_hooks hooks;
+	enum upstream_state state;
+	struct child *child;
+	uint64_t next_id;
+	struct hmap *pending;		/* "<id>" -> struct pending */
+	json_t *client_caps;		/* what we advertise to the server */
+	int caps_known;
+	int handshake_sent;
+	char *log_level;
+
+	json_t *caps, *server_info, *lists[4];
+	char *instructions, *version;
+	int tools_from_catalog;
+	unsigned fetching;		/* lists being fetched (bits) */
+	unsigned refetch;		/* list_changed arrived during a fetch */
+
+	char last_error[256];
+	int failures;
+	struct timespec started_at, ready_at;
+	long handshake_ms;
+	struct event *ev_backoff, *ev_startup, *ev_stable;
+	void (*stop_done)(void *);
+	void *stop_arg;
+	unsigned overlong_reported, garbage_reported;
+};
+
+static void upstream_spawn(struct upstream *);
+static void upstream_fetch(struct upstream *, unsigned which);
+static void upstream_fail_all(struct upstream *, const char *why);
+
+static int
+list_slot(enum upstream_list l)
+{
+	return l == UPSTREAM_TOOLS ? 0 : l == UPSTREAM_PROMPTS ? 1 : l == UPSTREAM_RESOURCES ? 2 : 3;
+}
+
+static long
+ms_since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+static struct timeval
+tv_ms(long ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	return tv;
+}
+
+const char *
+upstream_state_name(enum upstream_state s)
+{
+	static const char *n[] = { "stopped", "starting", "ready", "backoff", "failed", "stopping" };
+	return n[s];
+}
+
+static void
+upstream_set_state(struct upstream *up, enum upstream_state s)
+{
+	enum upstream_state old = up->state;
+	if (old == s)
+		return;
+	up->state = s;
+	log_msg(s == UPSTREAM_FAILED ? LOG_ERROR : LOG_DEBUG, up->cfg->name, "state %s -> %s",
+	    upstream_state_name(old), upstream_state_name(s));
+	if (up->hooks.state)
+		up->hooks.state(up, old, up->hooks.arg);
+}
+
+static int
+upstream_send(struct upstream *up, json_t *msg)
+{
+	size_t len;
+	char *buf = jsonrpc_dump(msg, &len);
+	int rc = -1;
+	if (buf && up->child)
+		rc = child_send(up->child, buf, len);
+	if (buf && log_enabled(LOG_DEBUG) && len < 2048)
+		log_debug(up->cfg->name, "<- %.*s", (int)len - 1, buf);
+	free(buf);
+	return rc;
+}
+
+/* ---- requests in flight ---- */
+
+static void
+pending_free(struct pending *p)
+{
+	if (p->timer)
+		event_free(p->timer);
+	free(p->method);
+	free(p);
+}
+
+static struct pending *
+pending_take(struct upstream *up, uint64_t id)
+{
+	char key[24];
+	snprintf(key, sizeof key, "%" PRIu64, id);
+	return hmap_del(up->pending, key);
+}
+
+static json_t *
+error_reply(uint64_t id, int code, const char *msg)
+{
+	json_t *jid = json_integer((json_int_t)id);
+	json_t *r = jsonrpc_error(jid, code, msg, NULL);
+	json_decref(jid);
+	return r;
+}
+
+static void
+pending_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pending *p = arg;
+	struct upstream *up = p->up;
+	char msg[256];
+
+	pending_take(up, p->id);
+	log_warn(up->cfg->name, "%s timed out after %ld ms; cancelling it", p->method, p->timeout_ms);
+	upstream_notify(up, "notifications/cancelled",
+	    json_pack("{sIss}", "requestId", (json_int_t)p->id, "reason", "timed out in the gateway"));
+	snprintf(msg, sizeof msg, "request to server '%s' timed out after %ld ms", up->cfg->name,
+	    p->timeout_ms);
+	json_t *r = error_reply(p->id, JSONRPC_REQUEST_TIMEOUT, msg);
+	if (p->cbs.reply)
+		p->cbs.reply(p->arg, r);
+	json_decref(r);
+	pending_free(p);
+}
+
+int
+upstream_call(struct upstream *up, const char *method, json_t *params, int progress, long timeout_ms,
+    const struct upstream_call_cbs *cbs, void *arg, uint64_t *idp)
+{
+	struct pending *p;
+	char key[24];
+	uint64_t id;
+
+	if (up->child == NULL || !child_running(up->child) || hmap_count(up->pending) >= UPSTREAM_MAX_INFLIGHT) {
+		json_decref(params);
+		return -1;
+	}
+	id = ++up->next_id;
+	if (progress) {
+		if (params == NULL)
+			params = json_object();
+		json_t *meta = json_object_get(params, "_meta");
+		if (!json_is_object(meta)) {
+			meta = json_object();
+			json_object_set_new(params, "_meta", meta);
+		}
+		json_object_set_new(meta, "progressToken", json_integer((json_int_t)id));
+	}
+	json_t *jid = json_integer((json_int_t)id);
+	json_t *msg = jsonrpc_request(jid, method, params);
+	json_decref(jid);
+	if (upstream_send(up, msg) < 0) {
+		json_decref(msg);
+		return -1;
+	}
+	json_decref(msg);
+	p = calloc(1, sizeof *p);
+	p->up = up;
+	p->id = id;
+	p->method = strdup(method);
+	if (cbs)
+		p->cbs = *cbs;
+	p->arg = arg;
+	p->timeout_ms = timeout_ms > 0 ? timeout_ms : up->cfg->timeout_ms;
+	clock_gettime(CLOCK_MONOTONIC, &p->started);
+	if (p->timeout_ms > 0) {
+		struct timeval tv = tv_ms(p->timeout_ms);
+		p->timer = evtimer_new(up->base, pending_timeout_cb, p);
+		evtimer_add(p->timer, &tv);
+	}
+	snprintf(key, sizeof key, "%" PRIu64, id);
+	hmap_put(up->pending, key, p);
+	if (idp)
+		*idp = id;
+	return 0;
+}
+
+void
+upstream_cancel(struct upstream *up, uint64_t id, const char *reason)
+{
+	struct pending *p = pending_take(up, id);
+	if (p == NULL)
+		return;
+	upstream_notify(up, "notifications/cancelled",
+	    json_pack("{sIss}", "requestId", (json_int_t)id, "reason", reason ? reason : "cancelled"));
+	pending_free(p);
+}
+
+int
+upstream_notify(struct upstream *up, const char *method, json_t *params)
+{
+	json_t *msg = jsonrpc_notification(method, params);
+	int rc = upstream_send(up, msg);
+	json_decref(msg);
+	return rc;
+}
+
+int
+upstream_respond(struct upstream *up, json_t *msg)
+{
+	int rc = upstream_send(up, msg);
+	json_decref(msg);
+	return rc;
+}
+
+struct fail_ctx { struct pending **v; size_t n; };
+
+static void
+collect_pending(const char *key, void *val, void *arg)
+{
+	struct fail_ctx *f = arg;
+	f->v[f->n++] = val;
+}
+
+static void
+upstream_fail_all(struct upstream *up, const char *why)
+{
+	struct fail_ctx f = { NULL, 0 };
+	size_t n = hmap_count(up->pending);
+	if (n == 0)
+		return;
+	f.v = calloc(n, sizeof *f.v);
+	hmap_foreach(up->pending, collect_pending, &f);
+	hmap_clear(up->pending);
+	for (size_t i = 0; i < f.n; i++) {
+		struct pending *p = f.v[i];
+		json_t *r = error_reply(p->id, JSONRPC_SERVER_ERROR, why);
+		if (p->cbs.reply)
+			p->cbs.reply(p->arg, r);
+		json_decref(r);
+		pending_free(p);
+	}
+	free(f.v);
+}
+
+/* ---- lists ---- */
+
+struct fetch {
+	struct upstream *up;
+	enum upstream_list which;
+	json_t *acc;
+	int pages;
+};
+
+static const char *
+list_method(enum upstream_list l)
+{
+	switch (l) {
+	case UPSTREAM_TOOLS: return "tools/list";
+	case UPSTREAM_PROMPTS: return "prompts/list";
+	case UPSTREAM_RESOURCES: return "resources/list";
+	default: return "resources/templates/list";
+	}
+}
+
+static const char *
+list_key(enum upstream_list l)
+{
+	switch (l) {
+	case UPSTREAM_TOOLS: return "tools";
+	case UPSTREAM_PROMPTS: return "prompts";
+	case UPSTREAM_RESOURCES: return "resources";
+	default: return "resourceTemplates";
+	}
+}
+
+static void upstream_fetch_page(struct fetch *, const char *cursor);
+
+static void
+upstream_list_done(struct upstream *up, enum upstream_list which, json_t *items)
+{
+	int s = list_slot(which);
+	json_decref(up->lists[s]);
+	up->lists[s] = items;
+	if (which == UPSTREAM_TOOLS)
+		up->tools_from_catalog = 0;
+	up->fetching &= ~(unsigned)which;
+	/* The router sees the new list before anyone is told the server is ready. */
+	if (up->hooks.lists)
+		up->hooks.lists(up, which, up->hooks.arg);
+	if (up->state == UPSTREAM_STARTING && up->fetching == 0) {
+		struct timeval tv = tv_ms(UPSTREAM_STABLE_MS);
+		evtimer_del(up->ev_startup);
+		up->handshake_ms = ms_since(&up->started_at);
+		clock_gettime(CLOCK_MONOTONIC, &up->ready_at);
+		evtimer_add(up->ev_stable, &tv);
+		log_info(up->cfg->name, "ready in %ld ms (protocol %s, %zu tools)", up->handshake_ms,
+		    up->version, up->lists[0] ? json_array_size(up->lists[0]) : 0);
+		upstream_set_state(up, UPSTREAM_READY);
+	}
+	if (up->refetch & which) {
+		up->refetch &= ~(unsigned)which;
+		upstream_fetch(up, which);
+	}
+}
+
+static void
+fetch_reply_cb(void *arg, json_t *msg)
+{
+	struct fetch *f = arg;
+	struct upstream *up = f->up;
+	json_t *result = json_object_get(msg, "result"), *items;
+	const char *cursor;
+
+	if (up->child == NULL) {	/* the server exited: its restart fetches again */
+		json_decref(f->acc);
+		free(f);
+		return;
+	}
+	if (!json_is_object(result)) {
+		json_t *err = json_object_get(msg, "error");
+		log_warn(up->cfg->name, "%s failed: %s", list_method(f->which),
+		    json_string_value(json_object_get(err, "message")) ?: "no result");
+		/* An answer without the list counts as an empty list: the server stays usable. */
+		upstream_list_done(up, f->which, f->acc);
+		free(f);
+		return;
+	}
+	items = json_object_get(result, list_key(f->which));
+	if (json_is_array(items)) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(items, i, v) {
+			if (json_array_size(f->acc) >= UPSTREAM_MAX_ITEMS)
+				break;
+			if (json_is_object(v))
+				json_array_append(f->acc, v);
+		}
+	}
+	cursor = json_string_value(json_object_get(result, "nextCursor"));
+	if (cursor && *cursor && ++f->pages < UPSTREAM_MAX_PAGES &&
+	    json_array_size(f->acc) < UPSTREAM_MAX_ITEMS) {
+		upstream_fetch_page(f, cursor);
+		return;
+	}
+	if (cursor && *cursor)
+		log_warn(up->cfg->name, "%s: stopped after %d pages / %zu items", list_method(f->which),
+		    f->pages, json_array_size(f->acc));
+	upstream_list_done(up, f->which, f->acc);
+	free(f);
+}
+
+static void
+upstream_fetch_page(struct fetch *f, const char *cursor)
+{
+	static const struct upstream_call_cbs cbs = { fetch_reply_cb, NULL };
+	json_t *params = cursor ? json_pack("{ss}", "cursor", cursor) : json_object();
+	if (upstream_call(f->up, list_method(f->which), params, 0, 0, &cbs, f, NULL) < 0) {
+		/* Not reachable now; the exit path will restart and refetch. */
+		f->up->fetching &= ~(unsigned)f->which;
+		json_decref(f->acc);
+		free(f);
+	}
+}
+
+static void
+upstream_fetch(struct upstream *up, unsigned which)
+{
+	for (unsigned l = UPSTREAM_TOOLS; l <= UPSTREAM_TEMPLATES; l <<= 1) {
+		if (!(which & l))
+			continue;
+		if (up->fetching & l) {
+			up->refetch |= l;
+			continue;
+		}
+		struct fetch *f = calloc(1, sizeof *f);
+		f->up = up;
+		f->which = l;
+		f->acc = json_array();
+		up->fetching |= l;
+		upstream_fetch_page(f, NULL);
+	}
+}
+
+/* ---- handshake ---- */
+
+static int
+version_supported(const char *v)
+{
+	for (int i = 0; v && upstream_supported_versions[i]; i++)
+		if (strcmp(v, upstream_supported_versions[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+upstream_restartable_failure(struct upstream *up, const char *why)
+{
+	snprintf(up->last_error, sizeof up->last_error, "%s", why);
+	log_error(up->cfg->name, "%s", why);
+	if (up->child)
+		child_stop(up->child, 0, UPSTREAM_KILL_MS);	/* exit path does the rest */
+}
+
+static void
+init_reply_cb(void *arg, json_t *msg)
+{
+	struct upstream *up = arg;
+	json_t *result = json_object_get(msg, "result");
+	const char *v;
+	unsigned want = 0;
+	char why[256];
+
+	if (up->child == NULL)
+		return;		/* the server exited during the handshake; the exit path decides */
+	if (!json_is_object(result)) {
+		json_t *err = json_object_get(msg, "error");
+		snprintf(why, sizeof why, "initialize failed: %s",
+		    json_string_value(json_object_get(err, "message")) ?: "no result");
+		upstream_restartable_failure(up, why);
+		return;
+	}
+	v = json_string_value(json_object_get(result, "protocolVersion"));
+	if (!version_supported(v)) {
+		snprintf(why, sizeof why, "server answered with unsupported protocol version %.40s",
+		    v ? v : "(none)");
+		upstream_restartable_failure(up, why);
+		return;
+	}
+	free(up->version);
+	up->version = strdup(v);
+	json_decref(up->caps);
+	up->caps = json_object_get(result, "capabilities");
+	if (!json_is_object(up->caps))
+		up->caps = json_object();
+	else
+		json_incref(up->caps);
+	json_decref(up->server_info);
+	up->server_info = json_incref(json_object_get(result, "serverInfo"));
+	free(up->instructions);
+	v = json_string_value(json_object_get(result, "instructions"));
+	up->instructions = v ? strdup(v) : NULL;
+	upstream_notify(up, "notifications/initialized", NULL);
+	if (up->log_level && json_object_get(up->caps, "logging"))
+		upstream_call(up, "logging/setLevel", json_pack("{ss}", "level", up->log_level), 0, 0,
+		    NULL, NULL, NULL);
+	if (json_object_get(up->caps, "tools"))
+		want |= UPSTREAM_TOOLS;
+	if (json_object_get(up->caps, "prompts"))
+		want |= UPSTREAM_PROMPTS;
+	if (json_object_get(up->caps, "resources"))
+		want |= UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES;
+	/* Lists the server does not offer are empty, not stale. */
+	for (unsigned l = UPSTREAM_TOOLS; l <= UPSTREAM_TEMPLATES; l <<= 1)
+		if (!(want & l)) {
+			json_decref(up->lists[list_slot(l)]);
+			up->lists[list_slot(l)] = NULL;
+		}
+	if (!(want & UPSTREAM_TOOLS))
+		up->tools_from_catalog = 0;
+	if (want == 0) {
+		up->fetching = UPSTREAM_TOOLS;
+		upstream_list_done(up, UPSTREAM_TOOLS, NULL);
+		return;
+	}
+	upstream_fetch(up, want);
+}
+
+static void
+upstream_handshake(struct upstream *up)
+{
+	static const struct upstream_call_cbs cbs = { init_reply_cb, NULL };
+	if (up->handshake_sent || !up->caps_known || up->state != UPSTREAM_STARTING || up->child == NULL)
+		return;
+	up->handshake_sent = 1;
+	json_t *params = json_pack("{sssOs{ssss}}", "protocolVersion", upstream_supported_versions[0],
+	    "capabilities", up->client_caps ? up->client_caps : json_object(),
+	    "clientInfo", "name", "mcpgw", "version", "0.1.0");
+	if (upstream_call(up, "initialize", params, 0, up->cfg->startup_timeout_ms, &cbs, up, NULL) < 0)
+		upstream_restartable_failure(up, "cannot send initialize");
+}
+
+void
+upstream_set_client_caps(struct upstream *up, json_t *caps)
+{
+	json_decref(up->client_caps);
+	up->client_caps = caps ? json_deep_copy(caps) : json_object();
+	up->caps_known = 1;
+	upstream_handshake(up);
+}
+
+/* ---- messages from the server ---- */
+
+static void
+upstream_on_notification(struct upstream *up, const char *method, json_t *params)
+{
+	if (strcmp(method, "notifications/progress") == 0) {
+		json_t *tok = json_object_get(params, "progressToken");
+		char key[32];
+		struct pending *p;
+		if (!json_is_integer(tok))
+			return;
+		snprintf(key, sizeof key, "%" JSON_INTEGER_FORMAT, json_integer_value(tok));
+		p = hmap_get(up->pending, key);
+		if (p && p->cbs.progress) {
+			if (p->timer) {	/* progress shows life: the timeout starts again */
+				struct timeval tv = tv_ms(p->timeout_ms);
+				evtimer_add(p->timer, &tv);
+			}
+			p->cbs.progress(p->arg, params);
+		}
+		return;
+	}
+	if (up->state == UPSTREAM_READY) {
+		if (strcmp(method, "notifications/tools/list_changed") == 0) {
+			upstream_fetch(up, UPSTREAM_TOOLS);
+			return;
+		}
+		if (strcmp(method, "notifications/prompts/list_changed") == 0) {
+			upstream_fetch(up, UPSTREAM_PROMPTS);
+			return;
+		}
+		if (strcmp(method, "notifications/resources/list_changed") == 0) {
+			upstream_fetch(up, UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES);
+			return;
+		}
+	}
+	if (up->hooks.notification)
+		up->hooks.notification(up, method, params, up->hooks.arg);
+}
+
+static void
+upstream_line_cb(void *arg, char *line, size_t len)
+{
+	struct upstream *up = arg;
+	struct jsonrpc_msg m;
+
+	if (len == 0) {
+		free(line);
+		return;
+	}
+	if (log_enabled(LOG_DEBUG) && len < 2048)
+		log_debug(up->cfg->name, "-> %s", line);
+	if (jsonrpc_parse(line, len, &m) < 0 || m.kind == JSONRPC_BATCH) {
+		/* Not protocol: log it (rate-limited by count) and drop it. */
+		if (up->garbage_reported++ < 20)
+			log_warn(up->cfg->name, "dropped a line that is not a JSON-RPC message (%s): %.80s",
+			    m.kind == JSONRPC_BATCH ? "batch" : m.err_msg, line);
+		free(line);
+		jsonrpc_msg_cleanup(&m);
+		return;
+	}
+	free(line);
+	switch (m.kind) {
+	case JSONRPC_RESPONSE: {
+		struct pending *p = NULL;
+		if (json_is_integer(m.id) && json_integer_value(m.id) > 0)
+			p = pending_take(up, (uint64_t)json_integer_value(m.id));
+		if (p == NULL) {
+			log_debug(up->cfg->name, "response to an unknown or finished request dropped");
+			break;
+		}
+		if (p->cbs.reply)
+			p->cbs.reply(p->arg, m.msg);
+		pending_free(p);
+		break;
+	}
+	case JSONRPC_NOTIFICATION:
+		upstream_on_notification(up, m.method, m.params);
+		break;
+	case JSONRPC_REQUEST:
+		if (strcmp(m.method, "ping") == 0)
+			upstream_respond(up, jsonrpc_result(m.id, json_object()));
+		else if (up->hooks.request)
+			up->hooks.request(up, m.msg, up->hooks.arg);
+		else
+			upstream_respond(up, jsonrpc_error(m.id, JSONRPC_METHOD_NOT_FOUND, "Method not found", NULL));
+		break;
+	default:
+		break;
+	}
+	jsonrpc_msg_cleanup(&m);
+}
+
+static void
+upstream_overlong_cb(void *arg)
+{
+	struct upstream *up = arg;
+	log_warn(up->cfg->name, "dropped a message longer than %u bytes", UPSTREAM_MAX_LINE);
+}
+
+static void
+upstream_stderr_cb(void *arg, const char *line)
+{
+	struct upstream *up = arg;
+	log_info(up->cfg->name, "stderr: %s", line);
+}
+
+static long
+backoff_ms(int failures)
+{
+	long ms = UPSTREAM_BACKOFF_MS;
+	for (int i = 1; i < failures && ms < UPSTREAM_BACKOFF_MAX_MS; i++)
+		ms *= 2;
+	if (ms > UPSTREAM_BACKOFF_MAX_MS)
+		ms = UPSTREAM_BACKOFF_MAX_MS;
+	/* +-20% jitter so that servers that died together do not restart in lockstep */
+	return ms * 8 / 10 + (long)((unsigned)rand() % (unsigned)(ms * 4 / 10 + 1));
+}
+
+static void
+upstream_exit_cb(void *arg, int status)
+{
+	struct upstream *up = arg;
+	char why[200];
+
+	if (WIFSIGNALED(status))
+		snprintf(why, sizeof why, "server '%s' exited (signal %d)", up->cfg->name, WTERMSIG(status));
+	else
+		snprintf(why, sizeof why, "server '%s' exited (status %d)", up->cfg->name, WEXITSTATUS(status));
+	child_free(up->child);
+	up->child = NULL;
+	evtimer_del(up->ev_startup);
+	evtimer_del(up->ev_stable);
+	up->fetching = up->refetch = 0;
+	up->handshake_sent = 0;
+	{
+		char msg[300];
+		snprintf(msg, sizeof msg, "%s while handling the request", why);
+		upstream_fail_all(up, msg);
+	}
+	if (up->state == UPSTREAM_STOPPING) {
+		log_debug(up->cfg->name, "stopped");
+		upstream_set_state(up, UPSTREAM_STOPPED);
+		if (up->stop_done)
+			up->stop_done(up->stop_arg);
+		return;
+	}
+	if (up->last_error[0] == '\0' || up->state == UPSTREAM_READY)
+		snprintf(up->last_error, sizeof up->last_error, "%s", why);
+	if (up->state == UPSTREAM_READY && ms_since(&up->ready_at) >= UPSTREAM_STABLE_MS)
+		up->failures = 0;
+	up->failures++;
+	if (up->failures > UPSTREAM_MAX_RESTARTS) {
+		log_error(up->cfg->name, "%s; giving up after %d attempts: %s", why, up->failures,
+		    up->last_error);
+		upstream_set_state(up, UPSTREAM_FAILED);
+		return;
+	}
+	long ms = backoff_ms(up->failures);
+	struct timeval tv = tv_ms(ms);
+	log_warn(up->cfg->name, "%s; restarting in %ld ms (attempt %d of %d)", why, ms,
+	    up->failures, UPSTREAM_MAX_RESTARTS);
+	evtimer_add(up->ev_backoff, &tv);
+	upstream_set_state(up, UPSTREAM_BACKOFF);
+}
+
+static void
+upstream_backoff_cb(evutil_socket_t fd, short what, void *arg)
+{
+	upstream_spawn(arg);
+}
+
+static void
+upstream_startup_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct upstream *up = arg;
+	char why[200];
+	snprintf(why, sizeof why, "not ready within its startup timeout (%ld ms)", up->cfg->startup_timeout_ms);
+	upstream_restartable_failure(up, why);
+}
+
+static void
+upstream_stable_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct upstream *up = arg;
+	up->failures = 0;
+	up->last_error[0] = '\0';
+}
+
+static char **
+upstream_build_env(const struct config_server *cfg)
+{
+	size_t n = 0, cap = cfg->nenv + 32 + cfg->npassthrough;
+	char **env = calloc(cap + 1, sizeof *env);
+	const char **pass = cfg->passthrough_set ? (const char **)cfg->env_passthrough : safe_env;
+	size_t npass = cfg->passthrough_set ? cfg->npassthrough : sizeof safe_env / sizeof *safe_env - 1;
+
+	for (size_t i = 0; i < npass; i++) {
+		const char *v = getenv(pass[i]);
+		int overridden = 0;
+		for (size_t j = 0; j < cfg->nenv; j++)
+			if (strcmp(cfg->env[j].key, pass[i]) == 0)
+				overridden = 1;
+		if (v && !overridden && n < cap && asprintf(&env[n], "%s=%s", pass[i], v) >= 0)
+			n++;
+	}
+	for (size_t j = 0; j < cfg->nenv && n < cap; j++)
+		if (asprintf(&env[n], "%s=%s", cfg->env[j].key, cfg->env[j].value) >= 0)
+			n++;
+	return env;
+}
+
+static void
+free_strv(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+upstream_spawn(struct upstream *up)
+{
+	static const struct child_cbs base_cbs = { upstream_line_cb, upstream_overlong_cb,
+		upstream_stderr_cb, upstream_exit_cb, NULL };
+	struct child_cbs cbs = base_cbs;
+	const struct config_server *cfg = up->cfg;
+	char err[256];
+
+	if (cfg->command == NULL) {
+		/* Remote transports arrive with the remote-upstreams work; until then say so. */
+		snprintf(up->last_error, sizeof up->last_error,
+		    "remote servers (url) are not supported by this build yet");
+		log_error(cfg->name, "%s", up->last_error);
+		upstream_set_state(up, UPSTREAM_FAILED);
+		return;
+	}
+	char **argv = calloc(cfg->nargs + 2, sizeof *argv);
+	argv[0] = cfg->command;
+	for (size_t i = 0; i < cfg->nargs; i++)
+		argv[i + 1] = cfg->args[i];
+	char **env = upstream_build_env(cfg);
+	struct child_opts o = { cfg->name, cfg->command, argv, env, cfg->cwd, UPSTREAM_MAX_LINE,
+		UPSTREAM_MAX_QUEUE };
+	cbs.arg = up;
+	clock_gettime(CLOCK_MONOTONIC, &up->started_at);
+	up->handshake_sent = 0;
+	up->child = child_start(up->base, &o, &cbs, err, sizeof err);
+	free(argv);
+	free_strv(env);
+	if (up->child == NULL) {
+		snprintf(up->last_error, sizeof up->last_error, "%s", err);
+		log_error(cfg->name, "%s", err);
+		/* A program that cannot be executed will not fix itself by retrying. */
+		upstream_set_state(up, UPSTREAM_FAILED);
+		return;
+	}
+	log_info(cfg->name, "started %s (pid %d)", cfg->command, (int)child_pid(up->child));
+	struct timeval tv = tv_ms(cfg->startup_timeout_ms);
+	evtimer_add(up->ev_startup, &tv);
+	upstream_set_state(up, UPSTREAM_STARTING);
+	upstream_handshake(up);
+}
+
+struct upstream *
+upstream_new(struct event_base *base, const struct config_server *cfg, int index,
+    const struct upstream_hooks *hooks)
+{
+	struct upstream *up = calloc(1, sizeof *up);
+	if (up == NULL)
+		return NULL;
+	up->base = base;
+	up->cfg = cfg;
+	up->index = index;
+	up->hooks = *hooks;
+	up->pending = hmap_new();
+	up->ev_backoff = evtimer_new(base, upstream_backoff_cb, up);
+	up->ev_startup = evtimer_new(base, upstream_startup_cb, up);
+	up->ev_stable = evtimer_new(base, upstream_stable_cb, up);
+	return up;
+}
+
+void
+upstream_start(struct upstream *up)
+{
+	if (up->state == UPSTREAM_STOPPED || up->state == UPSTREAM_FAILED) {
+		up->failures = 0;
+		upstream_spawn(up);
+	}
+}
+
+void
+upstream_stop(struct upstream *up, void (*done)(void *), void *arg)
+{
+	evtimer_del(up->ev_backoff);
+	evtimer_del(up->ev_startup);
+	if (up->child == NULL) {
+		upstream_set_state(up, UPSTREAM_STOPPED);
+		if (done)
+			done(arg);
+		return;
+	}
+	up->stop_done = done;
+	up->stop_arg = arg;
+	upstream_set_state(up, UPSTREAM_STOPPING);
+	child_stop(up->child, UPSTREAM_TERM_MS, UPSTREAM_KILL_MS);
+}
+
+void
+upstream_free(struct upstream *up)
+{
+	if (up == NULL)
+		return;
+	up->stop_done = NULL;
+	up->hooks.state = NULL;
+	if (up->child) {
+		up->state = UPSTREAM_STOPPING;
+		child_free(up->child);	/* kills and reaps; the exit callback is not called */
+		up->child = NULL;
+	}
+	upstream_fail_all(up, "gateway shutting down");
+	hmap_free(up->pending);
+	event_free(up->ev_backoff);
+	event_free(up->ev_startup);
+	event_free(up->ev_stable);
+	json_decref(up->client_caps);
+	json_decref(up->caps);
+	json_decref(up->server_info);
+	for (int i = 0; i < 4; i++)
+		json_decref(up->lists[i]);
+	free(up->instructions);
+	free(up->version);
+	free(up->log_level);
+	free(up);
+}
+
+void
+upstream_set_log_level(struct upstream *up, const char *level)
+{
+	free(up->log_level);
+	up->log_level = strdup(level);
+	if (up->state == UPSTREAM_READY && json_object_get(up->caps, "logging"))
+		upstream_call(up, "logging/setLevel", json_pack("{ss}", "level", level), 0, 0, NULL, NULL, NULL);
+}
+
+void
+upstream_pause(struct upstream *up, int paused)
+{
+	if (up->child)
+		child_pause(up->child, paused);
+}
+
+void
+upstream_seed_tools(struct upstream *up, json_t *tools)
+{
+	if (up->lists[0] || !json_is_array(tools))
+		return;
+	up->lists[0] = json_deep_copy(tools);
+	up->tools_from_catalog = 1;
+}
+
+enum upstream_state upstream_state(const struct upstream *up) { return up->state; }
+const char *upstream_name(const struct upstream *up) { return up->cfg->name; }
+int upstream_index(const struct upstream *up) { return up->index; }
+const struct config_server *upstream_config(const struct upstream *up) { return up->cfg; }
+json_t *upstream_list(const struct upstream *up, enum upstream_list l) { return up->lists[list_slot(l)]; }
+int upstream_tools_from_catalog(const struct upstream *up) { return up->tools_from_catalog; }
+json_t *upstream_capabilities(const struct upstream *up) { return up->caps; }
+const char *upstream_instructions(const struct upstream *up) { return up->instructions; }
+json_t *upstream_server_info(const struct upstream *up) { return up->server_info; }
+const char *upstream_protocol_version(const struct upstream *up) { return up->version; }
+const char *upstream_last_error(const struct upstream *up) { return up->last_error; }
+pid_t upstream_pid(const struct upstream *up) { return up->child ? child_pid(up->child) : 0; }
+long upstream_handshake_ms(const struct upstream *up) { return up->handshake_ms; }
+size_t upstream_inflight(const struct upstream *up) { return hmap_count(up->pending); }

@@ -1,0 +1,89 @@
+/* upstream.h: one configured MCP server as the gateway sees it: its process (local servers), its
+ * own initialize handshake and negotiated version, its lists (tools, prompts, resources, resource
+ * templates, all pages), the requests in flight to it, and its restart policy.
+ * Ownership: the router owns upstreams. Lists returned by the accessors are borrowed and stay valid
+ * until the next lists callback. */
+#ifndef MCPGW_UPSTREAM_H
+#define MCPGW_UPSTREAM_H
+
+#include <stdint.h>
+#include <jansson.h>
+#include <event2/event.h>
+#include "config.h"
+
+enum upstream_state {
+	UPSTREAM_STOPPED,	/* not started (lazy, disabled) or stopped at shutdown */
+	UPSTREAM_STARTING,	/* process up, handshake and first lists in progress */
+	UPSTREAM_READY,
+	UPSTREAM_BACKOFF,	/* exited; waiting before the next start */
+	UPSTREAM_FAILED,	/* gave up after repeated failures */
+	UPSTREAM_STOPPING,
+};
+
+enum upstream_list { UPSTREAM_TOOLS = 1, UPSTREAM_PROMPTS = 2, UPSTREAM_RESOURCES = 4,
+	UPSTREAM_TEMPLATES = 8 };
+
+struct upstream;
+
+struct upstream_hooks {
+	void (*state)(struct upstream *, enum upstream_state old, void *arg);
+	void (*lists)(struct upstream *, unsigned which, void *arg);
+	/* A notification the upstream module does not consume itself (borrowed params). */
+	void (*notification)(struct upstream *, const char *method, json_t *params, void *arg);
+	/* A server-to-client request other than ping (borrowed message; answer with upstream_respond). */
+	void (*request)(struct upstream *, json_t *msg, void *arg);
+	void *arg;
+};
+
+struct upstream_call_cbs {
+	/* The response (result or error) with the upstream's id; borrowed. Called exactly once unless
+	 * the call was cancelled with upstream_cancel(). */
+	void (*reply)(void *arg, json_t *msg);
+	/* notifications/progress for this call (params borrowed; progressToken is the upstream's). */
+	void (*progress)(void *arg, json_t *params);
+};
+
+struct upstream *upstream_new(struct event_base *, const struct config_server *, int index,
+    const struct upstream_hooks *);
+void upstream_free(struct upstream *);		/* NULL is a no-op; kills the process group */
+
+void upstream_start(struct upstream *);
+/* The client's capabilities (borrowed); the handshake starts once they are known. NULL = none. */
+void upstream_set_client_caps(struct upstream *, json_t *caps);
+/* Ends the process (close stdin, SIGTERM, SIGKILL); done is called once it is reaped. */
+void upstream_stop(struct upstream *, void (*done)(void *), void *arg);
+
+/* Sends a request. progress: rewrite/insert params._meta.progressToken with the upstream id.
+ * timeout_ms <= 0: the server's configured timeout. Returns 0 and the upstream id, or -1 when
+ * the server cannot take it now (not ready, queue full): then no callback comes. */
+int upstream_call(struct upstream *, const char *method, json_t *params /* steals */, int progress,
+    long timeout_ms, const struct upstream_call_cbs *, void *arg, uint64_t *id);
+/* Forgets a call and sends notifications/cancelled for it; its reply callback is not called. */
+void upstream_cancel(struct upstream *, uint64_t id, const char *reason);
+int upstream_notify(struct upstream *, const char *method, json_t *params /* steals */);
+int upstream_respond(struct upstream *, json_t *msg /* steals */);
+void upstream_set_log_level(struct upstream *, const char *level);
+/* Stop or resume reading the server's output (client-side backpressure). */
+void upstream_pause(struct upstream *, int paused);
+
+enum upstream_state upstream_state(const struct upstream *);
+const char *upstream_state_name(enum upstream_state);
+const char *upstream_name(const struct upstream *);
+int upstream_index(const struct upstream *);
+const struct config_server *upstream_config(const struct upstream *);
+json_t *upstream_list(const struct upstream *, enum upstream_list);	/* borrowed; NULL if none */
+/* Seeds the tool list from the catalogue (borrowed, copied) until the server answers itself. */
+void upstream_seed_tools(struct upstream *, json_t *tools);
+int upstream_tools_from_catalog(const struct upstream *);
+json_t *upstream_capabilities(const struct upstream *);	/* borrowed; NULL before initialize */
+const char *upstream_instructions(const struct upstream *);
+json_t *upstream_server_info(const struct upstream *);
+const char *upstream_protocol_version(const struct upstream *);
+const char *upstream_last_error(const struct upstream *);
+pid_t upstream_pid(const struct upstream *);
+long upstream_handshake_ms(const struct upstream *);
+size_t upstream_inflight(const struct upstream *);
+
+extern const char *const upstream_supported_versions[];	/* newest first, NULL-terminated */
+
+#endif
