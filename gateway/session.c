@@ -38,6 +38,11 @@ struct call {
 	TAILQ_ENTRY(call) wait_link;
 };
 
+struct sub {
+	struct upstream *up;
+	char *orig;
+};
+
 struct sreq {
 	struct upstream *up;
 	json_t *up_id;
@@ -66,6 +71,7 @@ struct session {
 	TAILQ_HEAD(, deferred) deferred;
 	struct timespec deadline;
 	struct event *ev_deadline;
+	struct hmap *subs;		/* exposed URI -> sub: renewed when its server restarts */
 	int deadline_passed;
 	json_t *answered[4];		/* the last list of each kind the client was given */
 };
@@ -506,14 +512,46 @@ handle_resource(struct session *s, struct jsonrpc_msg *m)
 		return;
 	}
 	if (router_uri(s->router, uri, &up, &orig) < 0) {
+		if (maybe_defer(s, m, UPSTREAM_RESOURCES, 0))
+			return;
 		session_send(s, jsonrpc_error(m->id, -32002, "Resource not found",
 		    json_pack("{ss}", "uri", uri)));
 		return;
 	}
 	json_t *params = json_deep_copy(m->params);
 	json_object_set_new(params, "uri", json_string(orig));
+	if (strcmp(m->method, "resources/subscribe") == 0) {
+		struct sub *sb = hmap_get(s->subs, uri);
+		if (sb == NULL && (sb = calloc(1, sizeof *sb)) != NULL) {
+			sb->up = up;
+			sb->orig = strdup(orig);
+			hmap_put(s->subs, uri, sb);
+		}
+	} else if (strcmp(m->method, "resources/unsubscribe") == 0) {
+		struct sub *sb = hmap_del(s->subs, uri);
+		if (sb) {
+			free(sb->orig);
+			free(sb);
+		}
+	}
 	session_forward(s, m, up, params, uri, orig);
 	free(orig);
+}
+
+struct resub_ctx {
+	struct upstream *up;
+	int n;
+};
+
+static void
+resubscribe_fn(const char *key, void *val, void *arg)
+{
+	struct sub *sb = val;
+	struct resub_ctx *r = arg;
+	if (sb->up != r->up)
+		return;
+	upstream_call(r->up, "resources/subscribe", json_pack("{ss}", "uri", sb->orig), 0, 0, NULL, NULL, NULL);
+	r->n++;
 }
 
 static void
@@ -527,6 +565,8 @@ handle_complete(struct session *s, struct jsonrpc_msg *m)
 	if (type && strcmp(type, "ref/prompt") == 0) {
 		const char *name = json_string_value(json_object_get(ref, "name")), *orig;
 		if (name == NULL || router_prompt(s->router, name, &up, &orig) < 0) {
+			if (name && maybe_defer(s, m, UPSTREAM_PROMPTS, 0))
+				return;
 			send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown prompt: %.200s", name ? name : "");
 			return;
 		}
@@ -536,6 +576,8 @@ handle_complete(struct session *s, struct jsonrpc_msg *m)
 		const char *uri = json_string_value(json_object_get(ref, "uri"));
 		char *orig;
 		if (uri == NULL || router_uri(s->router, uri, &up, &orig) < 0) {
+			if (uri && maybe_defer(s, m, UPSTREAM_RESOURCES, 0))
+				return;
 			send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown resource: %.200s", uri ? uri : "");
 			return;
 		}
@@ -844,6 +886,13 @@ session_state(void *arg, struct upstream *up, enum upstream_state old)
 	enum upstream_state st = upstream_state(up);
 	struct call *c, *next;
 
+	if (st == UPSTREAM_READY && hmap_count(s->subs) > 0) {
+		/* A restarted server has forgotten the client's subscriptions: renew them. */
+		struct resub_ctx r = { up, 0 };
+		hmap_foreach(s->subs, resubscribe_fn, &r);
+		if (r.n)
+			log_info(upstream_name(up), "renewed %d resource subscription%s", r.n, r.n == 1 ? "" : "s");
+	}
 	if (st == UPSTREAM_READY || st == UPSTREAM_FAILED) {
 		for (c = TAILQ_FIRST(&s->waiting); c; c = next) {
 			next = TAILQ_NEXT(c, wait_link);
@@ -872,6 +921,7 @@ session_new(struct event_base *base, struct router *router, const struct config 
 	s->io = *io;
 	s->calls = hmap_new();
 	s->sreqs = hmap_new();
+	s->subs = hmap_new();
 	TAILQ_INIT(&s->waiting);
 	TAILQ_INIT(&s->deferred);
 	clock_gettime(CLOCK_MONOTONIC, &s->deadline);
@@ -889,6 +939,14 @@ static void
 free_call_entry(const char *key, void *val, void *arg)
 {
 	call_free(val);
+}
+
+static void
+free_sub_entry(const char *key, void *val, void *arg)
+{
+	struct sub *sb = val;
+	free(sb->orig);
+	free(sb);
 }
 
 static void
@@ -910,6 +968,8 @@ session_free(struct session *s)
 	hmap_free(s->calls);
 	hmap_foreach(s->sreqs, free_sreq_entry, NULL);
 	hmap_free(s->sreqs);
+	hmap_foreach(s->subs, free_sub_entry, NULL);
+	hmap_free(s->subs);
 	while ((d = TAILQ_FIRST(&s->deferred))) {
 		TAILQ_REMOVE(&s->deferred, d, link);
 		deferred_free(d);
