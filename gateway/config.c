@@ -1,0 +1,2195 @@
+/* config.c: owns the configuration format (DESIGN §3, §6): finding and reading every layer (system
+ * policy, the user's file, its includes), checking each value at its place, merging the layers so
+ * that a later one can add and narrow but never loosen, and the digest that keys a server's tool
+ * catalogue. Turning YAML text into positioned nodes is cfgnode.c's job. */
+#include <sys/stat.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+#include "cfgnode.h"
+#include "config.h"
+#include "log.h"
+
+#ifndef MCPGW_SYSCONFDIR
+#define MCPGW_SYSCONFDIR "/etc/mcpgw"
+#endif
+
+#define MAX_FILE_SIZE		(1024 * 1024)
+#define MAX_SERVERS		256
+#define MAX_INCLUDE_DEPTH	8
+#define MAX_FILES		128	/* every file of every layer, policy.d and includes */
+#define MAX_DIAGS		500
+#define MAX_VALUE		65536	/* one string after ${VAR} expansion */
+#define MAX_NAME		64	/* server keys, plugin names, variable names */
+
+#define DEFAULT_SEPARATOR	"__"
+#define DEFAULT_MAX_NAME	55
+#define DEFAULT_STARTUP_WAIT	8000L
+#define DEFAULT_TIMEOUT		60000L
+#define DEFAULT_STARTUP_TIMEOUT	30000L
+
+#define nitems(a) (sizeof(a) / sizeof((a)[0]))
+
+enum { R_TOOLS, R_RESOURCES, R_PROMPTS, R__N };
+
+/* One system layer's policy.user_servers; a server from a later layer must pass all of them. */
+struct user_rule {
+	int all;			/* 1: true, 0: false, -1: the globs decide */
+	struct config_globs globs;
+	char *file;
+	int line, col;
+};
+
+/* An include entry, read after the whole including file has been walked. */
+struct include {
+	char *path;			/* resolved against the including file */
+	char *keypath;			/* "include[2]" */
+	const struct cfgnode *at;
+};
+
+struct ld {
+	struct config *cfg;
+	struct config_diags *diags;
+	size_t nerrors;			/* errors of this load only */
+	int system;			/* walking a system policy file */
+	const char *file;		/* the file being walked (display name) */
+	char path[1024];		/* key path of the value being walked */
+	size_t plen;
+
+	long def_timeout, def_startup;	/* defaults:, -1 = not set */
+	struct config_rules def_rules[R__N];
+	int def_read_only, def_pin;
+
+	struct user_rule *urules;
+	size_t nurules;
+	char *audit_from;		/* "FILE:LINE:COL" where the system policy set audit_log */
+
+	char **real;			/* realpath of every file read, to refuse reading one twice */
+	size_t nreal;
+	const char *chain[MAX_INCLUDE_DEPTH + 1];	/* display names along the include chain */
+	const char *chain_real[MAX_INCLUDE_DEPTH + 1];
+};
+
+/* --- memory: the input is bounded, so failing here is the machine's fault, never the file's --- */
+
+static void *
+xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz ? sz : 1);
+
+	if (p == NULL)
+		fatal("out of memory");
+	return p;
+}
+
+static void *
+xreallocarray(void *p, size_t n, size_t sz)
+{
+	if (sz && n > SIZE_MAX / sz)
+		fatal("out of memory");
+	if ((p = realloc(p, n * sz > 0 ? n * sz : 1)) == NULL)
+		fatal("out of memory");
+	return p;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		fatal("out of memory");
+	return p;
+}
+
+static char *xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+static char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		fatal("out of memory");
+	va_end(ap);
+	return s;
+}
+
+/* --- diagnostics --- */
+
+/* A copy safe to print: whatever the file holds must not forge lines on a terminal. */
+static char *
+printable(const char *s)
+{
+	char *p = xstrdup(s ? s : "");
+
+	for (char *q = p; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			*q = '?';
+	return p;
+}
+
+static void
+diag_vadd(struct ld *ld, int warning, const char *file, int line, int col, const char *path,
+    const char *fmt, va_list ap)
+{
+	struct config_diags *d = ld->diags;
+	struct config_diag *g;
+	char msg[1024];
+
+	if (!warning) {
+		ld->nerrors++;
+		d->nerrors++;
+	}
+	if (d->n > MAX_DIAGS)
+		return;
+	if (d->n == MAX_DIAGS) {
+		snprintf(msg, sizeof msg, "too many problems; the rest are not shown");
+		file = NULL;
+		line = col = 0;
+		path = "";
+		warning = 0;
+	} else
+		vsnprintf(msg, sizeof msg, fmt, ap);
+	d->v = xreallocarray(d->v, d->n + 1, sizeof *d->v);
+	g = &d->v[d->n++];
+	g->file = file ? printable(file) : NULL;
+	g->line = line;
+	g->col = col;
+	g->path = printable(path);
+	g->message = printable(msg);
+	g->warning = warning;
+}
+
+static void diag_at(struct ld *, int, const char *, int, int, const char *, const char *, ...)
+    __attribute__((format(printf, 7, 8)));
+static void err(struct ld *, const struct cfgnode *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+diag_at(struct ld *ld, int warning, const char *file, int line, int col, const char *path,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_vadd(ld, warning, file, line, col, path, fmt, ap);
+	va_end(ap);
+}
+
+/* An error at a node, with the key path being walked. */
+static void
+err(struct ld *ld, const struct cfgnode *at, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_vadd(ld, 0, at->file, at->line, at->col, ld->path, fmt, ap);
+	va_end(ap);
+}
+
+static void
+parse_error_cb(void *arg, int line, int col, const char *path, const char *msg)
+{
+	struct ld *ld = arg;
+
+	diag_at(ld, 0, ld->file, line, col, path, "%s", msg);
+}
+
+/* --- key paths: "servers.github.tools.allow[1]" --- */
+
+static size_t
+path_append(struct ld *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static size_t
+path_append(struct ld *ld, const char *fmt, ...)
+{
+	size_t old = ld->plen;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(ld->path + ld->plen, sizeof ld->path - ld->plen, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		ld->plen += (size_t)n < sizeof ld->path - ld->plen ? (size_t)n :
+		    sizeof ld->path - ld->plen - 1;
+	return old;
+}
+
+static size_t
+path_key(struct ld *ld, const char *key)
+{
+	return path_append(ld, "%s%.64s", ld->plen ? "." : "", key);
+}
+
+static size_t
+path_index(struct ld *ld, size_t i)
+{
+	return path_append(ld, "[%zu]", i);
+}
+
+static void
+path_set(struct ld *ld, size_t len)
+{
+	ld->plen = len;
+	ld->path[len] = '\0';
+}
+
+/* --- small checks --- */
+
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[MAX_NAME + 1];
+
+	if (la > MAX_NAME || lb > MAX_NAME)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t prev = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cur = row[j], best = prev + (a[i - 1] != b[j - 1]);
+
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = cur;
+		}
+	}
+	return row[lb];
+}
+
+/* The index of the key in names, or -1 after reporting it unknown (with the closest name). */
+static int
+key_lookup(struct ld *ld, const struct cfgnode *k, const char *const *names, size_t n)
+{
+	size_t best = SIZE_MAX, bi = 0, bpre = 0, m;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t d, pre;
+
+		if (strcmp(k->str, names[i]) == 0)
+			return (int)i;
+		d = edit_distance(k->str, names[i]);
+		/* ties go to the longer common start: "tols" is "tools", not "tls" */
+		for (pre = 0; k->str[pre] != '\0' && k->str[pre] == names[i][pre]; pre++)
+			;
+		if (d < best || (d == best && pre > bpre)) {
+			best = d;
+			bi = i;
+			bpre = pre;
+		}
+	}
+	/* a known key that starts with this one ("ca" for "ca_file") is a better guess */
+	for (size_t i = 0; i < n && k->len >= 2; i++)
+		if (strncmp(k->str, names[i], k->len) == 0) {
+			best = 0;
+			bi = i;
+			break;
+		}
+	m = path_key(ld, k->str);
+	if (best <= 2 && best < strlen(names[bi]))
+		err(ld, k, "unknown key '%.64s' (did you mean '%s'?)", k->str, names[bi]);
+	else
+		err(ld, k, "unknown key '%.64s'", k->str);
+	path_set(ld, m);
+	return -1;
+}
+
+/* [A-Za-z0-9_]+ */
+static int
+word_ok(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return 0;
+	return 1;
+}
+
+/* [a-z0-9]+([-_][a-z0-9]+)* */
+static int
+server_name_ok(const char *s)
+{
+	int prev_sep = 1;
+
+	if (strlen(s) > MAX_NAME)
+		return 0;
+	for (; *s; s++) {
+		if ((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9'))
+			prev_sep = 0;
+		else if ((*s == '-' || *s == '_') && !prev_sep)
+			prev_sep = 1;
+		else
+			return 0;
+	}
+	return !prev_sep;
+}
+
+/* [a-z0-9_-]+ */
+static int
+plugin_name_ok(const char *s)
+{
+	if (*s == '\0' || strlen(s) > MAX_NAME)
+		return 0;
+	for (; *s; s++)
+		if (!(*s >= 'a' && *s <= 'z') && !(*s >= '0' && *s <= '9') && *s != '_' && *s != '-')
+			return 0;
+	return 1;
+}
+
+/* [A-Za-z_][A-Za-z0-9_]* */
+static int
+var_name_ok(const char *s)
+{
+	if (!isalpha((unsigned char)*s) && *s != '_')
+		return 0;
+	if (strlen(s) > MAX_NAME * 2)
+		return 0;
+	return word_ok(s);
+}
+
+/* An HTTP field name (RFC 9110 token). */
+static int
+header_name_ok(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && strchr("!#$%&'*+-.^_`|~", *s) == NULL)
+			return 0;
+	return 1;
+}
+
+static int
+header_value_ok(const char *s)
+{
+	for (; *s; s++)
+		if (*s == '\r' || *s == '\n')
+			return 0;
+	return 1;
+}
+
+/* NULL when u is an acceptable server URL, else what is wrong with it. Never quotes u: a URL may
+ * carry a secret. */
+static const char *
+url_problem(const char *u, int https_only)
+{
+	const char *p;
+	size_t alen;
+
+	if (strncasecmp(u, "https://", 8) == 0)
+		p = u + 8;
+	else if (!https_only && strncasecmp(u, "http://", 7) == 0)
+		p = u + 7;
+	else
+		return https_only ? "must start with https://" : "must start with http:// or https://";
+	for (const char *q = u; *q; q++)
+		if ((unsigned char)*q <= 0x20 || *q == 0x7f)
+			return "must not contain spaces or control characters";
+	alen = strcspn(p, "/?#");
+	if (memchr(p, '@', alen) != NULL)
+		return "must not contain credentials (user:password@); use auth instead";
+	if (alen == 0)
+		return "has no host";
+	return NULL;
+}
+
+/* --- values --- */
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	int over;
+};
+
+static void
+sbuf_add(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->over || n > MAX_VALUE - b->len) {
+		b->over = 1;
+		return;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 64;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		b->p = xreallocarray(b->p, cap, 1);
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* The scalar with ${VAR}, ${VAR:-default} and $$ expanded (new), or NULL after reporting. */
+static char *
+expand(struct ld *ld, const struct cfgnode *n)
+{
+	const char *s = n->str;
+	struct sbuf b = { 0 };
+	size_t i = 0;
+
+	sbuf_add(&b, "", 0);
+	while (i < n->len) {
+		char name[MAX_NAME * 2 + 1];
+		const char *val;
+		size_t j, nl;
+
+		if (s[i] != '$' || (s[i + 1] != '$' && s[i + 1] != '{')) {
+			sbuf_add(&b, s + i, 1);
+			i++;
+			continue;
+		}
+		if (s[i + 1] == '$') {
+			sbuf_add(&b, "$", 1);
+			i += 2;
+			continue;
+		}
+		for (j = i + 2; isalnum((unsigned char)s[j]) || s[j] == '_'; j++)
+			;
+		nl = j - (i + 2);
+		if (nl == 0 || nl >= sizeof name || isdigit((unsigned char)s[i + 2]) ||
+		    (s[j] != '}' && (s[j] != ':' || s[j + 1] != '-'))) {
+			err(ld, n, "bad variable reference: use ${NAME}, ${NAME:-default} or $$ for a $");
+			goto fail;
+		}
+		memcpy(name, s + i + 2, nl);
+		name[nl] = '\0';
+		val = getenv(name);
+		if (s[j] == '}') {
+			if (val == NULL) {
+				err(ld, n, "environment variable %s is not set (use ${%s:-default} "
+				    "for a default)", name, name);
+				goto fail;
+			}
+			sbuf_add(&b, val, strlen(val));
+			i = j + 1;
+		} else {
+			const char *end = memchr(s + j + 2, '}', n->len - (j + 2));
+
+			if (end == NULL) {
+				err(ld, n, "bad variable reference: ${%s:- has no closing }", name);
+				goto fail;
+			}
+			if (val != NULL && *val != '\0')
+				sbuf_add(&b, val, strlen(val));
+			else
+				sbuf_add(&b, s + j + 2, (size_t)(end - (s + j + 2)));
+			i = (size_t)(end - s) + 1;
+		}
+	}
+	if (b.over) {
+		err(ld, n, "value longer than %d bytes after expansion", MAX_VALUE);
+		goto fail;
+	}
+	return b.p;
+fail:
+	free(b.p);
+	return NULL;
+}
+
+/* Replaces a leading "~/" (or a lone "~") with $HOME. Takes s; NULL after reporting. */
+static char *
+tilde(struct ld *ld, const struct cfgnode *at, char *s)
+{
+	const char *home;
+	char *t;
+
+	if (s == NULL || s[0] != '~' || (s[1] != '/' && s[1] != '\0'))
+		return s;
+	home = getenv("HOME");
+	if (home == NULL || *home == '\0') {
+		err(ld, at, "~ needs HOME, which is not set");
+		free(s);
+		return NULL;
+	}
+	t = xasprintf("%s%s", home, s + 1);
+	free(s);
+	return t;
+}
+
+static int
+need_map(struct ld *ld, const struct cfgnode *n)
+{
+	if (n->kind == CFGNODE_MAP)
+		return 1;
+	if (!cfgnode_is_null(n))	/* an empty section ("gateway:") is fine */
+		err(ld, n, "expected a mapping");
+	return 0;
+}
+
+/* Any non-null scalar, expanded (new), or NULL after reporting. */
+static char *
+get_str(struct ld *ld, const struct cfgnode *n)
+{
+	if (n->kind != CFGNODE_SCALAR || cfgnode_is_null(n)) {
+		err(ld, n, "expected a string");
+		return NULL;
+	}
+	return expand(ld, n);
+}
+
+static char *
+get_nonempty(struct ld *ld, const struct cfgnode *n)
+{
+	char *s = get_str(ld, n);
+
+	if (s != NULL && *s == '\0') {
+		err(ld, n, "expected a non-empty string");
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static char *
+get_path(struct ld *ld, const struct cfgnode *n)
+{
+	return tilde(ld, n, get_nonempty(ld, n));
+}
+
+static int
+get_bool(struct ld *ld, const struct cfgnode *n, int *out)
+{
+	if (cfgnode_bool(n, out) == 0)
+		return 0;
+	err(ld, n, "expected true or false");
+	return -1;
+}
+
+static int
+get_int(struct ld *ld, const struct cfgnode *n, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (n->kind != CFGNODE_SCALAR || !n->plain || n->len == 0) {
+		err(ld, n, "expected an integer");
+		return -1;
+	}
+	errno = 0;
+	v = strtol(n->str, &end, 10);
+	if (*end != '\0' || !(isdigit((unsigned char)n->str[0]) || n->str[0] == '-')) {
+		err(ld, n, "expected an integer");
+		return -1;
+	}
+	if (errno == ERANGE || v < min || v > max) {
+		err(ld, n, "must be between %ld and %ld", min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Milliseconds, or -1 after reporting. Zero only when allow_zero. */
+static long
+get_duration(struct ld *ld, const struct cfgnode *n, int allow_zero)
+{
+	char *s = get_str(ld, n);
+	long v;
+
+	if (s == NULL)
+		return -1;
+	v = config_parse_duration(s);
+	free(s);
+	if (v < 0) {
+		err(ld, n, "expected a duration such as 500ms, 30s, 5m or 1h");
+		return -1;
+	}
+	if (v == 0 && !allow_zero) {
+		err(ld, n, "must be longer than 0");
+		return -1;
+	}
+	return v;
+}
+
+typedef int str_check_fn(const char *);
+
+/* A list of strings, each passing check when given; 0, or -1 after reporting (nothing kept). */
+static int
+get_strlist(struct ld *ld, const struct cfgnode *n, str_check_fn *check, const char *what,
+    char ***vp, size_t *np)
+{
+	char **v;
+	size_t nv = 0;
+	int bad = 0;
+
+	if (n->kind != CFGNODE_SEQ) {
+		err(ld, n, "expected a list of strings");
+		return -1;
+	}
+	v = xcalloc(n->n + 1, sizeof *v);
+	for (size_t i = 0; i < n->n; i++) {
+		size_t m = path_index(ld, i);
+		char *s = get_str(ld, n->vals[i]);
+
+		if (s != NULL && check != NULL && !check(s)) {
+			err(ld, n->vals[i], "%s", what);
+			free(s);
+			s = NULL;
+		}
+		if (s == NULL)
+			bad = 1;
+		else
+			v[nv++] = s;
+		path_set(ld, m);
+	}
+	if (bad) {
+		for (size_t i = 0; i < nv; i++)
+			free(v[i]);
+		free(v);
+		return -1;
+	}
+	*vp = v;
+	*np = nv;
+	return 0;
+}
+
+static int
+nonempty_ok(const char *s)
+{
+	return *s != '\0';
+}
+
+static int
+get_globs(struct ld *ld, const struct cfgnode *n, struct config_globs *g)
+{
+	memset(g, 0, sizeof *g);
+	return get_strlist(ld, n, nonempty_ok, "expected a non-empty pattern", &g->v, &g->n);
+}
+
+static void
+kv_free(struct config_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(kv[i].key);
+		free(kv[i].value);
+	}
+	free(kv);
+}
+
+/* A mapping of strings to strings (keys verbatim, values expanded). Appends to *kvp. */
+static void
+get_kvmap(struct ld *ld, const struct cfgnode *n, str_check_fn *keycheck, const char *keywhat,
+    str_check_fn *valcheck, const char *valwhat, struct config_kv **kvp, size_t *np)
+{
+	if (!need_map(ld, n))
+		return;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct cfgnode *k = n->keys[i];
+		size_t m;
+		char *v;
+
+		if (k->dup)
+			continue;
+		m = path_key(ld, k->str);
+		if (keycheck != NULL && !keycheck(k->str))
+			err(ld, k, "%s", keywhat);
+		else if ((v = get_str(ld, n->vals[i])) != NULL) {
+			if (valcheck != NULL && !valcheck(v)) {
+				err(ld, n->vals[i], "%s", valwhat);
+				free(v);
+			} else {
+				*kvp = xreallocarray(*kvp, *np + 1, sizeof **kvp);
+				(*kvp)[*np].key = xstrdup(k->str);
+				(*kvp)[*np].value = v;
+				(*np)++;
+			}
+		}
+		path_set(ld, m);
+	}
+}
+
+/* --- rules --- */
+
+static void
+globs_free(struct config_globs *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		free(g->v[i]);
+	free(g->v);
+	g->v = NULL;
+	g->n = 0;
+}
+
+static void
+globs_copy(struct config_globs *dst, const struct config_globs *src)
+{
+	dst->v = xcalloc(src->n + 1, sizeof *dst->v);
+	for (size_t i = 0; i < src->n; i++)
+		dst->v[i] = xstrdup(src->v[i]);
+	dst->n = src->n;
+}
+
+static void
+rules_free(struct config_rules *r)
+{
+	for (size_t i = 0; i < r->nallow; i++)
+		globs_free(&r->allow[i]);
+	free(r->allow);
+	globs_free(&r->deny);
+	memset(r, 0, sizeof *r);
+}
+
+/* Adds one allow layer; steals g's contents. */
+static void
+rules_add_allow(struct config_rules *r, struct config_globs *g)
+{
+	r->allow = xreallocarray(r->allow, r->nallow + 1, sizeof *r->allow);
+	r->allow[r->nallow++] = *g;
+	memset(g, 0, sizeof *g);
+}
+
+/* Adds deny patterns; steals g's contents. */
+static void
+rules_add_deny(struct config_rules *r, struct config_globs *g)
+{
+	r->deny.v = xreallocarray(r->deny.v, r->deny.n + g->n + 1, sizeof *r->deny.v);
+	for (size_t i = 0; i < g->n; i++)
+		r->deny.v[r->deny.n++] = g->v[i];
+	free(g->v);
+	memset(g, 0, sizeof *g);
+}
+
+/* dst gets every allow layer and deny pattern of src (copied). */
+static void
+rules_merge_copy(struct config_rules *dst, const struct config_rules *src)
+{
+	struct config_globs g;
+
+	for (size_t i = 0; i < src->nallow; i++) {
+		globs_copy(&g, &src->allow[i]);
+		rules_add_allow(dst, &g);
+	}
+	globs_copy(&g, &src->deny);
+	rules_add_deny(dst, &g);
+}
+
+/* dst gets every allow layer and deny pattern of src; src is left empty. */
+static void
+rules_merge_move(struct config_rules *dst, struct config_rules *src)
+{
+	for (size_t i = 0; i < src->nallow; i++)
+		rules_add_allow(dst, &src->allow[i]);
+	rules_add_deny(dst, &src->deny);
+	rules_free(src);
+}
+
+static struct config_rules *
+server_rules(struct config_server *s, int which)
+{
+	return which == R_TOOLS ? &s->tools : which == R_RESOURCES ? &s->resources : &s->prompts;
+}
+
+/* --- servers --- */
+
+static void
+server_init(struct config_server *s)
+{
+	memset(s, 0, sizeof *s);
+	s->enabled = 1;
+	s->timeout_ms = -1;
+	s->startup_timeout_ms = -1;
+	s->transport = CONFIG_TRANSPORT_STDIO;
+}
+
+static void
+server_cleanup(struct config_server *s)
+{
+	free(s->name);
+	free(s->prefix);
+	free(s->command);
+	for (size_t i = 0; i < s->nargs; i++)
+		free(s->args[i]);
+	free(s->args);
+	kv_free(s->env, s->nenv);
+	for (size_t i = 0; i < s->npassthrough; i++)
+		free(s->env_passthrough[i]);
+	free(s->env_passthrough);
+	free(s->cwd);
+	free(s->url);
+	kv_free(s->headers, s->nheaders);
+	free(s->tls_ca_file);
+	free(s->tls_cert_file);
+	free(s->tls_key_file);
+	json_decref(s->auth);
+	rules_free(&s->tools);
+	rules_free(&s->resources);
+	rules_free(&s->prompts);
+	kv_free(s->rename, s->nrename);
+	free(s->file);
+	memset(s, 0, sizeof *s);
+}
+
+static struct config_server *
+server_find(struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nservers; i++)
+		if (strcmp(cfg->servers[i].name, name) == 0)
+			return &cfg->servers[i];
+	return NULL;
+}
+
+static const char *const rules_keys[] = { "allow", "deny", "read_only", "rename", "pin" };
+enum { RK_ALLOW, RK_DENY, RK_READ_ONLY, RK_RENAME, RK_PIN };
+
+static void
+walk_rename(struct ld *ld, const struct cfgnode *n, struct config_server *s)
+{
+	if (!need_map(ld, n))
+		return;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct cfgnode *k = n->keys[i], *v = n->vals[i];
+		size_t m;
+		char *to;
+
+		if (k->dup)
+			continue;
+		m = path_key(ld, k->str);
+		if (k->len == 0)
+			err(ld, k, "expected a tool name");
+		else if ((to = get_str(ld, v)) != NULL) {
+			size_t j;
+
+			for (j = 0; j < s->nrename; j++)
+				if (strcmp(s->rename[j].value, to) == 0)
+					break;
+			if (!word_ok(to)) {
+				err(ld, v, "exposed names are letters, digits and _");
+				free(to);
+			} else if (j < s->nrename) {
+				err(ld, v, "'%s' is already the new name of '%.64s'", to, s->rename[j].key);
+				free(to);
+			} else {
+				s->rename = xreallocarray(s->rename, s->nrename + 1, sizeof *s->rename);
+				s->rename[s->nrename].key = xstrdup(k->str);
+				s->rename[s->nrename++].value = to;
+			}
+		}
+		path_set(ld, m);
+	}
+}
+
+/* tools/resources/prompts of a server or of defaults. s: the server being defined (NULL in
+ * defaults and when narrowing); old: the server a later layer narrows. */
+static void
+walk_rules(struct ld *ld, const struct cfgnode *n, int which, struct config_rules *r,
+    struct config_server *s, const struct config_server *old, int *read_only, int *pin)
+{
+	if (!need_map(ld, n))
+		return;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct cfgnode *k = n->keys[i], *v = n->vals[i];
+		struct config_globs g;
+		int idx, b;
+		size_t m;
+
+		if (k->dup)
+			continue;
+		idx = key_lookup(ld, k, rules_keys, which == R_TOOLS ? nitems(rules_keys) : 2);
+		if (idx < 0)
+			continue;
+		m = path_key(ld, k->str);
+		if (old != NULL && (idx == RK_RENAME || idx == RK_PIN)) {
+			err(ld, k, "cannot redefine server %s defined at %s:%d", old->name, old->file,
+			    old->line);
+			path_set(ld, m);
+			continue;
+		}
+		switch (idx) {
+		case RK_ALLOW:
+			if (get_globs(ld, v, &g) == 0)
+				rules_add_allow(r, &g);
+			break;
+		case RK_DENY:
+			if (get_globs(ld, v, &g) == 0)
+				rules_add_deny(r, &g);
+			break;
+		case RK_READ_ONLY:
+			if (get_bool(ld, v, &b) == 0)
+				*read_only |= b;
+			break;
+		case RK_RENAME:
+			if (s == NULL)
+				err(ld, k, "rename is only valid in a server's tools");
+			else
+				walk_rename(ld, v, s);
+			break;
+		case RK_PIN:
+			if (get_bool(ld, v, &b) == 0)
+				*pin = s != NULL ? b : (*pin | b);
+			break;
+		}
+		path_set(ld, m);
+	}
+}
+
+static const char *const tls_keys[] = { "ca_file", "cert_file", "key_file" };
+
+static void
+walk_tls(struct ld *ld, const struct cfgnode *n, struct config_server *s)
+{
+	char **dst[] = { &s->tls_ca_file, &s->tls_cert_file, &s->tls_key_file };
+
+	if (!need_map(ld, n))
+		return;
+	for (size_t i = 0; i < n->n; i++) {
+		int idx;
+		size_t m;
+
+		if (n->keys[i]->dup || (idx = key_lookup(ld, n->keys[i], tls_keys, nitems(tls_keys))) < 0)
+			continue;
+		m = path_key(ld, n->keys[i]->str);
+		free(*dst[idx]);
+		*dst[idx] = get_path(ld, n->vals[i]);
+		path_set(ld, m);
+	}
+}
+
+/* --- auth --- */
+
+static int
+path_like_key(const char *key)
+{
+	return strcmp(key, "token_file") == 0 || strcmp(key, "client_secret_file") == 0;
+}
+
+/* Up to 18 digits, so that strtoll cannot overflow; longer numbers stay strings. */
+static int
+int_like(const char *s, size_t len)
+{
+	size_t neg = s[0] == '-';
+
+	return len > neg && len - neg <= 18 && strspn(s + neg, "0123456789") == len - neg;
+}
+
+/* The node as JSON: plain null, booleans and integers keep their type, every other scalar is an
+ * expanded string. NULL after reporting. */
+static json_t *
+node_json(struct ld *ld, const struct cfgnode *n, const char *key)
+{
+	json_t *j;
+	int b;
+
+	switch (n->kind) {
+	case CFGNODE_MAP:
+		if ((j = json_object()) == NULL)
+			fatal("out of memory");
+		for (size_t i = 0; i < n->n; i++) {
+			size_t m;
+			json_t *c;
+
+			if (n->keys[i]->dup)
+				continue;
+			m = path_key(ld, n->keys[i]->str);
+			if ((c = node_json(ld, n->vals[i], n->keys[i]->str)) != NULL)
+				json_object_set_new(j, n->keys[i]->str, c);
+			path_set(ld, m);
+		}
+		return j;
+	case CFGNODE_SEQ:
+		if ((j = json_array()) == NULL)
+			fatal("out of memory");
+		for (size_t i = 0; i < n->n; i++) {
+			size_t m = path_index(ld, i);
+			json_t *c;
+
+			if ((c = node_json(ld, n->vals[i], NULL)) != NULL)
+				json_array_append_new(j, c);
+			path_set(ld, m);
+		}
+		return j;
+	case CFGNODE_SCALAR:
+		break;
+	}
+	if (cfgnode_is_null(n))
+		return json_null();
+	if (cfgnode_bool(n, &b) == 0)
+		return json_boolean(b);
+	if (n->plain && int_like(n->str, n->len))
+		return json_integer(strtoll(n->str, NULL, 10));
+	{
+		char *s = expand(ld, n);
+
+		if (s != NULL && key != NULL && path_like_key(key))
+			s = tilde(ld, n, s);
+		if (s == NULL)
+			return NULL;
+		j = json_string(s);
+		free(s);
+		if (j == NULL)
+			err(ld, n, "value is not valid UTF-8");
+		return j;
+	}
+}
+
+enum auth_type { A_STRING, A_STRLIST, A_DURATION, A_HTTPS_URL, A_VARNAME };
+
+/* Checks auth.key when present. Returns 1 when present (valid or not). */
+static int
+auth_check(struct ld *ld, const struct cfgnode *n, const json_t *j, const char *key,
+    enum auth_type type)
+{
+	const struct cfgnode *v = cfgnode_get(n, key);
+	const json_t *jv = json_object_get(j, key);
+	size_t m;
+	const char *p;
+
+	if (v == NULL)
+		return 0;
+	if (jv == NULL)		/* its value failed already and was reported */
+		return 1;
+	m = path_key(ld, key);
+	switch (type) {
+	case A_STRING:
+	case A_VARNAME:
+	case A_DURATION:
+	case A_HTTPS_URL:
+		if (!json_is_string(jv) || *json_string_value(jv) == '\0')
+			err(ld, v, "expected a non-empty string");
+		else if (type == A_VARNAME && !var_name_ok(json_string_value(jv)))
+			err(ld, v, "expected an environment variable name");
+		else if (type == A_DURATION && config_parse_duration(json_string_value(jv)) <= 0)
+			err(ld, v, "expected a duration such as 500ms, 30s, 5m or 1h");
+		else if (type == A_HTTPS_URL && (p = url_problem(json_string_value(jv), 1)) != NULL)
+			err(ld, v, "url %s", p);
+		break;
+	case A_STRLIST:
+		if (!json_is_array(jv) || json_array_size(jv) == 0)
+			err(ld, v, "expected a non-empty list of strings");
+		else
+			for (size_t i = 0; i < json_array_size(jv); i++)
+				if (!json_is_string(json_array_get(jv, i))) {
+					size_t mi = path_index(ld, i);
+
+					err(ld, v->kind == CFGNODE_SEQ && i < v->n ? v->vals[i] : v,
+					    "expected a string");
+					path_set(ld, mi);
+				}
+		break;
+	}
+	path_set(ld, m);
+	return 1;
+}
+
+static json_t *
+walk_auth(struct ld *ld, const struct cfgnode *n)
+{
+	const struct cfgnode *p;
+	const char *plugin;
+	json_t *j;
+
+	if (cfgnode_is_null(n))
+		return NULL;
+	if (n->kind != CFGNODE_MAP) {
+		err(ld, n, "expected a mapping with at least plugin: NAME");
+		return NULL;
+	}
+	j = node_json(ld, n, NULL);
+	if ((p = cfgnode_get(n, "plugin")) == NULL) {
+		err(ld, n, "auth needs plugin: (none, bearer, exec, oauth2 or a plugin's name)");
+		return j;
+	}
+	if (json_object_get(j, "plugin") == NULL)
+		return j;		/* its expansion failed and was reported */
+	plugin = json_string_value(json_object_get(j, "plugin"));
+	if (plugin == NULL || !plugin_name_ok(plugin)) {
+		size_t m = path_key(ld, "plugin");
+
+		err(ld, p, "expected a plugin name (lowercase letters, digits, - and _)");
+		path_set(ld, m);
+		return j;
+	}
+	if (strcmp(plugin, "bearer") == 0) {
+		int te = auth_check(ld, n, j, "token_env", A_VARNAME);
+		int tf = auth_check(ld, n, j, "token_file", A_STRING);
+
+		if (te && tf) {
+			size_t m = path_key(ld, "token_file");
+
+			err(ld, cfgnode_get(n, "token_file"), "set token_env or token_file, not both");
+			path_set(ld, m);
+		} else if (!te && !tf)
+			err(ld, n, "plugin bearer needs token_env or token_file");
+	} else if (strcmp(plugin, "exec") == 0) {
+		if (!auth_check(ld, n, j, "command", A_STRLIST))
+			err(ld, n, "plugin exec needs command: [PROGRAM, ARGS...]");
+		auth_check(ld, n, j, "timeout", A_DURATION);
+	} else if (strcmp(plugin, "oauth2") == 0) {
+		auth_check(ld, n, j, "scopes", A_STRLIST);
+		auth_check(ld, n, j, "client_id", A_STRING);
+		auth_check(ld, n, j, "client_metadata_url", A_HTTPS_URL);
+		auth_check(ld, n, j, "open_browser", A_STRLIST);
+		auth_check(ld, n, j, "callback_timeout", A_DURATION);
+		if (auth_check(ld, n, j, "client_secret", A_STRING) &&
+		    auth_check(ld, n, j, "client_secret_file", A_STRING)) {
+			size_t m = path_key(ld, "client_secret_file");
+
+			err(ld, cfgnode_get(n, "client_secret_file"),
+			    "set client_secret or client_secret_file, not both");
+			path_set(ld, m);
+		}
+	}
+	return j;
+}
+
+/* --- the layers --- */
+
+static const char *const server_keys[] = {
+	"command", "args", "env", "env_passthrough", "cwd",
+	"url", "transport", "headers", "tls",
+	"auth", "enabled", "lazy", "prefix", "timeout", "startup_timeout",
+	"tools", "resources", "prompts",
+};
+enum {
+	SK_COMMAND, SK_ARGS, SK_ENV, SK_ENV_PASSTHROUGH, SK_CWD,
+	SK_URL, SK_TRANSPORT, SK_HEADERS, SK_TLS,
+	SK_AUTH, SK_ENABLED, SK_LAZY, SK_PREFIX, SK_TIMEOUT, SK_STARTUP_TIMEOUT,
+	SK_TOOLS, SK_RESOURCES, SK_PROMPTS, SK__N
+};
+
+static void
+walk_server_key(struct ld *ld, struct config_server *s, const struct config_server *old, int idx,
+    const struct cfgnode *v)
+{
+	const char *p;
+	char *str;
+	int b;
+
+	switch (idx) {
+	case SK_COMMAND:
+		s->command = get_nonempty(ld, v);
+		break;
+	case SK_ARGS:
+		get_strlist(ld, v, NULL, NULL, &s->args, &s->nargs);
+		break;
+	case SK_ENV:
+		get_kvmap(ld, v, var_name_ok, "environment variable names are letters, digits and _",
+		    NULL, NULL, &s->env, &s->nenv);
+		break;
+	case SK_ENV_PASSTHROUGH:
+		if (get_strlist(ld, v, var_name_ok, "expected an environment variable name",
+		    &s->env_passthrough, &s->npassthrough) == 0)
+			s->passthrough_set = 1;
+		break;
+	case SK_CWD:
+		s->cwd = get_path(ld, v);
+		break;
+	case SK_URL:
+		if ((s->url = get_nonempty(ld, v)) != NULL && (p = url_problem(s->url, 0)) != NULL)
+			err(ld, v, "url %s", p);
+		break;
+	case SK_TRANSPORT:
+		if ((str = get_str(ld, v)) == NULL)
+			break;
+		if (strcmp(str, "auto") == 0)
+			s->transport = CONFIG_TRANSPORT_AUTO;
+		else if (strcmp(str, "streamable-http") == 0)
+			s->transport = CONFIG_TRANSPORT_STREAMABLE_HTTP;
+		else if (strcmp(str, "sse") == 0)
+			s->transport = CONFIG_TRANSPORT_SSE;
+		else
+			err(ld, v, "expected auto, streamable-http or sse");
+		free(str);
+		break;
+	case SK_HEADERS:
+		get_kvmap(ld, v, header_name_ok, "expected an HTTP header name", header_value_ok,
+		    "header values must not contain line breaks", &s->headers, &s->nheaders);
+		break;
+	case SK_TLS:
+		walk_tls(ld, v, s);
+		break;
+	case SK_AUTH:
+		s->auth = walk_auth(ld, v);
+		break;
+	case SK_ENABLED:
+		if (get_bool(ld, v, &b) < 0)
+			break;
+		if (old != NULL && b)
+			err(ld, v, "cannot redefine server %s defined at %s:%d (a later layer may only "
+			    "disable it)", old->name, old->file, old->line);
+		else
+			s->enabled = b;
+		break;
+	case SK_LAZY:
+		if (get_bool(ld, v, &b) == 0)
+			s->lazy = b;
+		break;
+	case SK_PREFIX:
+		if ((s->prefix = get_str(ld, v)) != NULL && *s->prefix != '\0' && !word_ok(s->prefix)) {
+			err(ld, v, "a prefix is \"\" or letters, digits and _");
+			free(s->prefix);
+			s->prefix = NULL;
+		}
+		break;
+	case SK_TIMEOUT:
+		s->timeout_ms = get_duration(ld, v, 0);
+		break;
+	case SK_STARTUP_TIMEOUT:
+		s->startup_timeout_ms = get_duration(ld, v, 0);
+		break;
+	case SK_TOOLS:
+	case SK_RESOURCES:
+	case SK_PROMPTS:
+		walk_rules(ld, v, idx - SK_TOOLS, server_rules(s, idx - SK_TOOLS),
+		    old != NULL ? NULL : s, old, &s->read_only, &s->pin);
+		break;
+	}
+}
+
+static int
+glob_match(const struct config_globs *g, const char *name)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (fnmatch(g->v[i], name, 0) == 0)
+			return 1;
+	return 0;
+}
+
+/* The system rule that refuses a server of a later layer, or NULL. */
+static const struct user_rule *
+user_refused(const struct ld *ld, const struct config_server *s)
+{
+	for (size_t i = 0; i < ld->nurules; i++) {
+		const struct user_rule *r = &ld->urules[i];
+		const char *base;
+
+		if (r->all == 1)
+			continue;
+		if (r->all == 0)
+			return r;
+		if (s->url != NULL && glob_match(&r->globs, s->url))
+			continue;
+		if (s->command != NULL) {
+			base = strrchr(s->command, '/');
+			if (glob_match(&r->globs, s->command) ||
+			    (base != NULL && glob_match(&r->globs, base + 1)))
+				continue;
+		}
+		return r;
+	}
+	return NULL;
+}
+
+static void
+walk_server(struct ld *ld, const struct cfgnode *key, const struct cfgnode *body)
+{
+	static const int local_only[] = { SK_ARGS, SK_ENV, SK_ENV_PASSTHROUGH, SK_CWD };
+	static const int remote_only[] = { SK_TRANSPORT, SK_HEADERS, SK_TLS };
+	struct config_server s, *old = server_find(ld->cfg, key->str);
+	const struct cfgnode *seen[SK__N] = { 0 };
+	const struct user_rule *refused;
+	struct config *cfg = ld->cfg;
+
+	if (!server_name_ok(key->str))
+		err(ld, key, "server names are lowercase letters and digits with single - or _ "
+		    "between them (at most %d)", MAX_NAME);
+	server_init(&s);
+	if (need_map(ld, body)) {
+		for (size_t i = 0; i < body->n; i++) {
+			const struct cfgnode *k = body->keys[i];
+			size_t m;
+			int idx;
+
+			if (k->dup || (idx = key_lookup(ld, k, server_keys, SK__N)) < 0)
+				continue;
+			seen[idx] = k;
+			m = path_key(ld, k->str);
+			if (old != NULL && idx != SK_TOOLS && idx != SK_RESOURCES && idx != SK_PROMPTS &&
+			    idx != SK_ENABLED)
+				err(ld, k, "cannot redefine server %s defined at %s:%d", old->name,
+				    old->file, old->line);
+			else
+				walk_server_key(ld, &s, old, idx, body->vals[i]);
+			path_set(ld, m);
+		}
+	}
+
+	if (old != NULL) {
+		/* A later layer narrows: one more allow layer, more denies, read_only and
+		 * enabled: false only ever tighten. */
+		for (int r = 0; r < R__N; r++)
+			rules_merge_move(server_rules(old, r), server_rules(&s, r));
+		old->read_only |= s.read_only;
+		old->enabled &= s.enabled;
+		server_cleanup(&s);
+		return;
+	}
+
+	if (seen[SK_COMMAND] == NULL && seen[SK_URL] == NULL)
+		err(ld, key, "server %.64s needs a command (local) or a url (remote)", key->str);
+	else if (seen[SK_COMMAND] != NULL && seen[SK_URL] != NULL) {
+		size_t m = path_key(ld, "url");
+
+		err(ld, seen[SK_URL], "command and url cannot both be set: a server is local or "
+		    "remote");
+		path_set(ld, m);
+	} else {
+		int remote = seen[SK_URL] != NULL;
+		const int *bad = remote ? local_only : remote_only;
+		size_t nbad = remote ? nitems(local_only) : nitems(remote_only);
+
+		for (size_t i = 0; i < nbad; i++) {
+			const struct cfgnode *k = seen[bad[i]];
+			size_t m;
+
+			if (k == NULL)
+				continue;
+			m = path_key(ld, k->str);
+			err(ld, k, "%s is only valid for a %s", k->str,
+			    remote ? "local server (with command)" : "remote server (with url)");
+			path_set(ld, m);
+		}
+		if (remote && seen[SK_TRANSPORT] == NULL)
+			s.transport = CONFIG_TRANSPORT_AUTO;
+	}
+	if (!ld->system && (s.command != NULL || s.url != NULL) &&
+	    (refused = user_refused(ld, &s)) != NULL)
+		err(ld, key, "server %.64s is not allowed by the system policy (policy.user_servers at "
+		    "%s:%d:%d)", key->str, refused->file, refused->line, refused->col);
+
+	if (cfg->nservers >= MAX_SERVERS) {
+		err(ld, key, "too many servers (at most %d)", MAX_SERVERS);
+		server_cleanup(&s);
+		return;
+	}
+	/* Kept even when wrong, so that a later layer mentioning it narrows instead of adding
+	 * a second round of errors. The load fails anyway. */
+	s.name = xstrdup(key->str);
+	if (s.prefix == NULL)
+		s.prefix = xstrdup(key->str);
+	s.file = xstrdup(key->file);
+	s.line = key->line;
+	s.col = key->col;
+	s.system = ld->system;
+	cfg->servers = xreallocarray(cfg->servers, cfg->nservers + 1, sizeof *cfg->servers);
+	cfg->servers[cfg->nservers++] = s;
+}
+
+static void
+walk_servers(struct ld *ld, const struct cfgnode *n)
+{
+	if (!need_map(ld, n))
+		return;
+	for (size_t i = 0; i < n->n; i++) {
+		size_t m;
+
+		if (n->keys[i]->dup)
+			continue;
+		m = path_key(ld, n->keys[i]->str);
+		walk_server(ld, n->keys[i], n->vals[i]);
+		path_set(ld, m);
+	}
+}
+
+static const char *const gateway_keys[] = {
+	"separator", "max_name_length", "startup_wait", "log_level", "audit_log"
+};
+static const char *const log_levels[] = { "error", "warn", "info", "debug" };
+
+static void
+walk_gateway(struct ld *ld, const struct cfgnode *n)
+{
+	struct config *cfg = ld->cfg;
+
+	if (!need_map(ld, n))
+		return;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct cfgnode *k = n->keys[i], *v = n->vals[i];
+		char *s;
+		long l;
+		size_t m;
+		int idx;
+
+		if (k->dup || (idx = key_lookup(ld, k, gateway_keys, nitems(gateway_keys))) < 0)
+			continue;
+		m = path_key(ld, k->str);
+		switch (idx) {
+		case 0:
+			if ((s = get_str(ld, v)) == NULL)
+				break;
+			if (!word_ok(s) || strlen(s) > 8) {
+				err(ld, v, "a separator is 1 to 8 letters, digits or _");
+				free(s);
+			} else {
+				free(cfg->separator);
+				cfg->separator = s;
+			}
+			break;
+		case 1:
+			if (get_int(ld, v, 16, 128, &l) == 0)
+				cfg->max_name_length = (int)l;
+			break;
+		case 2:
+			if ((l = get_duration(ld, v, 1)) >= 0)
+				cfg->startup_wait_ms = l;
+			break;
+		case 3:
+			if ((s = get_str(ld, v)) == NULL)
+				break;
+			for (l = 0; l < (long)nitems(log_levels); l++)
+				if (strcmp(s, log_levels[l]) == 0)
+					break;
+			if (l == (long)nitems(log_levels))
+				err(ld, v, "expected error, warn, info or debug");
+			else
+				cfg->log_level = (enum config_log_level)l;
+			free(s);
+			break;
+		case 4:
+			/* The audit trail a team asked for is not the user's to move. */
+			if (!ld->system && ld->audit_from != NULL) {
+				err(ld, k, "audit_log is set by the system policy at %s", ld->audit_from);
+				break;
+			}
+			if ((s = get_path(ld, v)) == NULL)
+				break;
+			free(cfg->audit_log);
+			cfg->audit_log = s;
+			if (ld->system) {
+				free(ld->audit_from);
+				ld->audit_from = xasprintf("%s:%d:%d", k->file, k->line, k->col);
+			}
+			break;
+		}
+		path_set(ld, m);
+	}
+}
+
+static const char *const defaults_keys[] = {
+	"timeout", "startup_timeout", "tools", "resources", "prompts"
+};
+
+static void
+walk_defaults(struct ld *ld, const struct cfgnode *n)
+{
+	if (!need_map(ld, n))
+		return;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct cfgnode *k = n->keys[i], *v = n->vals[i];
+		size_t m;
+		long l;
+		int idx;
+
+		if (k->dup || (idx = key_lookup(ld, k, defaults_keys, nitems(defaults_keys))) < 0)
+			continue;
+		m = path_key(ld, k->str);
+		switch (idx) {
+		case 0:
+			if ((l = get_duration(ld, v, 0)) > 0)
+				ld->def_timeout = l;
+			break;
+		case 1:
+			if ((l = get_duration(ld, v, 0)) > 0)
+				ld->def_startup = l;
+			break;
+		default:
+			walk_rules(ld, v, idx - 2, &ld->def_rules[idx - 2], NULL, NULL,
+			    &ld->def_read_only, &ld->def_pin);
+			break;
+		}
+		path_set(ld, m);
+	}
+}
+
+static const char *const policy_keys[] = { "user_servers" };
+
+static void
+walk_policy(struct ld *ld, const struct cfgnode *n)
+{
+	if (!need_map(ld, n))
+		return;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct cfgnode *k = n->keys[i], *v = n->vals[i];
+		struct user_rule r;
+		size_t m;
+		int b;
+
+		if (k->dup || key_lookup(ld, k, policy_keys, nitems(policy_keys)) < 0)
+			continue;
+		m = path_key(ld, k->str);
+		memset(&r, 0, sizeof r);
+		if (cfgnode_bool(v, &b) == 0)
+			r.all = b;
+		else if (v->kind == CFGNODE_SEQ) {
+			r.all = -1;
+			if (get_globs(ld, v, &r.globs) < 0) {
+				path_set(ld, m);
+				continue;
+			}
+		} else {
+			err(ld, v, "expected true, false or a list of command or url globs");
+			path_set(ld, m);
+			continue;
+		}
+		r.file = xstrdup(v->file);
+		r.line = v->line;
+		r.col = v->col;
+		ld->urules = xreallocarray(ld->urules, ld->nurules + 1, sizeof *ld->urules);
+		ld->urules[ld->nurules++] = r;
+		path_set(ld, m);
+	}
+}
+
+/* An include path, relative to the directory of the including file. */
+static char *
+include_resolve(const char *from, const char *inc)
+{
+	const char *slash;
+
+	if (inc[0] == '/' || (slash = strrchr(from, '/')) == NULL)
+		return xstrdup(inc);
+	return xasprintf("%.*s/%s", (int)(slash - from), from, inc);
+}
+
+static void
+walk_include(struct ld *ld, const struct cfgnode *n, struct include **incs, size_t *nincs)
+{
+	const struct cfgnode *const *items = (const struct cfgnode *const *)n->vals;
+	const struct cfgnode *one = n;
+	size_t count = n->n;
+
+	if (cfgnode_is_null(n))
+		return;
+	if (n->kind == CFGNODE_SCALAR) {
+		items = &one;		/* a single file needs no list */
+		count = 1;
+	} else if (n->kind != CFGNODE_SEQ) {
+		err(ld, n, "expected a list of file names");
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		size_t m = n->kind == CFGNODE_SEQ ? path_index(ld, i) : ld->plen;
+		char *p = get_path(ld, items[i]);
+
+		if (p != NULL) {
+			*incs = xreallocarray(*incs, *nincs + 1, sizeof **incs);
+			(*incs)[*nincs].path = include_resolve(ld->file, p);
+			(*incs)[*nincs].keypath = xstrdup(ld->path);
+			(*incs)[*nincs].at = items[i];
+			(*nincs)++;
+			free(p);
+		}
+		path_set(ld, m);
+	}
+}
+
+static const char *const top_keys[] = {
+	"version", "include", "gateway", "defaults", "servers", "policy"
+};
+
+static void
+walk_root(struct ld *ld, const struct cfgnode *root, struct include **incs, size_t *nincs)
+{
+	path_set(ld, 0);
+	if (root == NULL || cfgnode_is_null(root))
+		return;
+	if (root->kind != CFGNODE_MAP) {
+		err(ld, root, "expected a mapping of settings (version, include, gateway, defaults, "
+		    "servers, policy)");
+		return;
+	}
+	for (size_t i = 0; i < root->n; i++) {
+		const struct cfgnode *k = root->keys[i], *v = root->vals[i];
+		size_t m;
+		long l;
+		int idx;
+
+		if (k->dup || (idx = key_lookup(ld, k, top_keys, nitems(top_keys))) < 0)
+			continue;
+		m = path_key(ld, k->str);
+		switch (idx) {
+		case 0:
+			if (get_int(ld, v, LONG_MIN, LONG_MAX, &l) == 0 && l != 1)
+				err(ld, v, "unsupported version %ld (this mcpgw reads version 1)", l);
+			break;
+		case 1:
+			walk_include(ld, v, incs, nincs);
+			break;
+		case 2:
+			walk_gateway(ld, v);
+			break;
+		case 3:
+			walk_defaults(ld, v);
+			break;
+		case 4:
+			walk_servers(ld, v);
+			break;
+		case 5:
+			if (!ld->system)
+				err(ld, k, "policy is only allowed in the system policy");
+			else
+				walk_policy(ld, v);
+			break;
+		}
+		path_set(ld, m);
+	}
+}
+
+/* --- files --- */
+
+/* The whole file, bounded, or NULL with *why set (*missing when it does not exist). */
+static char *
+file_read(const char *path, size_t *lenp, char *why, size_t whysz, int *missing)
+{
+	struct stat st;
+	size_t len = 0;
+	char *buf;
+	int fd;
+
+	*missing = 0;
+	/* O_NONBLOCK: a FIFO in place of a config file must not hang the gateway. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
+		*missing = errno == ENOENT;
+		snprintf(why, whysz, "%s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		snprintf(why, whysz, "%s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whysz, "not a regular file");
+		close(fd);
+		return NULL;
+	}
+	buf = xcalloc(1, MAX_FILE_SIZE + 2);
+	for (;;) {
+		ssize_t r = read(fd, buf + len, MAX_FILE_SIZE + 1 - len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(why, whysz, "%s", strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > MAX_FILE_SIZE) {
+			snprintf(why, whysz, "file is larger than %d bytes", MAX_FILE_SIZE);
+			goto fail;
+		}
+	}
+	close(fd);
+	*lenp = len;
+	return buf;
+fail:
+	close(fd);
+	free(buf);
+	return NULL;
+}
+
+/* Reads, walks and merges one file, then its includes. from: the include entry that named it
+ * (NULL for a top-level file). */
+static void
+load_file(struct ld *ld, const char *path, int required, const struct include *from, int depth)
+{
+	struct config *cfg = ld->cfg;
+	struct include *incs = NULL;
+	size_t nincs = 0, len;
+	struct cfgnode *root = NULL;
+	char why[256], *real, *buf;
+	const char *saved_file = ld->file;
+	int missing;
+
+	if ((real = realpath(path, NULL)) != NULL) {
+		for (int i = 0; i < depth; i++) {
+			if (strcmp(ld->chain_real[i], real) == 0) {
+				char chain[1024] = "";
+				size_t cl = 0;
+
+				for (int c = i; c < depth && cl < sizeof chain; c++)
+					cl += (size_t)snprintf(chain + cl, sizeof chain - cl, "%s -> ",
+					    ld->chain[c]);
+				diag_at(ld, 0, from->at->file, from->at->line, from->at->col,
+				    from->keypath, "include cycle: %s%s", chain, path);
+				free(real);
+				return;
+			}
+		}
+		for (size_t i = 0; i < ld->nreal; i++) {
+			if (strcmp(ld->real[i], real) == 0) {
+				if (from != NULL)
+					diag_at(ld, 0, from->at->file, from->at->line, from->at->col,
+					    from->keypath, "%s is already loaded", path);
+				else
+					diag_at(ld, 0, path, 0, 0, "", "already loaded");
+				free(real);
+				return;
+			}
+		}
+	}
+	if (ld->nreal >= MAX_FILES) {
+		diag_at(ld, 0, path, 0, 0, "", "too many configuration files (at most %d)", MAX_FILES);
+		free(real);
+		return;
+	}
+	if ((buf = file_read(path, &len, why, sizeof why, &missing)) == NULL) {
+		if (from != NULL)
+			diag_at(ld, 0, from->at->file, from->at->line, from->at->col, from->keypath,
+			    "cannot open include %s: %s", path, why);
+		else if (required || !missing)
+			diag_at(ld, 0, path, 0, 0, "", "cannot open: %s", why);
+		free(real);
+		return;
+	}
+	ld->real = xreallocarray(ld->real, ld->nreal + 1, sizeof *ld->real);
+	ld->real[ld->nreal++] = real != NULL ? real : xstrdup(path);
+	cfg->files = xreallocarray(cfg->files, cfg->nfiles + 1, sizeof *cfg->files);
+	cfg->files[cfg->nfiles++] = xstrdup(path);
+	ld->file = cfg->files[cfg->nfiles - 1];
+
+	if (cfgnode_parse(ld->file, buf, len, &root, parse_error_cb, ld) == 0)
+		walk_root(ld, root, &incs, &nincs);
+	free(buf);
+
+	ld->chain[depth] = ld->file;
+	ld->chain_real[depth] = ld->real[ld->nreal - 1];
+	for (size_t i = 0; i < nincs; i++) {
+		if (depth + 1 > MAX_INCLUDE_DEPTH)
+			diag_at(ld, 0, incs[i].at->file, incs[i].at->line, incs[i].at->col,
+			    incs[i].keypath, "includes nest deeper than %d files", MAX_INCLUDE_DEPTH);
+		else
+			load_file(ld, incs[i].path, 1, &incs[i], depth + 1);
+		ld->file = ld->chain[depth];
+	}
+	for (size_t i = 0; i < nincs; i++) {
+		free(incs[i].path);
+		free(incs[i].keypath);
+	}
+	free(incs);
+	cfgnode_free(root);
+	ld->file = saved_file;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+yaml_name(const char *n)
+{
+	size_t l = strlen(n);
+
+	return n[0] != '.' && l > 5 && strcmp(n + l - 5, ".yaml") == 0;
+}
+
+/* A file, or a directory holding policy.yaml and policy.d/ *.yaml (in strcmp order, so that the
+ * order never depends on the locale). A missing policy is no policy. */
+static void
+load_system(struct ld *ld, const char *sp)
+{
+	const char *sep = sp[strlen(sp) - 1] == '/' ? "" : "/";
+	struct dirent *de;
+	struct stat st;
+	char **names = NULL, *p;
+	size_t n = 0;
+	DIR *d;
+
+	if (stat(sp, &st) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			diag_at(ld, 0, sp, 0, 0, "", "cannot open: %s", strerror(errno));
+		return;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		load_file(ld, sp, 0, NULL, 0);
+		return;
+	}
+	p = xasprintf("%s%spolicy.yaml", sp, sep);
+	load_file(ld, p, 0, NULL, 0);
+	free(p);
+	p = xasprintf("%s%spolicy.d", sp, sep);
+	if ((d = opendir(p)) == NULL) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			diag_at(ld, 0, p, 0, 0, "", "cannot open: %s", strerror(errno));
+		free(p);
+		return;
+	}
+	while ((de = readdir(d)) != NULL && n <= MAX_FILES) {
+		if (!yaml_name(de->d_name))
+			continue;
+		names = xreallocarray(names, n + 1, sizeof *names);
+		names[n++] = xasprintf("%s/%s", p, de->d_name);
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof *names, name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		load_file(ld, names[i], 0, NULL, 0);
+		free(names[i]);
+	}
+	free(names);
+	free(p);
+}
+
+/* [A-Za-z0-9_] form of a prefix, as the name module will expose it. */
+static char *
+prefix_sanitize(const char *s)
+{
+	char *p = xstrdup(s);
+
+	for (char *q = p; *q; q++)
+		if (!isalnum((unsigned char)*q) && *q != '_')
+			*q = '_';
+	return p;
+}
+
+static void
+finalize(struct ld *ld)
+{
+	struct config *cfg = ld->cfg;
+	char **san;
+
+	for (size_t i = 0; i < cfg->nservers; i++) {
+		struct config_server *s = &cfg->servers[i];
+
+		if (s->timeout_ms < 0)
+			s->timeout_ms = ld->def_timeout > 0 ? ld->def_timeout : DEFAULT_TIMEOUT;
+		if (s->startup_timeout_ms < 0)
+			s->startup_timeout_ms = ld->def_startup > 0 ? ld->def_startup :
+			    DEFAULT_STARTUP_TIMEOUT;
+		for (int r = 0; r < R__N; r++)
+			rules_merge_copy(server_rules(s, r), &ld->def_rules[r]);
+		s->read_only |= ld->def_read_only;
+		s->pin |= ld->def_pin;
+	}
+
+	/* DESIGN §4: allowed, but the later server's names get renamed, so say so. */
+	san = xcalloc(cfg->nservers + 1, sizeof *san);
+	for (size_t j = 0; j < cfg->nservers; j++) {
+		const struct config_server *s = &cfg->servers[j];
+
+		san[j] = prefix_sanitize(s->prefix);
+		if (*san[j] == '\0')
+			continue;
+		for (size_t i = 0; i < j; i++) {
+			const struct config_server *o = &cfg->servers[i];
+			char *path;
+
+			if (strcmp(san[i], san[j]) != 0)
+				continue;
+			path = xasprintf("servers.%s", s->name);
+			diag_at(ld, 1, s->file, s->line, s->col, path, "prefix %s of server %s is the "
+			    "same as that of server %s at %s:%d:%d; its names will be renamed", san[j],
+			    s->name, o->name, o->file, o->line, o->col);
+			free(path);
+			break;
+		}
+	}
+	for (size_t j = 0; j < cfg->nservers; j++)
+		free(san[j]);
+	free(san);
+}
+
+/* --- the interface --- */
+
+char *
+config_default_path(void)
+{
+	const char *e;
+
+	if ((e = getenv("MCPGW_CONFIG")) != NULL && *e != '\0')
+		return xstrdup(e);
+	/* The XDG spec says to ignore a relative XDG_CONFIG_HOME. */
+	if ((e = getenv("XDG_CONFIG_HOME")) != NULL && *e == '/')
+		return xasprintf("%s/mcpgw/config.yaml", e);
+	if ((e = getenv("HOME")) == NULL || *e == '\0')
+		return NULL;
+	return xasprintf("%s/.config/mcpgw/config.yaml", e);
+}
+
+struct config *
+config_load(const struct config_load_opts *opts, struct config_diags *diags)
+{
+	static const struct config_load_opts none;
+	const char *sp;
+	struct config *cfg;
+	struct ld ld;
+	char *path;
+
+	if (opts == NULL)
+		opts = &none;
+	memset(&ld, 0, sizeof ld);
+	cfg = xcalloc(1, sizeof *cfg);
+	cfg->separator = xstrdup(DEFAULT_SEPARATOR);
+	cfg->max_name_length = DEFAULT_MAX_NAME;
+	cfg->startup_wait_ms = DEFAULT_STARTUP_WAIT;
+	cfg->log_level = CONFIG_LOG_INFO;
+	ld.cfg = cfg;
+	ld.diags = diags;
+	ld.def_timeout = ld.def_startup = -1;
+
+	sp = opts->system_policy != NULL ? opts->system_policy : MCPGW_SYSCONFDIR;
+	if (*sp != '\0') {
+		ld.system = 1;
+		load_system(&ld, sp);
+		ld.system = 0;
+	}
+
+	path = opts->file != NULL ? xstrdup(opts->file) : config_default_path();
+	if (path == NULL) {
+		if (opts->require_file)
+			diag_at(&ld, 0, NULL, 0, 0, "", "no configuration file: HOME is not set");
+	} else {
+		/* $MCPGW_CONFIG names a file on purpose: say so when it is not there. */
+		const char *env = getenv("MCPGW_CONFIG");
+		struct stat st;
+
+		if (opts->file == NULL && !opts->require_file && env != NULL && *env != '\0' &&
+		    stat(path, &st) < 0 && errno == ENOENT)
+			diag_at(&ld, 1, path, 0, 0, "", "$MCPGW_CONFIG names a file that does not "
+			    "exist; using no servers");
+		load_file(&ld, path, opts->require_file, NULL, 0);
+		free(path);
+	}
+	finalize(&ld);
+
+	for (int r = 0; r < R__N; r++)
+		rules_free(&ld.def_rules[r]);
+	for (size_t i = 0; i < ld.nurules; i++) {
+		globs_free(&ld.urules[i].globs);
+		free(ld.urules[i].file);
+	}
+	free(ld.urules);
+	free(ld.audit_from);
+	for (size_t i = 0; i < ld.nreal; i++)
+		free(ld.real[i]);
+	free(ld.real);
+
+	if (ld.nerrors > 0) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->separator);
+	free(cfg->audit_log);
+	for (size_t i = 0; i < cfg->nservers; i++)
+		server_cleanup(&cfg->servers[i]);
+	free(cfg->servers);
+	for (size_t i = 0; i < cfg->nfiles; i++)
+		free(cfg->files[i]);
+	free(cfg->files);
+	free(cfg);
+}
+
+void
+config_diags_print(const struct config_diags *d, FILE *fp)
+{
+	if (d == NULL)
+		return;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct config_diag *g = &d->v[i];
+
+		if (g->file != NULL) {
+			fputs(g->file, fp);
+			if (g->line > 0)
+				fprintf(fp, ":%d:%d", g->line, g->col);
+			fputs(": ", fp);
+		}
+		if (g->path != NULL && *g->path != '\0')
+			fprintf(fp, "%s: ", g->path);
+		fprintf(fp, "%s%s\n", g->warning ? "warning: " : "", g->message);
+	}
+}
+
+void
+config_diags_cleanup(struct config_diags *d)
+{
+	if (d == NULL)
+		return;
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->v[i].file);
+		free(d->v[i].path);
+		free(d->v[i].message);
+	}
+	free(d->v);
+	memset(d, 0, sizeof *d);
+}
+
+int
+config_rules_pass(const struct config_rules *r, const char *name)
+{
+	if (name == NULL)
+		return 0;
+	if (r == NULL)
+		return 1;
+	for (size_t i = 0; i < r->nallow; i++)
+		if (!glob_match(&r->allow[i], name))
+			return 0;
+	return !glob_match(&r->deny, name);
+}
+
+long
+config_parse_duration(const char *s)
+{
+	static const struct { const char *unit; long ms; } units[] = {
+		{ "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+	};
+	long v = 0;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	for (; isdigit((unsigned char)*s); s++) {
+		if (v > (LONG_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	for (size_t i = 0; i < nitems(units); i++)
+		if (strcmp(s, units[i].unit) == 0)
+			return v > LONG_MAX / units[i].ms ? -1 : v * units[i].ms;
+	return -1;
+}
+
+/* --- digest: a length-prefixed, tagged serialisation, so that no two configurations share
+ * a byte stream ("ab","c" vs "a","bc") --- */
+
+static void
+dg_raw(EVP_MD_CTX *c, char tag, const void *p, size_t n, int present)
+{
+	unsigned char h[10];
+
+	h[0] = (unsigned char)tag;
+	h[1] = (unsigned char)present;
+	for (int i = 0; i < 8; i++)
+		h[2 + i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
+	EVP_DigestUpdate(c, h, sizeof h);
+	if (n > 0)
+		EVP_DigestUpdate(c, p, n);
+}
+
+static void
+dg_str(EVP_MD_CTX *c, char tag, const char *s)
+{
+	dg_raw(c, tag, s, s ? strlen(s) : 0, s != NULL);
+}
+
+static void
+dg_num(EVP_MD_CTX *c, char tag, long v)
+{
+	char b[32];
+
+	snprintf(b, sizeof b, "%ld", v);
+	dg_str(c, tag, b);
+}
+
+static int
+kv_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct config_kv *const *)a)->key,
+	    (*(const struct config_kv *const *)b)->key);
+}
+
+/* Mappings are unordered in YAML: hash them sorted by key. */
+static void
+dg_kv(EVP_MD_CTX *c, char tag, const struct config_kv *kv, size_t n)
+{
+	const struct config_kv **v = xcalloc(n + 1, sizeof *v);
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = &kv[i];
+	if (n > 0)
+		qsort(v, n, sizeof *v, kv_cmp);
+	dg_num(c, tag, (long)n);
+	for (size_t i = 0; i < n; i++) {
+		dg_str(c, 'k', v[i]->key);
+		dg_str(c, 'v', v[i]->value);
+	}
+	free(v);
+}
+
+static void
+dg_globs(EVP_MD_CTX *c, char tag, const struct config_globs *g)
+{
+	dg_num(c, tag, (long)g->n);
+	for (size_t i = 0; i < g->n; i++)
+		dg_str(c, 'g', g->v[i]);
+}
+
+static void
+dg_rules(EVP_MD_CTX *c, char tag, const struct config_rules *r)
+{
+	dg_num(c, tag, (long)r->nallow);
+	for (size_t i = 0; i < r->nallow; i++)
+		dg_globs(c, 'A', &r->allow[i]);
+	dg_globs(c, 'D', &r->deny);
+}
+
+/* Hashes what the header lists, plus what else changes the exposed set: env_passthrough,
+ * read_only, pin, rename and the auth plugin's name (never its settings, which may be secrets). */
+void
+config_server_digest(const struct config_server *s, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *c;
+
+	memset(out, '0', 64);
+	out[64] = '\0';
+	if (s == NULL || (c = EVP_MD_CTX_new()) == NULL)
+		return;
+	if (EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(c);
+		return;
+	}
+	dg_str(c, 'V', "mcpgw-server-digest-1");
+	dg_str(c, 'c', s->command);
+	dg_num(c, 'a', (long)s->nargs);
+	for (size_t i = 0; i < s->nargs; i++)
+		dg_str(c, 'a', s->args[i]);
+	dg_kv(c, 'e', s->env, s->nenv);
+	dg_num(c, 'p', s->passthrough_set ? (long)s->npassthrough : -1);
+	for (size_t i = 0; i < s->npassthrough; i++)
+		dg_str(c, 'p', s->env_passthrough[i]);
+	dg_str(c, 'w', s->cwd);
+	dg_str(c, 'u', s->url);
+	dg_num(c, 't', (long)s->transport);
+	dg_kv(c, 'h', s->headers, s->nheaders);
+	dg_str(c, 'x', s->prefix);
+	dg_rules(c, 'T', &s->tools);
+	dg_rules(c, 'R', &s->resources);
+	dg_rules(c, 'P', &s->prompts);
+	dg_num(c, 'o', s->read_only);
+	dg_num(c, 'n', s->pin);
+	dg_kv(c, 'r', s->rename, s->nrename);
+	dg_str(c, 'z', json_string_value(json_object_get(s->auth, "plugin")));
+	if (EVP_DigestFinal_ex(c, md, &mdlen) == 1 && mdlen == 32)
+		for (unsigned int i = 0; i < mdlen; i++) {
+			out[2 * i] = hex[md[i] >> 4];
+			out[2 * i + 1] = hex[md[i] & 0xf];
+		}
+	EVP_MD_CTX_free(c);
+}
