@@ -316,9 +316,16 @@ router_lists_hook(struct upstream *up, unsigned which, void *arg)
 {
 	struct router *r = arg;
 	int i = upstream_index(up);
+	json_t *info = upstream_server_info(up);
+	/* What the instructions say of this server next time, before it is up. */
+	const char *summary = upstream_instructions(up);
+	if (summary == NULL || *summary == '\0')
+		summary = json_string_value(json_object_get(info, "title"));
+	if (summary == NULL)
+		summary = json_string_value(json_object_get(info, "name"));
 	if ((which & UPSTREAM_TOOLS) && !upstream_tools_from_catalog(up) &&
 	    catalog_put(r->catalog, upstream_name(up), r->digests[i], upstream_list(up, UPSTREAM_TOOLS),
-	    upstream_instructions(up)))
+	    summary))
 		catalog_save(r->catalog);
 	router_rebuild(r, which);
 }
@@ -600,18 +607,38 @@ router_resource_allowed(const struct router *r, const struct upstream *up, const
 	return config_rules_pass(&upstream_config(up)->resources, uri);
 }
 
-/* First line of s, cleaned and cut. */
+/* The first line of s that says something (Markdown headings and emphasis marks skipped; a
+ * heading only when nothing else is there), cleaned and cut. */
 static void
 first_line(char *dst, size_t n, const char *s)
 {
-	char *c = text_clean(s, n - 1);
+	char *c = text_clean(s, 4096), *p, *heading = NULL, *pick = NULL;
 	size_t i = 0;
-	if (c == NULL) {
-		dst[0] = '\0';
+	dst[0] = '\0';
+	if (c == NULL)
 		return;
+	for (p = c; p && *p; ) {
+		char *nl = strchr(p, '\n');
+		if (nl)
+			*nl = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '#') {
+			while (*p == '#' || *p == ' ')
+				p++;
+			if (heading == NULL && *p)
+				heading = p;
+		} else if (*p && pick == NULL)
+			pick = p;
+		p = nl ? nl + 1 : NULL;
+		if (pick)
+			break;
 	}
-	for (; c[i] && c[i] != '\n' && i + 1 < n; i++)
-		dst[i] = c[i] == '\t' ? ' ' : c[i];
+	if (pick == NULL)
+		pick = heading ? heading : "";
+	for (const char *q = pick; *q && i + 1 < n; q++)
+		if (*q != '*' && *q != '`')
+			dst[i++] = *q == '\t' ? ' ' : *q;
 	dst[i] = '\0';
 	free(c);
 }
@@ -640,16 +667,19 @@ router_instructions(const struct router *r)
 			first_line(line, sizeof line, instr);
 		else if (json_string_value(json_object_get(info, "title")))
 			first_line(line, sizeof line, json_string_value(json_object_get(info, "title")));
+		else if (json_string_value(json_object_get(info, "name")))
+			first_line(line, sizeof line, json_string_value(json_object_get(info, "name")));
 		else
 			snprintf(line, sizeof line, "%s", cfg->command ? cfg->command : cfg->url ? cfg->url : "");
 		if (ftell(f) > INSTR_MAX) {
 			fprintf(f, "\n- (%zu more servers)", r->nups - i);
 			break;
 		}
-		fprintf(f, "\n- %s%s: %s", cfg->prefix[0] ? cfg->prefix : cfg->name,
-		    cfg->prefix[0] ? r->cfg->separator : " (no prefix)", line);
-		if (tools)
-			fprintf(f, " (%zu tools)", json_array_size(tools));
+		fprintf(f, "\n- %s: %s", cfg->name, line);
+		if (tools && cfg->prefix[0])
+			fprintf(f, " (%zu tools, named %s%s*)", json_array_size(tools), cfg->prefix, r->cfg->separator);
+		else if (tools)
+			fprintf(f, " (%zu tools, not prefixed)", json_array_size(tools));
 	}
 	fclose(f);
 	return out;

@@ -720,7 +720,9 @@ session_line(struct session *s, char *line, size_t len)
 	}
 	if (jsonrpc_parse(line, len, &m) < 0) {
 		log_debug("client", "invalid message: %s", m.err_msg);
-		session_send(s, jsonrpc_error(m.id, m.err_code, m.err_msg, NULL));
+		/* A notification is never answered, not even with an error. */
+		if (!(m.err_code == JSONRPC_INVALID_PARAMS && m.id == NULL))
+			session_send(s, jsonrpc_error(m.id, m.err_code, m.err_msg, NULL));
 	} else if (m.kind == JSONRPC_BATCH) {
 		/* Batches exist only in 2025-03-26; each member is answered on its own line. */
 		if (strcmp(s->version, "2025-03-26") != 0)
