@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include "mcpgw/mcpgw.h"
@@ -44,6 +45,9 @@ void
 gateway_harden_process(void)
 {
 	struct rlimit rl = { 0, 0 };
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	srand((unsigned)(ts.tv_nsec ^ getpid()));	/* restart jitter differs between gateways */
 	signal(SIGPIPE, SIG_IGN);
 	setrlimit(RLIMIT_CORE, &rl);
 	/* Tokens live in this process: no core dumps, no ptrace attach by the user's other processes. */

@@ -8,14 +8,12 @@
 #include <string.h>
 #include <time.h>
 #include <sys/wait.h>
-#include "child.h"
 #include "hmap.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "transport.h"
 #include "upstream.h"
 
-#define UPSTREAM_MAX_LINE	(16u << 20)	/* one message from a server */
-#define UPSTREAM_MAX_QUEUE	(32u << 20)	/* bytes queued towards a server */
 #define UPSTREAM_MAX_INFLIGHT	20000
 #define UPSTREAM_MAX_PAGES	100
 #define UPSTREAM_MAX_ITEMS	10000
@@ -23,16 +21,9 @@
 #define UPSTREAM_STABLE_MS	60000		/* up this long: the failure count starts again */
 #define UPSTREAM_BACKOFF_MS	500
 #define UPSTREAM_BACKOFF_MAX_MS	30000
-#define UPSTREAM_TERM_MS	1500
-#define UPSTREAM_KILL_MS	1500
 
 const char *const upstream_supported_versions[] = {
 	"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", NULL
-};
-
-static const char *safe_env[] = {
-	"HOME", "LOGNAME", "PATH", "SHELL", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TMPDIR",
-	"TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", NULL
 };
 
 struct pending {
@@ -52,7 +43,8 @@ struct upstream {
 	int index;
 	struct upstream_hooks hooks;
 	enum upstream_state state;
-	struct child *child;
+	struct transport *tr;
+	int closing;			/* the transport is being stopped */
 	uint64_t next_id;
 	struct hmap *pending;		/* "<id>" -> struct pending */
 	json_t *client_caps;		/* what we advertise to the server */
@@ -127,8 +119,8 @@ upstream_send(struct upstream *up, json_t *msg)
 	size_t len;
 	char *buf = jsonrpc_dump(msg, &len);
 	int rc = -1;
-	if (buf && up->child)
-		rc = child_send(up->child, buf, len);
+	if (buf && up->tr && !up->closing)
+		rc = transport_send(up->tr, buf, len);
 	if (buf && log_enabled(LOG_DEBUG) && len < 2048)
 		log_debug(up->cfg->name, "<- %.*s", (int)len - 1, buf);
 	free(buf);
@@ -191,7 +183,7 @@ upstream_call(struct upstream *up, const char *method, json_t *params, int progr
 	char key[24];
 	uint64_t id;
 
-	if (up->child == NULL || !child_running(up->child) || hmap_count(up->pending) >= UPSTREAM_MAX_INFLIGHT) {
+	if (up->tr == NULL || up->closing || hmap_count(up->pending) >= UPSTREAM_MAX_INFLIGHT) {
 		json_decref(params);
 		return -1;
 	}
@@ -362,7 +354,7 @@ fetch_reply_cb(void *arg, json_t *msg)
 	json_t *result = json_object_get(msg, "result"), *items;
 	const char *cursor;
 
-	if (up->child == NULL) {	/* the server exited: its restart fetches again */
+	if (up->tr == NULL || up->closing) {	/* the server is gone: its restart fetches again */
 		json_decref(f->acc);
 		free(f);
 		return;
@@ -448,8 +440,10 @@ upstream_restartable_failure(struct upstream *up, const char *why)
 {
 	snprintf(up->last_error, sizeof up->last_error, "%s", why);
 	log_error(up->cfg->name, "%s", why);
-	if (up->child)
-		child_stop(up->child, 0, UPSTREAM_KILL_MS);	/* exit path does the rest */
+	if (up->tr && !up->closing) {
+		up->closing = 1;
+		transport_stop(up->tr);	/* the close path does the rest */
+	}
 }
 
 static void
@@ -461,8 +455,8 @@ init_reply_cb(void *arg, json_t *msg)
 	unsigned want = 0;
 	char why[256];
 
-	if (up->child == NULL)
-		return;		/* the server exited during the handshake; the exit path decides */
+	if (up->tr == NULL || up->closing)
+		return;		/* the server went away during the handshake; the close path decides */
 	if (!json_is_object(result)) {
 		json_t *err = json_object_get(msg, "error");
 		snprintf(why, sizeof why, "initialize failed: %s",
@@ -479,6 +473,7 @@ init_reply_cb(void *arg, json_t *msg)
 	}
 	free(up->version);
 	up->version = strdup(v);
+	transport_set_version(up->tr, v);
 	json_decref(up->caps);
 	up->caps = json_object_get(result, "capabilities");
 	if (!json_is_object(up->caps))
@@ -520,7 +515,7 @@ static void
 upstream_handshake(struct upstream *up)
 {
 	static const struct upstream_call_cbs cbs = { init_reply_cb, NULL };
-	if (up->handshake_sent || !up->caps_known || up->state != UPSTREAM_STARTING || up->child == NULL)
+	if (up->handshake_sent || !up->caps_known || up->state != UPSTREAM_STARTING || up->tr == NULL)
 		return;
 	up->handshake_sent = 1;
 	json_t *params = json_pack("{sssOs{ssss}}", "protocolVersion", upstream_supported_versions[0],
@@ -636,7 +631,7 @@ static void
 upstream_overlong_cb(void *arg)
 {
 	struct upstream *up = arg;
-	log_warn(up->cfg->name, "dropped a message longer than %u bytes", UPSTREAM_MAX_LINE);
+	log_warn(up->cfg->name, "dropped a message over the size bound");
 }
 
 static void
@@ -659,17 +654,15 @@ backoff_ms(int failures)
 }
 
 static void
-upstream_exit_cb(void *arg, int status)
+upstream_closed_cb(void *arg, const char *why_tr, int status)
 {
 	struct upstream *up = arg;
-	char why[200];
+	char why[256];
 
-	if (WIFSIGNALED(status))
-		snprintf(why, sizeof why, "server '%s' exited (signal %d)", up->cfg->name, WTERMSIG(status));
-	else
-		snprintf(why, sizeof why, "server '%s' exited (status %d)", up->cfg->name, WEXITSTATUS(status));
-	child_free(up->child);
-	up->child = NULL;
+	snprintf(why, sizeof why, "%s", why_tr);	/* the transport's text goes with it */
+	transport_free(up->tr);
+	up->tr = NULL;
+	up->closing = 0;
 	evtimer_del(up->ev_startup);
 	evtimer_del(up->ev_stable);
 	up->fetching = up->refetch = 0;
@@ -728,75 +721,33 @@ upstream_stable_cb(evutil_socket_t fd, short what, void *arg)
 	up->last_error[0] = '\0';
 }
 
-static char **
-upstream_build_env(const struct config_server *cfg)
-{
-	size_t n = 0, cap = cfg->nenv + 32 + cfg->npassthrough;
-	char **env = calloc(cap + 1, sizeof *env);
-	const char **pass = cfg->passthrough_set ? (const char **)cfg->env_passthrough : safe_env;
-	size_t npass = cfg->passthrough_set ? cfg->npassthrough : sizeof safe_env / sizeof *safe_env - 1;
-
-	for (size_t i = 0; i < npass; i++) {
-		const char *v = getenv(pass[i]);
-		int overridden = 0;
-		for (size_t j = 0; j < cfg->nenv; j++)
-			if (strcmp(cfg->env[j].key, pass[i]) == 0)
-				overridden = 1;
-		if (v && !overridden && n < cap && asprintf(&env[n], "%s=%s", pass[i], v) >= 0)
-			n++;
-	}
-	for (size_t j = 0; j < cfg->nenv && n < cap; j++)
-		if (asprintf(&env[n], "%s=%s", cfg->env[j].key, cfg->env[j].value) >= 0)
-			n++;
-	return env;
-}
-
-static void
-free_strv(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void
 upstream_spawn(struct upstream *up)
 {
-	static const struct child_cbs base_cbs = { upstream_line_cb, upstream_overlong_cb,
-		upstream_stderr_cb, upstream_exit_cb, NULL };
-	struct child_cbs cbs = base_cbs;
+	static const struct transport_cbs base_cbs = { upstream_line_cb, upstream_overlong_cb,
+		upstream_closed_cb, upstream_stderr_cb, NULL };
+	struct transport_cbs cbs = base_cbs;
 	const struct config_server *cfg = up->cfg;
 	char err[256];
 
-	if (cfg->command == NULL) {
-		/* Remote transports arrive with the remote-upstreams work; until then say so. */
-		snprintf(up->last_error, sizeof up->last_error,
-		    "remote servers (url) are not supported by this build yet");
-		log_error(cfg->name, "%s", up->last_error);
-		upstream_set_state(up, UPSTREAM_FAILED);
-		return;
-	}
-	char **argv = calloc(cfg->nargs + 2, sizeof *argv);
-	argv[0] = cfg->command;
-	for (size_t i = 0; i < cfg->nargs; i++)
-		argv[i + 1] = cfg->args[i];
-	char **env = upstream_build_env(cfg);
-	struct child_opts o = { cfg->name, cfg->command, argv, env, cfg->cwd, UPSTREAM_MAX_LINE,
-		UPSTREAM_MAX_QUEUE };
 	cbs.arg = up;
 	clock_gettime(CLOCK_MONOTONIC, &up->started_at);
 	up->handshake_sent = 0;
-	up->child = child_start(up->base, &o, &cbs, err, sizeof err);
-	free(argv);
-	free_strv(env);
-	if (up->child == NULL) {
+	up->closing = 0;
+	up->tr = cfg->command ? transport_stdio_new(up->base, cfg, &cbs, err, sizeof err) :
+	    transport_http_new(up->base, cfg, &cbs, err, sizeof err);
+	if (up->tr == NULL) {
 		snprintf(up->last_error, sizeof up->last_error, "%s", err);
 		log_error(cfg->name, "%s", err);
-		/* A program that cannot be executed will not fix itself by retrying. */
+		/* A program that cannot be executed, or a configuration that cannot work, will not
+		 * fix itself by retrying. */
 		upstream_set_state(up, UPSTREAM_FAILED);
 		return;
 	}
-	log_info(cfg->name, "started %s (pid %d)", cfg->command, (int)child_pid(up->child));
+	if (cfg->command)
+		log_info(cfg->name, "started %s (pid %d)", cfg->command, (int)transport_pid(up->tr));
+	else
+		log_info(cfg->name, "connecting (%s)", transport_kind(up->tr));
 	struct timeval tv = tv_ms(cfg->startup_timeout_ms);
 	evtimer_add(up->ev_startup, &tv);
 	upstream_set_state(up, UPSTREAM_STARTING);
@@ -835,7 +786,7 @@ upstream_stop(struct upstream *up, void (*done)(void *), void *arg)
 {
 	evtimer_del(up->ev_backoff);
 	evtimer_del(up->ev_startup);
-	if (up->child == NULL) {
+	if (up->tr == NULL) {
 		upstream_set_state(up, UPSTREAM_STOPPED);
 		if (done)
 			done(arg);
@@ -844,7 +795,10 @@ upstream_stop(struct upstream *up, void (*done)(void *), void *arg)
 	up->stop_done = done;
 	up->stop_arg = arg;
 	upstream_set_state(up, UPSTREAM_STOPPING);
-	child_stop(up->child, UPSTREAM_TERM_MS, UPSTREAM_KILL_MS);
+	if (!up->closing) {
+		up->closing = 1;
+		transport_stop(up->tr);
+	}
 }
 
 void
@@ -854,10 +808,10 @@ upstream_free(struct upstream *up)
 		return;
 	up->stop_done = NULL;
 	up->hooks.state = NULL;
-	if (up->child) {
+	if (up->tr) {
 		up->state = UPSTREAM_STOPPING;
-		child_free(up->child);	/* kills and reaps; the exit callback is not called */
-		up->child = NULL;
+		transport_free(up->tr);	/* kills and reaps; no close callback comes */
+		up->tr = NULL;
 	}
 	upstream_fail_all(up, "gateway shutting down");
 	hmap_free(up->pending);
@@ -887,8 +841,8 @@ upstream_set_log_level(struct upstream *up, const char *level)
 void
 upstream_pause(struct upstream *up, int paused)
 {
-	if (up->child)
-		child_pause(up->child, paused);
+	if (up->tr)
+		transport_pause(up->tr, paused);
 }
 
 void
@@ -911,6 +865,7 @@ const char *upstream_instructions(const struct upstream *up) { return up->instru
 json_t *upstream_server_info(const struct upstream *up) { return up->server_info; }
 const char *upstream_protocol_version(const struct upstream *up) { return up->version; }
 const char *upstream_last_error(const struct upstream *up) { return up->last_error; }
-pid_t upstream_pid(const struct upstream *up) { return up->child ? child_pid(up->child) : 0; }
+pid_t upstream_pid(const struct upstream *up) { return up->tr ? transport_pid(up->tr) : 0; }
+const char *upstream_transport_kind(const struct upstream *up) { return up->tr ? transport_kind(up->tr) : NULL; }
 long upstream_handshake_ms(const struct upstream *up) { return up->handshake_ms; }
 size_t upstream_inflight(const struct upstream *up) { return hmap_count(up->pending); }

@@ -81,6 +81,7 @@ json_t *upstream_server_info(const struct upstream *);
 const char *upstream_protocol_version(const struct upstream *);
 const char *upstream_last_error(const struct upstream *);
 pid_t upstream_pid(const struct upstream *);
+const char *upstream_transport_kind(const struct upstream *);	/* NULL when not connected */
 long upstream_handshake_ms(const struct upstream *);
 size_t upstream_inflight(const struct upstream *);
 

@@ -1,0 +1,178 @@
+/* transport_stdio.c: a local server's transport: its child process, the environment it gets (a
+ * small safe set plus env_passthrough and env), and its stop sequence. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include "child.h"
+#include "transport.h"
+
+#define STDIO_MAX_LINE	(16u << 20)	/* one message from a server */
+#define STDIO_MAX_QUEUE	(32u << 20)	/* bytes queued towards a server */
+#define STDIO_TERM_MS	1500
+#define STDIO_KILL_MS	1500
+
+/* What a child sees of the gateway's environment unless env_passthrough says otherwise: the
+ * variables Codex itself passes to its servers, and nothing that usually holds a secret. */
+static const char *safe_env[] = {
+	"HOME", "LOGNAME", "PATH", "SHELL", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TMPDIR",
+	"TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", NULL
+};
+
+struct stdio_transport {
+	struct transport base;
+	struct child *child;
+	struct transport_cbs cbs;
+	char *name;
+};
+
+static char **
+build_env(const struct config_server *cfg)
+{
+	size_t n = 0, cap = cfg->nenv + cfg->npassthrough + 32;
+	char **env = calloc(cap + 1, sizeof *env);
+	const char **pass = cfg->passthrough_set ? (const char **)cfg->env_passthrough : safe_env;
+	size_t npass = cfg->passthrough_set ? cfg->npassthrough : sizeof safe_env / sizeof *safe_env - 1;
+
+	if (env == NULL)
+		return NULL;
+	for (size_t i = 0; i < npass; i++) {
+		const char *v = getenv(pass[i]);
+		int overridden = 0;
+		for (size_t j = 0; j < cfg->nenv; j++)
+			if (strcmp(cfg->env[j].key, pass[i]) == 0)
+				overridden = 1;
+		if (v && !overridden && n < cap && asprintf(&env[n], "%s=%s", pass[i], v) >= 0)
+			n++;
+	}
+	for (size_t j = 0; j < cfg->nenv && n < cap; j++)
+		if (asprintf(&env[n], "%s=%s", cfg->env[j].key, cfg->env[j].value) >= 0)
+			n++;
+	return env;
+}
+
+static void
+free_strv(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+stdio_line_cb(void *arg, char *line, size_t len)
+{
+	struct stdio_transport *t = arg;
+	t->cbs.message(t->cbs.arg, line, len);
+}
+
+static void
+stdio_overlong_cb(void *arg)
+{
+	struct stdio_transport *t = arg;
+	if (t->cbs.overlong)
+		t->cbs.overlong(t->cbs.arg);
+}
+
+static void
+stdio_stderr_cb(void *arg, const char *line)
+{
+	struct stdio_transport *t = arg;
+	if (t->cbs.log)
+		t->cbs.log(t->cbs.arg, line);
+}
+
+static void
+stdio_exit_cb(void *arg, int status)
+{
+	struct stdio_transport *t = arg;
+	char why[200];
+	if (WIFSIGNALED(status))
+		snprintf(why, sizeof why, "server '%s' exited (signal %d)", t->name, WTERMSIG(status));
+	else
+		snprintf(why, sizeof why, "server '%s' exited (status %d)", t->name, WEXITSTATUS(status));
+	t->cbs.closed(t->cbs.arg, why, status);
+}
+
+static int
+stdio_send(struct transport *tr, const char *buf, size_t len)
+{
+	struct stdio_transport *t = (struct stdio_transport *)tr;
+	return child_send(t->child, buf, len);
+}
+
+static void
+stdio_stop(struct transport *tr)
+{
+	struct stdio_transport *t = (struct stdio_transport *)tr;
+	child_stop(t->child, STDIO_TERM_MS, STDIO_KILL_MS);
+}
+
+static void
+stdio_pause(struct transport *tr, int paused)
+{
+	child_pause(((struct stdio_transport *)tr)->child, paused);
+}
+
+static pid_t
+stdio_pid(const struct transport *tr)
+{
+	const struct stdio_transport *t = (const struct stdio_transport *)tr;
+	return child_running(t->child) ? child_pid(t->child) : 0;
+}
+
+static void
+stdio_free(struct transport *tr)
+{
+	struct stdio_transport *t = (struct stdio_transport *)tr;
+	child_free(t->child);	/* kills and reaps a running child; deferred memory release */
+	free(t->name);
+	free(t);
+}
+
+static const struct transport_ops stdio_ops = {
+	"stdio", stdio_send, NULL, stdio_stop, stdio_pause, stdio_pid, stdio_free,
+};
+
+struct transport *
+transport_stdio_new(struct event_base *base, const struct config_server *cfg,
+    const struct transport_cbs *cbs, char *err, size_t errlen)
+{
+	static const struct child_cbs ccbs_base = { stdio_line_cb, stdio_overlong_cb, stdio_stderr_cb,
+		stdio_exit_cb, NULL };
+	struct child_cbs ccbs = ccbs_base;
+	struct stdio_transport *t = calloc(1, sizeof *t);
+	char **argv, **env;
+
+	if (t == NULL || (t->name = strdup(cfg->name)) == NULL) {
+		free(t);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->base.ops = &stdio_ops;
+	t->cbs = *cbs;
+	argv = calloc(cfg->nargs + 2, sizeof *argv);
+	env = build_env(cfg);
+	if (argv == NULL || env == NULL) {
+		free(argv);
+		free_strv(env);
+		free(t->name);
+		free(t);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	argv[0] = cfg->command;
+	for (size_t i = 0; i < cfg->nargs; i++)
+		argv[i + 1] = cfg->args[i];
+	struct child_opts o = { cfg->name, cfg->command, argv, env, cfg->cwd, STDIO_MAX_LINE, STDIO_MAX_QUEUE };
+	ccbs.arg = t;
+	t->child = child_start(base, &o, &ccbs, err, errlen);
+	free(argv);
+	free_strv(env);
+	if (t->child == NULL) {
+		free(t->name);
+		free(t);
+		return NULL;
+	}
+	return &t->base;
+}
