@@ -142,6 +142,9 @@ printable(const char *s)
 	return p;
 }
 
+static void diag_vadd(struct ld *, int, const char *, int, int, const char *, const char *, va_list)
+    __attribute__((format(printf, 7, 0)));
+
 static void
 diag_vadd(struct ld *ld, int warning, const char *file, int line, int col, const char *path,
     const char *fmt, va_list ap)

@@ -226,6 +226,27 @@ test_full_example_gives_every_value(void **state)
 	config_diags_cleanup(&d);
 }
 
+/* The shipped example is documentation: it must stay a valid file. */
+static void
+test_shipped_example_is_valid(void **state)
+{
+	struct config_diags d;
+	struct config *c;
+
+	(void)state;
+	unsetenv("TEAM");
+	c = load("conf/example.yaml", NULL, &d);
+	if (c == NULL || d.n > 0)
+		dump(&d);
+	assert_non_null(c);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(c->nservers, 4);
+	assert_string_equal(kv(server(c, "internal")->headers, server(c, "internal")->nheaders,
+	    "X-Team"), "platform");
+	config_free(c);
+	config_diags_cleanup(&d);
+}
+
 static void
 test_minimal_file_gets_defaults(void **state)
 {
@@ -1049,6 +1070,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_example_gives_every_value),
+		cmocka_unit_test(test_shipped_example_is_valid),
 		cmocka_unit_test(test_minimal_file_gets_defaults),
 		cmocka_unit_test(test_empty_and_comment_only_files_are_empty_configs),
 		cmocka_unit_test(test_missing_user_file),
