@@ -832,6 +832,7 @@ server_cleanup(struct config_server *s)
 		free(s->env_passthrough[i]);
 	free(s->env_passthrough);
 	free(s->cwd);
+	free(s->description);
 	free(s->url);
 	kv_free(s->headers, s->nheaders);
 	free(s->tls_ca_file);
@@ -1164,13 +1165,13 @@ static const char *const server_keys[] = {
 	"command", "args", "env", "env_passthrough", "cwd",
 	"url", "transport", "headers", "tls",
 	"auth", "enabled", "lazy", "prefix", "timeout", "startup_timeout",
-	"tools", "resources", "prompts",
+	"tools", "resources", "prompts", "description",
 };
 enum {
 	SK_COMMAND, SK_ARGS, SK_ENV, SK_ENV_PASSTHROUGH, SK_CWD,
 	SK_URL, SK_TRANSPORT, SK_HEADERS, SK_TLS,
 	SK_AUTH, SK_ENABLED, SK_LAZY, SK_PREFIX, SK_TIMEOUT, SK_STARTUP_TIMEOUT,
-	SK_TOOLS, SK_RESOURCES, SK_PROMPTS, SK__N
+	SK_TOOLS, SK_RESOURCES, SK_PROMPTS, SK_DESCRIPTION, SK__N
 };
 
 static void
@@ -1199,6 +1200,10 @@ walk_server_key(struct ld *ld, struct config_server *s, const struct config_serv
 		break;
 	case SK_CWD:
 		s->cwd = get_path(ld, v);
+		break;
+	case SK_DESCRIPTION:
+		if ((s->description = get_str(ld, v)) != NULL && strlen(s->description) > 300)
+			err(ld, v, "at most 300 characters (it is one line of the gateway's instructions)");
 		break;
 	case SK_URL:
 		if ((s->url = get_nonempty(ld, v)) != NULL && (p = url_problem(s->url, 0)) != NULL)

@@ -69,6 +69,7 @@ struct config_server {
 	char *file;			/* where the server was defined */
 	int line, col;
 	int system;			/* defined by the system policy */
+	char *description;		/* one line for the initialize instructions; NULL = from the server */
 };
 
 struct config {

@@ -663,7 +663,9 @@ router_instructions(const struct router *r)
 
 		if (instr == NULL)
 			instr = catalog_instructions(r->catalog, cfg->name, r->digests[i]);
-		if (instr && *instr)
+		if (cfg->description)
+			first_line(line, sizeof line, cfg->description);
+		else if (instr && *instr)
 			first_line(line, sizeof line, instr);
 		else if (json_string_value(json_object_get(info, "title")))
 			first_line(line, sizeof line, json_string_value(json_object_get(info, "title")));

@@ -319,6 +319,28 @@ test_missing_user_file(void **state)
 /* --- errors --- */
 
 static void
+test_description_is_kept_and_bounded(void **state)
+{
+	static const char ok[] = "servers:\n  a:\n    command: x\n    description: Reads the team wiki\n";
+	char bad[512];
+	struct config_diags d;
+	struct config *c;
+
+	(void)state;
+	c = load(write_tmp(ok, sizeof ok - 1), NULL, &d);
+	assert_non_null(c);
+	assert_string_equal(c->servers[0].description, "Reads the team wiki");
+	config_free(c);
+	config_diags_cleanup(&d);
+
+	int n = snprintf(bad, sizeof bad, "servers:\n  a:\n    command: x\n    description: %0301d\n", 0);
+	const char *f = write_tmp(bad, (size_t)n);
+	assert_null(load(f, NULL, &d));
+	expect_diag(&d, f, 4, 18, "servers.a.description", "at most 300 characters");
+	config_diags_cleanup(&d);
+}
+
+static void
 test_many_errors_are_all_reported_in_order(void **state)
 {
 	static const char *want =
@@ -1075,6 +1097,7 @@ main(void)
 		cmocka_unit_test(test_empty_and_comment_only_files_are_empty_configs),
 		cmocka_unit_test(test_missing_user_file),
 		cmocka_unit_test(test_many_errors_are_all_reported_in_order),
+		cmocka_unit_test(test_description_is_kept_and_bounded),
 		cmocka_unit_test(test_each_error_at_its_place),
 		cmocka_unit_test(test_variables_expand_in_values_only),
 		cmocka_unit_test(test_variable_duration_and_missing_variable),
