@@ -13,6 +13,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include "mcpgw/mcpgw.h"
+#include "audit.h"
 #include "child.h"
 #include "frame.h"
 #include "gateway.h"
@@ -220,6 +221,11 @@ mcpgw_run_stdio(const struct mcpgw_options *o)
 		return 1;
 	log_set_level((enum log_level)g.cfg->log_level);
 	state = o->state_dir ? strdup(o->state_dir) : gateway_state_dir();
+	if (g.cfg->audit_log) {
+		char err[512];
+		if (audit_open(g.cfg->audit_log, err, sizeof err) < 0)
+			log_warn("gateway", "audit log not written: %s", err);
+	}
 	g.base = event_base_new();
 	if (g.base == NULL) {
 		log_error("gateway", "cannot create the event loop");
@@ -273,6 +279,7 @@ mcpgw_run_stdio(const struct mcpgw_options *o)
 	child_shutdown();
 	event_base_free(g.base);
 	config_free(g.cfg);
+	audit_close();
 	libevent_global_shutdown();
 	return 0;
 }

@@ -2,6 +2,7 @@
  * order, applies allow/deny/read_only/rename, cleans descriptions, keeps the routing tables, feeds
  * and reads the catalogue, and debounces list_changed. */
 #include <ctype.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,11 @@ struct uri_entry {
 	char *orig;
 };
 
+struct hidden_entry {
+	int server;
+	const char *why;
+};
+
 struct router {
 	struct event_base *base;
 	const struct config *cfg;
@@ -35,6 +41,7 @@ struct router {
 	struct names *tool_names, *prompt_names;
 	json_t *views[4];		/* exposed tools, prompts, resources, templates */
 	struct hmap *uris;		/* exposed uri -> uri_entry */
+	struct hmap *hidden;		/* would-be exposed tool name -> hidden_entry (for the audit log) */
 	unsigned dirty_notify;
 	struct event *ev_debounce;
 	int stopping;
@@ -87,8 +94,12 @@ tool_hidden_by(const struct config_server *cfg, json_t *tool)
 	const char *name = json_string_value(json_object_get(tool, "name"));
 	if (name == NULL)
 		return "no name";
-	if (!config_rules_pass(&cfg->tools, name))
-		return "tools.allow/deny";
+	if (!config_rules_pass(&cfg->tools, name)) {
+		for (size_t i = 0; i < cfg->tools.deny.n; i++)
+			if (fnmatch(cfg->tools.deny.v[i], name, 0) == 0)
+				return "tools.deny";
+		return "tools.allow";
+	}
 	if (cfg->read_only &&
 	    !json_is_true(json_object_get(json_object_get(tool, "annotations"), "readOnlyHint")))
 		return "tools.read_only";
@@ -104,6 +115,32 @@ rename_hint(const struct config_server *cfg, const char *name)
 	return NULL;
 }
 
+static void
+free_entry(const char *key, void *val, void *arg)
+{
+	free(val);
+}
+
+/* Remembers why a tool is hidden under the name a client would use for it. */
+static void
+note_hidden(struct router *r, int server, const struct config_server *cfg, const char *name,
+    const char *why)
+{
+	char *p = names_sanitize(cfg->prefix), *n = names_sanitize(name), *full = NULL;
+	struct hidden_entry *e = malloc(sizeof *e);
+	if (p && n && e && asprintf(&full, "%s%s%s", p, *p ? r->cfg->separator : "", n) >= 0) {
+		e->server = server;
+		e->why = why;
+		free(hmap_del(r->hidden, full));
+		hmap_put(r->hidden, full, e);
+		e = NULL;
+	}
+	free(e);
+	free(full);
+	free(p);
+	free(n);
+}
+
 static json_t *
 build_named(struct router *r, enum upstream_list which)
 {
@@ -111,6 +148,10 @@ build_named(struct router *r, enum upstream_list which)
 	json_t *out = json_array();
 
 	names_reset(nt);
+	if (which == UPSTREAM_TOOLS) {
+		hmap_foreach(r->hidden, free_entry, NULL);
+		hmap_clear(r->hidden);
+	}
 	for (size_t i = 0; i < r->nups; i++) {
 		struct upstream *up = r->ups[i];
 		const struct config_server *cfg = upstream_config(up);
@@ -125,8 +166,13 @@ build_named(struct router *r, enum upstream_list which)
 			int changed = 0;
 			if (name == NULL)
 				continue;
-			if (which == UPSTREAM_TOOLS ? tool_hidden_by(cfg, item) != NULL
-			    : !config_rules_pass(&cfg->prompts, name))
+			if (which == UPSTREAM_TOOLS) {
+				const char *why = tool_hidden_by(cfg, item);
+				if (why) {
+					note_hidden(r, (int)i, cfg, name, why);
+					continue;
+				}
+			} else if (!config_rules_pass(&cfg->prompts, name))
 				continue;
 			exposed = names_add(nt, (int)i, cfg->name, cfg->prefix, name,
 			    which == UPSTREAM_TOOLS ? rename_hint(cfg, name) : NULL, &changed);
@@ -364,6 +410,7 @@ router_new(struct event_base *base, const struct config *cfg, const char *state_
 	r->tool_names = names_new(cfg->separator, cfg->max_name_length);
 	r->prompt_names = names_new(cfg->separator, cfg->max_name_length);
 	r->uris = hmap_new();
+	r->hidden = hmap_new();
 	r->ev_debounce = evtimer_new(base, router_debounce_cb, r);
 	r->ups = calloc(cfg->nservers + 1, sizeof *r->ups);
 	r->digests = calloc(cfg->nservers + 1, sizeof *r->digests);
@@ -431,6 +478,8 @@ router_free(struct router *r)
 	names_free(r->prompt_names);
 	hmap_foreach(r->uris, uri_entry_free, NULL);
 	hmap_free(r->uris);
+	hmap_foreach(r->hidden, free_entry, NULL);
+	hmap_free(r->hidden);
 	for (int i = 0; i < 4; i++)
 		json_decref(r->views[i]);
 	event_free(r->ev_debounce);
@@ -715,4 +764,14 @@ void
 router_set_hooks_arg(struct router *r, void *arg)
 {
 	r->hooks.arg = arg;
+}
+
+const char *
+router_hidden_reason(const struct router *r, const char *exposed, const char **server)
+{
+	struct hidden_entry *e = hmap_get(r->hidden, exposed);
+	if (e == NULL)
+		return NULL;
+	*server = upstream_name(r->ups[e->server]);
+	return e->why;
 }

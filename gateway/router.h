@@ -56,6 +56,10 @@ char *router_expose_uri(const struct router *, const struct upstream *, const ch
 /* Hidden-by-policy checks for names the upstream itself sends (resources/updated etc.). */
 int router_resource_allowed(const struct router *, const struct upstream *, const char *uri);
 
+/* Why a tool name a client used is hidden (the rule, e.g. "tools.allow/deny"), or NULL when no
+ * hidden tool goes by that name. */
+const char *router_hidden_reason(const struct router *, const char *exposed, const char **server);
+
 /* The initialize instructions: one line per server (bounded). New string. */
 char *router_instructions(const struct router *);
 /* For `mcpgw tools --all`: every tool with its exposed name or the rule that hid it (new array). */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <time.h>
+#include "audit.h"
 #include "hmap.h"
 #include "jsonrpc.h"
 #include "log.h"
@@ -33,6 +34,8 @@ struct call {
 	char *method;
 	json_t *params;			/* while waiting: what will be sent */
 	char *exposed_uri;		/* resources/read: the URI the client asked for */
+	char *tool;			/* tools/call: the exposed name (for the audit log) */
+	struct timespec started;
 	char *orig_uri;
 	struct event *wait_timer;
 	TAILQ_ENTRY(call) wait_link;
@@ -147,6 +150,7 @@ call_free(struct call *c)
 	free(c->method);
 	free(c->exposed_uri);
 	free(c->orig_uri);
+	free(c->tool);
 	free(c);
 }
 
@@ -174,10 +178,32 @@ map_read_uris(struct call *c, json_t *result)
 	}
 }
 
+/* One audit line for a finished call: outcome given, or read from the reply. */
+static void
+audit_call(struct call *c, json_t *msg, const char *outcome)
+{
+	struct timespec now;
+	json_t *err = json_object_get(msg, "error");
+	if (c->tool == NULL || !audit_enabled())
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (outcome == NULL && err)
+		outcome = json_integer_value(json_object_get(err, "code")) == JSONRPC_REQUEST_TIMEOUT ?
+		    "timeout" : "error";
+	else if (outcome == NULL && json_is_true(json_object_get(json_object_get(msg, "result"), "isError")))
+		outcome = "tool_error";
+	else if (outcome == NULL)
+		outcome = "ok";
+	audit_event("call", json_pack("{sssssssI}", "tool", c->tool, "server", upstream_name(c->up),
+	    "outcome", outcome, "ms",
+	    (json_int_t)((now.tv_sec - c->started.tv_sec) * 1000 + (now.tv_nsec - c->started.tv_nsec) / 1000000)));
+}
+
 static void
 call_reply_cb(void *arg, json_t *msg)
 {
 	struct call *c = arg;
+	audit_call(c, msg, NULL);
 	json_t *out = json_deep_copy(msg);
 	json_object_set(out, "id", c->client_id);
 	if (c->exposed_uri)
@@ -216,6 +242,7 @@ call_send(struct call *c)
 		    "server '%s' cannot take the request now (%s)", upstream_name(c->up),
 		    upstream_state(c->up) == UPSTREAM_READY ? "too many requests in flight" :
 		    upstream_state_name(upstream_state(c->up)));
+		audit_call(c, NULL, "unavailable");
 		call_finish(c);
 	}
 }
@@ -226,6 +253,7 @@ call_fail_unavailable(struct call *c)
 	const char *why = upstream_last_error(c->up);
 	send_error(c->s, c->client_id, JSONRPC_SERVER_ERROR, "server '%s' is not available%s%s",
 	    upstream_name(c->up), why && *why ? ": " : "", why ? why : "");
+	audit_call(c, NULL, "unavailable");
 	call_finish(c);
 }
 
@@ -236,6 +264,7 @@ call_wait_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	send_error(c->s, c->client_id, JSONRPC_REQUEST_TIMEOUT,
 	    "server '%s' did not become ready within %ld ms", upstream_name(c->up),
 	    upstream_config(c->up)->startup_timeout_ms);
+	audit_call(c, NULL, "timeout");
 	call_finish(c);
 }
 
@@ -266,6 +295,9 @@ session_forward(struct session *s, struct jsonrpc_msg *m, struct upstream *up, j
 	c->up = up;
 	c->method = strdup(m->method);
 	c->params = params;
+	clock_gettime(CLOCK_MONOTONIC, &c->started);
+	if (strcmp(m->method, "tools/call") == 0)
+		c->tool = strdup(json_string_value(json_object_get(m->params, "name")));
 	tok = json_object_get(json_object_get(params, "_meta"), "progressToken");
 	if (json_is_string(tok) || json_is_integer(tok))
 		c->client_token = json_incref(tok);
@@ -470,8 +502,15 @@ handle_tools_call(struct session *s, struct jsonrpc_msg *m)
 		return;
 	}
 	if (router_tool(s->router, name, &up, &orig) < 0) {
+		const char *server, *why;
 		if (maybe_defer(s, m, UPSTREAM_TOOLS, 0))
 			return;		/* its server may still be starting */
+		if ((why = router_hidden_reason(s->router, name, &server)) != NULL) {
+			log_info(server, "refused a call to hidden tool %.200s (%s)", name, why);
+			audit_event("denied", json_pack("{ssssssss}", "tool", name, "server", server,
+			    "rule", why, "outcome", "refused as an unknown tool"));
+		} else
+			audit_event("denied", json_pack("{ssss}", "tool", name, "rule", "no such tool"));
 		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown tool: %.200s", name);
 		return;
 	}
@@ -621,6 +660,9 @@ handle_cancelled(struct session *s, struct jsonrpc_msg *m)
 		const char *reason = json_string_value(json_object_get(m->params, "reason"));
 		upstream_cancel(c->up, c->upid, reason);
 	}
+	if (c->tool)
+		audit_event("call", json_pack("{ssssss}", "tool", c->tool, "server", upstream_name(c->up),
+		    "outcome", "cancelled"));
 	call_finish(c);
 }
 
