@@ -199,6 +199,61 @@ audit_call(struct call *c, json_t *msg, const char *outcome)
 	    (json_int_t)((now.tv_sec - c->started.tv_sec) * 1000 + (now.tv_nsec - c->started.tv_nsec) / 1000000)));
 }
 
+/* Content a client of an older revision cannot read becomes text it can. */
+static void
+downconvert_content(json_t *content, int before_0618, int before_0326)
+{
+	size_t i;
+	json_t *item;
+	json_array_foreach(content, i, item) {
+		const char *type = json_string_value(json_object_get(item, "type"));
+		char *text = NULL;
+		if (type == NULL)
+			continue;
+		if (before_0618 && strcmp(type, "resource_link") == 0) {
+			const char *uri = json_string_value(json_object_get(item, "uri"));
+			const char *name = json_string_value(json_object_get(item, "name"));
+			if (asprintf(&text, "%s%s%s", name ? name : "", name ? ": " : "", uri ? uri : "") < 0)
+				text = NULL;
+		} else if (before_0326 && strcmp(type, "audio") == 0)
+			text = strdup("[audio content: the client's protocol version cannot carry it]");
+		if (text) {
+			json_array_set_new(content, i, json_pack("{ssss}", "type", "text", "text", text));
+			free(text);
+		}
+	}
+}
+
+static void
+downconvert(struct session *s, const char *method, json_t *result)
+{
+	int before_0618 = strcmp(s->version, "2025-06-18") < 0;
+	int before_0326 = strcmp(s->version, "2025-03-26") < 0;
+	if (!before_0618 || !json_is_object(result))
+		return;
+	if (strcmp(method, "tools/call") == 0) {
+		json_t *sc = json_object_get(result, "structuredContent");
+		json_t *content = json_object_get(result, "content");
+		if (sc && (!json_is_array(content) || json_array_size(content) == 0)) {
+			/* structuredContent is 2025-06-18: older clients get it as text. */
+			char *t = json_dumps(sc, JSON_COMPACT);
+			json_object_set_new(result, "content", json_pack("[{ssss}]", "type", "text", "text", t ? t : ""));
+			free(t);
+		}
+		json_object_del(result, "structuredContent");
+		downconvert_content(json_object_get(result, "content"), before_0618, before_0326);
+	} else if (strcmp(method, "prompts/get") == 0) {
+		json_t *msgs = json_object_get(result, "messages"), *m;
+		size_t i;
+		json_array_foreach(msgs, i, m) {
+			json_t *one = json_pack("[O]", json_object_get(m, "content"));
+			downconvert_content(one, before_0618, before_0326);
+			json_object_set(m, "content", json_array_get(one, 0));
+			json_decref(one);
+		}
+	}
+}
+
 static void
 call_reply_cb(void *arg, json_t *msg)
 {
@@ -208,6 +263,7 @@ call_reply_cb(void *arg, json_t *msg)
 	json_object_set(out, "id", c->client_id);
 	if (c->exposed_uri)
 		map_read_uris(c, json_object_get(out, "result"));
+	downconvert(c->s, c->method, json_object_get(out, "result"));
 	session_send(c->s, out);
 	c->st = CALL_SENT;
 	call_finish(c);
