@@ -92,6 +92,23 @@ asan:
 	$(MAKE) BUILD=build-asan CC=clang OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    HARDEN="-fstack-protector-strong -fPIC" MCPGW_BIN=$(CURDIR)/build-asan/mcpgw test
 
+# libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang against the library sources in their
+# own tree; `make fuzz` runs each for FUZZ_SECONDS (default 60) on its committed seed corpus.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_LIB_SRCS := $(LIB_SRCS)
+FUZZ_CFLAGS = -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    $(PKG_CFLAGS) $(CPPFLAGS)
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS) $(LDLIBS_ALL)
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	@sh tests/fuzz/run.sh $(FUZZ_BINS)
+
 valgrind: all
 	@MCPGW_VALGRIND=1 sh tests/run-integration.sh
 
@@ -109,6 +126,6 @@ install: all
 	install -m 0644 include/mcpgw/*.h $(DESTDIR)$(PREFIX)/include/mcpgw/
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d)
