@@ -1,0 +1,205 @@
+// Issue 2 points 3 and 9 / acceptance: crashes, kills, hangs, restart with backoff, crash loops,
+// and the process tree on shutdown.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import {
+  Session,
+  T,
+  descendants,
+  isAlive,
+  makeTmp,
+  openSession,
+  procStat,
+  readJsonLines,
+  rejectsCode,
+  rmTmp,
+  servers,
+  sleep,
+  waitGone,
+  waitUntil,
+  within,
+} from "./lib/harness.mjs";
+
+/** Polls SERVER__pid until it answers with a pid other than `old`; returns [pid, ms]. */
+async function waitRestarted(s, tool, old, ms) {
+  const t0 = performance.now();
+  const pid = await waitUntil(
+    async () => {
+      try {
+        const p = Number(await s.callText(tool, {}, { timeout: T(2000) }));
+        return p !== old ? p : false;
+      } catch {
+        return false;
+      }
+    },
+    ms,
+    `${tool} to answer from a new process`,
+    100,
+  );
+  return [pid, performance.now() - t0];
+}
+
+test("SIGKILL of an upstream mid-call: that call fails within 2 s, the other server is unaffected, the killed one comes back", { timeout: T(60000) }, async () => {
+  const s = await openSession({
+    tag: "kill",
+    servers: { alpha: servers.faulty(["--name", "alpha"]), bravo: servers.faulty(["--name", "bravo"]) },
+    gateway: { startup_wait: "10s" },
+  });
+  try {
+    const tools = await s.tools();
+    assert.ok(tools.has("alpha__sleep") && tools.has("bravo__sleep"));
+    const pidA = Number(await s.callText("alpha__pid"));
+    const stA = procStat(pidA);
+    assert.ok(stA && descendants(s.gw.pid).some((p) => p.pid === pidA), "alpha's pid is a child of the gateway");
+
+    let progressed;
+    const firstProgress = new Promise((r) => (progressed = r));
+    const inflight = s.call("alpha__sleep", { ms: 60000, steps: 600 }, { onprogress: () => progressed() });
+    inflight.catch(() => {});
+    const other = s.call("bravo__sleep", { ms: 1500 });
+    await within(firstProgress, T(5000), "first progress of the in-flight call");
+
+    const t0 = performance.now();
+    process.kill(pidA, "SIGKILL");
+    await rejectsCode(inflight, -32000, /alpha/, "in-flight call to the killed server");
+    const failMs = performance.now() - t0;
+    assert.ok(failMs < T(2000), `in-flight call failed after ${failMs.toFixed(0)} ms`);
+
+    assert.equal(await s.callText("bravo__echo", { text: "still here" }), "bravo:still here", "other server answers at once");
+    assert.equal(Session.text(await other), "bravo slept 1500", "other server's in-flight call completed");
+
+    const [pidA2, backMs] = await waitRestarted(s, "alpha__pid", pidA, T(8000));
+    assert.notEqual(pidA2, pidA);
+    assert.ok(descendants(s.gw.pid).some((p) => p.pid === pidA2), "restarted alpha is a child of the gateway");
+    assert.ok(!isAlive(stA), "old alpha process is gone");
+    assert.equal(await s.callText("alpha__echo", { text: "back" }), "alpha:back", `alpha back after ${backMs.toFixed(0)} ms`);
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+});
+
+test("an upstream exiting mid-call: -32000 at once, its grandchildren are ended, it restarts", { timeout: T(60000) }, async () => {
+  const s = await openSession({ tag: "crash", servers: { gamma: servers.faulty(["--name", "gamma"]) }, gateway: { startup_wait: "10s" } });
+  try {
+    await s.tools();
+    const pid = Number(await s.callText("gamma__pid"));
+    const gc = Number(await s.callText("gamma__spawn_grandchild"));
+    const gcStat = procStat(gc);
+    assert.ok(gcStat && isAlive(gcStat), "grandchild running");
+    assert.ok(descendants(s.gw.pid).some((p) => p.pid === gc), "grandchild is a descendant of the gateway");
+
+    const t0 = performance.now();
+    await rejectsCode(s.call("gamma__crash", { delay_ms: 200 }), -32000, /gamma/, "call in flight when the upstream exits");
+    const ms = performance.now() - t0 - 200;
+    assert.ok(ms < T(1500), `error ${ms.toFixed(0)} ms after the upstream exited`);
+
+    assert.deepEqual((await waitGone([gcStat], T(5000))).map((p) => p.pid), [], "the crashed server's grandchild was ended");
+    const [pid2] = await waitRestarted(s, "gamma__pid", pid, T(8000));
+    assert.notEqual(pid2, pid);
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+});
+
+test("per-request timeout: -32001 to the client and notifications/cancelled to the upstream", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("timeout");
+  const cancelFile = path.join(dir, "cancel.jsonl");
+  const s = await openSession({
+    dir,
+    servers: { hotel: servers.faulty(["--name", "hotel", "--cancel-file", cancelFile], { timeout: "1s" }) },
+    gateway: { startup_wait: "10s" },
+  });
+  try {
+    await s.tools();
+    const t0 = performance.now();
+    await rejectsCode(s.call("hotel__hang", { tag: "t1" }), -32001, null, "hanging call");
+    const ms = performance.now() - t0;
+    assert.ok(ms >= 900, `timed out too early (${ms.toFixed(0)} ms, timeout 1s)`);
+    assert.ok(ms < T(1000) + T(2000), `timed out after ${ms.toFixed(0)} ms (timeout 1s)`);
+    const entry = await waitUntil(() => readJsonLines(cancelFile).find((e) => e.tag === "t1"), T(3000), "cancellation at the upstream");
+    assert.ok(entry.requestId !== undefined && entry.requestId !== null);
+    // A timeout is not a crash: the same process answers the next call.
+    assert.equal(await s.callText("hotel__echo", { text: "alive" }), "hotel:alive");
+    await s.shutdown();
+  } finally {
+    s.destroy();
+    rmTmp(dir);
+  }
+});
+
+test("an upstream that never starts is retried with backoff, not in a tight loop, and does not block the others", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("crashloop");
+  const spawns = path.join(dir, "spawns.txt");
+  const s = await openSession({
+    dir,
+    servers: {
+      dead: servers.faulty(["--exit-at-start", "1", "--spawn-file", spawns]),
+      ok: servers.faulty(["--name", "ok"]),
+    },
+    gateway: { startup_wait: "2s" },
+  });
+  try {
+    const t0 = performance.now();
+    const names = (await s.client.listTools()).tools.map((t) => t.name);
+    assert.ok(performance.now() - t0 < T(3000), "first tools/list within startup_wait");
+    assert.ok(names.includes("ok__echo"));
+    assert.ok(!names.some((n) => n.startsWith("dead__")), "the dead server exposes nothing");
+    // Observe 8 s of restarts while using the healthy server.
+    const end = performance.now() + 8000;
+    let worst = 0;
+    for (let i = 0; performance.now() < end; i++) {
+      const c0 = performance.now();
+      assert.equal(await s.callText("ok__echo", { text: `n${i}` }), `ok:n${i}`);
+      worst = Math.max(worst, performance.now() - c0);
+      await sleep(250);
+    }
+    assert.ok(worst < T(1000), `healthy server answered within ${worst.toFixed(0)} ms`);
+    const n = fs.readFileSync(spawns, "utf8").split("\n").filter(Boolean).length;
+    assert.ok(n >= 2, `dead server was retried (${n} starts)`);
+    assert.ok(n <= 12, `dead server restarted ${n} times in ~10 s: backoff expected`);
+    await s.shutdown();
+  } finally {
+    s.destroy();
+    rmTmp(dir);
+  }
+});
+
+test("stdin EOF: gateway, upstreams and their grandchildren are gone within 5 s", { timeout: T(60000) }, async () => {
+  const s = await openSession({
+    tag: "eof",
+    servers: { g: servers.faulty(["--name", "g"]), everything: servers.everything() },
+    gateway: { startup_wait: "10s" },
+  });
+  try {
+    await s.tools();
+    const gc = Number(await s.callText("g__spawn_grandchild"));
+    const tree = s.gw.tree();
+    assert.ok(tree.some((p) => p.pid === gc), "grandchild in the gateway's tree");
+    assert.ok(tree.length >= 3, `tree has upstreams and grandchild: ${tree.map((p) => p.pid).join(" ")}`);
+    // Leave a call in flight: shutdown must not wait for it.
+    s.call("g__hang", {}).catch(() => {});
+    await s.shutdown(T(5000)); // asserts every process of `tree` (grandchild included) is gone
+  } finally {
+    s.destroy();
+  }
+});
+
+test("stdin EOF with an upstream that ignores EOF and SIGTERM: still everything gone within 5 s", { timeout: T(60000) }, async () => {
+  const s = await openSession({
+    tag: "stubborn",
+    servers: { mule: servers.faulty(["--name", "mule", "--stubborn"]) },
+    gateway: { startup_wait: "10s" },
+  });
+  try {
+    await s.tools();
+    const gc = Number(await s.callText("mule__spawn_grandchild"));
+    assert.ok(s.gw.tree().some((p) => p.pid === gc));
+    await s.shutdown(T(5000));
+  } finally {
+    s.destroy();
+  }
+});

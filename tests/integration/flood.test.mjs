@@ -1,0 +1,78 @@
+// Issue 2 point 9: an upstream flooding stdout (log notifications, a non-JSON line, a line over
+// 4 MiB) and stderr must not block the other upstream or the client, and must not grow the
+// gateway without bound. Raw JSON-RPC client here: the SDK client's own per-message validation
+// of 100k+ notifications would dominate the latencies being measured.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { T, WRAPPER, openSession, servers, sleep, waitUntil } from "./lib/harness.mjs";
+
+function vmHWM(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+test("a flooding upstream does not block the other upstream", { timeout: T(90000) }, async () => {
+  const s = await openSession({
+    tag: "flood",
+    servers: { flood: servers.flood(), ok: servers.faulty(["--name", "ok"]) },
+    gateway: { startup_wait: "10s" },
+    connect: false,
+  });
+  const gw = s.gw;
+  let id = 0;
+  const call = (name, args, ms = T(5000)) => gw.request({ jsonrpc: "2.0", id: ++id, method: "tools/call", params: { name, arguments: args } }, ms);
+  const text = (r) => r.result?.content?.[0]?.text ?? JSON.stringify(r);
+  try {
+    await gw.initialize();
+    const list = await gw.request({ jsonrpc: "2.0", id: "list", method: "tools/list", params: {} }, T(15000));
+    const names = list.result.tools.map((t) => t.name);
+    assert.ok(names.includes("flood__flood") && names.includes("ok__echo"), names.join(" "));
+    await gw.request({ jsonrpc: "2.0", id: "lvl", method: "logging/setLevel", params: { level: "debug" } });
+
+    const FLOOD_MS = 4000;
+    assert.equal(text(await call("flood__flood", { ms: FLOOD_MS })), "flooding");
+    const end = performance.now() + FLOOD_MS;
+    const lat = [];
+    for (let i = 0; performance.now() < end; i++) {
+      const t0 = performance.now();
+      assert.equal(text(await call("ok__echo", { text: `m${i}` })), `ok:m${i}`);
+      lat.push(performance.now() - t0);
+      const p0 = performance.now();
+      assert.deepEqual((await gw.request({ jsonrpc: "2.0", id: `ping${i}`, method: "ping" }, T(5000))).result, {});
+      lat.push(performance.now() - p0);
+      await sleep(50);
+    }
+    assert.ok(lat.length >= 10, `${lat.length} requests during the flood`);
+    const worst = Math.max(...lat);
+    if (process.env.MCPGW_IT_DEBUG) console.error("latencies", lat.map((x) => x.toFixed(0)).join(" "), "logs", gw.logCount);
+    assert.ok(worst < T(1000), `worst latency of the other server / ping during the flood: ${worst.toFixed(0)} ms`);
+    assert.ok(gw.logCount > 0, "flood log notifications reach the client");
+
+    // The flooding server itself answers again once its flood is over (restarted or not).
+    await waitUntil(
+      async () => {
+        try {
+          return text(await call("flood__echo", { text: "x" }, T(3000))) === "flood:x";
+        } catch {
+          return false;
+        }
+      },
+      T(20000),
+      "flood server to answer again",
+      200,
+    );
+    assert.match(gw.stderr, /\[flood\]/, "the upstream's stderr is logged with its server name");
+    if (WRAPPER.length === 0) {
+      const hwm = vmHWM(gw.pid);
+      assert.ok(hwm !== null && hwm < 256 * 1024 * 1024, `gateway peak RSS ${(hwm / 1048576).toFixed(1)} MiB during the flood`);
+    }
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+});

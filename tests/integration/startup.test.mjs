@@ -1,0 +1,78 @@
+// Issue 2 point 8 / acceptance: a slow upstream (6 s) must not delay initialize, the first
+// tools/list answers within startup_wait with the ready servers, the slow one arrives with
+// tools/list_changed, and after a restart the catalogue answers the first tools/list at once.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { T, makeTmp, openSession, rmTmp, servers } from "./lib/harness.mjs";
+
+const SLOW_MS = 6000;
+
+test("slow upstream: fast initialize, startup_wait, list_changed, catalogue after restart", { timeout: T(90000) }, async () => {
+  const dir = makeTmp("startup");
+  const cfg = {
+    dir,
+    servers: {
+      fast: servers.faulty(["--name", "fast"]),
+      slow: servers.faulty(["--name", "slow", "--delay-ms", String(SLOW_MS)], { startup_timeout: "30s" }),
+      everything: servers.everything(),
+    },
+    gateway: { startup_wait: "2s" },
+  };
+  let s;
+  try {
+    // --- first run: no catalogue yet
+    s = await openSession(cfg);
+    assert.ok(s.initMs < T(1000), `initialize took ${s.initMs.toFixed(0)} ms with a 6 s upstream`);
+
+    const t0 = performance.now();
+    const first = (await s.client.listTools()).tools.map((t) => t.name);
+    const listMs = performance.now() - t0;
+    assert.ok(listMs < T(2000) + T(1000), `first tools/list took ${listMs.toFixed(0)} ms (startup_wait 2s)`);
+    assert.ok(first.includes("fast__echo"), `fast server listed within startup_wait: ${first.join(" ")}`);
+    assert.ok(first.includes("everything__echo"), `everything listed within startup_wait: ${first.join(" ")}`);
+    assert.ok(!first.some((n) => n.startsWith("slow__")), "slow server not listed yet");
+
+    await s.gw.waitFor((m) => m.method === "notifications/tools/list_changed", T(SLOW_MS + 8000), "list_changed when the slow server is up");
+    const later = (await s.client.listTools()).tools.map((t) => t.name);
+    assert.ok(later.includes("slow__echo"), `slow server listed after list_changed: ${later.join(" ")}`);
+    assert.ok(later.includes("fast__echo") && later.includes("everything__echo"));
+    const fastIdx = later.indexOf("fast__echo");
+    const slowIdx = later.indexOf("slow__echo");
+    const evIdx = later.indexOf("everything__echo");
+    assert.ok(fastIdx < slowIdx && slowIdx < evIdx, "config order kept after a late server arrives");
+    assert.equal(await s.callText("slow__echo", { text: "up" }), "slow:up");
+    await s.shutdown();
+    s.destroy({ keepDir: true });
+
+    const catalog = path.join(dir, "state", "mcpgw", "catalog.json");
+    assert.ok(fs.existsSync(catalog), "catalogue persisted in $XDG_STATE_HOME/mcpgw/catalog.json");
+    const catText = fs.readFileSync(catalog, "utf8");
+    JSON.parse(catText);
+    assert.ok(catText.includes("echo"), "catalogue holds tool definitions");
+    const mode = fs.statSync(path.join(dir, "state", "mcpgw")).mode & 0o777;
+    assert.equal(mode, 0o700, "state directory is 0700");
+    assert.equal(fs.statSync(catalog).mode & 0o777, 0o600, "catalogue file is 0600");
+
+    // --- second run, same config and state: everything listed at once from the catalogue
+    s = await openSession(cfg);
+    assert.ok(s.initMs < T(1000), `initialize took ${s.initMs.toFixed(0)} ms`);
+    const t1 = performance.now();
+    const cached = (await s.client.listTools()).tools.map((t) => t.name);
+    const cachedMs = performance.now() - t1;
+    assert.ok(cachedMs < T(1000), `tools/list from the catalogue took ${cachedMs.toFixed(0)} ms`);
+    assert.deepEqual(cached, later, "catalogue lists every server's tools, in order");
+
+    // A call to the still-starting server waits for it instead of failing.
+    const t2 = performance.now();
+    assert.equal(await s.callText("slow__echo", { text: "waited" }, { timeout: T(30000) }), "slow:waited");
+    const waited = performance.now() - t2;
+    assert.ok(performance.now() - s.gw.startedAt >= SLOW_MS - 200, "the call could only be answered once the slow server was up");
+    assert.ok(waited < T(SLOW_MS + 6000), `call waited ${waited.toFixed(0)} ms`);
+    await s.shutdown();
+  } finally {
+    s?.destroy();
+    rmTmp(dir);
+  }
+});
