@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -31,6 +32,11 @@
 struct gw {
 	struct event_base *base;
 	struct config *cfg;
+	struct config **old_cfgs;	/* replaced by reloads; running servers may point into them */
+	size_t nold;
+	const struct mcpgw_options *opts;
+	int inotify_fd;
+	struct event *ev_hup, *ev_watch, *ev_settle;
 	struct router *router;
 	struct session *session;
 	struct event *ev_in, *ev_out, *ev_term, *ev_int, *ev_hard;
@@ -203,6 +209,98 @@ gw_shutdown(struct gw *g, const char *why)
 	router_stop(g->router, gw_stopped, g);
 }
 
+static void gw_watch(struct gw *);
+
+/* SIGHUP or a change of a configuration file: parse and validate the whole new configuration,
+ * and only then swap it in; an invalid one keeps the running configuration. */
+static void
+gw_reload(struct gw *g, const char *why)
+{
+	struct config_diags d = { 0 };
+	struct config_load_opts o = { g->opts->config_file, g->opts->system_policy, g->opts->config_file != NULL };
+	struct config *ncfg;
+
+	if (g->stopping)
+		return;
+	log_info("gateway", "%s: reloading the configuration", why);
+	ncfg = config_load(&o, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		const struct config_diag *e = &d.v[i];
+		log_msg(e->warning ? LOG_WARN : LOG_ERROR, "gateway", "%s:%d:%d: %s%s%s", e->file, e->line,
+		    e->col, e->path, *e->path ? ": " : "", e->message);
+	}
+	config_diags_cleanup(&d);
+	if (ncfg == NULL) {
+		log_error("gateway", "the new configuration has errors: keeping the running one");
+		return;
+	}
+	struct config **old = realloc(g->old_cfgs, (g->nold + 1) * sizeof *old);
+	if (old == NULL) {
+		config_free(ncfg);
+		return;
+	}
+	g->old_cfgs = old;
+	g->old_cfgs[g->nold++] = g->cfg;
+	g->cfg = ncfg;
+	log_set_level((enum log_level)ncfg->log_level);
+	session_set_config(g->session, ncfg);
+	router_reload(g->router, ncfg, session_upstream_gone, g->session);
+	gw_watch(g);
+}
+
+static void
+gw_hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	gw_reload(arg, "SIGHUP");
+}
+
+static void
+gw_settle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	gw_reload(arg, "configuration file changed");
+}
+
+static void
+gw_watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw *g = arg;
+	char buf[4096];
+	struct timeval tv = { 0, 200000 };
+	while (read(fd, buf, sizeof buf) > 0)
+		;
+	/* Editors write in several steps: reload once things are quiet. */
+	evtimer_add(g->ev_settle, &tv);
+}
+
+/* Watches the directories of every file the configuration was read from. */
+static void
+gw_watch(struct gw *g)
+{
+	if (g->ev_watch) {
+		event_free(g->ev_watch);
+		g->ev_watch = NULL;
+	}
+	if (g->inotify_fd >= 0)
+		close(g->inotify_fd);
+	g->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (g->inotify_fd < 0)
+		return;
+	for (size_t i = 0; i < g->cfg->nfiles; i++) {
+		char *dir = strdup(g->cfg->files[i]), *slash = dir ? strrchr(dir, '/') : NULL;
+		if (slash && slash != dir)
+			*slash = '\0';
+		else if (dir) {
+			free(dir);
+			dir = strdup(slash ? "/" : ".");
+		}
+		if (dir)
+			inotify_add_watch(g->inotify_fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE);
+		free(dir);
+	}
+	g->ev_watch = event_new(g->base, g->inotify_fd, EV_READ | EV_PERSIST, gw_watch_cb, g);
+	event_add(g->ev_watch, NULL);
+}
+
 static void
 gw_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -215,6 +313,9 @@ mcpgw_run_stdio(const struct mcpgw_options *o)
 	struct gateway_args a = { o->config_file, o->system_policy };
 	struct gw g = { 0 };
 	char *state = NULL;
+
+	g.opts = o;
+	g.inotify_fd = -1;
 
 	gateway_harden_process();
 	if ((g.cfg = gateway_load_config(&a)) == NULL)
@@ -254,6 +355,10 @@ mcpgw_run_stdio(const struct mcpgw_options *o)
 	g.ev_term = evsignal_new(g.base, SIGTERM, gw_signal_cb, &g);
 	g.ev_int = evsignal_new(g.base, SIGINT, gw_signal_cb, &g);
 	g.ev_hard = evtimer_new(g.base, gw_hard_cb, &g);
+	g.ev_hup = evsignal_new(g.base, SIGHUP, gw_hup_cb, &g);
+	g.ev_settle = evtimer_new(g.base, gw_settle_cb, &g);
+	evsignal_add(g.ev_hup, NULL);
+	gw_watch(&g);
 	event_add(g.ev_in, NULL);
 	evsignal_add(g.ev_term, NULL);
 	evsignal_add(g.ev_int, NULL);
@@ -274,6 +379,15 @@ mcpgw_run_stdio(const struct mcpgw_options *o)
 	event_free(g.ev_term);
 	event_free(g.ev_int);
 	event_free(g.ev_hard);
+	event_free(g.ev_hup);
+	event_free(g.ev_settle);
+	if (g.ev_watch)
+		event_free(g.ev_watch);
+	if (g.inotify_fd >= 0)
+		close(g.inotify_fd);
+	for (size_t i = 0; i < g.nold; i++)
+		config_free(g.old_cfgs[i]);
+	free(g.old_cfgs);
 	evbuffer_free(g.in);
 	evbuffer_free(g.out);
 	child_shutdown();

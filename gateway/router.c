@@ -45,6 +45,10 @@ struct router {
 	unsigned dirty_notify;
 	struct event *ev_debounce;
 	int stopping;
+	json_t *client_caps;		/* relayed capabilities, for servers added by a reload */
+	char *log_level;
+	struct upstream **retired;	/* stopped by a reload, freed once they are down */
+	size_t nretired;
 	size_t stop_left;
 	void (*stop_done)(void *);
 	void *stop_arg;
@@ -363,6 +367,8 @@ router_lists_hook(struct upstream *up, unsigned which, void *arg)
 	struct router *r = arg;
 	int i = upstream_index(up);
 	json_t *info = upstream_server_info(up);
+	if (i < 0 || (size_t)i >= r->nups || r->ups[i] != up)
+		return;		/* a server removed by a reload, on its way out */
 	/* What the instructions say of this server next time, before it is up. */
 	const char *summary = upstream_instructions(up);
 	if (summary == NULL || *summary == '\0')
@@ -392,13 +398,22 @@ router_request_hook(struct upstream *up, json_t *msg, void *arg)
 		r->hooks.request(r->hooks.arg, up, msg);
 }
 
-struct router *
-router_new(struct event_base *base, const struct config *cfg, const char *state_dir,
-    const struct router_hooks *hooks)
+static struct upstream *
+router_make_upstream(struct router *r, const struct config_server *s, int index, const char *digest)
 {
 	static const struct upstream_hooks uh_base = { router_state_hook, router_lists_hook,
 		router_notification_hook, router_request_hook, NULL };
 	struct upstream_hooks uh = uh_base;
+	uh.arg = r;
+	struct upstream *up = upstream_new(r->base, s, index, &uh);
+	upstream_seed_tools(up, catalog_tools(r->catalog, s->name, digest));
+	return up;
+}
+
+struct router *
+router_new(struct event_base *base, const struct config *cfg, const char *state_dir,
+    const struct router_hooks *hooks)
+{
 	struct router *r = calloc(1, sizeof *r);
 
 	if (r == NULL)
@@ -414,15 +429,13 @@ router_new(struct event_base *base, const struct config *cfg, const char *state_
 	r->ev_debounce = evtimer_new(base, router_debounce_cb, r);
 	r->ups = calloc(cfg->nservers + 1, sizeof *r->ups);
 	r->digests = calloc(cfg->nservers + 1, sizeof *r->digests);
-	uh.arg = r;
 	for (size_t i = 0; i < cfg->nservers; i++) {
 		const struct config_server *s = &cfg->servers[i];
 		if (!s->enabled)
 			continue;
-		struct upstream *up = upstream_new(base, s, (int)r->nups, &uh);
 		config_server_digest(s, r->digests[r->nups]);
-		upstream_seed_tools(up, catalog_tools(r->catalog, s->name, r->digests[r->nups]));
-		r->ups[r->nups++] = up;
+		r->ups[r->nups] = router_make_upstream(r, s, (int)r->nups, r->digests[r->nups]);
+		r->nups++;
 	}
 	router_rebuild(r, UPSTREAM_TOOLS | UPSTREAM_PROMPTS | UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES);
 	return r;
@@ -470,6 +483,11 @@ router_free(struct router *r)
 		return;
 	for (size_t i = 0; i < r->nups; i++)
 		upstream_free(r->ups[i]);
+	for (size_t i = 0; i < r->nretired; i++)
+		upstream_free(r->retired[i]);
+	free(r->retired);
+	json_decref(r->client_caps);
+	free(r->log_level);
 	free(r->ups);
 	free(r->digests);
 	catalog_save(r->catalog);
@@ -499,12 +517,15 @@ router_set_client_caps(struct router *r, json_t *caps)
 	}
 	for (size_t i = 0; i < r->nups; i++)
 		upstream_set_client_caps(r->ups[i], relay);
-	json_decref(relay);
+	json_decref(r->client_caps);
+	r->client_caps = relay;
 }
 
 void
 router_set_log_level(struct router *r, const char *level)
 {
+	free(r->log_level);
+	r->log_level = strdup(level);
 	for (size_t i = 0; i < r->nups; i++)
 		upstream_set_log_level(r->ups[i], level);
 }
@@ -774,4 +795,92 @@ router_hidden_reason(const struct router *r, const char *exposed, const char **s
 		return NULL;
 	*server = upstream_name(r->ups[e->server]);
 	return e->why;
+}
+
+static void
+router_retired_stopped(void *arg)
+{
+	(void)arg;	/* freed with the router, or at the next reload: never inside its own callback */
+}
+
+int
+router_reload(struct router *r, const struct config *cfg,
+    void (*gone)(void *arg, struct upstream *), void *arg)
+{
+	struct upstream **ups = calloc(cfg->nservers + 1, sizeof *ups);
+	char (*digests)[65] = calloc(cfg->nservers + 1, sizeof *digests);
+	size_t n = 0, kept = 0, added = 0, removed = 0;
+
+	if (ups == NULL || digests == NULL) {
+		free(ups);
+		free(digests);
+		return -1;
+	}
+	/* Servers stopped by an earlier reload are down by now, or will be killed here. */
+	for (size_t i = 0; i < r->nretired; i++) {
+		if (upstream_state(r->retired[i]) == UPSTREAM_STOPPING)
+			continue;
+		upstream_free(r->retired[i]);
+		r->retired[i--] = r->retired[--r->nretired];
+	}
+	for (size_t i = 0; i < cfg->nservers; i++) {
+		const struct config_server *s = &cfg->servers[i];
+		struct upstream *up = NULL;
+		if (!s->enabled)
+			continue;
+		config_server_digest(s, digests[n]);
+		for (size_t k = 0; k < r->nups; k++)
+			if (r->ups[k] && strcmp(upstream_name(r->ups[k]), s->name) == 0 &&
+			    strcmp(r->digests[k], digests[n]) == 0) {
+				up = r->ups[k];
+				r->ups[k] = NULL;
+				break;
+			}
+		if (up) {
+			upstream_rebind(up, s, (int)n);
+			kept++;
+		} else {
+			up = router_make_upstream(r, s, (int)n, digests[n]);
+			if (r->client_caps)
+				upstream_set_client_caps(up, r->client_caps);
+			if (r->log_level)
+				upstream_set_log_level(up, r->log_level);
+			added++;
+		}
+		ups[n++] = up;
+	}
+	/* What is left of the old set is gone from the configuration. */
+	struct upstream **ret = realloc(r->retired, (r->nretired + r->nups + 1) * sizeof *ret);
+	if (ret)
+		r->retired = ret;
+	for (size_t k = 0; k < r->nups; k++) {
+		struct upstream *up = r->ups[k];
+		if (up == NULL)
+			continue;
+		removed++;
+		log_info(upstream_name(up), "removed by the new configuration: stopping");
+		if (gone)
+			gone(arg, up);
+		upstream_stop(up, router_retired_stopped, NULL);
+		if (ret)
+			r->retired[r->nretired++] = up;
+		else
+			upstream_free(up);
+	}
+	free(r->ups);
+	free(r->digests);
+	r->ups = ups;
+	r->digests = digests;
+	r->nups = n;
+	r->cfg = cfg;
+	names_free(r->tool_names);
+	names_free(r->prompt_names);
+	r->tool_names = names_new(cfg->separator, cfg->max_name_length);
+	r->prompt_names = names_new(cfg->separator, cfg->max_name_length);
+	router_rebuild(r, UPSTREAM_TOOLS | UPSTREAM_PROMPTS | UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES);
+	for (size_t i = 0; i < r->nups; i++)
+		if (!upstream_config(r->ups[i])->lazy && upstream_state(r->ups[i]) == UPSTREAM_STOPPED)
+			upstream_start(r->ups[i]);
+	log_info("gateway", "configuration reloaded: %zu kept, %zu added, %zu removed", kept, added, removed);
+	return 0;
 }

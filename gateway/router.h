@@ -40,6 +40,13 @@ void router_pause(struct router *, int paused);
 /* Starts a lazy server on first use. */
 void router_wake(struct router *, struct upstream *);
 
+/* Swaps in a new, already validated configuration (borrowed; must outlive the router, as must the
+ * old one, which running servers may still point into). A server with the same name and digest
+ * keeps running; others are stopped (gone() is called first so that references can be dropped) or
+ * started. Views are rebuilt and list_changed follows when they differ. */
+int router_reload(struct router *, const struct config *,
+    void (*gone)(void *arg, struct upstream *), void *arg);
+
 size_t router_count(const struct router *);
 struct upstream *router_upstream(const struct router *, size_t i);
 /* 1 when every enabled server is ready or failed (tools: or listed from the catalogue). */

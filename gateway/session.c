@@ -1080,3 +1080,84 @@ session_free(struct session *s)
 	json_decref(s->client_caps);
 	free(s);
 }
+
+struct gone_ctx {
+	struct upstream *up;
+	const char **keys;
+	size_t n;
+};
+
+static void
+collect_sreqs_of(const char *key, void *val, void *arg)
+{
+	struct gone_ctx *g = arg;
+	if (((struct sreq *)val)->up == g->up)
+		g->keys[g->n++] = key;
+}
+
+static void
+collect_subs_of(const char *key, void *val, void *arg)
+{
+	struct gone_ctx *g = arg;
+	if (((struct sub *)val)->up == g->up)
+		g->keys[g->n++] = key;
+}
+
+void
+session_upstream_gone(void *arg, struct upstream *up)
+{
+	struct session *s = arg;
+	struct call *c, *next;
+	struct gone_ctx g = { up, NULL, 0 };
+
+	for (c = TAILQ_FIRST(&s->waiting); c; c = next) {
+		next = TAILQ_NEXT(c, wait_link);
+		if (c->up == up) {
+			send_error(s, c->client_id, JSONRPC_SERVER_ERROR,
+			    "server '%s' was removed from the configuration", upstream_name(up));
+			audit_call(c, NULL, "unavailable");
+			call_finish(c);
+		}
+	}
+	/* Keys are collected first: the maps must not change while they are walked. The keys stay
+	 * valid until their entry is deleted, which is the last thing done with each. */
+	size_t most = hmap_count(s->sreqs) > hmap_count(s->subs) ? hmap_count(s->sreqs) : hmap_count(s->subs);
+	char **copy = calloc(most + 1, sizeof *copy);
+	g.keys = calloc(most + 1, sizeof *g.keys);
+	if (copy == NULL || g.keys == NULL) {
+		free(copy);
+		free(g.keys);
+		return;
+	}
+	hmap_foreach(s->sreqs, collect_sreqs_of, &g);
+	for (size_t i = 0; i < g.n; i++)
+		copy[i] = strdup(g.keys[i]);
+	for (size_t i = 0, n = g.n; i < n; i++) {
+		struct sreq *r = hmap_del(s->sreqs, copy[i]);
+		if (r) {
+			json_decref(r->up_id);
+			free(r);
+		}
+		free(copy[i]);
+	}
+	g.n = 0;
+	hmap_foreach(s->subs, collect_subs_of, &g);
+	for (size_t i = 0; i < g.n; i++)
+		copy[i] = strdup(g.keys[i]);
+	for (size_t i = 0, n = g.n; i < n; i++) {
+		struct sub *sb = hmap_del(s->subs, copy[i]);
+		if (sb) {
+			free(sb->orig);
+			free(sb);
+		}
+		free(copy[i]);
+	}
+	free(copy);
+	free(g.keys);
+}
+
+void
+session_set_config(struct session *s, const struct config *cfg)
+{
+	s->cfg = cfg;
+}

@@ -32,6 +32,9 @@ void session_list_changed(void *session, unsigned which);
 void session_notification(void *session, struct upstream *, const char *method, json_t *params);
 void session_request(void *session, struct upstream *, json_t *msg);
 void session_state(void *session, struct upstream *, enum upstream_state old);
+/* A reload removed the server: calls waiting for it fail, references to it are dropped. */
+void session_upstream_gone(void *session, struct upstream *);
+void session_set_config(struct session *, const struct config *);
 
 extern const char *const session_supported_versions[];	/* newest first, NULL-terminated */
 

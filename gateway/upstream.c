@@ -869,3 +869,10 @@ pid_t upstream_pid(const struct upstream *up) { return up->tr ? transport_pid(up
 const char *upstream_transport_kind(const struct upstream *up) { return up->tr ? transport_kind(up->tr) : NULL; }
 long upstream_handshake_ms(const struct upstream *up) { return up->handshake_ms; }
 size_t upstream_inflight(const struct upstream *up) { return hmap_count(up->pending); }
+
+void
+upstream_rebind(struct upstream *up, const struct config_server *cfg, int index)
+{
+	up->cfg = cfg;
+	up->index = index;
+}

@@ -48,6 +48,8 @@ struct upstream *upstream_new(struct event_base *, const struct config_server *,
 void upstream_free(struct upstream *);		/* NULL is a no-op; kills the process group */
 
 void upstream_start(struct upstream *);
+/* After a reload: the same server (same digest) under its new configuration entry and position. */
+void upstream_rebind(struct upstream *, const struct config_server *, int index);
 /* The client's capabilities (borrowed); the handshake starts once they are known. NULL = none. */
 void upstream_set_client_caps(struct upstream *, json_t *caps);
 /* Ends the process (close stdin, SIGTERM, SIGKILL); done is called once it is reaped. */
