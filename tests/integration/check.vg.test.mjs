@@ -33,6 +33,22 @@ test("mcpgw check: a good file -> configuration OK, exit 0", { timeout: T(30000)
   }
 });
 
+test("mcpgw check: two server keys with one prefix -> a warning with FILE:LINE:COL, still OK", { timeout: T(30000) }, async () => {
+  const dir = makeTmp("check-warn");
+  try {
+    const file = path.join(dir, "warn.yaml");
+    fs.writeFileSync(file, "servers:\n  dup-a:\n    command: /bin/true\n  dup_a:\n    command: /bin/true\n");
+    const r = await runGateway(["check", "-c", file, "--system-policy", ""], { dir });
+    const out = r.stdout + r.stderr;
+    assert.equal(r.code, 0, `exit status; output:\n${out}`);
+    assert.match(out, /configuration OK/);
+    const esc = file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    assert.match(out, new RegExp(`^${esc}:4:3: servers\\.dup_a: warning: `, "m"), `warning for the later server; output:\n${out}`);
+  } finally {
+    rmTmp(dir);
+  }
+});
+
 // One line per entry; `errors` lists what must be reported for it.
 const BAD = [
   /*  1 */ "version: 1",

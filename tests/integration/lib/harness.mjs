@@ -169,6 +169,10 @@ export function within(p, ms, what = "operation") {
 // the gateway process
 
 const STDERR_CAP = 4 * 1024 * 1024;
+/** The gateway's log line format (DESIGN: stderr lines `mcpgw: LEVEL: [who] message`). */
+export const LOG_LINE = /^mcpgw: (error|warn|warning|info|debug): \[[^\]\n]+\] ./;
+/** A configuration diagnostic (DESIGN §2: FILE:LINE:COL: key.path: message). */
+export const CONFIG_DIAG = /^[^:\n]+:\d+:\d+: [^ ]+: ./;
 
 export class Gateway extends EventEmitter {
   /**
@@ -233,7 +237,10 @@ export class Gateway extends EventEmitter {
     this.proc.stdout.on("data", (c) => this._onStdout(c));
     this.proc.stderr.on("data", (c) => {
       this.stderr += c.toString("utf8");
-      if (this.stderr.length > STDERR_CAP) this.stderr = this.stderr.slice(-STDERR_CAP / 2);
+      if (this.stderr.length > STDERR_CAP) {
+        this.stderr = this.stderr.slice(-STDERR_CAP / 2);
+        this.stderr = this.stderr.slice(this.stderr.indexOf("\n") + 1); // whole lines only
+      }
       this.emit("stderr");
     });
   }
@@ -347,7 +354,9 @@ export class Gateway extends EventEmitter {
   /** Closes stdin and waits for exit; returns the exit status or null on timeout. */
   async closeAndWait(ms) {
     this.proc.stdin.end();
-    const st = await Promise.race([this.exited, sleep(ms).then(() => null)]);
+    let timer;
+    const st = await Promise.race([this.exited, new Promise((r) => (timer = setTimeout(() => r(null), ms)))]);
+    clearTimeout(timer);
     return st;
   }
 
@@ -507,6 +516,8 @@ export class Session {
     );
     assert.deepEqual(left.map((p) => p.pid), [], `descendants still alive ${ms} ms after stdin EOF`);
     assert.deepEqual(this.gw.badStdout, [], "stdout must carry only JSON-RPC messages");
+    const badLog = this.gw.stderr.split("\n").filter((l) => l !== "" && !LOG_LINE.test(l) && !CONFIG_DIAG.test(l) && !/^==\d+==/.test(l));
+    assert.deepEqual(badLog.slice(0, 5).map((l) => l.slice(0, 200)), [], "every stderr line is `mcpgw: LEVEL: [who] message`");
     return st;
   }
 
