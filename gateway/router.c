@@ -354,6 +354,8 @@ router_state_hook(struct upstream *up, enum upstream_state old, void *arg)
 	struct router *r = arg;
 	enum upstream_state s = upstream_state(up);
 	int lazy = upstream_config(up)->lazy;
+	if (upstream_index(up) < 0)
+		return;		/* removed by a reload: no longer part of any view */
 	/* A server leaving or entering the listed set changes every view. */
 	if (listed_in(s, lazy) != listed_in(old, lazy))
 		router_rebuild(r, UPSTREAM_TOOLS | UPSTREAM_PROMPTS | UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES);
@@ -849,25 +851,10 @@ router_reload(struct router *r, const struct config *cfg,
 		}
 		ups[n++] = up;
 	}
-	/* What is left of the old set is gone from the configuration. */
-	struct upstream **ret = realloc(r->retired, (r->nretired + r->nups + 1) * sizeof *ret);
-	if (ret)
-		r->retired = ret;
-	for (size_t k = 0; k < r->nups; k++) {
-		struct upstream *up = r->ups[k];
-		if (up == NULL)
-			continue;
-		removed++;
-		log_info(upstream_name(up), "removed by the new configuration: stopping");
-		if (gone)
-			gone(arg, up);
-		upstream_stop(up, router_retired_stopped, NULL);
-		if (ret)
-			r->retired[r->nretired++] = up;
-		else
-			upstream_free(up);
-	}
-	free(r->ups);
+	/* What is left of the old set is gone from the configuration. The new set goes in first:
+	 * stopping a server calls back into the router, which must see a whole set. */
+	struct upstream **old = r->ups;
+	size_t nold = r->nups;
 	free(r->digests);
 	r->ups = ups;
 	r->digests = digests;
@@ -878,6 +865,26 @@ router_reload(struct router *r, const struct config *cfg,
 	r->tool_names = names_new(cfg->separator, cfg->max_name_length);
 	r->prompt_names = names_new(cfg->separator, cfg->max_name_length);
 	router_rebuild(r, UPSTREAM_TOOLS | UPSTREAM_PROMPTS | UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES);
+
+	struct upstream **ret = realloc(r->retired, (r->nretired + nold + 1) * sizeof *ret);
+	if (ret)
+		r->retired = ret;
+	for (size_t k = 0; k < nold; k++) {
+		struct upstream *up = old[k];
+		if (up == NULL)
+			continue;
+		removed++;
+		log_info(upstream_name(up), "removed by the new configuration: stopping");
+		if (gone)
+			gone(arg, up);
+		upstream_rebind(up, upstream_config(up), -1);
+		upstream_stop(up, router_retired_stopped, NULL);
+		if (ret)
+			r->retired[r->nretired++] = up;
+		else
+			upstream_free(up);
+	}
+	free(old);
 	for (size_t i = 0; i < r->nups; i++)
 		if (!upstream_config(r->ups[i])->lazy && upstream_state(r->ups[i]) == UPSTREAM_STOPPED)
 			upstream_start(r->ups[i]);
