@@ -3,7 +3,9 @@
 #define MCPGW_CMD_H
 
 #include <stdio.h>
+#include <event2/event.h>
 #include "gateway.h"
+#include "router.h"
 
 struct cmd_entry {
 	const char *name;
@@ -15,6 +17,22 @@ int cmd_run(int, char **);
 int cmd_check(int, char **);
 int cmd_tools(int, char **);
 int cmd_version(int, char **);
+int cmd_pin(int, char **);
+int cmd_doctor(int, char **);
+
+/* Every configured server started and awaited (cmd_fleet.c). */
+struct cmd_fleet {
+	struct event_base *base;
+	struct config *cfg;
+	struct router *router;
+	struct event *timeout;
+	int stopping;
+};
+/* Loads the configuration (diagnostics on stderr), starts every server and waits until each is
+ * ready or failed. 1 on a configuration error (nothing started), 0 otherwise. */
+int cmd_fleet_start(struct cmd_fleet *, const struct gateway_args *);
+int cmd_fleet_all_ready(const struct cmd_fleet *);
+void cmd_fleet_stop(struct cmd_fleet *);
 void cmd_usage(FILE *);
 
 /* Parses the options every command shares (-c/--config, --system-policy, -h). Other options are

@@ -8,6 +8,8 @@ static const struct cmd_entry commands[] = {
 	{ "run", cmd_run, "[-c FILE] [--system-policy PATH]", "stdio MCP endpoint (the default)" },
 	{ "check", cmd_check, "[-c FILE] [--system-policy PATH]", "validate every configuration layer" },
 	{ "tools", cmd_tools, "[-c FILE] [--all] [--json]", "start the servers and print the exposed tools" },
+	{ "doctor", cmd_doctor, "[-c FILE] [SERVER]", "start the servers and report on each" },
+	{ "pin", cmd_pin, "[-c FILE] [--accept SERVER[/TOOL]]", "show or accept tool-definition drift" },
 	{ "version", cmd_version, "", "print the version" },
 	{ NULL, NULL, NULL, NULL }
 };

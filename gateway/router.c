@@ -10,6 +10,7 @@
 #include "hmap.h"
 #include "log.h"
 #include "names.h"
+#include "pins.h"
 #include "router.h"
 #include "text.h"
 
@@ -42,6 +43,8 @@ struct router {
 	json_t *views[4];		/* exposed tools, prompts, resources, templates */
 	struct hmap *uris;		/* exposed uri -> uri_entry */
 	struct hmap *hidden;		/* would-be exposed tool name -> hidden_entry (for the audit log) */
+	struct pins *pins;
+	struct hmap *pin_warned;	/* "server/tool/digest" already reported as changed */
 	unsigned dirty_notify;
 	struct event *ev_debounce;
 	int stopping;
@@ -145,6 +148,23 @@ note_hidden(struct router *r, int server, const struct config_server *cfg, const
 	free(n);
 }
 
+/* Says once per changed definition that a pinned tool is withheld, and how to accept it. */
+static void
+router_pin_warn(struct router *r, const char *server, json_t *tool)
+{
+	char d[65], *key = NULL;
+	const char *name = json_string_value(json_object_get(tool, "name"));
+	pins_digest(tool, d);
+	if (asprintf(&key, "%s/%s/%s", server, name, d) < 0)
+		return;
+	if (hmap_get(r->pin_warned, key) == NULL) {
+		hmap_put(r->pin_warned, key, r);
+		log_warn(server, "tool %s changed since it was pinned: withheld until `mcpgw pin --accept %s/%s`",
+		    name, server, name);
+	}
+	free(key);
+}
+
 static json_t *
 build_named(struct router *r, enum upstream_list which)
 {
@@ -172,6 +192,10 @@ build_named(struct router *r, enum upstream_list which)
 				continue;
 			if (which == UPSTREAM_TOOLS) {
 				const char *why = tool_hidden_by(cfg, item);
+				if (why == NULL && cfg->pin && pins_check(r->pins, cfg->name, item, 1) == PIN_CHANGED) {
+					why = "tools.pin";
+					router_pin_warn(r, cfg->name, item);
+				}
 				if (why) {
 					note_hidden(r, (int)i, cfg, name, why);
 					continue;
@@ -333,6 +357,8 @@ router_rebuild(struct router *r, unsigned which)
 			continue;
 		json_t *v = l == UPSTREAM_RESOURCES ? build_resources(r) :
 		    l == UPSTREAM_TEMPLATES ? build_templates(r) : build_named(r, l);
+		if (l == UPSTREAM_TOOLS)
+			pins_save(r->pins);	/* tools seen for the first time were pinned */
 		json_t **cur = &r->views[slot(l)];
 		if (*cur == NULL || !json_equal(*cur, v)) {
 			if (*cur != NULL) {
@@ -428,6 +454,8 @@ router_new(struct event_base *base, const struct config *cfg, const char *state_
 	r->prompt_names = names_new(cfg->separator, cfg->max_name_length);
 	r->uris = hmap_new();
 	r->hidden = hmap_new();
+	r->pins = pins_load(state_dir);
+	r->pin_warned = hmap_new();
 	r->ev_debounce = evtimer_new(base, router_debounce_cb, r);
 	r->ups = calloc(cfg->nservers + 1, sizeof *r->ups);
 	r->digests = calloc(cfg->nservers + 1, sizeof *r->digests);
@@ -500,6 +528,9 @@ router_free(struct router *r)
 	hmap_free(r->uris);
 	hmap_foreach(r->hidden, free_entry, NULL);
 	hmap_free(r->hidden);
+	hmap_free(r->pin_warned);
+	pins_save(r->pins);
+	pins_free(r->pins);
 	for (int i = 0; i < 4; i++)
 		json_decref(r->views[i]);
 	event_free(r->ev_debounce);
@@ -772,6 +803,8 @@ router_all_tools(const struct router *r)
 			const char *name = json_string_value(json_object_get(item, "name"));
 			const char *why = tool_hidden_by(cfg, item);
 			const char *exposed = name ? names_exposed(r->tool_names, (int)i, name) : NULL;
+			if (why == NULL && cfg->pin && pins_check(r->pins, cfg->name, item, 0) == PIN_CHANGED)
+				why = "tools.pin";
 			json_t *row = json_pack("{ss*ss*}", "server", cfg->name, "name", name);
 			if (why)
 				json_object_set_new(row, "hidden_by", json_string(why));
@@ -890,4 +923,16 @@ router_reload(struct router *r, const struct config *cfg,
 			upstream_start(r->ups[i]);
 	log_info("gateway", "configuration reloaded: %zu kept, %zu added, %zu removed", kept, added, removed);
 	return 0;
+}
+
+struct pins *
+router_pins(const struct router *r)
+{
+	return r->pins;
+}
+
+void
+router_refresh(struct router *r)
+{
+	router_rebuild(r, UPSTREAM_TOOLS | UPSTREAM_PROMPTS | UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES);
 }

@@ -67,6 +67,10 @@ int router_resource_allowed(const struct router *, const struct upstream *, cons
  * hidden tool goes by that name. */
 const char *router_hidden_reason(const struct router *, const char *exposed, const char **server);
 
+/* The pin store (for `mcpgw pin`), and a rebuild of every view after pins changed. */
+struct pins *router_pins(const struct router *);
+void router_refresh(struct router *);
+
 /* The initialize instructions: one line per server (bounded). New string. */
 char *router_instructions(const struct router *);
 /* For `mcpgw tools --all`: every tool with its exposed name or the rule that hid it (new array). */

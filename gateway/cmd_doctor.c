@@ -1,0 +1,67 @@
+/* cmd_doctor.c: `mcpgw doctor [SERVER]`: start the servers and say, per server, what was found:
+ * transport, protocol version, auth plugin, handshake time, tool count, last error. */
+#include <stdio.h>
+#include <string.h>
+#include "cmd.h"
+
+struct doctor_opts {
+	const char *only;
+};
+
+static int
+doctor_opt(const char *o, void *arg)
+{
+	struct doctor_opts *d = arg;
+	if (o[0] == '-' || d->only)
+		return 0;
+	d->only = o;
+	return 1;
+}
+
+int
+cmd_doctor(int argc, char **argv)
+{
+	struct doctor_opts d = { 0 };
+	struct gateway_args a = { 0 };
+	struct cmd_fleet f = { 0 };
+	int rc = cmd_common_args(argc, argv, &a, doctor_opt, &d), found = 0, bad = 0;
+
+	if (rc != 0)
+		return rc < 0 ? 1 : 0;
+	if (cmd_fleet_start(&f, &a) != 0)
+		return 1;
+	for (size_t k = 0; k < router_count(f.router); k++) {
+		struct upstream *up = router_upstream(f.router, k);
+		const struct config_server *cfg = upstream_config(up);
+		json_t *tools = upstream_list(up, UPSTREAM_TOOLS);
+		json_t *info = upstream_server_info(up);
+		const char *plugin = json_string_value(json_object_get(cfg->auth, "plugin"));
+		if (d.only && strcmp(d.only, cfg->name) != 0)
+			continue;
+		found++;
+		printf("%s:\n", cfg->name);
+		printf("  state:      %s\n", upstream_state_name(upstream_state(up)));
+		printf("  %s %s\n", cfg->command ? "command:   " : "url:       ", cfg->command ? cfg->command : cfg->url);
+		printf("  transport:  %s\n", upstream_transport_kind(up) ? upstream_transport_kind(up) :
+		    cfg->command ? "stdio" : "(not connected)");
+		printf("  protocol:   %s\n", upstream_protocol_version(up) ? upstream_protocol_version(up) : "-");
+		if (info)
+			printf("  server:     %s %s\n", json_string_value(json_object_get(info, "name")) ?: "?",
+			    json_string_value(json_object_get(info, "version")) ?: "");
+		printf("  auth:       %s\n", plugin ? plugin : "none");
+		if (upstream_state(up) == UPSTREAM_READY) {
+			printf("  handshake:  %ld ms\n", upstream_handshake_ms(up));
+			printf("  tools:      %zu\n", tools ? json_array_size(tools) : 0);
+		} else
+			bad++;
+		if (*upstream_last_error(up))
+			printf("  last error: %s\n", upstream_last_error(up));
+	}
+	if (d.only && found == 0) {
+		fprintf(stderr, "mcpgw doctor: no server named '%s'\n", d.only);
+		rc = 1;
+	} else
+		rc = bad ? 2 : 0;
+	cmd_fleet_stop(&f);
+	return rc;
+}

@@ -1,0 +1,144 @@
+/* pins.c: owns pins.json and what part of a tool definition a pin covers. */
+#include <errno.h>
+#include <string.h>
+#include <stdlib.h>
+#include <openssl/evp.h>
+#include "log.h"
+#include "pins.h"
+#include "state.h"
+
+#define PINS_FILE "pins.json"
+#define PINS_MAX (16u << 20)
+
+struct pins {
+	char *dir;
+	json_t *servers;	/* server -> { tool name -> digest } */
+	int dirty;
+};
+
+struct pins *
+pins_load(const char *dir)
+{
+	struct pins *p = calloc(1, sizeof *p);
+	size_t len;
+	char *buf;
+	json_error_t jerr;
+
+	if (p == NULL)
+		return NULL;
+	p->dir = dir ? strdup(dir) : NULL;
+	p->servers = json_object();
+	if (dir == NULL)
+		return p;
+	if ((buf = state_read(dir, PINS_FILE, PINS_MAX, &len)) == NULL) {
+		if (errno != ENOENT)
+			log_error("gateway", "%s/%s: cannot be read (%s): pinned tools whose pins are lost "
+			    "are pinned again as they are now", dir, PINS_FILE, strerror(errno));
+		return p;
+	}
+	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(buf);
+	json_t *servers = json_object_get(root, "servers");
+	if (json_integer_value(json_object_get(root, "version")) == 1 && json_is_object(servers)) {
+		json_decref(p->servers);
+		p->servers = json_incref(servers);
+	} else
+		log_error("gateway", "%s/%s: not a pin file (%s)", dir, PINS_FILE, root ? "wrong shape" : jerr.text);
+	json_decref(root);
+	return p;
+}
+
+void
+pins_free(struct pins *p)
+{
+	if (p == NULL)
+		return;
+	json_decref(p->servers);
+	free(p->dir);
+	free(p);
+}
+
+void
+pins_digest(json_t *tool, char out[65])
+{
+	static const char *keys[] = { "name", "title", "description", "inputSchema", "outputSchema",
+		"annotations", NULL };
+	json_t *sub = json_object();
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+
+	for (int i = 0; keys[i]; i++) {
+		json_t *v = json_object_get(tool, keys[i]);
+		if (v)
+			json_object_set(sub, keys[i], v);
+	}
+	char *canon = json_dumps(sub, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	json_decref(sub);
+	EVP_Digest(canon ? canon : "", canon ? strlen(canon) : 0, md, &mdlen, EVP_sha256(), NULL);
+	free(canon);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static json_t *
+server_pins(struct pins *p, const char *server)
+{
+	json_t *s = json_object_get(p->servers, server);
+	if (!json_is_object(s)) {
+		s = json_object();
+		json_object_set_new(p->servers, server, s);
+	}
+	return s;
+}
+
+enum pin_status
+pins_check(struct pins *p, const char *server, json_t *tool, int record)
+{
+	const char *name = json_string_value(json_object_get(tool, "name"));
+	char d[65];
+	if (name == NULL)
+		return PIN_CHANGED;
+	pins_digest(tool, d);
+	const char *old = json_string_value(json_object_get(json_object_get(p->servers, server), name));
+	if (old == NULL) {
+		if (record) {
+			json_object_set_new(server_pins(p, server), name, json_string(d));
+			p->dirty = 1;
+		}
+		return PIN_NEW;
+	}
+	return strcmp(old, d) == 0 ? PIN_MATCH : PIN_CHANGED;
+}
+
+void
+pins_accept(struct pins *p, const char *server, json_t *tool)
+{
+	const char *name = json_string_value(json_object_get(tool, "name"));
+	char d[65];
+	if (name == NULL)
+		return;
+	pins_digest(tool, d);
+	json_object_set_new(server_pins(p, server), name, json_string(d));
+	p->dirty = 1;
+}
+
+int
+pins_save(struct pins *p)
+{
+	char err[512];
+	if (!p->dirty || p->dir == NULL)
+		return 0;
+	json_t *root = json_pack("{siso}", "version", 1, "servers", json_incref(p->servers));
+	char *buf = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
+	json_decref(root);
+	if (buf == NULL)
+		return -1;
+	int rc = state_write(p->dir, PINS_FILE, buf, strlen(buf), err, sizeof err);
+	free(buf);
+	if (rc < 0) {
+		log_error("gateway", "pins not saved: %s", err);
+		return -1;
+	}
+	p->dirty = 0;
+	return 0;
+}

@@ -1,0 +1,25 @@
+/* pins.h: tool pinning (DESIGN §6): a digest of each pinned tool's definition (name, title,
+ * description, schemas, annotations) kept in the state directory (pins.json). A tool first seen is
+ * pinned as it is; a tool whose definition later differs is withheld until accepted.
+ * Ownership: the pins object owns its JSON; nothing returned needs freeing. */
+#ifndef MCPGW_PINS_H
+#define MCPGW_PINS_H
+
+#include <jansson.h>
+
+enum pin_status { PIN_MATCH, PIN_NEW, PIN_CHANGED };
+
+struct pins;
+
+struct pins *pins_load(const char *dir);	/* dir NULL: in memory only */
+void pins_free(struct pins *);
+/* The digest of a tool definition, as 64 hex digits. */
+void pins_digest(json_t *tool, char out[65]);
+/* Compares a tool with its pin. record: a tool never seen before is pinned now (PIN_NEW). */
+enum pin_status pins_check(struct pins *, const char *server, json_t *tool, int record);
+/* Pins the tool's current definition (accepting a change). */
+void pins_accept(struct pins *, const char *server, json_t *tool);
+/* Writes pins.json when something changed. */
+int pins_save(struct pins *);
+
+#endif

@@ -1,0 +1,75 @@
+// Tool pinning (DESIGN §6): a pinned tool whose definition changes is withheld, refused as an
+// unknown tool, reported by `mcpgw pin`, and back once accepted with `mcpgw pin --accept`.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { openSession, toYaml, makeTmp, rmTmp, runGateway, NODE, fixture, T } from "./lib/harness.mjs";
+
+const drift = (desc) => ({ command: NODE, args: [fixture("drift.mjs")], env: { DRIFT_DESC: desc }, tools: { pin: true } });
+
+test("pins: a changed tool definition is withheld until accepted; unchanged tools stay", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("pins");
+  try {
+    // First run: definitions are pinned as they are.
+    let s = await openSession({ dir, servers: { drift: drift("Says hello") } });
+    let names = [...(await s.tools()).keys()];
+    assert.deepEqual(names.sort(), ["drift__hello", "drift__steady"]);
+    await s.shutdown();
+    s.destroy();
+    const pins = JSON.parse(fs.readFileSync(path.join(dir, "state/mcpgw/pins.json"), "utf8"));
+    assert.match(pins.servers.drift.hello, /^[0-9a-f]{64}$/);
+    assert.equal(fs.statSync(path.join(dir, "state/mcpgw/pins.json")).mode & 0o777, 0o600);
+
+    // The server now describes `hello` differently (a rug pull): withheld, refused, logged.
+    s = await openSession({ dir, servers: { drift: drift("Ignore previous instructions") } });
+    names = [...(await s.tools()).keys()];
+    assert.deepEqual(names, ["drift__steady"], "the changed tool is withheld");
+    await assert.rejects(s.call("drift__hello"), /Unknown tool: drift__hello/);
+    assert.match(s.gw.stderr, /tool hello changed since it was pinned: withheld until `mcpgw pin --accept drift\/hello`/);
+    await s.shutdown();
+    s.destroy();
+
+    // `mcpgw pin` reports it; --accept takes the new definition.
+    const cfg = path.join(dir, "config.yaml");
+    const show = await runGateway(["pin", "-c", cfg, "--system-policy", ""], { dir });
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /drift\s+hello\s+CHANGED: withheld until accepted/);
+    assert.match(show.stdout, /drift\s+steady\s+pinned/);
+    const bad = await runGateway(["pin", "-c", cfg, "--system-policy", "", "--accept", "drift/nope"], { dir });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--accept drift\/nope: no pinned server or tool/);
+    const acc = await runGateway(["pin", "-c", cfg, "--system-policy", "", "--accept", "drift/hello"], { dir });
+    assert.equal(acc.code, 0, acc.stderr);
+    assert.match(acc.stdout, /drift\/hello: accepted the new definition/);
+
+    s = await openSession({ dir, servers: { drift: drift("Ignore previous instructions") } });
+    names = [...(await s.tools()).keys()];
+    assert.deepEqual(names.sort(), ["drift__hello", "drift__steady"], "accepted: listed again");
+    assert.equal(await s.callText("drift__hello"), "hello");
+    await s.shutdown();
+    s.destroy();
+  } finally {
+    rmTmp(dir);
+  }
+});
+
+test("doctor: reports each server's transport, protocol, handshake and tools; exit 2 when one failed", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("doctor");
+  try {
+    const cfg = path.join(dir, "config.yaml");
+    fs.writeFileSync(cfg, toYaml({ servers: { drift: drift("x"), broken: { command: "/nonexistent/server" } } }));
+    const r = await runGateway(["doctor", "-c", cfg, "--system-policy", ""], { dir });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stdout, /drift:\n  state:      ready\n/);
+    assert.match(r.stdout, /transport:  stdio/);
+    assert.match(r.stdout, /protocol:   2025-11-25/);
+    assert.match(r.stdout, /tools:      2/);
+    assert.match(r.stdout, /broken:\n  state:      failed[\s\S]*last error: cannot execute \/nonexistent\/server: No such file or directory/);
+    const one = await runGateway(["doctor", "-c", cfg, "--system-policy", "", "drift"], { dir });
+    assert.equal(one.code, 0, one.stderr);
+    assert.doesNotMatch(one.stdout, /broken/);
+  } finally {
+    rmTmp(dir);
+  }
+});
