@@ -82,9 +82,14 @@ test("SIGKILL of an upstream mid-call: that call fails within 2 s, the other ser
 });
 
 test("an upstream exiting mid-call: -32000 at once, its grandchildren are ended, it restarts", { timeout: T(60000) }, async () => {
-  const s = await openSession({ tag: "crash", servers: { gamma: servers.faulty(["--name", "gamma"]) }, gateway: { startup_wait: "10s" } });
+  const s = await openSession({
+    tag: "crash",
+    servers: { gamma: servers.faulty(["--name", "gamma", "--resource", "test://gamma/r"]) },
+    gateway: { startup_wait: "10s" },
+  });
   try {
     await s.tools();
+    await s.client.subscribeResource({ uri: "test://gamma/r" });
     const pid = Number(await s.callText("gamma__pid"));
     const gc = Number(await s.callText("gamma__spawn_grandchild"));
     const gcStat = procStat(gc);
@@ -99,6 +104,10 @@ test("an upstream exiting mid-call: -32000 at once, its grandchildren are ended,
     assert.deepEqual((await waitGone([gcStat], T(5000))).map((p) => p.pid), [], "the crashed server's grandchild was ended");
     const [pid2] = await waitRestarted(s, "gamma__pid", pid, T(8000));
     assert.notEqual(pid2, pid);
+    // The client's subscription is renewed with the new process.
+    const from = s.gw.messages.length;
+    assert.equal(await s.callText("gamma__touch", { uri: "test://gamma/r" }), "updated", "subscription renewed after the restart");
+    await s.gw.waitFor((m) => m.method === "notifications/resources/updated" && m.params?.uri === "test://gamma/r", T(3000), "resources/updated", from);
     await s.shutdown();
   } finally {
     s.destroy();
@@ -199,6 +208,82 @@ test("stdin EOF with an upstream that ignores EOF and SIGTERM: still everything 
     const gc = Number(await s.callText("mule__spawn_grandchild"));
     assert.ok(s.gw.tree().some((p) => p.pid === gc));
     await s.shutdown(T(5000));
+  } finally {
+    s.destroy();
+  }
+});
+
+test("an upstream that keeps dying is marked failed: restarts stop and calls fail at once", { timeout: T(90000) }, async () => {
+  const dir = makeTmp("dying");
+  const spawns = path.join(dir, "spawns.txt");
+  const count = () => fs.readFileSync(spawns, "utf8").split("\n").filter(Boolean).length;
+  const s = await openSession({
+    dir,
+    servers: {
+      dying: servers.faulty(["--name", "dying", "--exit-after-ms", "300", "--spawn-file", spawns]),
+      ok: servers.faulty(["--name", "ok"]),
+    },
+    gateway: { startup_wait: "10s" },
+  });
+  try {
+    const names = (await s.client.listTools()).tools.map((t) => t.name);
+    assert.ok(names.includes("ok__echo"));
+    // Whatever state it is in, a call to the dying server settles quickly: never a hang.
+    const t0 = performance.now();
+    let settled = 0;
+    let stableSince = null;
+    let last = -1;
+    while (performance.now() - t0 < 40000) {
+      const c0 = performance.now();
+      try {
+        await s.call("dying__echo", { text: "x" }, { timeout: T(15000) });
+      } catch (e) {
+        assert.ok(e.code === -32000 || e.code === -32602, `call to a dying server: ${e.code} ${e.message}`);
+      }
+      // (A call may wait for a restart after the backoff, up to ~10 s here.)
+      assert.ok(performance.now() - c0 < T(12000), `call settled after ${(performance.now() - c0).toFixed(0)} ms`);
+      settled++;
+      assert.equal(await s.callText("ok__echo", { text: "y" }), "ok:y", "the healthy server is unaffected");
+      const n = count();
+      if (n !== last) {
+        last = n;
+        stableSince = performance.now();
+      } else if (performance.now() - stableSince > 5000 && n >= 3) {
+        break; // no restart for 5 s although it died again: marked failed
+      }
+      await sleep(200);
+    }
+    const n = count();
+    assert.ok(n >= 3 && n <= 8, `started ${n} times before being marked failed`);
+    assert.ok(performance.now() - stableSince > 5000, `still restarting after ${((performance.now() - t0) / 1000).toFixed(0)} s (${n} starts)`);
+    const c1 = performance.now();
+    let failedErr;
+    try {
+      await s.call("dying__echo", { text: "z" });
+    } catch (e) {
+      failedErr = e;
+    }
+    assert.ok(failedErr && (failedErr.code === -32000 || failedErr.code === -32602), `call to a failed server: ${failedErr?.code} ${failedErr?.message}`);
+    assert.ok(performance.now() - c1 < T(1000), "a failed server's call fails at once");
+    assert.ok(settled > 3);
+    await s.shutdown();
+  } finally {
+    s.destroy();
+    rmTmp(dir);
+  }
+});
+
+test("SIGTERM: the gateway ends cleanly with its whole tree", { timeout: T(30000) }, async () => {
+  const s = await openSession({ tag: "term", servers: { g: servers.faulty(["--name", "g"]) }, gateway: { startup_wait: "10s" } });
+  try {
+    await s.tools();
+    const gc = Number(await s.callText("g__spawn_grandchild"));
+    const tree = s.gw.tree();
+    assert.ok(tree.some((p) => p.pid === gc));
+    process.kill(s.gw.pid, "SIGTERM");
+    const st = await within(s.gw.exited, T(5000), "exit after SIGTERM");
+    assert.ok(st.code === 0 || st.signal === "SIGTERM", `exit status after SIGTERM: ${JSON.stringify(st)}`);
+    assert.deepEqual((await waitGone(tree, T(5000))).map((p) => p.pid), [], "descendants gone after SIGTERM");
   } finally {
     s.destroy();
   }

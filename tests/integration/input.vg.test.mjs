@@ -113,6 +113,15 @@ test("malformed client input: exact error codes, nothing forwarded, gateway keep
       }
     }
 
+    // Ids are the client's own: 7 and "7" are two different requests, answered in any order.
+    const num = gw.request({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "rec__sleep", arguments: { ms: 300 } } }, T(10000));
+    const str = gw.request({ jsonrpc: "2.0", id: "7", method: "tools/call", params: { name: "rec__echo", arguments: { text: "string id" } } }, T(10000));
+    const [rn, rs] = await Promise.all([num, str]);
+    assert.strictEqual(rn.id, 7);
+    assert.equal(rn.result?.content?.[0]?.text, "rec slept 300");
+    assert.strictEqual(rs.id, "7");
+    assert.equal(rs.result?.content?.[0]?.text, "rec:string id");
+
     // A valid call still works, and the upstream has seen only valid traffic.
     const ok = await gw.request({ ...call("SYNC-OK"), id: 25 }, T(10000));
     assert.equal(ok.result?.content?.[0]?.text, "rec:SYNC-OK");

@@ -34,9 +34,10 @@ async function exposedNames(max) {
   if (max) gateway.max_name_length = max;
   const s = await openSession({ tag: "names", servers: SERVERS, gateway });
   try {
-    const tools = (await s.client.listTools()).tools.map((t) => t.name);
+    const list = (await s.client.listTools()).tools;
+    const tools = list.map((t) => t.name);
     const prompts = (await s.client.listPrompts()).prompts.map((p) => p.name);
-    return { s, tools, prompts };
+    return { s, list, tools, prompts };
   } catch (e) {
     s.destroy();
     throw e;
@@ -44,7 +45,7 @@ async function exposedNames(max) {
 }
 
 test("names: sanitising, collisions, long names, duplicate prefixes, routing by table, URI collisions", { timeout: T(90000) }, async () => {
-  const { s, tools, prompts } = await exposedNames();
+  const { s, list, tools, prompts } = await exposedNames();
   try {
     const MAX = 55;
     for (const n of [...tools, ...prompts]) {
@@ -56,7 +57,7 @@ test("names: sanitising, collisions, long names, duplicate prefixes, routing by 
 
     // my-srv: a-b keeps the plain name (first), a_b collides with it and is hashed.
     const mine = tools.filter((n) => n.startsWith("my_srv__"));
-    assert.equal(mine.length, 4, `my-srv exposes 4 tools: ${mine.join(" ")}`);
+    assert.equal(mine.length, 5, `my-srv exposes 5 tools: ${mine.join(" ")}`);
     assert.equal(mine[0], "my_srv__a_b");
     assertHashed(mine[1], { server: "my-srv", orig: "a_b", plain: "my_srv__a_b", max: MAX }, "a_b after a-b");
     assert.equal(mine[2], "my_srv__dot_name");
@@ -73,6 +74,12 @@ test("names: sanitising, collisions, long names, duplicate prefixes, routing by 
     assertHashed(dupEcho[0], { server: "dup_a", orig: "echo", plain: "dup_a__echo", max: MAX }, "dup_a echo");
     const faultyCount = (await directTools(servers.faulty())).length;
     assert.equal(tools.filter((n) => n.startsWith("dup_a__")).length, 2 * faultyCount, `both dup servers expose all ${faultyCount} tools each`);
+
+    // Descriptions are passed on without control, bidi-override and zero-width characters.
+    const weird = list.find((t) => t.name === "my_srv__weird");
+    assert.ok(weird, "my_srv__weird listed");
+    assert.doesNotMatch(weird.description, /[\u0000-\u0008\u000B-\u001F\u007F\u202A-\u202E\u2066-\u2069\u200B-\u200F\uFEFF]/u, `cleaned description ${JSON.stringify(weird.description)}`);
+    for (const part of ["safe", "txet", "zero", "bell", "red"]) assert.ok(weird.description.includes(part), `visible text "${part}" kept in ${JSON.stringify(weird.description)}`);
 
     // Routing goes by table: each exposed name reaches its own upstream tool.
     assert.equal(await s.callText("my_srv__a_b"), "first:a-b");

@@ -2,7 +2,9 @@
 // tools/list and refused as unknown tools; resources and prompts filtered the same way.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { T, directTools, fnmatch, openSession, rejectsCode, servers } from "./lib/harness.mjs";
+import fs from "node:fs";
+import path from "node:path";
+import { T, directTools, fnmatch, makeTmp, openSession, rejectsCode, rmTmp, servers } from "./lib/harness.mjs";
 
 const sanitize = (n) => n.replace(/[^A-Za-z0-9_]/g, "_");
 
@@ -13,6 +15,7 @@ test("policy: allow/deny/read_only/rename on tools, allow/deny on resources and 
 
   const ALLOW = ["get-*", "echo"];
   const DENY = ["get-env", "get-tiny-?mage"];
+  const tmp = makeTmp("policy-off");
   const s = await openSession({
     tag: "policy",
     servers: {
@@ -23,6 +26,7 @@ test("policy: allow/deny/read_only/rename on tools, allow/deny on resources and 
       }),
       ro: servers.everything({ tools: { read_only: true }, resources: { deny: ["*"] }, prompts: { deny: ["*"] } }),
       rn: servers.faulty(["--name", "rn"], { tools: { rename: { echo: "say_hello" }, deny: ["crash", "hang", "spawn-grandchild"] } }),
+      off: servers.faulty(["--name", "off", "--spawn-file", path.join(tmp, "off-spawned")], { enabled: false }),
     },
     gateway: { startup_wait: "15s" },
   });
@@ -60,8 +64,11 @@ test("policy: allow/deny/read_only/rename on tools, allow/deny on resources and 
     assert.deepEqual(prompts.filter((n) => n.startsWith("ev__")).sort(), ["ev__args_prompt", "ev__simple_prompt"]);
     assert.ok(!prompts.some((n) => n.startsWith("ro__")), "ro's prompts all denied");
     await assert.rejects(s.client.getPrompt({ name: "ev__completable_prompt", arguments: { department: "Sales", name: "Eve" } }), "hidden prompt refused");
+    assert.ok(!names.some((n) => n.startsWith("off__")), "a disabled server exposes nothing");
+    assert.ok(!fs.existsSync(path.join(tmp, "off-spawned")), "a disabled server is never started");
     await s.shutdown();
   } finally {
     s.destroy();
+    rmTmp(tmp);
   }
 });

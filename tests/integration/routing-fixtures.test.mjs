@@ -136,6 +136,26 @@ describe("routing details with fixture upstreams (client without sampling/elicit
     assert.equal(await s.callText("f__touch", { uri }), "not subscribed", "unsubscribe reached the upstream");
   });
 
+  it("answers an upstream's ping itself", async () => {
+    const from = s.gw.messages.length;
+    assert.deepEqual(JSON.parse(await s.callText("f__ask", { method: "ping" })), { result: {} });
+    assert.ok(!s.gw.messages.slice(from).some((m) => m.method === "ping"), "upstream ping not forwarded to the client");
+  });
+
+  it("carries large messages both ways intact", async () => {
+    const big = "0123456789abcdef".repeat(64 * 1024) + "\u00e9\u4e2d\u{1F600}"; // 1 MiB + multi-byte UTF-8
+    assert.equal(await s.callText("f__echo", { text: big }), `f:${big}`);
+  });
+
+  it("keeps 120 concurrent calls over two upstreams apart", async () => {
+    const calls = [];
+    for (let i = 0; i < 120; i++) {
+      if (i % 2) calls.push(s.callText("f__echo", { text: `c${i}` }).then((t) => [t, `f:c${i}`]));
+      else calls.push(s.callText(`p__page_${i % 7}`, {}).then((t) => [t, `paged:page-${i % 7}`]));
+    }
+    for (const [got, want] of await Promise.all(calls)) assert.equal(got, want);
+  });
+
   it("exits 0 on stdin EOF and leaves no process behind", async () => {
     await s.shutdown();
   });

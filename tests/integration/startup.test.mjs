@@ -27,7 +27,13 @@ test("slow upstream: fast initialize, startup_wait, list_changed, catalogue afte
     assert.ok(s.initMs < T(1000), `initialize took ${s.initMs.toFixed(0)} ms with a 6 s upstream`);
 
     const t0 = performance.now();
-    const first = (await s.client.listTools()).tools.map((t) => t.name);
+    const firstP = s.client.listTools();
+    // While that tools/list waits for the slow server, the gateway keeps serving.
+    const p0 = performance.now();
+    assert.deepEqual(await s.client.ping(), {});
+    const pingMs = performance.now() - p0;
+    assert.ok(pingMs < T(500), `ping during startup_wait took ${pingMs.toFixed(0)} ms`);
+    const first = (await firstP).tools.map((t) => t.name);
     const listMs = performance.now() - t0;
     assert.ok(listMs < T(2000) + T(1000), `first tools/list took ${listMs.toFixed(0)} ms (startup_wait 2s)`);
     assert.ok(first.includes("fast__echo"), `fast server listed within startup_wait: ${first.join(" ")}`);
@@ -70,6 +76,17 @@ test("slow upstream: fast initialize, startup_wait, list_changed, catalogue afte
     const waited = performance.now() - t2;
     assert.ok(performance.now() - s.gw.startedAt >= SLOW_MS - 200, "the call could only be answered once the slow server was up");
     assert.ok(waited < T(SLOW_MS + 6000), `call waited ${waited.toFixed(0)} ms`);
+    await s.shutdown();
+    s.destroy({ keepDir: true });
+
+    // --- third run: the slow server's configuration changed, so its catalogue entry is stale.
+    cfg.servers.slow = servers.faulty(["--name", "slow2", "--delay-ms", String(SLOW_MS)], { startup_timeout: "30s" });
+    s = await openSession(cfg);
+    const third = (await s.client.listTools()).tools.map((t) => t.name);
+    assert.ok(third.includes("fast__echo") && third.includes("everything__echo"), `unchanged servers listed: ${third.join(" ")}`);
+    assert.ok(!third.some((n) => n.startsWith("slow__")), "no tools from the stale catalogue entry of a changed server");
+    await s.gw.waitFor((m) => m.method === "notifications/tools/list_changed", T(SLOW_MS + 8000), "list_changed for the changed server");
+    assert.equal(await s.callText("slow__echo", { text: "new" }), "slow2:new");
     await s.shutdown();
   } finally {
     s?.destroy();
