@@ -7,7 +7,6 @@ import path from "node:path";
 import {
   Session,
   T,
-  descendants,
   isAlive,
   makeTmp,
   openSession,
@@ -52,7 +51,7 @@ test("SIGKILL of an upstream mid-call: that call fails within 2 s, the other ser
     assert.ok(tools.has("alpha__sleep") && tools.has("bravo__sleep"));
     const pidA = Number(await s.callText("alpha__pid"));
     const stA = procStat(pidA);
-    assert.ok(stA && descendants(s.gw.pid).some((p) => p.pid === pidA), "alpha's pid is a child of the gateway");
+    assert.ok(stA && s.gw.tree().some((p) => p.pid === pidA), "alpha's pid is a child of the gateway");
 
     let progressed;
     const firstProgress = new Promise((r) => (progressed = r));
@@ -72,7 +71,7 @@ test("SIGKILL of an upstream mid-call: that call fails within 2 s, the other ser
 
     const [pidA2, backMs] = await waitRestarted(s, "alpha__pid", pidA, T(8000));
     assert.notEqual(pidA2, pidA);
-    assert.ok(descendants(s.gw.pid).some((p) => p.pid === pidA2), "restarted alpha is a child of the gateway");
+    assert.ok(s.gw.tree().some((p) => p.pid === pidA2), "restarted alpha is a child of the gateway");
     assert.ok(!isAlive(stA), "old alpha process is gone");
     assert.equal(await s.callText("alpha__echo", { text: "back" }), "alpha:back", `alpha back after ${backMs.toFixed(0)} ms`);
     await s.shutdown();
@@ -94,7 +93,7 @@ test("an upstream exiting mid-call: -32000 at once, its grandchildren are ended,
     const gc = Number(await s.callText("gamma__spawn_grandchild"));
     const gcStat = procStat(gc);
     assert.ok(gcStat && isAlive(gcStat), "grandchild running");
-    assert.ok(descendants(s.gw.pid).some((p) => p.pid === gc), "grandchild is a descendant of the gateway");
+    assert.ok(s.gw.tree().some((p) => p.pid === gc), "grandchild is a descendant of the gateway");
 
     const t0 = performance.now();
     await rejectsCode(s.call("gamma__crash", { delay_ms: 200 }), -32000, /gamma/, "call in flight when the upstream exits");
