@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { T, makeTmp, openSession, rmTmp, servers } from "./lib/harness.mjs";
+import { T, makeTmp, openSession, rmTmp, runGateway, servers, toYaml } from "./lib/harness.mjs";
 
 const SLOW_MS = 6000;
 
@@ -64,6 +64,9 @@ test("slow upstream: fast initialize, startup_wait, list_changed, catalogue afte
     // --- second run, same config and state: everything listed at once from the catalogue
     s = await openSession(cfg);
     assert.ok(s.initMs < T(1000), `initialize took ${s.initMs.toFixed(0)} ms`);
+    const instr = s.client.getInstructions() ?? "";
+    assert.ok(instr.includes("Fixture server slow for mcpgw fault tests."), `instructions summarise the still-starting server from the catalogue: ${instr}`);
+    assert.ok(instr.length <= 4096, `instructions bounded (${instr.length} chars)`);
     const t1 = performance.now();
     const cached = (await s.client.listTools()).tools.map((t) => t.name);
     const cachedMs = performance.now() - t1;
@@ -87,6 +90,47 @@ test("slow upstream: fast initialize, startup_wait, list_changed, catalogue afte
     assert.ok(!third.some((n) => n.startsWith("slow__")), "no tools from the stale catalogue entry of a changed server");
     await s.gw.waitFor((m) => m.method === "notifications/tools/list_changed", T(SLOW_MS + 8000), "list_changed for the changed server");
     assert.equal(await s.callText("slow__echo", { text: "new" }), "slow2:new");
+    await s.shutdown();
+  } finally {
+    s?.destroy();
+    rmTmp(dir);
+  }
+});
+
+test("mcpgw tools lists exposed and hidden tools and warms the catalogue for the next run", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("tools-cmd");
+  const cfg = {
+    dir,
+    servers: {
+      fast: servers.faulty(["--name", "fast"], { tools: { deny: ["crash"] } }),
+      slow: servers.faulty(["--name", "slow", "--delay-ms", "3000"]),
+    },
+    gateway: { startup_wait: "1s" },
+  };
+  let s;
+  try {
+    const file = path.join(dir, "config.yaml");
+    fs.writeFileSync(file, toYaml({ gateway: cfg.gateway, servers: cfg.servers }));
+    const plain = await runGateway(["tools", "-c", file, "--system-policy", ""], { dir });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stdout, /^fast__echo\b/m);
+    assert.match(plain.stdout, /^slow__echo\b/m, "waits for the slow server");
+    assert.doesNotMatch(plain.stdout, /fast__crash/, "hidden tool not shown without --all");
+    const all = await runGateway(["tools", "-c", file, "--system-policy", "", "--all", "--json"], { dir });
+    assert.equal(all.code, 0, all.stderr);
+    const entries = JSON.parse(all.stdout);
+    assert.ok(Array.isArray(entries) && entries.length > 0);
+    const crash = entries.find((e) => e.server === "fast" && e.name === "crash");
+    assert.ok(crash, "--all shows the hidden tool");
+    assert.ok(!crash.exposed, "hidden tool has no exposed name");
+    assert.match(JSON.stringify(crash), /deny/, `the rule that hid it: ${JSON.stringify(crash)}`);
+    assert.ok(entries.some((e) => e.server === "slow" && e.exposed === "slow__echo"));
+
+    s = await openSession(cfg);
+    const t0 = performance.now();
+    const names = (await s.client.listTools()).tools.map((t) => t.name);
+    assert.ok(performance.now() - t0 < T(700), "answered from the catalogue written by mcpgw tools");
+    assert.ok(names.includes("slow__echo") && names.includes("fast__echo") && !names.includes("fast__crash"), names.join(" "));
     await s.shutdown();
   } finally {
     s?.destroy();
