@@ -36,3 +36,45 @@ test("results are down-converted for older protocol revisions", { timeout: T(600
     cur.s.destroy();
   }
 });
+
+test("JSON-RPC batches: answered for 2025-03-26 clients, refused with -32600 for 2025-06-18", { timeout: T(60000) }, async () => {
+  const mk = async (version) => {
+    const s = await openSession({ tag: "batch", servers: { f: servers.faulty(["--name", "f"]) }, gateway: { startup_wait: "10s" }, connect: false });
+    await s.gw.initialize({ protocolVersion: version });
+    await s.gw.request({ jsonrpc: "2.0", id: "list", method: "tools/list", params: {} }, T(10000));
+    return s;
+  };
+  const [old, cur] = await Promise.all([mk("2025-03-26"), mk("2025-06-18")]);
+  try {
+    const batch = JSON.stringify([
+      { jsonrpc: "2.0", id: 1, method: "ping" },
+      { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "f__echo", arguments: { text: "in a batch" } } },
+      { jsonrpc: "2.0", method: "notifications/roots/list_changed" },
+      { jsonrpc: "2.0", id: 3, method: "no/such/method" },
+    ]);
+    let from = old.gw.messages.length;
+    old.gw.sendRaw(batch + "\n");
+    const r1 = await old.gw.waitFor((m) => m.id === 1, T(5000), "batch element 1", from);
+    const r2 = await old.gw.waitFor((m) => m.id === 2, T(5000), "batch element 2", from);
+    const r3 = await old.gw.waitFor((m) => m.id === 3, T(5000), "batch element 3", from);
+    assert.deepEqual(r1.result, {});
+    assert.equal(r2.result?.content?.[0]?.text, "f:in a batch");
+    assert.equal(r3.error?.code, -32601);
+    assert.equal(old.gw.messages.slice(from).filter((m) => "id" in m).length, 3, "one reply per request, none for the notification");
+    from = old.gw.messages.length;
+    old.gw.sendRaw("[]\n");
+    assert.equal((await old.gw.waitFor((m) => m.error && m.id === null, T(5000), "empty batch error", from)).error.code, -32600);
+
+    from = cur.gw.messages.length;
+    cur.gw.sendRaw(batch + "\n");
+    const e = await cur.gw.waitFor((m) => m.error && m.id === null, T(5000), "batch refused", from);
+    assert.equal(e.error.code, -32600);
+    assert.deepEqual((await cur.gw.request({ jsonrpc: "2.0", id: 9, method: "ping" })).result, {});
+    assert.ok(!cur.gw.messages.slice(from).some((m) => m.id === 2), "nothing of a refused batch was executed");
+    await old.shutdown();
+    await cur.shutdown();
+  } finally {
+    old.destroy();
+    cur.destroy();
+  }
+});

@@ -255,6 +255,16 @@ export class Gateway extends EventEmitter {
       let msg;
       try {
         msg = JSON.parse(line);
+        if (Array.isArray(msg) && msg.length > 0) {
+          // A batch reply (2025-03-26 clients): record it, then handle each element.
+          (this.batches ??= []).push(msg);
+          for (const m of msg) {
+            JSONRPCMessageSchema.parse(m);
+            this.messages.push(m);
+            this.emit("message", m);
+          }
+          continue;
+        }
         // Full schema validation, except for log notifications (floods), checked by shape.
         if (msg?.method === "notifications/message" && msg.jsonrpc === "2.0" && !("id" in msg) && typeof msg.params === "object") {
           /* ok */
