@@ -74,6 +74,7 @@ struct session {
 	TAILQ_HEAD(, deferred) deferred;
 	struct timespec deadline;
 	struct event *ev_deadline;
+	struct event *ev_logdrop;	/* reports log messages dropped by the rate limit */
 	struct hmap *subs;		/* exposed URI -> sub: renewed when its server restarts */
 	int deadline_passed;
 	json_t *answered[4];		/* the last list of each kind the client was given */
@@ -903,6 +904,13 @@ session_notification(void *arg, struct upstream *up, const char *method, json_t 
 	if (!s->initialized)
 		return;
 	if (strcmp(method, "notifications/message") == 0) {
+		if (!upstream_log_allowed(up)) {
+			if (!evtimer_pending(s->ev_logdrop, NULL)) {
+				struct timeval tv = { 1, 0 };
+				evtimer_add(s->ev_logdrop, &tv);
+			}
+			return;
+		}
 		json_t *p = json_is_object(params) ? json_deep_copy(params) : json_object();
 		const char *logger = json_string_value(json_object_get(p, "logger"));
 		char *l;
@@ -1008,6 +1016,31 @@ session_state(void *arg, struct upstream *up, enum upstream_state old)
 		run_deferred(s, 0);
 }
 
+/* Once a second while a server floods: one warning to the client per server that lost messages. */
+static void
+logdrop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	int again = 0;
+	for (size_t i = 0; i < router_count(s->router); i++) {
+		struct upstream *up = router_upstream(s->router, i);
+		unsigned long n = upstream_log_take_dropped(up);
+		char text[200];
+		if (n == 0)
+			continue;
+		again = 1;
+		snprintf(text, sizeof text, "mcpgw dropped %lu log messages from server '%s' (more than 200 a second)",
+		    n, upstream_name(up));
+		log_warn(upstream_name(up), "%s", text);
+		session_send(s, jsonrpc_notification("notifications/message", json_pack("{ssssss}",
+		    "level", "warning", "logger", "mcpgw", "data", text)));
+	}
+	if (again) {
+		struct timeval tv = { 1, 0 };
+		evtimer_add(s->ev_logdrop, &tv);
+	}
+}
+
 struct session *
 session_new(struct event_base *base, struct router *router, const struct config *cfg,
     const struct session_io *io, long startup_wait_ms)
@@ -1032,6 +1065,7 @@ session_new(struct event_base *base, struct router *router, const struct config 
 		s->deadline.tv_nsec -= 1000000000;
 	}
 	s->ev_deadline = evtimer_new(base, deadline_cb, s);
+	s->ev_logdrop = evtimer_new(base, logdrop_cb, s);
 	return s;
 }
 
@@ -1077,6 +1111,7 @@ session_free(struct session *s)
 	for (int i = 0; i < 4; i++)
 		json_decref(s->answered[i]);
 	event_free(s->ev_deadline);
+	event_free(s->ev_logdrop);
 	json_decref(s->client_caps);
 	free(s);
 }

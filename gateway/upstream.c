@@ -66,6 +66,10 @@ struct upstream {
 	void (*stop_done)(void *);
 	void *stop_arg;
 	unsigned overlong_reported, garbage_reported;
+	/* log notifications forwarded to the client: a token bucket */
+	double log_tokens;
+	struct timespec log_refill;
+	unsigned long log_dropped;
 };
 
 static void upstream_spawn(struct upstream *);
@@ -875,4 +879,41 @@ upstream_rebind(struct upstream *up, const struct config_server *cfg, int index)
 {
 	up->cfg = cfg;
 	up->index = index;
+}
+
+/* A server may send the client at most UPSTREAM_LOG_RATE log messages a second (bursts of
+ * UPSTREAM_LOG_BURST): a flood of them would drown the client, whose reading of our output is
+ * shared by every server. */
+#define UPSTREAM_LOG_RATE 200.0
+#define UPSTREAM_LOG_BURST 400.0
+
+int
+upstream_log_allowed(struct upstream *up)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (up->log_refill.tv_sec == 0 && up->log_refill.tv_nsec == 0)
+		up->log_tokens = UPSTREAM_LOG_BURST;
+	else {
+		double dt = (double)(now.tv_sec - up->log_refill.tv_sec) +
+		    (double)(now.tv_nsec - up->log_refill.tv_nsec) / 1e9;
+		up->log_tokens += dt * UPSTREAM_LOG_RATE;
+		if (up->log_tokens > UPSTREAM_LOG_BURST)
+			up->log_tokens = UPSTREAM_LOG_BURST;
+	}
+	up->log_refill = now;
+	if (up->log_tokens >= 1.0) {
+		up->log_tokens -= 1.0;
+		return 1;
+	}
+	up->log_dropped++;
+	return 0;
+}
+
+unsigned long
+upstream_log_take_dropped(struct upstream *up)
+{
+	unsigned long n = up->log_dropped;
+	up->log_dropped = 0;
+	return n;
 }

@@ -68,6 +68,11 @@ void upstream_set_log_level(struct upstream *, const char *level);
 /* Stop or resume reading the server's output (client-side backpressure). */
 void upstream_pause(struct upstream *, int paused);
 
+/* Rate limit for log notifications towards the client: 1 when this one may go; the count of those
+ * dropped since the last call to upstream_log_take_dropped. */
+int upstream_log_allowed(struct upstream *);
+unsigned long upstream_log_take_dropped(struct upstream *);
+
 enum upstream_state upstream_state(const struct upstream *);
 const char *upstream_state_name(enum upstream_state);
 const char *upstream_name(const struct upstream *);
