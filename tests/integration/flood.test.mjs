@@ -50,7 +50,11 @@ test("a flooding upstream does not block the other upstream", { timeout: T(90000
     assert.ok(lat.length >= 10, `${lat.length} requests during the flood`);
     const worst = Math.max(...lat);
     if (process.env.MCPGW_IT_DEBUG) console.error("latencies", lat.map((x) => x.toFixed(0)).join(" "), "logs", gw.logCount);
-    assert.ok(worst < T(1000), `worst latency of the other server / ping during the flood: ${worst.toFixed(0)} ms`);
+    // One reply may queue behind the 4 MiB line on the client's stdout (a few hundred ms); a
+    // blocked upstream would take the whole flood (4 s).
+    assert.ok(worst < T(2000), `worst latency of the other server / ping during the flood: ${worst.toFixed(0)} ms`);
+    const median = [...lat].sort((x, y) => x - y)[lat.length >> 1];
+    assert.ok(median < T(100), `median latency during the flood: ${median.toFixed(0)} ms`);
     assert.ok(gw.logCount > 0, "flood log notifications reach the client");
 
     // The flooding server itself answers again once its flood is over (restarted or not).

@@ -246,7 +246,17 @@ export class Gateway extends EventEmitter {
   }
 
   _onStdout(chunk) {
-    this._buf = this._buf.length ? Buffer.concat([this._buf, chunk]) : chunk;
+    // Partial lines wait in _parts (no re-copying of a long line on every chunk).
+    if (chunk.indexOf(0x0a) < 0) {
+      (this._parts ??= []).push(chunk);
+      return;
+    }
+    if (this._parts?.length) {
+      this._buf = Buffer.concat([this._buf, ...this._parts, chunk]);
+      this._parts = [];
+    } else {
+      this._buf = this._buf.length ? Buffer.concat([this._buf, chunk]) : chunk;
+    }
     for (;;) {
       const i = this._buf.indexOf(0x0a);
       if (i < 0) break;
