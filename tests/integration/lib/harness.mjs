@@ -14,8 +14,16 @@ import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 export const BIN = process.env.MCPGW_BIN || path.join(REPO, "build/mcpgw");
 export const WRAPPER = (process.env.MCPGW_WRAPPER || "").split(" ").filter(Boolean);
-/** Timing factor: generous when the gateway runs under a wrapper (valgrind is ~20-50x slower). */
-export const SCALE = Number(process.env.MCPGW_TIMEOUT_SCALE) || (WRAPPER.length ? 8 : 1);
+/** True when the gateway binary is built with AddressSanitizer (memory figures mean nothing then). */
+export const SANITIZED = (() => {
+  try {
+    return fs.readFileSync(BIN).includes("AddressSanitizer");
+  } catch {
+    return false;
+  }
+})();
+/** Timing factor: generous under a wrapper (valgrind is ~20-50x slower), doubled under ASan. */
+export const SCALE = Number(process.env.MCPGW_TIMEOUT_SCALE) || (WRAPPER.length ? 8 : SANITIZED ? 2 : 1);
 /** Scales a time bound (ms) by SCALE. */
 export const T = (ms) => Math.round(ms * SCALE);
 export const NODE = process.execPath;
