@@ -57,7 +57,7 @@ test("names: sanitising, collisions, long names, duplicate prefixes, routing by 
 
     // my-srv: a-b keeps the plain name (first), a_b collides with it and is hashed.
     const mine = tools.filter((n) => n.startsWith("my_srv__"));
-    assert.equal(mine.length, 5, `my-srv exposes 5 tools: ${mine.join(" ")}`);
+    assert.equal(mine.length, 6, `my-srv exposes 6 tools: ${mine.join(" ")}`);
     assert.equal(mine[0], "my_srv__a_b");
     assertHashed(mine[1], { server: "my-srv", orig: "a_b", plain: "my_srv__a_b", max: MAX }, "a_b after a-b");
     assert.equal(mine[2], "my_srv__dot_name");
@@ -85,6 +85,7 @@ test("names: sanitising, collisions, long names, duplicate prefixes, routing by 
     assert.equal(await s.callText("my_srv__a_b"), "first:a-b");
     assert.equal(await s.callText(mine[1]), "first:a_b");
     assert.equal(await s.callText("my_srv__dot_name"), "first:dot.name");
+    assert.equal(await s.callText(mine[5]), "first:caf\u00e9-\u00fc", "non-ASCII tool name routed");
     assert.equal(await s.callText(mine[3]), `first:${LONG_TOOL}`);
     assert.equal(await s.callText("other__a_b"), "second:a-b");
     assert.equal(await s.callText(theirs[1]), "second:a_b");
@@ -134,6 +135,18 @@ test("names: max_name_length is honoured", { timeout: T(60000) }, async () => {
     assert.equal(long.length, 1);
     assertHashed(long[0], { server: "my-srv", orig: LONG_TOOL, plain: `my_srv__${sanitize(LONG_TOOL)}`, max: MAX }, "100-char tool, max 30");
     assert.equal(await s.callText(long[0]), `first:${LONG_TOOL}`);
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+});
+
+test("names: each non-ASCII character (not each UTF-8 byte) becomes one _", { timeout: T(60000) }, async () => {
+  const s = await openSession({ tag: "names-utf8", servers: { u: servers.names(["--name", "u"]) }, gateway: { startup_wait: "15s" } });
+  try {
+    const tools = (await s.client.listTools()).tools.map((t) => t.name);
+    const cafe = tools.find((n) => n.startsWith("u__caf"));
+    assert.equal(cafe, "u__caf___", '"caf\u00e9-\u00fc": c a f \u00e9 - \u00fc -> caf + three _ (DESIGN §4: other characters become _)');
     await s.shutdown();
   } finally {
     s.destroy();

@@ -136,6 +136,15 @@ describe("routing details with fixture upstreams (client without sampling/elicit
     assert.equal(await s.callText("f__touch", { uri }), "not subscribed", "unsubscribe reached the upstream");
   });
 
+  it("passes the client's _meta through to the upstream (progress token aside)", async () => {
+    const r = await s.client.callTool({ name: "f__echo", arguments: { text: "meta" }, _meta: { "codex/callId": "call-123", threadId: "t-9" } });
+    assert.equal(r.content[0].text, "f:meta");
+    const up = recorded(record).findLast((m) => m.method === "tools/call" && m.params?.arguments?.text === "meta");
+    assert.equal(up.params.name, "echo", "upstream sees its own tool name");
+    assert.equal(up.params._meta?.["codex/callId"], "call-123");
+    assert.equal(up.params._meta?.threadId, "t-9");
+  });
+
   it("answers an upstream's ping itself", async () => {
     const from = s.gw.messages.length;
     assert.deepEqual(JSON.parse(await s.callText("f__ask", { method: "ping" })), { result: {} });
