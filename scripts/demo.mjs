@@ -37,8 +37,8 @@ async function listAll() {
   return tools;
 }
 
-async function call(name, args) {
-  process.stdout.write(`\n> ${name} ${JSON.stringify(args)}\n`);
+async function call(name, args, note = "") {
+  process.stdout.write(`\n> ${name} ${JSON.stringify(args)}${note ? `   # ${note}` : ""}\n`);
   try {
     const res = await client.callTool({ name, arguments: args });
     const out = text(res) || JSON.stringify(res.structuredContent ?? res.content);
@@ -71,7 +71,8 @@ async function main() {
   await call("everything__get_sum", { a: 2, b: 40 });
   await call("files__list_directory", { path: path.join(ROOT, "conf") });
   // Hidden by the policy in conf/demo.yaml: absent from the list and refused as an unknown tool.
-  await call("files__write_file", { path: path.join(ROOT, "conf/x.txt"), content: "x" });
+  await call("files__write_file", { path: path.join(ROOT, "conf/x.txt"), content: "x" },
+    "not in files' allow list");
   await client.close();
 }
 
