@@ -129,3 +129,32 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d)
+
+# ---- auth plugins (issue 3) -------------------------------------------------------------------
+# Each plugins/NAME/ directory (C sources) becomes $(BUILD)/plugins/NAME.so against the installed
+# ABI header <mcpgw/plugin.h>; tests/fixtures/plugins/*.c become $(BUILD)/tests/plugins/*.so
+# (plugins the tests expect the gateway to refuse).
+PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c))))
+PLUGIN_SOS   := $(sort $(PLUGIN_NAMES:%=$(BUILD)/plugins/%.so))
+TEST_PLUGIN_SOS := $(patsubst tests/fixtures/plugins/%.c,$(BUILD)/tests/plugins/%.so,$(wildcard tests/fixtures/plugins/*.c))
+PLUGIN_LIBS  := $(shell pkg-config --libs libcrypto)
+.PHONY: plugins test-plugins
+all: plugins
+plugins: $(PLUGIN_SOS)
+test-plugins: $(TEST_PLUGIN_SOS)
+integration: test-plugins
+unit: plugins
+
+define PLUGIN_RULE
+$(BUILD)/plugins/$(1).so: $(wildcard plugins/$(1)/*.c) include/mcpgw/plugin.h
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  CC      $$@")
+	$$(Q)$$(CC) -shared $$(ALL_CFLAGS) $$(LDHARDEN) -o $$@ $$(filter %.c,$$^) $$(PLUGIN_LIBS)
+endef
+$(foreach p,$(PLUGIN_NAMES),$(eval $(call PLUGIN_RULE,$(p))))
+
+$(BUILD)/tests/plugins/%.so: tests/fixtures/plugins/%.c include/mcpgw/plugin.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) -shared $(ALL_CFLAGS) $(LDHARDEN) -o $@ $<
+# ---- end of auth plugins ----------------------------------------------------------------------

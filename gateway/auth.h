@@ -1,0 +1,58 @@
+/* auth.h: a remote server's credentials through an authentication plugin (<mcpgw/plugin.h>):
+ * choosing the plugin (built in, or NAME.so from the plugin directory after the path and ABI
+ * checks), the services the gateway gives it, and the headers it produces for each request.
+ * Ownership: the transport owns its struct auth; header sets are filled by auth_headers() and
+ * emptied with auth_headers_clear(). */
+#ifndef MCPGW_AUTH_H
+#define MCPGW_AUTH_H
+
+#include <stddef.h>
+#include <event2/event.h>
+#include "mcpgw/plugin.h"
+#include "config.h"
+
+#define AUTH_MAX_HEADERS	16
+#define AUTH_MAX_VALUE		8192
+
+/* The definition of the ABI's opaque header sink. */
+struct mcpgw_headers {
+	size_t n;
+	char *name[AUTH_MAX_HEADERS];
+	char *value[AUTH_MAX_HEADERS];
+};
+
+enum auth_result { AUTH_OK = MCPGW_AUTH_OK, AUTH_PENDING = MCPGW_AUTH_PENDING, AUTH_ERROR = MCPGW_AUTH_ERROR };
+
+struct auth;
+
+struct auth_cbs {
+	/* After AUTH_PENDING: ask again (called from the loop). */
+	void (*ready)(void *arg);
+	void *arg;
+};
+
+/* The server's plugin (cfg->auth, NULL = none), created and checked. NULL with a reason in err. */
+struct auth *auth_new(struct event_base *, const struct config_server *, const struct auth_cbs *,
+    char *err, size_t errlen);
+void auth_free(struct auth *);		/* NULL is a no-op; no callback afterwards */
+
+/* The credentials for the next request into *out (cleared first). AUTH_ERROR: reason in err. */
+enum auth_result auth_headers(struct auth *, struct mcpgw_headers *out, char *err, size_t errlen);
+/* The server refused the last credentials (401/403). */
+void auth_rejected(struct auth *, int http_status);
+const char *auth_plugin_name(const struct auth *);
+
+void auth_headers_clear(struct mcpgw_headers *);
+/* The ABI's header_add: 0, or -1 when the header is not acceptable (see <mcpgw/plugin.h>). */
+int auth_header_add(struct mcpgw_headers *, const char *name, const char *value);
+
+/* The plugin directory in force: $MCPGW_PLUGIN_DIR, else the build's MCPGW_PLUGINDIR. */
+const char *auth_plugin_dir(void);
+
+/* Built-in plugins (the same ABI, linked in). */
+const struct mcpgw_plugin *auth_none_entry(uint32_t host_abi);
+const struct mcpgw_plugin *auth_bearer_entry(uint32_t host_abi);
+const struct mcpgw_plugin *auth_exec_entry(uint32_t host_abi);
+const struct mcpgw_plugin *auth_headers_entry(uint32_t host_abi);
+
+#endif
