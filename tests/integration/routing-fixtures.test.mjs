@@ -25,8 +25,11 @@ describe("routing details with fixture upstreams (client without sampling/elicit
       gateway: { startup_wait: "10s" },
       capabilities: {},
     });
+    const t0 = performance.now();
     const tools = await s.tools();
+    const ms = performance.now() - t0;
     assert.ok(tools.has("f__echo") && tools.has("p__page_0"), `both upstreams listed: ${[...tools.keys()].join(" ")}`);
+    assert.ok(ms < T(5000), `first tools/list answered when all servers were ready (${ms.toFixed(0)} ms), not after startup_wait (10 s)`);
   });
 
   after(() => {

@@ -82,6 +82,26 @@ test("slow upstream: fast initialize, startup_wait, list_changed, catalogue afte
     await s.shutdown();
     s.destroy({ keepDir: true });
 
+    // --- a run where the slow server's startup_timeout (not part of the catalogue key) is shorter
+    // than its start: a call to it waits at most that long, then fails.
+    cfg.servers.slow = servers.faulty(["--name", "slow", "--delay-ms", String(SLOW_MS)], { startup_timeout: "2s" });
+    s = await openSession(cfg);
+    assert.ok((await s.client.listTools()).tools.some((t) => t.name === "slow__echo"), "catalogue entry still valid");
+    const t3 = performance.now();
+    let notReady;
+    try {
+      await s.call("slow__echo", { text: "never" });
+    } catch (e) {
+      notReady = e;
+    }
+    // -32000 (unavailable) or -32001 (timed out) both fit; it must name the server.
+    assert.ok(notReady && [-32000, -32001].includes(notReady.code), `call to a server that misses its startup timeout: ${notReady?.code} ${notReady?.message}`);
+    assert.match(notReady.message, /slow/);
+    const failMs = performance.now() - t3;
+    assert.ok(failMs < T(2000) + T(1500), `call failed after ${failMs.toFixed(0)} ms (startup_timeout 2s)`);
+    await s.shutdown();
+    s.destroy({ keepDir: true });
+
     // --- third run: the slow server's configuration changed, so its catalogue entry is stale.
     cfg.servers.slow = servers.faulty(["--name", "slow2", "--delay-ms", String(SLOW_MS)], { startup_timeout: "30s" });
     s = await openSession(cfg);
