@@ -17,7 +17,7 @@ else
 fi
 
 PKGS="build-essential pkg-config libevent-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev
-libcmocka-dev clang libclang-rt-14-dev valgrind"
+libcmocka-dev clang libclang-rt-14-dev valgrind ca-certificates"
 
 LOG=$(mktemp "${TMPDIR:-/tmp}/install-deps.XXXXXX")
 trap 'rm -f "$LOG"' EXIT INT TERM
