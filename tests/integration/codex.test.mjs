@@ -22,6 +22,7 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { BIN, LOG_LINE, NODE, REPO, T, WRAPPER, descendants, isAlive, killProcs, makeTmp, procStat, rmTmp, servers, toYaml, waitGone } from "./lib/harness.mjs";
@@ -218,7 +219,7 @@ async function runCodex(root, name, { required, tap, stateHome, mcpgwConfig, too
       PATH: process.env.PATH,
       HOME: dir,
       LANG: process.env.LANG || "C.UTF-8",
-      TMPDIR: process.env.TMPDIR || "/tmp",
+      TMPDIR: os.tmpdir(),
       TERM: "dumb",
       NO_COLOR: "1",
       CODEX_HOME: home,
