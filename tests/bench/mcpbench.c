@@ -2,6 +2,7 @@
  * child processes over stdio, measures tools/call latency on each, interleaved so that drift of the
  * machine hits every target alike, and in --rss-config mode measures the gateway's own memory.
  * Everything is bounded: each reply by --timeout, the whole run by --deadline. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -38,6 +39,7 @@ struct target {
 	long next_id;
 	int reaped, status;
 	char stderr_path[PATH_MAX];	/* "" when stderr is inherited */
+	long long cpu0, cpu1;		/* its own CPU time (ns) before and after the measured calls */
 	double *lat;			/* microseconds, one per measured call */
 	size_t nlat;
 	char version[32];		/* negotiated protocolVersion */
@@ -168,8 +170,8 @@ target_reap(struct target *t, int block)
 	return t->reaped;
 }
 
-/* Ends a target: stdin closed first (an MCP server's normal end), then TERM, then KILL, each to the
- * whole process group. Bounded to about 7 s. */
+/* Ends a target: stdin closed first (an MCP server's normal end), then after 3 s TERM, then after
+ * 1 s more KILL, each to the whole process group. */
 static void
 target_stop(struct target *t)
 {
@@ -182,8 +184,8 @@ target_stop(struct target *t)
 	}
 	if (t->pid <= 0)
 		return;
-	for (i = 0; i < 350 && !target_reap(t, 0); i++) {
-		if (i == 250)
+	for (i = 0; i < 200 && !target_reap(t, 0); i++) {
+		if (i == 150)
 			kill(-t->pid, SIGTERM);
 		nanosleep(&ts, NULL);
 	}
@@ -493,6 +495,37 @@ target_call(struct target *t, const char *tool)
 	return us;
 }
 
+/* CPU time of a process (all its threads, none of its children) in ns, from schedstat; -1 when
+ * unreadable. */
+static long long
+proc_cpu_ns(pid_t pid)
+{
+	char path[64];
+	long long sum = 0;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if (!(d = opendir(path)))
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		char p[320];
+		long long ns;
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%d/task/%s/schedstat", (int)pid, de->d_name);
+		if (!(f = fopen(p, "r")))
+			continue;
+		if (fscanf(f, "%lld", &ns) == 1)
+			sum += ns;
+		fclose(f);
+	}
+	closedir(d);
+	return sum;
+}
+
 /* ---- statistics ---- */
 
 static int
@@ -576,9 +609,13 @@ run_latency(void)
 		for (i = 0; i < ntargets; i++)
 			(void)target_call(&targets[i], targets[i].tool);
 	info("measuring: %ld calls per target, interleaved across %zu targets", opt.calls, ntargets);
+	for (i = 0; i < ntargets; i++)
+		targets[i].cpu0 = proc_cpu_ns(targets[i].pid);
 	for (k = 0; k < opt.calls; k++)
 		for (i = 0; i < ntargets; i++)
 			targets[i].lat[targets[i].nlat++] = target_call(&targets[i], targets[i].tool);
+	for (i = 0; i < ntargets; i++)
+		targets[i].cpu1 = proc_cpu_ns(targets[i].pid);
 
 	for (i = 0; i < ntargets; i++)
 		qsort(targets[i].lat, targets[i].nlat, sizeof(double), cmp_double);
@@ -598,6 +635,7 @@ run_latency(void)
 		cell("median/", 10);
 		cell("+µs over", 10);
 	}
+	cell("own CPU", 10);
 	printf("\n");
 	cell("", -10);
 	cell("", 7);
@@ -610,6 +648,7 @@ run_latency(void)
 		cell(floor->name, 10);
 		cell(floor->name, 10);
 	}
+	cell("µs/call", 10);
 	printf("\n");
 	for (i = 0; i < ntargets; i++) {
 		struct target *t = &targets[i];
@@ -622,6 +661,10 @@ run_latency(void)
 		    sum / (double)t->nlat, med / ref_med, p99 / ref_p99);
 		if (floor)
 			printf("%10.3f%+10.1f", med / floor_med, med - floor_med);
+		if (t->cpu0 >= 0 && t->cpu1 >= t->cpu0)
+			printf("%10.1f", (double)(t->cpu1 - t->cpu0) / 1000.0 / (double)t->nlat);
+		else
+			printf("%10s", "?");
 		printf("\n");
 	}
 	if (opt.smoke)
@@ -745,7 +788,7 @@ run_rss(void)
 	struct timespec ts = { 0, 100 * 1000 * 1000 };
 	double t0, t_init, t_list, deadline;
 	json_t *names = NULL;
-	long hwm, rss;
+	long hwm, rss, anon, file;
 	size_t ntools;
 
 	if (opt.expect) {
@@ -809,6 +852,8 @@ run_rss(void)
 	}
 	hwm = proc_status_kb(t->pid, "VmHWM");
 	rss = proc_status_kb(t->pid, "VmRSS");
+	anon = proc_status_kb(t->pid, "RssAnon");
+	file = proc_status_kb(t->pid, "RssFile");
 	if (hwm < 0 || rss < 0)
 		die("cannot read /proc/%d/status", (int)t->pid);
 
@@ -817,6 +862,8 @@ run_rss(void)
 	    t_init / 1000.0, t_list / 1000.0);
 	printf("gateway process alone: peak RSS (VmHWM) %ld kB = %.2f MiB, RSS now (VmRSS) %ld kB = %.2f MiB\n",
 	    hwm, (double)hwm / 1024.0, rss, (double)rss / 1024.0);
+	printf("  of which RssAnon %ld kB (heap, stacks), RssFile %ld kB (the program and shared libraries' pages)\n",
+	    anon, file);
 	fflush(stdout);
 	stop_all();
 	for (i = 0; i < nprefix; i++)
