@@ -42,6 +42,7 @@ export const servers = {
   flood: (extra = {}) => ({ command: NODE, args: [fixture("flood.mjs")], ...extra }),
   names: (args = [], extra = {}) => ({ command: NODE, args: [fixture("names.mjs"), ...args], ...extra }),
   paged: (extra = {}) => ({ command: NODE, args: [fixture("paged.mjs")], ...extra }),
+  rude: (args = [], extra = {}) => ({ command: NODE, args: [fixture("rude.mjs"), ...args], ...extra }),
 };
 
 // ---------------------------------------------------------------------------------------------
