@@ -76,6 +76,10 @@ exec_parse(struct exec_state *s, const char *out, size_t len, char *err, size_t 
 	struct mcpgw_headers h = { 0 };
 	int rc = -1;
 
+	if (len == 0) {
+		snprintf(err, errlen, "credential helper printed nothing on stdout (end the output with a newline)");
+		goto out;
+	}
 	if (!json_is_object(j)) {
 		snprintf(err, errlen, "credential helper output is not a JSON object "
 		    "({\"access_token\": ...} or {\"headers\": {...}})");

@@ -961,6 +961,8 @@ remote_recover(struct remote *t, const char *why, int session_lost)
 {
 	if (t->closing || t->state == REMOTE_STOPPING)
 		return;
+	if (t->legacy && session_lost == 0)
+		session_lost = 1;	/* the event stream, and so the session, went with the server */
 	if (t->init == NULL || t->state == REMOTE_PROBING || t->state == REMOTE_SSE_CONNECTING ||
 	    t->state == REMOTE_IDLE) {
 		remote_close(t, why);
@@ -1125,6 +1127,8 @@ stream_body_cb(void *arg, const char *buf, size_t len)
 
 	switch (s->body) {
 	case BODY_JSON:
+		if (t->paused && t->inq_bytes > REMOTE_MAX_INQ)
+			return HTTP_PAUSE;
 		if (s->len + len > REMOTE_MAX_MSG) {
 			s->overlong = 1;
 			snprintf(s->fail, sizeof s->fail, "response over the size bound (%u bytes)", REMOTE_MAX_MSG);

@@ -196,7 +196,7 @@ test("exec: a failing, slow or babbling helper gives a clear error and never blo
         j: { url: srv.url, auth: { plugin: "exec", command: [junk] }, startup_timeout: "5s" },
         o: { url: srv.url, auth: { plugin: "oauth2" } },
       },
-      gateway: { startup_wait: "1s" },
+      gateway: { startup_wait: `${T(1000)}ms` },
     });
     const t0 = performance.now();
     assert.equal(await s.callText("ok__echo", { text: "1" }), "y:1");

@@ -3,8 +3,9 @@
 // HTTP+SSE transport, found by `transport: auto`; SDK-built servers on 127.0.0.1.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { T, openSession, rejectsCode, waitUntil } from "./lib/harness.mjs";
-import { startServer, stopAll } from "./lib/remote.mjs";
+import path from "node:path";
+import { T, makeTmp, openSession, rejectsCode, rmTmp, waitUntil } from "./lib/harness.mjs";
+import { records, startServer, stopAll, writeSecret } from "./lib/remote.mjs";
 
 test("acceptance: an SSE-only server and a Streamable HTTP server through one gateway, both transport: auto", { timeout: T(60000) }, async () => {
   const legacy = await startServer(["--transport", "sse", "--name", "old"]);
@@ -97,17 +98,21 @@ test("a server without a GET stream (405) works", { timeout: T(60000) }, async (
 });
 
 test("resumption: a response stream the server closes early is resumed with Last-Event-ID", { timeout: T(60000) }, async () => {
-  const srv = await startServer(["--name", "r", "--resumable", "--record", "/dev/null"]);
+  const dir = makeTmp("resume");
+  const rec = path.join(dir, "rec.jsonl");
+  const srv = await startServer(["--name", "r", "--resumable", "--record", rec]);
   let s;
   try {
-    s = await openSession({ tag: "resume", servers: { r: { url: srv.url } }, gateway: { log_level: "debug" } });
+    s = await openSession({ dir, servers: { r: { url: srv.url } }, gateway: { log_level: "debug" } });
     assert.equal(await s.callText("r__drop_stream", { text: "k" }), "r:resumed:k");
     assert.match(s.gw.stderr, /\[r\] response stream ended early; resuming after event/);
+    assert.ok(records(rec).some((x) => x.method === "GET" && x.headers["last-event-id"]), "a GET with Last-Event-ID");
     assert.equal(await s.callText("r__echo", { text: "after" }), "r:after");
     await s.shutdown();
   } finally {
     s?.destroy();
     await srv.stop();
+    rmTmp(dir);
   }
 });
 
@@ -148,5 +153,99 @@ test("a server that is not there: a clear error, the other server is unaffected"
   } finally {
     s?.destroy();
     await srv.stop();
+  }
+});
+
+test("headers on the wire: MCP-Protocol-Version and Mcp-Session-Id after initialize, not on it; DELETE of the session at shutdown", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("wire");
+  const rec = path.join(dir, "rec.jsonl");
+  const srv = await startServer(["--name", "w", "--record", rec]);
+  let s;
+  try {
+    s = await openSession({ dir, servers: { w: { url: srv.url, headers: { "X-Team": "blue" } } } });
+    assert.equal(await s.callText("w__echo", { text: "1" }), "w:1");
+    await s.shutdown();
+    const r = records(rec);
+    const init = r.find((x) => x.method === "POST" && !x.headers["mcp-session-id"]);
+    assert.ok(init, "an initialize POST without a session");
+    assert.equal(init.headers["mcp-protocol-version"], undefined);
+    assert.match(init.headers.accept, /application\/json/);
+    assert.match(init.headers.accept, /text\/event-stream/);
+    assert.equal(init.headers["content-type"], "application/json");
+    const later = r.filter((x) => x !== init);
+    assert.ok(later.length >= 3);
+    const sid = later[0].headers["mcp-session-id"];
+    assert.ok(sid);
+    for (const x of later) {
+      assert.equal(x.headers["mcp-session-id"], sid, `${x.method} carries the session`);
+      assert.equal(x.headers["mcp-protocol-version"], "2025-11-25", `${x.method} carries the version`);
+      assert.equal(x.headers["x-team"], "blue");
+      assert.match(x.headers["user-agent"], /^mcpgw\//);
+    }
+    assert.ok(r.some((x) => x.method === "GET" && x.headers.accept === "text/event-stream"), "the GET stream");
+    assert.ok(r.some((x) => x.method === "DELETE"), "the session was deleted at shutdown");
+  } finally {
+    s?.destroy();
+    await srv.stop();
+    rmTmp(dir);
+  }
+});
+
+test("a server that moved on the same origin (307) is followed with its credentials; the new address sticks", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("moved");
+  const rec = path.join(dir, "rec.jsonl");
+  const tok = path.join(dir, "tok");
+  writeSecret(tok, "moved-token-0123456789");
+  const srv = await startServer(["--name", "mv", "--path", "/mcp/", "--moved-from", "/mcp", "--record", rec, "--token-file", tok]);
+  let s;
+  try {
+    const url = srv.url.replace(/\/mcp\/$/, "/mcp");
+    s = await openSession({ dir, servers: { mv: { url, auth: { plugin: "bearer", token_file: tok } } } });
+    assert.equal(await s.callText("mv__echo", { text: "1" }), "mv:1");
+    assert.equal(await s.callText("mv__echo", { text: "2" }), "mv:2");
+    const r = records(rec);
+    assert.equal(r.filter((x) => x.path === "/mcp").length, 1, "only the first request went to the old path");
+    assert.match(s.gw.stderr, /\[mv\] the server moved \(HTTP 307\): now using http:\/\/127\.0\.0\.1:\d+\/mcp\//);
+    await s.shutdown();
+  } finally {
+    s?.destroy();
+    await srv.stop();
+    rmTmp(dir);
+  }
+});
+
+test("a request that times out is cancelled on the server and its stream dropped; the server stays usable", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("cancel");
+  const rec = path.join(dir, "rec.jsonl");
+  const srv = await startServer(["--name", "c", "--record", rec]);
+  let s;
+  try {
+    s = await openSession({ dir, servers: { c: { url: srv.url, timeout: "1s" } } });
+    await rejectsCode(s.call("c__sleep", { ms: 30000 }), -32001, null, "timeout");
+    await waitUntil(() => records(rec).some((x) => x.cancelled !== undefined), T(5000), "the server saw the cancellation");
+    assert.equal(await s.callText("c__echo", { text: "after" }), "c:after");
+    await s.shutdown();
+  } finally {
+    s?.destroy();
+    await srv.stop();
+    rmTmp(dir);
+  }
+});
+
+test("a response over the size bound is an error for that call only", { timeout: T(60000) }, async () => {
+  const sse = await startServer(["--name", "bs"]);
+  const json = await startServer(["--name", "bj", "--json"]);
+  let s;
+  try {
+    s = await openSession({ tag: "big", servers: { bs: { url: sse.url }, bj: { url: json.url } } });
+    assert.equal((await s.callText("bs__big", { bytes: 100000 })).length, 100000);
+    await rejectsCode(s.call("bs__big", { bytes: 17 << 20 }), -32000, /over the size bound/, "sse");
+    await rejectsCode(s.call("bj__big", { bytes: 17 << 20 }), -32000, /over the size bound/, "json");
+    assert.equal(await s.callText("bs__echo", { text: "1" }), "bs:1");
+    assert.equal(await s.callText("bj__echo", { text: "2" }), "bj:2");
+    await s.shutdown();
+  } finally {
+    s?.destroy();
+    await stopAll([sse, json]);
   }
 });

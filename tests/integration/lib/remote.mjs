@@ -49,7 +49,10 @@ export class HttpServer {
 
   /** The URL an mcpgw config points at. */
   get url() {
-    return `http://127.0.0.1:${this.port}${this.args.join(" ").includes("--transport sse") ? "/sse" : "/mcp"}`;
+    const a = this.args;
+    const scheme = a.includes("--tls-cert") ? "https" : "http";
+    const p = a.join(" ").includes("--transport sse") ? "/sse" : a.includes("--path") ? a[a.indexOf("--path") + 1] : "/mcp";
+    return `${scheme}://127.0.0.1:${this.port}${p}`;
   }
 
   /** Kills the process (by pid) and waits for it to be gone. */
