@@ -57,6 +57,9 @@ struct opts {
 	const char *rss_config;
 	const char *gw;
 	const char *expect;		/* comma-separated prefixes, overrides the config's servers */
+	long inflight;			/* throughput phase: calls in flight per target (0: no such phase) */
+	long tp_calls;			/* throughput phase: calls per target per round */
+	long tp_rounds;
 	int smoke;
 	int quiet;
 };
@@ -322,35 +325,37 @@ target_read_line(struct target *t, double deadline, const char *doing, char **li
 	}
 }
 
-/* Sends a request and returns its result (new reference). Notifications met on the way are skipped;
- * requests from the server are refused with -32601 (the driver declares no client capability).
- * An error reply, a reply with another id, or a line that is not JSON ends the run. *elapsed_us, when
- * given, gets the time from just before the write to the moment the reply's line was complete. */
 static json_t *
-target_request(struct target *t, const char *method, json_t *params /* steals */, double *elapsed_us)
+request_new(long id, const char *method, json_t *params /* steals, may be NULL */)
 {
-	long id = t->next_id++;
 	json_t *req = json_pack("{s:s, s:I, s:s}", "jsonrpc", "2.0", "id", (json_int_t)id, "method", method);
-	double t0, deadline;
 
 	if (!req)
 		die("json_pack failed");
 	if (params)
 		json_object_set_new(req, "params", params);
-	t0 = now_us();
-	deadline = t0 + (double)opt.timeout_ms * 1000.0;
-	target_send(t, req);
+	return req;
+}
+
+/* Reads until the next reply and returns its result (new reference), its id in *id and the time its
+ * line was complete in *t1. Notifications met on the way are skipped; requests from the server are
+ * refused with -32601 (the driver declares no client capability). An error reply, a tool result with
+ * isError, a reply without an integer id, or a line that is not a JSON object ends the run. */
+static json_t *
+target_next_reply(struct target *t, double deadline, const char *doing, long *id, double *t1)
+{
 	for (;;) {
 		char *line;
-		size_t len = target_read_line(t, deadline, method, &line);
-		double t1 = now_us();
+		size_t len = target_read_line(t, deadline, doing, &line);
 		json_error_t jerr;
-		json_t *msg, *rid, *result, *error;
+		json_t *msg, *rid, *result;
+		char *s;
 
+		*t1 = now_us();
 		msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 		if (!msg || !json_is_object(msg))
 			die("target %s wrote something that is not a JSON object on stdout while %s: %.200s",
-			    t->name, method, line);
+			    t->name, doing, line);
 		rid = json_object_get(msg, "id");
 		if (json_object_get(msg, "method")) {
 			if (rid) {	/* a server-to-client request */
@@ -362,30 +367,40 @@ target_request(struct target *t, const char *method, json_t *params /* steals */
 			json_decref(msg);
 			continue;
 		}
-		if (!json_is_integer(rid) || json_integer_value(rid) != id) {
-			char *s = json_dumps(msg, JSON_COMPACT);
-
-			die("target %s answered %s (id %ld) with a reply for another id: %.300s", t->name, method,
-			    id, s ? s : "?");
-		}
-		error = json_object_get(msg, "error");
 		result = json_object_get(msg, "result");
-		if (error || !json_is_object(result)) {
-			char *s = json_dumps(msg, JSON_COMPACT);
-
-			die("target %s answered %s with an error: %.500s", t->name, method, s ? s : "?");
+		if (!json_is_integer(rid) || json_object_get(msg, "error") || !json_is_object(result)) {
+			s = json_dumps(msg, JSON_COMPACT);
+			die("target %s answered %s with an error or a malformed reply: %.500s", t->name, doing,
+			    s ? s : "?");
 		}
 		if (json_is_true(json_object_get(result, "isError"))) {
-			char *s = json_dumps(result, JSON_COMPACT);
-
+			s = json_dumps(result, JSON_COMPACT);
 			die("target %s: tool call failed (isError): %.500s", t->name, s ? s : "?");
 		}
-		if (elapsed_us)
-			*elapsed_us = t1 - t0;
+		*id = (long)json_integer_value(rid);
 		json_incref(result);
 		json_decref(msg);
 		return result;
 	}
+}
+
+/* Sends a request and returns its result (new reference); the reply must carry the request's id.
+ * *elapsed_us, when given, gets the time from just before the write to the moment the reply's line
+ * was complete. */
+static json_t *
+target_request(struct target *t, const char *method, json_t *params /* steals */, double *elapsed_us)
+{
+	long id = t->next_id++, rid;
+	double t0 = now_us(), t1;
+	json_t *result;
+
+	target_send(t, request_new(id, method, params));
+	result = target_next_reply(t, t0 + (double)opt.timeout_ms * 1000.0, method, &rid, &t1);
+	if (rid != id)
+		die("target %s answered %s (id %ld) with a reply for id %ld", t->name, method, id, rid);
+	if (elapsed_us)
+		*elapsed_us = t1 - t0;
+	return result;
 }
 
 static void
@@ -560,7 +575,7 @@ median(const double *v, size_t n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* ---- latency mode ---- */
+/* ---- throughput ---- */
 
 /* Prints s in a column of |width| characters (not bytes: "µ" is two), right-aligned, or left-aligned
  * when width is negative. */
@@ -579,6 +594,97 @@ cell(const char *s, int width)
 	if (left)
 		printf("%*s", pad > 0 ? pad : 0, "");
 }
+
+static void
+throughput_send(struct target *t, long id, unsigned char *pending, long base)
+{
+	json_t *params = json_pack("{s:s, s:O}", "name", t->tool, "arguments", opt.args);
+
+	pending[id - base] = 1;
+	target_send(t, request_new(id, "tools/call", params));
+}
+
+/* Keeps opt.inflight calls in flight on one target until opt.tp_calls are answered; returns calls
+ * per second. Replies may come in any order; each id must be one still pending. */
+static double
+target_throughput(struct target *t)
+{
+	long base = t->next_id, sent = 0, done = 0, total = opt.tp_calls;
+	unsigned char *pending = calloc((size_t)total, 1);
+	double t0;
+
+	if (!pending)
+		die("out of memory");
+	t0 = now_us();
+	while (sent < opt.inflight && sent < total)
+		throughput_send(t, base + sent++, pending, base);
+	while (done < total) {
+		long id;
+		double t1;
+
+		json_decref(target_next_reply(t, now_us() + (double)opt.timeout_ms * 1000.0,
+		    "tools/call (throughput)", &id, &t1));
+		if (id < base || id >= base + total || !pending[id - base])
+			die("target %s answered id %ld, which is not pending", t->name, id);
+		pending[id - base] = 0;
+		done++;
+		if (sent < total)
+			throughput_send(t, base + sent++, pending, base);
+	}
+	t->next_id = base + total;
+	free(pending);
+	return (double)total / ((now_us() - t0) / 1e6);
+}
+
+/* One target at a time (in flight together they would share the CPU), opt.tp_rounds rounds, each
+ * round starting with the next target; prints the median of the rounds. */
+static void
+run_throughput(const struct target *floor)
+{
+	double *cps = calloc(ntargets * (size_t)opt.tp_rounds, sizeof(double));
+	double *med = calloc(ntargets, sizeof(double)), floor_cps = 0;
+	char hdr[64];
+	size_t i, r;
+
+	if (!cps || !med)
+		die("out of memory");
+	info("throughput: %ld calls in flight, %ld calls per target, %ld rounds", opt.inflight, opt.tp_calls,
+	    opt.tp_rounds);
+	for (r = 0; r < (size_t)opt.tp_rounds; r++)
+		for (i = 0; i < ntargets; i++) {
+			size_t k = (i + r) % ntargets;
+
+			cps[k * (size_t)opt.tp_rounds + r] = target_throughput(&targets[k]);
+		}
+	printf("\nthroughput: %ld calls in flight, %ld calls per target and round, median of %ld rounds\n",
+	    opt.inflight, opt.tp_calls, opt.tp_rounds);
+	cell("target", -10);
+	cell("calls/s", 10);
+	snprintf(hdr, sizeof(hdr), "vs %s", targets[0].name);
+	cell(hdr, 12);
+	if (floor) {
+		snprintf(hdr, sizeof(hdr), "vs %s", floor->name);
+		cell(hdr, 12);
+	}
+	printf("\n");
+	for (i = 0; i < ntargets; i++) {
+		qsort(cps + i * (size_t)opt.tp_rounds, (size_t)opt.tp_rounds, sizeof(double), cmp_double);
+		med[i] = median(cps + i * (size_t)opt.tp_rounds, (size_t)opt.tp_rounds);
+		if (&targets[i] == floor)
+			floor_cps = med[i];
+	}
+	for (i = 0; i < ntargets; i++) {
+		printf("%-10s%10.0f%12.3f", targets[i].name, med[i], med[i] / med[0]);
+		if (floor)
+			printf("%12.3f", med[i] / floor_cps);
+		printf("\n");
+	}
+	free(med);
+	free(cps);
+}
+
+/* ---- latency mode ---- */
+
 
 static void
 run_latency(void)
@@ -667,6 +773,8 @@ run_latency(void)
 			printf("%10s", "?");
 		printf("\n");
 	}
+	if (opt.inflight > 0)
+		run_throughput(floor);
 	if (opt.smoke)
 		printf("(smoke run with %ld calls: not a measurement)\n", opt.calls);
 	fflush(stdout);
@@ -889,6 +997,9 @@ usage(void)
 	    "  --timeout MS     bound on one reply, and on waiting for tools (default 30000)\n"
 	    "  --deadline S     bound on the whole run (default 600)\n"
 	    "  --stderr-dir D   write each target's stderr to D/NAME.stderr (default: inherited)\n"
+	    "  --inflight K     then measure throughput with K calls in flight on each target in turn\n"
+	    "  --tp-calls N     calls per target and round in the throughput phase (default 5000)\n"
+	    "  --tp-rounds R    rounds of the throughput phase; the median is shown (default 3)\n"
 	    "  --smoke          allow fewer than 1000 calls (checks the set-up, measures nothing)\n"
 	    "  -q               no progress messages\n"
 	    "RSS: starts GW run -c FILE --system-policy \"\", waits until tools/list holds the tools of every\n"
@@ -925,6 +1036,8 @@ main(int argc, char **argv)
 	opt.deadline_s = 600;
 	opt.tool = "echo";
 	opt.gw = "build/mcpgw";
+	opt.tp_calls = 5000;
+	opt.tp_rounds = 3;
 
 	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		const char *a = argv[i];
@@ -959,6 +1072,12 @@ main(int argc, char **argv)
 			opt.stderr_dir = v;
 		else if (strcmp(a, "--rss-config") == 0)
 			opt.rss_config = v;
+		else if (strcmp(a, "--inflight") == 0)
+			opt.inflight = num_arg(v, 1, 4096);
+		else if (strcmp(a, "--tp-calls") == 0)
+			opt.tp_calls = num_arg(v, 1, 10000000);
+		else if (strcmp(a, "--tp-rounds") == 0)
+			opt.tp_rounds = num_arg(v, 1, 100);
 		else if (strcmp(a, "--gw") == 0)
 			opt.gw = v;
 		else if (strcmp(a, "--expect") == 0)

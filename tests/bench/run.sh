@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh: `make bench`. Measures, in one run, tools/call latency on server-everything direct, through a
-# zero-work byte relay (the floor of one process hop) and through mcpgw, interleaved; then the gateway's
-# own peak RSS with 10 upstreams. Prints one table and keeps it in build/bench-results.txt.
+# zero-work byte relay (the floor of one process hop) and through mcpgw, interleaved; throughput with 32
+# calls in flight on each; then the gateway's own peak RSS with 10 upstreams. Prints one table and keeps it in build/bench-results.txt.
 # Builds nothing: `make bench` has run `make` first. Knobs: BENCH_N (calls per target, default 5000),
 # BENCH_WARMUP (default 200), MCPGW_BIN (default build/mcpgw), BENCH_SMOKE=1 (CI: a short run that only
 # checks that everything works; its figures go to build/bench-smoke.txt and mean nothing).
@@ -14,7 +14,7 @@ GW=${MCPGW_BIN:-$BUILD/mcpgw}
 BENCH=$BUILD/tools/mcpbench
 RELAY=$BUILD/tools/relay
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
-	N=${BENCH_N:-200} WARMUP=${BENCH_WARMUP:-20} SMOKE=--smoke OUT=$BUILD/bench-smoke.txt
+	N=${BENCH_N:-200} WARMUP=${BENCH_WARMUP:-20} SMOKE="--smoke --tp-calls 300 --tp-rounds 1" OUT=$BUILD/bench-smoke.txt
 else
 	N=${BENCH_N:-5000} WARMUP=${BENCH_WARMUP:-200} SMOKE='' OUT=$BUILD/bench-results.txt
 fi
@@ -69,7 +69,8 @@ server() {
 	    "$("$GW" version 2>/dev/null | head -n 1 || echo 'mcpgw ?')"
 	echo "# $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1);" \
 	    "node $("$NODE" --version); server-everything $("$NODE" -p 'require(process.argv[1]).version' "$PKG/package.json")"
-	echo "# tools/call echo {\"message\":\"hi\"}, $N calls per target after $WARMUP warm-up, interleaved round-robin"
+	echo "# tools/call echo {\"message\":\"hi\"}, $N sequential calls per target after $WARMUP warm-up," \
+	    "interleaved round-robin"
 	echo "# direct: node server-everything stdio; relay: build/tools/relay in front of it (one process hop," \
 	    "zero work); mcpgw: build/mcpgw run with it as the only upstream"
 	echo
@@ -78,7 +79,8 @@ server() {
 status=0
 echo "bench: latency ($N calls per target; logs in build/bench-logs)" >&2
 # shellcheck disable=SC2086
-if "$BENCH" -q $SMOKE -n "$N" -w "$WARMUP" --floor relay --timeout 30000 --deadline 300 --stderr-dir "$LOGS" \
+if "$BENCH" -q $SMOKE -n "$N" -w "$WARMUP" --floor relay --inflight 32 --timeout 30000 --deadline 300 \
+    --stderr-dir "$LOGS" \
     -- direct "$NODE" "$ENTRY" stdio \
     -- relay "$RELAY" "$NODE" "$ENTRY" stdio \
     -- mcpgw=everything__echo "$GW" run -c "$TMP/one.yaml" --system-policy "" \
