@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { NODE, T, makeTmp, openSession, rmTmp, runGateway, servers, toYaml } from "./lib/harness.mjs";
+import { NODE, T, makeTmp, openSession, rmTmp, runGateway, servers, sleep, toYaml, waitUntil } from "./lib/harness.mjs";
 
 test("mcpgw check: a good file -> configuration OK, exit 0", { timeout: T(30000) }, async () => {
   const dir = makeTmp("check-ok");
@@ -186,5 +186,25 @@ test("config: ${VAR} and ${VAR:-default} expansion, env_passthrough, cwd reach t
   } finally {
     s.destroy();
     rmTmp(dir);
+  }
+});
+
+test("config: writing an unrelated file next to the configuration does not reload it", { timeout: T(30000) }, async () => {
+  const s = await openSession({ tag: "noreload", servers: { f: servers.faulty(["--name", "f"]) }, gateway: { startup_wait: "10s" } });
+  try {
+    await s.tools();
+    // Files that are not configuration files (editor swap files, notes, records) change...
+    fs.writeFileSync(path.join(s.dir, "notes.txt"), "unrelated\n");
+    fs.writeFileSync(path.join(s.dir, ".config.yaml.swp"), "editor swap file\n");
+    fs.appendFileSync(path.join(s.dir, "notes.txt"), "more\n");
+    await sleep(T(1500)); // a bound: watch for an unwanted reload
+    const before = s.gw.stderr;
+    // ...then the configuration file itself: this one must be noticed (the watch works at all).
+    fs.writeFileSync(s.config, fs.readFileSync(s.config, "utf8") + "# touched\n");
+    await waitUntil(() => /reload/i.test(s.gw.stderr.slice(before.length)), T(5000), "a reload after the config file changed");
+    assert.doesNotMatch(before, /reload/i, `reloaded for files that are not configuration files:\n${before}`);
+    await s.shutdown();
+  } finally {
+    s.destroy();
   }
 });

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { T, makeTmp, openSession, rmTmp, runGateway, servers, toYaml } from "./lib/harness.mjs";
+import { T, makeTmp, openSession, recorded, rmTmp, runGateway, servers, toYaml } from "./lib/harness.mjs";
 
 // The acceptance case is a 6 s upstream with the others listed within startup_wait; 8 s and 4 s
 // keep the same order with room for a loaded 2-core machine.
@@ -154,6 +154,50 @@ test("mcpgw tools lists exposed and hidden tools and warms the catalogue for the
     const names = (await s.client.listTools()).tools.map((t) => t.name);
     assert.ok(performance.now() - t0 < T(1000), "answered from the catalogue written by mcpgw tools");
     assert.ok(names.includes("slow__echo") && names.includes("fast__echo") && !names.includes("fast__crash"), names.join(" "));
+    await s.shutdown();
+  } finally {
+    s?.destroy();
+    rmTmp(dir);
+  }
+});
+
+test("a call cancelled while its server is still starting is never run", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("queued-cancel");
+  const rec = path.join(dir, "slow.rec");
+  const cfg = {
+    dir,
+    servers: { slow: servers.faulty(["--name", "slow", "--delay-ms", "3000", "--record", rec]) },
+    gateway: { startup_wait: "1s" },
+  };
+  let s;
+  try {
+    // First run: fill the catalogue.
+    s = await openSession(cfg);
+    await s.client.listTools();
+    await s.gw.waitFor((m) => m.method === "notifications/tools/list_changed", T(10000), "slow server up");
+    await s.shutdown();
+    s.destroy({ keepDir: true });
+    fs.rmSync(rec, { force: true });
+
+    // Second run: the tool is known from the catalogue; call it, cancel while the server starts.
+    s = await openSession(cfg);
+    assert.ok((await s.client.listTools()).tools.some((t) => t.name === "slow__hang"));
+    const ac = new AbortController();
+    const p = s.call("slow__hang", { tag: "queued" }, { signal: ac.signal });
+    const timer = setTimeout(() => ac.abort("changed my mind"), 300);
+    await assert.rejects(p);
+    clearTimeout(timer);
+    // Once the server is up, the next call goes through...
+    assert.equal(await s.callText("slow__echo", { text: "up" }, { timeout: T(15000) }), "slow:up");
+    // ...and the cancelled one either never reached it or was cancelled right behind it.
+    const msgs = recorded(rec);
+    const call = msgs.find((m) => m.method === "tools/call" && m.params?.arguments?.tag === "queued");
+    if (call) {
+      assert.ok(
+        msgs.some((m) => m.method === "notifications/cancelled" && m.params?.requestId === call.id),
+        "a cancelled call that was still delivered must be cancelled upstream too",
+      );
+    }
     await s.shutdown();
   } finally {
     s?.destroy();
