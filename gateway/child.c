@@ -456,6 +456,13 @@ child_stop(struct child *c, int term_ms, int kill_ms)
 }
 
 void
+child_signal_all(int sig)
+{
+	for (struct child *c = children; c; c = c->next)
+		child_signal_group(c, sig);
+}
+
+void
 child_kill_all(void)
 {
 	for (struct child *c = children; c; c = c->next)

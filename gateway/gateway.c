@@ -304,6 +304,10 @@ gw_watch(struct gw *g)
 static void
 gw_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
+	/* A supervisor that sends SIGTERM may send SIGKILL right after (Codex waits about 20 ms):
+	 * pass the signal on to every server's process group at once, so that no grandchild is left
+	 * behind if we get no further. The orderly sequence follows for those that ignore it. */
+	child_signal_all((int)sig);
 	gw_shutdown(arg, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 

@@ -141,17 +141,27 @@ names_sanitize(const char *s)
 	n = strlen(s);
 	if ((out = malloc(n + 1)) == NULL)
 		return NULL;
+	size_t o = 0;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		/* Byte-wise and ASCII-only on purpose: a UTF-8 character becomes one '_' per byte,
-		 * and no locale can widen the set. */
+		/* ASCII-only on purpose, so that no locale can widen the set. Every other character
+		 * becomes one '_' (as Codex maps names): UTF-8 continuation bytes add nothing. A byte
+		 * that is not valid UTF-8 counts as a character of its own. */
 		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 		    c == '_')
-			out[i] = (char)c;
-		else
-			out[i] = '_';
+			out[o++] = (char)c;
+		else {
+			out[o++] = '_';
+			size_t len = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 1;
+			size_t k = 1;
+			while (k < len && i + k < n && ((unsigned char)s[i + k] & 0xc0) == 0x80)
+				k++;
+			if (k == len)
+				i += len - 1;
+		}
 	}
+	n = o;
 	out[n] = '\0';
 	return out;
 }

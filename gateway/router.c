@@ -20,6 +20,10 @@
 #define INSTR_MAX 4000
 #define URI_SCHEME "mcpgw://"
 
+struct upstream;
+static void first_line(char *dst, size_t n, const char *s);
+static void server_summary(const struct upstream *up, char *dst, size_t n);
+
 struct uri_entry {
 	int server;
 	char *orig;
@@ -398,14 +402,12 @@ router_lists_hook(struct upstream *up, unsigned which, void *arg)
 	if (i < 0 || (size_t)i >= r->nups || r->ups[i] != up)
 		return;		/* a server removed by a reload, on its way out */
 	/* What the instructions say of this server next time, before it is up. */
-	const char *summary = upstream_instructions(up);
-	if (summary == NULL || *summary == '\0')
-		summary = json_string_value(json_object_get(info, "title"));
-	if (summary == NULL)
-		summary = json_string_value(json_object_get(info, "name"));
+	char summary[INSTR_LINE_MAX];
+	(void)info;
+	server_summary(up, summary, sizeof summary);
 	if ((which & UPSTREAM_TOOLS) && !upstream_tools_from_catalog(up) &&
 	    catalog_put(r->catalog, upstream_name(up), r->digests[i], upstream_list(up, UPSTREAM_TOOLS),
-	    summary))
+	    summary[0] ? summary : NULL))
 		catalog_save(r->catalog);
 	router_rebuild(r, which);
 }
@@ -710,6 +712,24 @@ router_resource_allowed(const struct router *r, const struct upstream *up, const
 	return config_rules_pass(&upstream_config(up)->resources, uri);
 }
 
+/* One line about a server from what it says of itself: its title, else the first line of its
+ * instructions, else its name. Empty when it has said nothing yet. */
+static void
+server_summary(const struct upstream *up, char *dst, size_t n)
+{
+	json_t *info = upstream_server_info(up);
+	const char *title = json_string_value(json_object_get(info, "title"));
+	const char *name = json_string_value(json_object_get(info, "name"));
+	const char *instr = upstream_instructions(up);
+	dst[0] = '\0';
+	if (title && *title)
+		first_line(dst, n, title);
+	else if (instr && *instr)
+		first_line(dst, n, instr);
+	else if (name && *name)
+		first_line(dst, n, name);
+}
+
 /* The first line of s that says something (Markdown headings and emphasis marks skipped; a
  * heading only when nothing else is there), cleaned and cut. */
 static void
@@ -759,23 +779,20 @@ router_instructions(const struct router *r)
 	for (size_t i = 0; i < r->nups; i++) {
 		const struct upstream *up = r->ups[i];
 		const struct config_server *cfg = upstream_config(up);
-		const char *instr = upstream_instructions(up);
 		char line[INSTR_LINE_MAX];
-		json_t *info = upstream_server_info(up);
 		json_t *tools = upstream_list(up, UPSTREAM_TOOLS);
 
-		if (instr == NULL)
-			instr = catalog_instructions(r->catalog, cfg->name, r->digests[i]);
 		if (cfg->description)
 			first_line(line, sizeof line, cfg->description);
-		else if (instr && *instr)
-			first_line(line, sizeof line, instr);
-		else if (json_string_value(json_object_get(info, "title")))
-			first_line(line, sizeof line, json_string_value(json_object_get(info, "title")));
-		else if (json_string_value(json_object_get(info, "name")))
-			first_line(line, sizeof line, json_string_value(json_object_get(info, "name")));
-		else
-			snprintf(line, sizeof line, "%s", cfg->command ? cfg->command : cfg->url ? cfg->url : "");
+		else if (upstream_server_info(up) || upstream_instructions(up))
+			server_summary(up, line, sizeof line);
+		else {
+			const char *c = catalog_instructions(r->catalog, cfg->name, r->digests[i]);
+			if (c)
+				first_line(line, sizeof line, c);
+			else
+				snprintf(line, sizeof line, "(starting)");
+		}
 		if (ftell(f) > INSTR_MAX) {
 			fprintf(f, "\n- (%zu more servers)", r->nups - i);
 			break;
@@ -785,6 +802,8 @@ router_instructions(const struct router *r)
 			fprintf(f, " (%zu tools, named %s%s*)", json_array_size(tools), cfg->prefix, r->cfg->separator);
 		else if (tools)
 			fprintf(f, " (%zu tools, not prefixed)", json_array_size(tools));
+		else if (cfg->prefix[0])
+			fprintf(f, " (tools named %s%s*)", cfg->prefix, r->cfg->separator);
 	}
 	fclose(f);
 	return out;

@@ -72,7 +72,7 @@ struct session {
 	uint64_t next_sreq;
 	TAILQ_HEAD(, call) waiting;
 	TAILQ_HEAD(, deferred) deferred;
-	struct timespec deadline;
+	struct timespec started, deadline;
 	struct event *ev_deadline;
 	struct event *ev_logdrop;	/* reports log messages dropped by the rate limit */
 	struct hmap *subs;		/* exposed URI -> sub: renewed when its server restarts */
@@ -506,6 +506,26 @@ handle_list(struct session *s, struct jsonrpc_msg *m, unsigned which)
 
 /* ---- client methods ---- */
 
+/* Codex gives a server about 1 s to list its tools and ignores list_changed afterwards: a first
+ * list that waited longer would leave every server out, not only the slow one. */
+#define SESSION_CODEX_WAIT_MS 800
+
+static void
+session_cap_wait(struct session *s, long ms)
+{
+	struct timespec cap = s->started;
+	cap.tv_sec += ms / 1000;
+	cap.tv_nsec += (ms % 1000) * 1000000;
+	if (cap.tv_nsec >= 1000000000) {
+		cap.tv_sec++;
+		cap.tv_nsec -= 1000000000;
+	}
+	if (cap.tv_sec < s->deadline.tv_sec || (cap.tv_sec == s->deadline.tv_sec && cap.tv_nsec < s->deadline.tv_nsec)) {
+		s->deadline = cap;
+		log_debug("client", "this client does not wait for slow servers: first lists wait at most %ld ms", ms);
+	}
+}
+
 static void
 handle_initialize(struct session *s, struct jsonrpc_msg *m)
 {
@@ -542,6 +562,8 @@ handle_initialize(struct session *s, struct jsonrpc_msg *m)
 	free(instr);
 	const char *cname = json_string_value(json_object_get(json_object_get(m->params, "clientInfo"), "name"));
 	log_info("client", "initialize from %s, protocol %s", cname ? cname : "(unnamed client)", v);
+	if (cname && strncmp(cname, "codex", 5) == 0)
+		session_cap_wait(s, SESSION_CODEX_WAIT_MS);
 	/* Upstreams are told only now what the client can do (sampling, elicitation, roots). */
 	router_set_client_caps(s->router, s->client_caps);
 }
@@ -1057,7 +1079,8 @@ session_new(struct event_base *base, struct router *router, const struct config 
 	s->subs = hmap_new();
 	TAILQ_INIT(&s->waiting);
 	TAILQ_INIT(&s->deferred);
-	clock_gettime(CLOCK_MONOTONIC, &s->deadline);
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
+	s->deadline = s->started;
 	s->deadline.tv_sec += startup_wait_ms / 1000;
 	s->deadline.tv_nsec += (startup_wait_ms % 1000) * 1000000;
 	if (s->deadline.tv_nsec >= 1000000000) {

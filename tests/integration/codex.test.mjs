@@ -14,7 +14,7 @@
 //      without it; mcpgw's first tools/list waits for server-everything (startup_wait), so
 //      whether the tools reach the model depends on how long server-everything takes to start
 //      on this machine. The run asserts only what is always true and reports the rest.
-//   4. (todo: a known gateway bug) an upstream's grandchild must not outlive Codex's shutdown of
+//   4. (regression) an upstream's grandchild must not outlive Codex's shutdown of
 //      mcpgw: Codex sends SIGTERM to mcpgw's process group and SIGKILL to mcpgw about 20 ms later,
 //      so the gateway's close-stdin -> SIGTERM -> SIGKILL sequence never runs; its children die
 //      through PR_SET_PDEATHSIG, but a grandchild of an upstream that does not exit at once on
@@ -451,12 +451,11 @@ describe("Codex CLI end to end", { skip: HAVE_CODEX ? false : "node_modules/@ope
     });
   });
   test(
+    // Regression test: Codex SIGTERMs mcpgw's group and SIGKILLs mcpgw ~20 ms later; mcpgw's child
+    // died by PDEATHSIG but a grandchild in the child's process group survived, until mcpgw passed
+    // SIGTERM on to every server's group at once.
     "Codex's shutdown leaves no grandchild of an upstream behind",
-    {
-      todo:
-        "gateway bug: Codex SIGTERMs mcpgw's group and SIGKILLs mcpgw ~20 ms later; mcpgw's child dies by PDEATHSIG " +
-        "but a grandchild in the child's process group survives (remove todo once mcpgw signals its upstream groups at once on SIGTERM)",
-    },
+    {},
     async (t) => {
       // A server that ignores stdin EOF and SIGTERM (so that it is still there when mcpgw is
       // killed) and starts `sleep 1000` as its own child.
