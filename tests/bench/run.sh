@@ -103,6 +103,20 @@ else
 	echo "rss: FAILED (see the messages above and build/bench-logs/)" >>"$TMP/results"
 fi
 
+# The goals of docs/performance.md against this run's figures.
+{
+	echo
+	echo "# goals"
+	awk '$1 == "mcpgw" && NF >= 9 && !done {
+		done = 1
+		printf "%-26s %12.3f   goal <= 1.10      %s\n", "median, mcpgw/direct", $6, ($6 <= 1.10 ? "met" : "NOT MET")
+		printf "%-26s %12.3f   goal <= 1.10      %s\n", "median, mcpgw/relay", $8, ($8 <= 1.10 ? "met" : "NOT MET")
+		printf "%-26s %+9.1f µs   goal < 30 µs      %s\n", "median, added over relay", $9, ($9 < 30 ? "met" : "NOT MET")
+	}' "$TMP/latency" 2>/dev/null
+	sed -n 's/.*(VmHWM) \([0-9][0-9]*\) kB.*/\1/p' "$TMP/rss" 2>/dev/null | head -n 1 |
+	    awk '{ printf "%-26s %9d kB   goal <= 8192 kB   %s\n", "peak RSS, 10 upstreams", $1, ($1 <= 8192 ? "met" : "NOT MET") }'
+} >>"$TMP/results"
+
 cp "$TMP/results" "$OUT"
 cat "$OUT"
 echo "bench: results kept in ${OUT#"$ROOT"/}" >&2
