@@ -17,6 +17,7 @@
 #include "auth.h"
 
 static struct event_base *base;
+static char plugin_build_dir[300] = "build/plugins";	/* next to this test: BUILD/plugins */
 static char tmpdir[] = "/tmp/mcpgw-test-auth-XXXXXX";
 
 static int
@@ -230,8 +231,8 @@ plugin_directory_rules(void **state)
 static void
 example_plugin_signs_with_hmac_sha256(void **state)
 {
-	const char *so = getenv("MCPGW_TEST_PLUGIN_DIR") ? getenv("MCPGW_TEST_PLUGIN_DIR") : "build/plugins";
-	char src[300], dir[300], dst[320], key[300], json[700], err[512], cmd[1200];
+	const char *so = plugin_build_dir;
+	char src[340], dir[300], dst[320], key[300], json[700], err[512], cmd[1200];
 	struct mcpgw_headers h = { 0 };
 	struct config_server s;
 	struct auth *a;
@@ -274,8 +275,15 @@ example_plugin_signs_with_hmac_sha256(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
+	/* BUILD/tests/test_auth -> BUILD/plugins (build/, build-asan/, ...) */
+	const char *slash = strrchr(argv[0], '/');
+	if (getenv("MCPGW_TEST_PLUGIN_DIR"))
+		snprintf(plugin_build_dir, sizeof plugin_build_dir, "%s", getenv("MCPGW_TEST_PLUGIN_DIR"));
+	else if (slash && slash - argv[0] < 200)
+		snprintf(plugin_build_dir, sizeof plugin_build_dir, "%.*s/../plugins", (int)(slash - argv[0]), argv[0]);
+	(void)argc;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(header_add_refuses_injection_and_owned_headers),
 		cmocka_unit_test(none_gives_no_headers),

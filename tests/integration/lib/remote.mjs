@@ -3,11 +3,13 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { FIXTURES, NODE, REPO, T, isAlive, procStat, sleep } from "./harness.mjs";
+import { BIN, FIXTURES, NODE, T, isAlive, procStat, sleep } from "./harness.mjs";
 
 export const HTTP_SERVER = path.join(FIXTURES, "http/server.mjs");
-export const PLUGIN_BUILD = path.join(process.env.MCPGW_BUILD_DIR || path.join(REPO, "build"), "plugins");
-export const TEST_PLUGIN_BUILD = path.join(process.env.MCPGW_BUILD_DIR || path.join(REPO, "build"), "tests/plugins");
+/** The build tree of the gateway under test (build/, build-asan/, ...): its plugins sit next to it. */
+const BUILD_DIR = process.env.MCPGW_BUILD_DIR || path.dirname(BIN);
+export const PLUGIN_BUILD = path.join(BUILD_DIR, "plugins");
+export const TEST_PLUGIN_BUILD = path.join(BUILD_DIR, "tests/plugins");
 
 /** A running fixture server. */
 export class HttpServer {
