@@ -2,8 +2,7 @@
 // initialize version negotiation; ping answered locally. Raw lines, no SDK client.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
-import { T, WRAPPER, makeTmp, openSession, recorded, rmTmp, servers } from "./lib/harness.mjs";
+import { T, WRAPPER, makeTmp, openSession, outFile, recorded, rmTmp, servers } from "./lib/harness.mjs";
 
 const SUPPORTED = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
 
@@ -38,7 +37,7 @@ test("initialize: echoes each supported version, answers the latest to an unknow
 
 test("malformed client input: exact error codes, nothing forwarded, gateway keeps serving", { timeout: T(90000) }, async () => {
   const dir = makeTmp("input");
-  const record = path.join(dir, "record.log");
+  const record = outFile(dir, "record.log");
   const s = await openSession({
     dir,
     servers: { rec: servers.faulty(["--name", "rec", "--record", record]) },

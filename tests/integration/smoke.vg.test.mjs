@@ -3,12 +3,21 @@
 // carries valgrind's verdict (--error-exitcode), so a leak or memory error fails the test.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
-import { T, makeTmp, openSession, readJsonLines, rejectsCode, rmTmp, servers, waitUntil } from "./lib/harness.mjs";
+import {
+  T,
+  makeTmp,
+  openSession,
+  outFile,
+  readJsonLines,
+  rejectsCode,
+  rmTmp,
+  servers,
+  waitUntil,
+} from "./lib/harness.mjs";
 
 test("smoke: list, call, progress, errors, timeout, crash and restart, clean exit", { timeout: T(120000) }, async () => {
   const dir = makeTmp("smoke");
-  const cancelFile = path.join(dir, "cancel.jsonl");
+  const cancelFile = outFile(dir, "cancel.jsonl");
   const s = await openSession({
     dir,
     servers: {

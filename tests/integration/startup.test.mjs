@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { T, makeTmp, openSession, recorded, rmTmp, runGateway, servers, toYaml } from "./lib/harness.mjs";
+import { T, makeTmp, openSession, outFile, recorded, rmTmp, runGateway, servers, toYaml } from "./lib/harness.mjs";
 
 // The acceptance case is a 6 s upstream with the others listed within startup_wait; 8 s and 4 s
 // keep the same order with room for a loaded 2-core machine.
@@ -163,7 +163,7 @@ test("mcpgw tools lists exposed and hidden tools and warms the catalogue for the
 
 test("a call cancelled while its server is still starting is never run", { timeout: T(60000) }, async () => {
   const dir = makeTmp("queued-cancel");
-  const rec = path.join(dir, "slow.rec");
+  const rec = outFile(dir, "slow.rec");
   const cfg = {
     dir,
     servers: { slow: servers.faulty(["--name", "slow", "--delay-ms", "3000", "--record", rec]) },

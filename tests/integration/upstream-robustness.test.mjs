@@ -4,8 +4,7 @@
 // the gateway, leak anything to the client, or disturb the other upstream.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
-import { T, makeTmp, openSession, recorded, rmTmp, servers, waitUntil } from "./lib/harness.mjs";
+import { T, makeTmp, openSession, outFile, recorded, rmTmp, servers, waitUntil } from "./lib/harness.mjs";
 
 test("malformed tools/list entries of an upstream are not passed on", { timeout: T(60000) }, async () => {
   const s = await openSession({
@@ -36,7 +35,7 @@ test("malformed tools/list entries of an upstream are not passed on", { timeout:
 
 test("protocol garbage from an upstream is dropped; the call, the client and the other upstream carry on", { timeout: T(60000) }, async () => {
   const dir = makeTmp("rude");
-  const rec = path.join(dir, "rude.jsonl");
+  const rec = outFile(dir, "rude.jsonl");
   const s = await openSession({
     dir,
     servers: { rude: servers.rude(["--record", rec]), f: servers.faulty(["--name", "f"]) },

@@ -79,6 +79,15 @@ export function makeTmp(tag = "t") {
   return fs.mkdtempSync(path.join(os.tmpdir(), `mcpgw-it-${tag}-`));
 }
 
+/**
+ * A path for a test artefact (records, cancel files...) in DIR/out: kept out of the directory
+ * of the configuration file, which the gateway watches for changes.
+ */
+export function outFile(dir, name) {
+  fs.mkdirSync(path.join(dir, "out"), { recursive: true });
+  return path.join(dir, "out", name);
+}
+
 export function rmTmp(dir) {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 }
