@@ -86,6 +86,7 @@ test check: unit integration
 
 bench: all
 	@sh tests/bench/run.sh
+	@sh tests/bench/remote.sh | tee -a $(BUILD)/bench-results.txt
 
 # The whole suite under AddressSanitizer and UndefinedBehaviorSanitizer, in its own build tree.
 asan:

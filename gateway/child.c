@@ -214,6 +214,16 @@ child_finish(struct child *c, int status)
 			;
 		c->paused = 0;
 		child_deliver_lines(c);
+		/* A last line without its newline (printf '{...}') is a line too. */
+		size_t n = evbuffer_get_length(c->outbuf);
+		if (!c->freeing && c->cbs.line && !c->frame.discarding && n > 0 && n <= c->frame.max) {
+			char *line = malloc(n + 1);
+			if (line != NULL) {
+				evbuffer_remove(c->outbuf, line, n);
+				line[n] = '\0';
+				c->cbs.line(c->cbs.arg, line, n);
+			}
+		}
 	}
 	if (c->fd_err >= 0) {
 		while (evbuffer_read(c->errbuf, c->fd_err, 65536) > 0)

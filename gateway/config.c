@@ -974,10 +974,13 @@ walk_tls(struct ld *ld, const struct cfgnode *n, struct config_server *s)
 
 /* --- auth --- */
 
+/* Any auth key ending in _file names a file: ~/ expands there (token_file, client_secret_file,
+ * and third-party plugins' own such as key_file). */
 static int
 path_like_key(const char *key)
 {
-	return strcmp(key, "token_file") == 0 || strcmp(key, "client_secret_file") == 0;
+	size_t n = strlen(key);
+	return n > 5 && strcmp(key + n - 5, "_file") == 0;
 }
 
 /* Up to 18 digits, so that strtoll cannot overflow; longer numbers stay strings. */
