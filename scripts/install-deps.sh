@@ -45,9 +45,9 @@ node_ok || missing="$missing nodejs npm"
 if [ -n "$missing" ]; then
 	echo "install-deps: apt-get install$missing"
 	# shellcheck disable=SC2086
-	quiet $SUDO apt-get -q update
+	quiet $SUDO apt-get -q -o DPkg::Lock::Timeout=300 update
 	# shellcheck disable=SC2086
-	quiet $SUDO apt-get -q install -y --no-install-recommends $missing
+	quiet $SUDO apt-get -q -o DPkg::Lock::Timeout=300 install -y --no-install-recommends $missing
 	hash -r 2>/dev/null || true
 fi
 
