@@ -16,9 +16,9 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#include <openssl/evp.h>
 #include "cfgnode.h"
 #include "config.h"
+#include "sha256.h"
 #include "log.h"
 
 #ifndef MCPGW_SYSCONFDIR
@@ -2088,7 +2088,7 @@ config_parse_duration(const char *s)
  * a byte stream ("ab","c" vs "a","bc") --- */
 
 static void
-dg_raw(EVP_MD_CTX *c, char tag, const void *p, size_t n, int present)
+dg_raw(struct sha256 *c, char tag, const void *p, size_t n, int present)
 {
 	unsigned char h[10];
 
@@ -2096,19 +2096,19 @@ dg_raw(EVP_MD_CTX *c, char tag, const void *p, size_t n, int present)
 	h[1] = (unsigned char)present;
 	for (int i = 0; i < 8; i++)
 		h[2 + i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
-	EVP_DigestUpdate(c, h, sizeof h);
+	sha256_update(c, h, sizeof h);
 	if (n > 0)
-		EVP_DigestUpdate(c, p, n);
+		sha256_update(c, p, n);
 }
 
 static void
-dg_str(EVP_MD_CTX *c, char tag, const char *s)
+dg_str(struct sha256 *c, char tag, const char *s)
 {
 	dg_raw(c, tag, s, s ? strlen(s) : 0, s != NULL);
 }
 
 static void
-dg_num(EVP_MD_CTX *c, char tag, long v)
+dg_num(struct sha256 *c, char tag, long v)
 {
 	char b[32];
 
@@ -2125,7 +2125,7 @@ kv_cmp(const void *a, const void *b)
 
 /* Mappings are unordered in YAML: hash them sorted by key. */
 static void
-dg_kv(EVP_MD_CTX *c, char tag, const struct config_kv *kv, size_t n)
+dg_kv(struct sha256 *c, char tag, const struct config_kv *kv, size_t n)
 {
 	const struct config_kv **v = xcalloc(n + 1, sizeof *v);
 
@@ -2142,7 +2142,7 @@ dg_kv(EVP_MD_CTX *c, char tag, const struct config_kv *kv, size_t n)
 }
 
 static void
-dg_globs(EVP_MD_CTX *c, char tag, const struct config_globs *g)
+dg_globs(struct sha256 *c, char tag, const struct config_globs *g)
 {
 	dg_num(c, tag, (long)g->n);
 	for (size_t i = 0; i < g->n; i++)
@@ -2150,7 +2150,7 @@ dg_globs(EVP_MD_CTX *c, char tag, const struct config_globs *g)
 }
 
 static void
-dg_rules(EVP_MD_CTX *c, char tag, const struct config_rules *r)
+dg_rules(struct sha256 *c, char tag, const struct config_rules *r)
 {
 	dg_num(c, tag, (long)r->nallow);
 	for (size_t i = 0; i < r->nallow; i++)
@@ -2164,18 +2164,14 @@ void
 config_server_digest(const struct config_server *s, char out[65])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *c;
+	unsigned char md[32];
+	struct sha256 ctx, *c = &ctx;
 
 	memset(out, '0', 64);
 	out[64] = '\0';
-	if (s == NULL || (c = EVP_MD_CTX_new()) == NULL)
+	if (s == NULL)
 		return;
-	if (EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
-		EVP_MD_CTX_free(c);
-		return;
-	}
+	sha256_init(c);
 	dg_str(c, 'V', "mcpgw-server-digest-1");
 	dg_str(c, 'c', s->command);
 	dg_num(c, 'a', (long)s->nargs);
@@ -2197,10 +2193,9 @@ config_server_digest(const struct config_server *s, char out[65])
 	dg_num(c, 'n', s->pin);
 	dg_kv(c, 'r', s->rename, s->nrename);
 	dg_str(c, 'z', json_string_value(json_object_get(s->auth, "plugin")));
-	if (EVP_DigestFinal_ex(c, md, &mdlen) == 1 && mdlen == 32)
-		for (unsigned int i = 0; i < mdlen; i++) {
-			out[2 * i] = hex[md[i] >> 4];
-			out[2 * i + 1] = hex[md[i] & 0xf];
-		}
-	EVP_MD_CTX_free(c);
+	sha256_final(c, md);
+	for (unsigned int i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0xf];
+	}
 }

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/evp.h>
 #include "names.h"
+#include "sha256.h"
 
 #define NAMES_HASH_HEX   8	/* hex digits of SHA-256 in a shortened name */
 #define NAMES_MIN_LEN    (NAMES_HASH_HEX + 1)	/* "_" + hash, with an empty head */
@@ -219,8 +219,7 @@ static char *
 hashed_name(const char *full, size_t head, const char *server_key, const char *name,
     int counter)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	char md[65];
 	char *in = NULL, *out = NULL;
 	int n, i;
 
@@ -230,15 +229,14 @@ hashed_name(const char *full, size_t head, const char *server_key, const char *n
 		n = asprintf(&in, "%s/%s#%d", server_key, name, counter);
 	if (n < 0)
 		return NULL;
-	if (EVP_Digest(in, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1 ||
-	    mdlen < NAMES_HASH_HEX / 2)
-		goto out;
+	sha256_hex(in, (size_t)n, md);
 	if ((out = malloc(head + 1 + NAMES_HASH_HEX + 1)) == NULL)
 		goto out;
 	memcpy(out, full, head);
 	out[head] = '_';
-	for (i = 0; i < NAMES_HASH_HEX / 2; i++)
-		snprintf(out + head + 1 + 2 * i, 3, "%02x", md[i]);
+	for (i = 0; i < NAMES_HASH_HEX; i++)
+		out[head + 1 + i] = md[i];
+	out[head + 1 + NAMES_HASH_HEX] = '\0';
 out:
 	free(in);
 	return out;

@@ -2,9 +2,9 @@
 #include <errno.h>
 #include <string.h>
 #include <stdlib.h>
-#include <openssl/evp.h>
 #include "log.h"
 #include "pins.h"
+#include "sha256.h"
 #include "state.h"
 
 #define PINS_FILE "pins.json"
@@ -64,9 +64,6 @@ pins_digest(json_t *tool, char out[65])
 	static const char *keys[] = { "name", "title", "description", "inputSchema", "outputSchema",
 		"annotations", NULL };
 	json_t *sub = json_object();
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-
 	for (int i = 0; keys[i]; i++) {
 		json_t *v = json_object_get(tool, keys[i]);
 		if (v)
@@ -74,10 +71,8 @@ pins_digest(json_t *tool, char out[65])
 	}
 	char *canon = json_dumps(sub, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
 	json_decref(sub);
-	EVP_Digest(canon ? canon : "", canon ? strlen(canon) : 0, md, &mdlen, EVP_sha256(), NULL);
+	sha256_hex(canon ? canon : "", canon ? strlen(canon) : 0, out);
 	free(canon);
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
 static json_t *

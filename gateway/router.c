@@ -48,7 +48,7 @@ struct router {
 	struct hmap *uris;		/* exposed uri -> uri_entry */
 	struct hmap *hidden;		/* would-be exposed tool name -> hidden_entry (for the audit log) */
 	struct pins *pins;
-	struct hmap *pin_warned;	/* "server/tool/digest" already reported as changed */
+	struct hmap *pin_warned;	/* warnings already given ("server/tool/digest", "template/...") */
 	unsigned dirty_notify;
 	struct event *ev_debounce;
 	int stopping;
@@ -328,8 +328,14 @@ build_templates(struct router *r)
 			if (t == NULL || !config_rules_pass(&cfg->resources, t))
 				continue;
 			if (json_object_get(seen, t)) {
-				log_warn(cfg->name, "resource template %s is also published by an earlier server; "
-				    "the earlier one is used", t);
+				char *key = NULL;
+				if (asprintf(&key, "template/%s/%s", cfg->name, t) >= 0 &&
+				    hmap_get(r->pin_warned, key) == NULL) {
+					hmap_put(r->pin_warned, key, r);	/* said once, not at every rebuild */
+					log_warn(cfg->name, "resource template %s is also published by an earlier "
+					    "server; the earlier one is used", t);
+				}
+				free(key);
 				continue;
 			}
 			json_object_set_new(seen, t, json_integer((json_int_t)i));
