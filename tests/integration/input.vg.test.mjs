@@ -124,6 +124,19 @@ test("malformed client input: exact error codes, nothing forwarded, gateway keep
     assert.strictEqual(rs.id, "7");
     assert.equal(rs.result?.content?.[0]?.text, "rec:string id");
 
+    // Unusual but valid ids come back exactly as sent.
+    for (const id of [0, -1, "x".repeat(1000), "\u00e9\u4e2d \"quoted\" \\ id"]) {
+      const r = await gw.request({ jsonrpc: "2.0", id, method: "ping" });
+      assert.strictEqual(r.id, id);
+      assert.deepEqual(r.result, {});
+    }
+    // Responses from the client to requests nobody sent are ignored (no reply, no crash).
+    from = gw.messages.length;
+    gw.send({ jsonrpc: "2.0", id: "never-sent", result: { roots: [] } });
+    gw.send({ jsonrpc: "2.0", id: 424242, error: { code: -32601, message: "MARK19" } });
+    assert.deepEqual((await gw.request({ jsonrpc: "2.0", id: 31, method: "ping" })).result, {});
+    assert.deepEqual(gw.messages.slice(from).filter((m) => m.id !== 31), [], "no reply to stray responses");
+
     // A valid call still works, and the upstream has seen only valid traffic.
     const ok = await gw.request({ ...call("SYNC-OK"), id: 25 }, T(10000));
     assert.equal(ok.result?.content?.[0]?.text, "rec:SYNC-OK");

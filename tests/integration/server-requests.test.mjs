@@ -50,7 +50,12 @@ test("server->client requests: errors returned, upstream cancellations forwarded
     const cancel = s.gw.messages.slice(from).find((m) => m.method === "notifications/cancelled");
     assert.ok(cancel, "notifications/cancelled sent to the client");
     assert.strictEqual(cancel.params.requestId, req.id);
+
+    // stdin EOF while a server->client request is still waiting for the client: a clean exit.
+    const pending = s.callText("f__ask", { method: "elicitation/create", timeout_ms: 60000 }).catch(() => {});
+    await s.gw.waitFor((m) => m.method === "elicitation/create" && m.id !== req.id, T(3000), "second elicitation at the client");
     await s.shutdown();
+    await pending;
   } finally {
     s.destroy();
   }
