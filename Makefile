@@ -9,7 +9,9 @@ CC         ?= cc
 
 PKGS := libevent jansson yaml-0.1 libcurl openssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+# libcurl is loaded on first use (gateway/curl_lazy.c), so it is not linked; --as-needed keeps
+# OpenSSL out of a binary that does not call it.
+PKG_LIBS   := -Wl,--as-needed $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)))
 
 WARN := -Wall -Wextra -Wformat=2 -Werror=format-security -Wshadow -Wpointer-arith \
         -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter -Wvla

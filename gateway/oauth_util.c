@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
+#include <sys/random.h>
 #include "oauth_util.h"
+#include "sha256.h"
 
 #define URL_MAX 8192
 #define HEADER_MAX 8192
@@ -45,14 +45,14 @@ static int
 random_b64(char out[64], size_t bytes)
 {
 	unsigned char r[48];
-	if (bytes > sizeof r || RAND_bytes(r, (int)bytes) != 1)
+	if (bytes > sizeof r || getrandom(r, bytes, 0) != (ssize_t)bytes)
 		return -1;
 	char *s = oauth_b64url(r, bytes);
-	OPENSSL_cleanse(r, sizeof r);
+	explicit_bzero(r, sizeof r);
 	if (s == NULL)
 		return -1;
 	snprintf(out, 64, "%s", s);
-	OPENSSL_cleanse(s, strlen(s));
+	explicit_bzero(s, strlen(s));
 	free(s);
 	return 0;
 }
@@ -61,12 +61,13 @@ int
 oauth_pkce(char verifier[64], char challenge[64])
 {
 	unsigned char md[32];
-	unsigned int mdlen = 0;
+	struct sha256 sh;
 	if (random_b64(verifier, 32) < 0)
 		return -1;
-	if (EVP_Digest(verifier, strlen(verifier), md, &mdlen, EVP_sha256(), NULL) != 1)
-		return -1;
-	char *c = oauth_b64url(md, mdlen);
+	sha256_init(&sh);
+	sha256_update(&sh, verifier, strlen(verifier));
+	sha256_final(&sh, md);
+	char *c = oauth_b64url(md, sizeof md);
 	if (c == NULL)
 		return -1;
 	snprintf(challenge, 64, "%s", c);
