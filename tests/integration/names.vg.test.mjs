@@ -152,3 +152,22 @@ test("names: each non-ASCII character (not each UTF-8 byte) becomes one _", { ti
     s.destroy();
   }
 });
+
+test("names: prefix replaces the server key; an empty prefix exposes the upstream names", { timeout: T(60000) }, async () => {
+  const s = await openSession({
+    tag: "names-prefix",
+    servers: { first: servers.faulty(["--name", "f1"], { prefix: "alt" }), bare: servers.names(["--name", "b"], { prefix: "" }) },
+    gateway: { startup_wait: "15s" },
+  });
+  try {
+    const tools = (await s.client.listTools()).tools.map((t) => t.name);
+    assert.ok(tools.includes("alt__echo"), `prefix "alt": ${tools.join(" ")}`);
+    assert.ok(!tools.some((n) => n.startsWith("first__")), "the server key is not used when a prefix is set");
+    assert.ok(tools.includes("a_b") && tools.includes("dot_name"), `empty prefix: plain names: ${tools.join(" ")}`);
+    assert.equal(await s.callText("alt__echo", { text: "p" }), "f1:p");
+    assert.equal(await s.callText("dot_name"), "b:dot.name");
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+});
