@@ -174,6 +174,9 @@ test("config: ${VAR} and ${VAR:-default} expansion, env_passthrough, cwd reach t
     },
     env: { MCPGW_IT_X: "abc", MCPGW_IT_PASS: "passed", MCPGW_IT_SECRET: "must-not-leak", MCPGW_IT_UNSET_Y: undefined },
     gateway: { startup_wait: "15s" },
+  }).catch((e) => {
+    rmTmp(dir);
+    throw e;
   });
   try {
     const { env, cwd: childCwd } = JSON.parse(await s.callText("ev__env"));

@@ -120,6 +120,9 @@ test("per-request timeout: -32001 to the client and notifications/cancelled to t
     dir,
     servers: { hotel: servers.faulty(["--name", "hotel", "--cancel-file", cancelFile], { timeout: "1s" }) },
     gateway: { startup_wait: "10s" },
+  }).catch((e) => {
+    rmTmp(dir);
+    throw e;
   });
   try {
     await s.tools();
@@ -149,6 +152,9 @@ test("an upstream that never starts is retried with backoff, not in a tight loop
       ok: servers.faulty(["--name", "ok"]),
     },
     gateway: { startup_wait: "5s" },
+  }).catch((e) => {
+    rmTmp(dir);
+    throw e;
   });
   try {
     const t0 = performance.now();
@@ -223,6 +229,9 @@ test("an upstream that keeps dying is marked failed: restarts stop and calls fai
       ok: servers.faulty(["--name", "ok"]),
     },
     gateway: { startup_wait: "10s" },
+  }).catch((e) => {
+    rmTmp(dir);
+    throw e;
   });
   try {
     const names = (await s.client.listTools()).tools.map((t) => t.name);

@@ -43,6 +43,9 @@ test("malformed client input: exact error codes, nothing forwarded, gateway keep
     servers: { rec: servers.faulty(["--name", "rec", "--record", record]) },
     gateway: { startup_wait: "10s" },
     connect: false,
+  }).catch((e) => {
+    rmTmp(dir);
+    throw e;
   });
   const gw = s.gw;
   try {

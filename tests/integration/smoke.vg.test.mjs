@@ -25,6 +25,9 @@ test("smoke: list, call, progress, errors, timeout, crash and restart, clean exi
       f: servers.faulty(["--name", "f", "--cancel-file", cancelFile, "--resource", "test://f/one"], { timeout: "2s" }),
     },
     gateway: { startup_wait: "20s" },
+  }).catch((e) => {
+    rmTmp(dir);
+    throw e;
   });
   try {
     const tools = await s.tools();

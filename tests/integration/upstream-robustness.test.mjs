@@ -40,6 +40,9 @@ test("protocol garbage from an upstream is dropped; the call, the client and the
     dir,
     servers: { rude: servers.rude(["--record", rec]), f: servers.faulty(["--name", "f"]) },
     gateway: { startup_wait: "10s" },
+  }).catch((e) => {
+    rmTmp(dir);
+    throw e;
   });
   try {
     const tools = await s.tools();
