@@ -36,6 +36,8 @@ struct gw {
 	size_t nold;
 	const struct mcpgw_options *opts;
 	int inotify_fd;
+	struct { int wd; char *dir; } *watch;	/* watched directories */
+	size_t nwatch;
 	struct event *ev_hup, *ev_watch, *ev_settle;
 	struct router *router;
 	struct session *session;
@@ -154,13 +156,20 @@ static void
 gw_in_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct gw *g = arg;
-	int n = evbuffer_read(g->in, fd, 65536);
+	char buf[65536];
+	ssize_t n;
 	char *line;
 	size_t len;
 	enum frame_result r;
 
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	/* read(2), not evbuffer_read, which costs an ioctl(FIONREAD) per message */
+	do
+		n = read(fd, buf, sizeof buf);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
 		return;
+	if (n > 0)
+		evbuffer_add(g->in, buf, (size_t)n);
 	while ((r = frame_next(&g->frame, g->in, &line, &len)) != FRAME_NEED_MORE) {
 		if (r == FRAME_OVERLONG)
 			session_overlong(g->session);
@@ -260,16 +269,46 @@ gw_settle_cb(evutil_socket_t fd, short what, void *arg)
 	gw_reload(arg, "configuration file changed");
 }
 
+/* 1 when a change to dir/name concerns the configuration: one of the files it was read from, or
+ * a new or removed YAML file in a policy.d directory. */
+static int
+gw_config_path(const struct gw *g, const char *dir, const char *name)
+{
+	size_t dl = strlen(dir), nl = strlen(name);
+	for (size_t i = 0; i < g->cfg->nfiles; i++) {
+		/* the same split as gw_watch: "a/b/c.yaml" -> "a/b" + "c.yaml", "c.yaml" -> "." + "c.yaml" */
+		const char *f = g->cfg->files[i], *slash = strrchr(f, '/');
+		const char *base = slash ? slash + 1 : f;
+		size_t fdl = slash ? (slash == f ? 1 : (size_t)(slash - f)) : 1;
+		const char *fdir = slash ? f : ".";
+		if (strcmp(base, name) == 0 && fdl == dl && strncmp(fdir, dir, dl) == 0)
+			return 1;
+	}
+	return dl >= 9 && strcmp(dir + dl - 9, "/policy.d") == 0 && nl > 5 &&
+	    strcmp(name + nl - 5, ".yaml") == 0 && name[0] != '.';
+}
+
 static void
 gw_watch_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct gw *g = arg;
-	char buf[4096];
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
 	struct timeval tv = { 0, 200000 };
-	while (read(fd, buf, sizeof buf) > 0)
-		;
+	ssize_t n;
+	int relevant = 0;
+
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *e = (const struct inotify_event *)p;
+			for (size_t i = 0; i < g->nwatch; i++)
+				if (g->watch[i].wd == e->wd && e->len > 0 && gw_config_path(g, g->watch[i].dir, e->name))
+					relevant = 1;
+			p += sizeof *e + e->len;
+		}
+	}
 	/* Editors write in several steps: reload once things are quiet. */
-	evtimer_add(g->ev_settle, &tv);
+	if (relevant)
+		evtimer_add(g->ev_settle, &tv);
 }
 
 /* Watches the directories of every file the configuration was read from. */
@@ -282,10 +321,16 @@ gw_watch(struct gw *g)
 	}
 	if (g->inotify_fd >= 0)
 		close(g->inotify_fd);
+	for (size_t i = 0; i < g->nwatch; i++)
+		free(g->watch[i].dir);
+	free(g->watch);
+	g->watch = NULL;
+	g->nwatch = 0;
 	g->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (g->inotify_fd < 0)
 		return;
-	for (size_t i = 0; i < g->cfg->nfiles; i++) {
+	g->watch = calloc(g->cfg->nfiles + 1, sizeof *g->watch);
+	for (size_t i = 0; g->watch && i < g->cfg->nfiles; i++) {
 		char *dir = strdup(g->cfg->files[i]), *slash = dir ? strrchr(dir, '/') : NULL;
 		if (slash && slash != dir)
 			*slash = '\0';
@@ -293,9 +338,15 @@ gw_watch(struct gw *g)
 			free(dir);
 			dir = strdup(slash ? "/" : ".");
 		}
-		if (dir)
-			inotify_add_watch(g->inotify_fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE);
-		free(dir);
+		if (dir == NULL)
+			continue;
+		int wd = inotify_add_watch(g->inotify_fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE);
+		if (wd < 0) {
+			free(dir);
+			continue;
+		}
+		g->watch[g->nwatch].wd = wd;	/* the same directory twice gets the same wd: harmless */
+		g->watch[g->nwatch++].dir = dir;
 	}
 	g->ev_watch = event_new(g->base, g->inotify_fd, EV_READ | EV_PERSIST, gw_watch_cb, g);
 	event_add(g->ev_watch, NULL);
@@ -389,6 +440,9 @@ mcpgw_run_stdio(const struct mcpgw_options *o)
 		event_free(g.ev_watch);
 	if (g.inotify_fd >= 0)
 		close(g.inotify_fd);
+	for (size_t i = 0; i < g.nwatch; i++)
+		free(g.watch[i].dir);
+	free(g.watch);
 	for (size_t i = 0; i < g.nold; i++)
 		config_free(g.old_cfgs[i]);
 	free(g.old_cfgs);

@@ -136,6 +136,10 @@ jsonrpc_parse(const char *buf, size_t len, struct jsonrpc_msg *out)
 	}
 	rc = jsonrpc_classify(root, out);
 	json_decref(root);	/* classify holds its own reference */
+	if (rc == 0) {
+		out->raw = buf;
+		out->rawlen = len;
+	}
 	return rc;
 }
 
@@ -356,4 +360,113 @@ jsonrpc_dump(const json_t *j, size_t *len)
 	if (len != NULL)
 		*len = need + 1;
 	return buf;
+}
+
+/* ---- reading spans of already validated text ---- */
+
+static size_t
+span_ws(const char *t, size_t i, size_t len)
+{
+	while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* t[i] is the opening quote; returns the index after the closing quote. */
+static size_t
+span_string(const char *t, size_t i, size_t len, int *escaped)
+{
+	for (i++; i < len && t[i] != '"'; i++)
+		if (t[i] == '\\') {
+			*escaped = 1;
+			i++;
+		}
+	return i + 1;
+}
+
+static size_t
+span_value(const char *t, size_t i, size_t len)
+{
+	int esc = 0;
+	if (i >= len)
+		return len;
+	if (t[i] == '"')
+		return span_string(t, i, len, &esc);
+	if (t[i] == '{' || t[i] == '[') {
+		size_t depth = 0;
+		while (i < len) {
+			char c = t[i];
+			if (c == '"') {
+				i = span_string(t, i, len, &esc);
+				continue;
+			}
+			if (c == '{' || c == '[')
+				depth++;
+			else if ((c == '}' || c == ']') && --depth == 0)
+				return i + 1;
+			i++;
+		}
+		return len;
+	}
+	while (i < len && t[i] != ',' && t[i] != '}' && t[i] != ']' && t[i] != ' ' && t[i] != '\t' &&
+	    t[i] != '\n' && t[i] != '\r')
+		i++;
+	return i;
+}
+
+int
+jsonrpc_member_span(const char *t, size_t len, const char *key, size_t *start, size_t *end)
+{
+	size_t klen = strlen(key), i = span_ws(t, 0, len);
+	if (i >= len || t[i] != '{')
+		return -1;
+	for (i = span_ws(t, i + 1, len); i < len && t[i] != '}';) {
+		int esc = 0;
+		size_t ks, ke, vs, ve;
+		if (t[i] != '"')
+			return -1;
+		ks = i + 1;
+		i = span_string(t, i, len, &esc);
+		ke = i - 1;
+		if (esc)
+			return -1;	/* "na\u006de" is "name" too: only the tree can say */
+		i = span_ws(t, i, len);
+		if (i >= len || t[i] != ':')
+			return -1;
+		vs = span_ws(t, i + 1, len);
+		ve = span_value(t, vs, len);
+		if (ke - ks == klen && memcmp(t + ks, key, klen) == 0) {
+			*start = vs;
+			*end = ve;
+			return 1;
+		}
+		i = span_ws(t, ve, len);
+		if (i < len && t[i] == ',')
+			i = span_ws(t, i + 1, len);
+	}
+	return 0;
+}
+
+char *
+jsonrpc_quote(const char *s, size_t *lenp)
+{
+	size_t n = strlen(s), o = 0;
+	char *out = malloc(n * 6 + 3);
+	if (out == NULL)
+		return NULL;
+	out[o++] = '"';
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20)
+			o += (size_t)sprintf(out + o, "\\u%04x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	*lenp = o;
+	return out;
 }

@@ -33,6 +33,8 @@ struct jsonrpc_msg {
 	json_t *params;		/* borrowed; NULL when absent */
 	int err_code;		/* JSONRPC_INVALID: the code of the error reply to send */
 	char err_msg[160];	/* JSONRPC_INVALID: human text, says where */
+	const char *raw;	/* jsonrpc_parse: the text it parsed (borrowed from the caller); */
+	size_t rawlen;		/* NULL for jsonrpc_classify */
 };
 
 /* Parses and validates one message (bytes of one line, no newline). Rules: valid UTF-8, no NUL,
@@ -52,6 +54,15 @@ json_t *jsonrpc_error(json_t *id, int code, const char *message, json_t *data /*
 json_t *jsonrpc_result(json_t *id, json_t *result /* steals */);
 json_t *jsonrpc_request(json_t *id, const char *method, json_t *params /* steals, may be NULL */);
 json_t *jsonrpc_notification(const char *method, json_t *params /* steals, may be NULL */);
+
+/* Where the value of member `key` of the JSON object text t[0..len) lies, for rewriting a message
+ * without serialising it again. The text must already be valid JSON (parsed by jsonrpc_parse).
+ * Returns 1 with [*start, *end), 0 when the object has no such member, -1 when the text cannot be
+ * read this way (not an object, or a key written with an escape before the member is found: then
+ * only the parsed tree is authoritative). */
+int jsonrpc_member_span(const char *t, size_t len, const char *key, size_t *start, size_t *end);
+/* Writes s as a JSON string (with quotes) into a new buffer; *len set. */
+char *jsonrpc_quote(const char *s, size_t *len);
 
 /* Compact one-line serialisation followed by '\n'. Returns malloc'd bytes, *len without NUL. */
 char *jsonrpc_dump(const json_t *, size_t *len);

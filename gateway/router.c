@@ -152,6 +152,48 @@ note_hidden(struct router *r, int server, const struct config_server *cfg, const
 	free(n);
 }
 
+/* Why an upstream's tool or prompt entry cannot be passed on, or NULL when it can. */
+static const char *
+entry_problem(enum upstream_list which, json_t *item)
+{
+	json_t *name = json_object_get(item, "name");
+	if (!json_is_string(name) || json_string_length(name) == 0)
+		return "has no name";
+	if (which == UPSTREAM_TOOLS) {
+		json_t *schema = json_object_get(item, "inputSchema");
+		json_t *out = json_object_get(item, "outputSchema");
+		json_t *ann = json_object_get(item, "annotations");
+		if (!json_is_object(schema))
+			return "has no inputSchema object";
+		if (out && !json_is_object(out))
+			return "has an outputSchema that is not an object";
+		if (ann && !json_is_object(ann))
+			return "has annotations that are not an object";
+	} else {
+		json_t *args = json_object_get(item, "arguments");
+		if (args && !json_is_array(args))
+			return "has arguments that are not a list";
+	}
+	json_t *d = json_object_get(item, "description");
+	if (d && !json_is_string(d))
+		return "has a description that is not a string";
+	return NULL;
+}
+
+/* Logs a problem with an upstream's entry once per (server, entry, problem), not at every rebuild. */
+static void
+router_warn_once(struct router *r, const char *server, const char *what, const char *name, const char *why)
+{
+	char *key = NULL;
+	if (asprintf(&key, "%s/%s/%s/%s", what, server, name, why) < 0)
+		return;
+	if (hmap_get(r->pin_warned, key) == NULL) {
+		hmap_put(r->pin_warned, key, r);
+		log_warn(server, "%s '%.100s' %s: not passed on", what, name, why);
+	}
+	free(key);
+}
+
 /* Says once per changed definition that a pinned tool is withheld, and how to accept it. */
 static void
 router_pin_warn(struct router *r, const char *server, json_t *tool)
@@ -192,8 +234,12 @@ build_named(struct router *r, enum upstream_list which)
 			const char *name = json_string_value(json_object_get(item, "name"));
 			const char *exposed;
 			int changed = 0;
-			if (name == NULL)
+			const char *bad = entry_problem(which, item);
+			if (bad) {
+				/* One malformed entry must not make a client reject the whole merged list. */
+				router_warn_once(r, cfg->name, "entry", name ? name : "?", bad);
 				continue;
+			}
 			if (which == UPSTREAM_TOOLS) {
 				const char *why = tool_hidden_by(cfg, item);
 				if (why == NULL && cfg->pin && pins_check(r->pins, cfg->name, item, 1) == PIN_CHANGED) {
@@ -281,7 +327,11 @@ build_resources(struct router *r)
 		json_array_foreach(list, k, item) {
 			const char *uri = json_string_value(json_object_get(item, "uri"));
 			char *exposed;
-			if (uri == NULL || !config_rules_pass(&cfg->resources, uri))
+			if (uri == NULL || *uri == '\0' || !json_is_string(json_object_get(item, "name"))) {
+				router_warn_once(r, cfg->name, "resource", uri ? uri : "?", "has no uri or name");
+				continue;
+			}
+			if (!config_rules_pass(&cfg->resources, uri))
 				continue;
 			if (hmap_get(r->uris, uri) || strncmp(uri, URI_SCHEME, strlen(URI_SCHEME)) == 0) {
 				/* Another server published it first: this one gets a gateway-owned form. */

@@ -35,6 +35,9 @@ struct call {
 	json_t *params;			/* while waiting: what will be sent */
 	char *exposed_uri;		/* resources/read: the URI the client asked for */
 	char *tool;			/* tools/call: the exposed name (for the audit log) */
+	char *client_id_text;		/* the client's id as JSON text, for splicing replies */
+	char *params_text;		/* while waiting, raw path: the params to send (JSON text) */
+	size_t params_len, token_at, token_len;
 	struct timespec started;
 	char *orig_uri;
 	struct event *wait_timer;
@@ -152,6 +155,8 @@ call_free(struct call *c)
 	free(c->exposed_uri);
 	free(c->orig_uri);
 	free(c->tool);
+	free(c->client_id_text);
+	free(c->params_text);
 	free(c);
 }
 
@@ -255,11 +260,37 @@ downconvert(struct session *s, const char *method, json_t *result)
 	}
 }
 
+static int
+needs_downconvert(const struct session *s, const char *method)
+{
+	return strcmp(s->version, "2025-06-18") < 0 &&
+	    (strcmp(method, "tools/call") == 0 || strcmp(method, "prompts/get") == 0);
+}
+
 static void
-call_reply_cb(void *arg, json_t *msg)
+call_reply_cb(void *arg, json_t *msg, const char *raw, size_t rawlen)
 {
 	struct call *c = arg;
+	size_t a, b;
 	audit_call(c, msg, NULL);
+	/* The common case: the answer goes back as the server wrote it, with the client's id in
+	 * place of ours. Nothing is serialised again. */
+	if (raw && c->client_id_text && c->exposed_uri == NULL && !needs_downconvert(c->s, c->method) &&
+	    jsonrpc_member_span(raw, rawlen, "id", &a, &b) == 1) {
+		size_t il = strlen(c->client_id_text), n = a + il + (rawlen - b) + 1;
+		char *out = malloc(n);
+		if (out) {
+			memcpy(out, raw, a);
+			memcpy(out + a, c->client_id_text, il);
+			memcpy(out + a + il, raw + b, rawlen - b);
+			out[n - 1] = '\n';
+			c->s->io.send(c->s->io.arg, out, n);
+			free(out);
+			c->st = CALL_SENT;
+			call_finish(c);
+			return;
+		}
+	}
 	json_t *out = json_deep_copy(msg);
 	json_object_set(out, "id", c->client_id);
 	if (c->exposed_uri)
@@ -287,6 +318,7 @@ call_send(struct call *c)
 {
 	static const struct upstream_call_cbs cbs = { call_reply_cb, call_progress_cb };
 	json_t *params = c->params;
+	int rc;
 	c->params = NULL;
 	if (c->st == CALL_WAITING) {
 		TAILQ_REMOVE(&c->s->waiting, c, wait_link);
@@ -294,7 +326,15 @@ call_send(struct call *c)
 		if (c->wait_timer)
 			evtimer_del(c->wait_timer);
 	}
-	if (upstream_call(c->up, c->method, params, c->client_token != NULL, 0, &cbs, c, &c->upid) < 0) {
+	if (c->params_text) {
+		json_decref(params);
+		rc = upstream_call_raw(c->up, c->method, c->params_text, c->params_len, c->token_at,
+		    c->token_len, 0, &cbs, c, &c->upid);
+		free(c->params_text);
+		c->params_text = NULL;
+	} else
+		rc = upstream_call(c->up, c->method, params, c->client_token != NULL, 0, &cbs, c, &c->upid);
+	if (rc < 0) {
 		send_error(c->s, c->client_id, JSONRPC_SERVER_ERROR,
 		    "server '%s' cannot take the request now (%s)", upstream_name(c->up),
 		    upstream_state(c->up) == UPSTREAM_READY ? "too many requests in flight" :
@@ -328,7 +368,8 @@ call_wait_timeout_cb(evutil_socket_t fd, short what, void *arg)
 /* Takes over params. Routes now when the server is ready, waits for it while it starts. */
 static void
 session_forward(struct session *s, struct jsonrpc_msg *m, struct upstream *up, json_t *params,
-    const char *exposed_uri, const char *orig_uri)
+    const char *exposed_uri, const char *orig_uri, char *params_text, size_t params_len,
+    size_t token_at, size_t token_len)
 {
 	char key[96];
 	struct call *c;
@@ -337,11 +378,13 @@ session_forward(struct session *s, struct jsonrpc_msg *m, struct upstream *up, j
 	id_key(m->id, key, sizeof key);
 	if (hmap_get(s->calls, key)) {
 		json_decref(params);
+		free(params_text);
 		send_error(s, m->id, JSONRPC_INVALID_REQUEST, "request id is already in use by a request in flight");
 		return;
 	}
 	if (hmap_count(s->calls) >= SESSION_MAX_CALLS) {
 		json_decref(params);
+		free(params_text);
 		send_error(s, m->id, JSONRPC_SERVER_ERROR, "too many requests in flight (%d)", SESSION_MAX_CALLS);
 		return;
 	}
@@ -352,10 +395,15 @@ session_forward(struct session *s, struct jsonrpc_msg *m, struct upstream *up, j
 	c->up = up;
 	c->method = strdup(m->method);
 	c->params = params;
+	c->params_text = params_text;
+	c->params_len = params_len;
+	c->token_at = token_at;
+	c->token_len = token_len;
+	c->client_id_text = json_dumps(m->id, JSON_ENCODE_ANY | JSON_COMPACT);
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
 	if (strcmp(m->method, "tools/call") == 0)
 		c->tool = strdup(json_string_value(json_object_get(m->params, "name")));
-	tok = json_object_get(json_object_get(params, "_meta"), "progressToken");
+	tok = json_object_get(json_object_get(m->params, "_meta"), "progressToken");
 	if (json_is_string(tok) || json_is_integer(tok))
 		c->client_token = json_incref(tok);
 	if (exposed_uri) {
@@ -568,6 +616,49 @@ handle_initialize(struct session *s, struct jsonrpc_msg *m)
 	router_set_client_caps(s->router, s->client_caps);
 }
 
+/* tools/call without serialising: the client's params text with the upstream's own tool name
+ * spliced in, and the place of _meta.progressToken noted for the upstream id. -1 when the text
+ * cannot be read that way (escaped keys): then the parsed tree is used. */
+static int
+forward_call_raw(struct session *s, struct jsonrpc_msg *m, struct upstream *up, const char *orig)
+{
+	size_t ps, pe, ns, ne, ms, me, ts, te, qlen, token_at = (size_t)-1, token_len = 0;
+	if (m->raw == NULL || jsonrpc_member_span(m->raw, m->rawlen, "params", &ps, &pe) != 1)
+		return -1;
+	const char *p = m->raw + ps;
+	size_t plen = pe - ps;
+	if (jsonrpc_member_span(p, plen, "name", &ns, &ne) != 1)
+		return -1;
+	char *q = jsonrpc_quote(orig, &qlen);
+	if (q == NULL)
+		return -1;
+	size_t nlen = ns + qlen + (plen - ne);
+	char *np = malloc(nlen + 1);
+	if (np == NULL) {
+		free(q);
+		return -1;
+	}
+	memcpy(np, p, ns);
+	memcpy(np + ns, q, qlen);
+	memcpy(np + ns + qlen, p + ne, plen - ne);
+	np[nlen] = '\0';
+	free(q);
+	int r = jsonrpc_member_span(np, nlen, "_meta", &ms, &me);
+	if (r == 1 && np[ms] == '{') {
+		r = jsonrpc_member_span(np + ms, me - ms, "progressToken", &ts, &te);
+		if (r == 1) {
+			token_at = ms + ts;
+			token_len = te - ts;
+		}
+	}
+	if (r < 0) {
+		free(np);
+		return -1;
+	}
+	session_forward(s, m, up, NULL, NULL, NULL, np, nlen, token_at, token_len);
+	return 0;
+}
+
 static void
 handle_tools_call(struct session *s, struct jsonrpc_msg *m)
 {
@@ -593,9 +684,11 @@ handle_tools_call(struct session *s, struct jsonrpc_msg *m)
 		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown tool: %.200s", name);
 		return;
 	}
+	if (forward_call_raw(s, m, up, orig) == 0)
+		return;
 	json_t *params = json_deep_copy(m->params);
 	json_object_set_new(params, "name", json_string(orig));
-	session_forward(s, m, up, params, NULL, NULL);
+	session_forward(s, m, up, params, NULL, NULL, NULL, 0, (size_t)-1, 0);
 }
 
 static void
@@ -616,7 +709,7 @@ handle_prompts_get(struct session *s, struct jsonrpc_msg *m)
 	}
 	json_t *params = json_deep_copy(m->params);
 	json_object_set_new(params, "name", json_string(orig));
-	session_forward(s, m, up, params, NULL, NULL);
+	session_forward(s, m, up, params, NULL, NULL, NULL, 0, (size_t)-1, 0);
 }
 
 static void
@@ -652,7 +745,7 @@ handle_resource(struct session *s, struct jsonrpc_msg *m)
 			free(sb);
 		}
 	}
-	session_forward(s, m, up, params, uri, orig);
+	session_forward(s, m, up, params, uri, orig, NULL, 0, (size_t)-1, 0);
 	free(orig);
 }
 
@@ -706,7 +799,7 @@ handle_complete(struct session *s, struct jsonrpc_msg *m)
 		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "completion/complete needs ref of type ref/prompt or ref/resource");
 		return;
 	}
-	session_forward(s, m, up, params, NULL, NULL);
+	session_forward(s, m, up, params, NULL, NULL, NULL, 0, (size_t)-1, 0);
 }
 
 static void

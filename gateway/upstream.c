@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/wait.h>
+#include <event2/buffer.h>
 #include "hmap.h"
 #include "jsonrpc.h"
 #include "log.h"
@@ -73,6 +74,8 @@ struct upstream {
 };
 
 static void upstream_spawn(struct upstream *);
+static void upstream_track(struct upstream *, uint64_t id, const char *method, long timeout_ms,
+    const struct upstream_call_cbs *, void *arg);
 static void upstream_fetch(struct upstream *, unsigned which);
 static void upstream_fail_all(struct upstream *, const char *why);
 
@@ -174,7 +177,7 @@ pending_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	    p->timeout_ms);
 	json_t *r = error_reply(p->id, JSONRPC_REQUEST_TIMEOUT, msg);
 	if (p->cbs.reply)
-		p->cbs.reply(p->arg, r);
+		p->cbs.reply(p->arg, r, NULL, 0);
 	json_decref(r);
 	pending_free(p);
 }
@@ -183,8 +186,6 @@ int
 upstream_call(struct upstream *up, const char *method, json_t *params, int progress, long timeout_ms,
     const struct upstream_call_cbs *cbs, void *arg, uint64_t *idp)
 {
-	struct pending *p;
-	char key[24];
 	uint64_t id;
 
 	if (up->tr == NULL || up->closing || hmap_count(up->pending) >= UPSTREAM_MAX_INFLIGHT) {
@@ -210,7 +211,21 @@ upstream_call(struct upstream *up, const char *method, json_t *params, int progr
 		return -1;
 	}
 	json_decref(msg);
-	p = calloc(1, sizeof *p);
+	upstream_track(up, id, method, timeout_ms, cbs, arg);
+	if (idp)
+		*idp = id;
+	return 0;
+}
+
+/* Remembers a request sent with this id until its reply, its timeout or its cancellation. */
+static void
+upstream_track(struct upstream *up, uint64_t id, const char *method, long timeout_ms,
+    const struct upstream_call_cbs *cbs, void *arg)
+{
+	char key[24];
+	struct pending *p = calloc(1, sizeof *p);
+	if (p == NULL)
+		fatal("out of memory");
 	p->up = up;
 	p->id = id;
 	p->method = strdup(method);
@@ -226,6 +241,48 @@ upstream_call(struct upstream *up, const char *method, json_t *params, int progr
 	}
 	snprintf(key, sizeof key, "%" PRIu64, id);
 	hmap_put(up->pending, key, p);
+}
+
+int
+upstream_call_raw(struct upstream *up, const char *method, const char *params, size_t plen,
+    size_t token_at, size_t token_len, long timeout_ms, const struct upstream_call_cbs *cbs,
+    void *arg, uint64_t *idp)
+{
+	char head[160], idtxt[24];
+	struct evbuffer *b;
+	size_t qlen;
+	char *qm;
+	uint64_t id;
+	int rc;
+
+	if (up->tr == NULL || up->closing || hmap_count(up->pending) >= UPSTREAM_MAX_INFLIGHT)
+		return -1;
+	if ((qm = jsonrpc_quote(method, &qlen)) == NULL)
+		return -1;
+	id = ++up->next_id;
+	snprintf(idtxt, sizeof idtxt, "%" PRIu64, id);
+	int hn = snprintf(head, sizeof head, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":", idtxt);
+	b = evbuffer_new();
+	evbuffer_add(b, head, (size_t)hn);
+	evbuffer_add(b, qm, qlen);
+	evbuffer_add(b, ",\"params\":", 10);
+	if (token_at != (size_t)-1 && token_at + token_len <= plen) {
+		evbuffer_add(b, params, token_at);
+		evbuffer_add(b, idtxt, strlen(idtxt));
+		evbuffer_add(b, params + token_at + token_len, plen - token_at - token_len);
+	} else
+		evbuffer_add(b, params, plen);
+	evbuffer_add(b, "}\n", 2);
+	free(qm);
+	size_t len = evbuffer_get_length(b);
+	const char *buf = (const char *)evbuffer_pullup(b, -1);
+	rc = up->tr && !up->closing ? transport_send(up->tr, buf, len) : -1;
+	if (rc == 0 && log_enabled(LOG_DEBUG) && len < 2048)
+		log_debug(up->cfg->name, "<- %.*s", (int)len - 1, buf);
+	evbuffer_free(b);
+	if (rc < 0)
+		return -1;
+	upstream_track(up, id, method, timeout_ms, cbs, arg);
 	if (idp)
 		*idp = id;
 	return 0;
@@ -282,7 +339,7 @@ upstream_fail_all(struct upstream *up, const char *why)
 		struct pending *p = f.v[i];
 		json_t *r = error_reply(p->id, JSONRPC_SERVER_ERROR, why);
 		if (p->cbs.reply)
-			p->cbs.reply(p->arg, r);
+			p->cbs.reply(p->arg, r, NULL, 0);
 		json_decref(r);
 		pending_free(p);
 	}
@@ -351,7 +408,7 @@ upstream_list_done(struct upstream *up, enum upstream_list which, json_t *items)
 }
 
 static void
-fetch_reply_cb(void *arg, json_t *msg)
+fetch_reply_cb(void *arg, json_t *msg, const char *raw, size_t rawlen)
 {
 	struct fetch *f = arg;
 	struct upstream *up = f->up;
@@ -451,7 +508,7 @@ upstream_restartable_failure(struct upstream *up, const char *why)
 }
 
 static void
-init_reply_cb(void *arg, json_t *msg)
+init_reply_cb(void *arg, json_t *msg, const char *raw, size_t rawlen)
 {
 	struct upstream *up = arg;
 	json_t *result = json_object_get(msg, "result");
@@ -599,7 +656,6 @@ upstream_line_cb(void *arg, char *line, size_t len)
 		jsonrpc_msg_cleanup(&m);
 		return;
 	}
-	free(line);
 	switch (m.kind) {
 	case JSONRPC_RESPONSE: {
 		struct pending *p = NULL;
@@ -610,7 +666,7 @@ upstream_line_cb(void *arg, char *line, size_t len)
 			break;
 		}
 		if (p->cbs.reply)
-			p->cbs.reply(p->arg, m.msg);
+			p->cbs.reply(p->arg, m.msg, m.raw, m.rawlen);
 		pending_free(p);
 		break;
 	}
@@ -629,6 +685,7 @@ upstream_line_cb(void *arg, char *line, size_t len)
 		break;
 	}
 	jsonrpc_msg_cleanup(&m);
+	free(line);	/* after dispatch: replies read the raw text */
 }
 
 static void

@@ -36,9 +36,10 @@ struct upstream_hooks {
 };
 
 struct upstream_call_cbs {
-	/* The response (result or error) with the upstream's id; borrowed. Called exactly once unless
-	 * the call was cancelled with upstream_cancel(). */
-	void (*reply)(void *arg, json_t *msg);
+	/* The response (result or error) with the upstream's id; borrowed. raw is the text it was
+	 * parsed from (NULL for replies the gateway made itself: timeouts, a server gone). Called
+	 * exactly once unless the call was cancelled with upstream_cancel(). */
+	void (*reply)(void *arg, json_t *msg, const char *raw, size_t rawlen);
 	/* notifications/progress for this call (params borrowed; progressToken is the upstream's). */
 	void (*progress)(void *arg, json_t *params);
 };
@@ -60,6 +61,12 @@ void upstream_stop(struct upstream *, void (*done)(void *), void *arg);
  * the server cannot take it now (not ready, queue full): then no callback comes. */
 int upstream_call(struct upstream *, const char *method, json_t *params /* steals */, int progress,
     long timeout_ms, const struct upstream_call_cbs *, void *arg, uint64_t *id);
+/* The same with params given as JSON text (an object, already valid): the request is written
+ * around it without serialising anything again. token_at/token_len: where in params the value of
+ * _meta.progressToken lies, to be replaced by the upstream id; token_at == (size_t)-1 for none. */
+int upstream_call_raw(struct upstream *, const char *method, const char *params, size_t plen,
+    size_t token_at, size_t token_len, long timeout_ms, const struct upstream_call_cbs *, void *arg,
+    uint64_t *id);
 /* Forgets a call and sends notifications/cancelled for it; its reply callback is not called. */
 void upstream_cancel(struct upstream *, uint64_t id, const char *reason);
 int upstream_notify(struct upstream *, const char *method, json_t *params /* steals */);
