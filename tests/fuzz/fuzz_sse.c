@@ -9,7 +9,7 @@
  *   byte 7      unused (room for later options)
  * Checks: the events, the final result, the last event id and the retry delay are exactly those
  * of an independent whole-stream reading of the WHATWG rules with the same bounds, whatever the
- * read sizes; every event is within its bounds and NUL-terminated; an error or a stop is sticky. */
+ * read sizes (the last event id being the one of the last dispatch, as the specification has it); every event is within its bounds and NUL-terminated; an error or a stop is sticky. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,8 +73,10 @@ evlist_free(struct evlist *l)
 struct ref {
 	struct evlist events;
 	int result;			/* SSE_OK or the error/stop it ended with */
-	char id[256];			/* last event id (max_id < 64) */
+	char id[64];			/* the last event ID buffer: id: fields set it (max_id < 64) */
 	size_t id_len;
+	char last[64];			/* the last event ID string: the buffer as of the last */
+	size_t last_len;		/* dispatch (blank line), what a reconnection sends */
 	long retry;
 };
 
@@ -111,6 +113,8 @@ ref_run(struct ref *r, const uint8_t *p, size_t n, const struct sse_opts *o, siz
 			}
 		}
 		if (len == 0) {		/* dispatch */
+			memcpy(r->last, r->id, r->id_len);
+			r->last_len = r->id_len;
 			if (dlen > 0) {
 				dlen--;		/* the last '\n' */
 				evlist_add(&r->events, tlen ? type : "message", tlen ? tlen : 7, data,
@@ -236,7 +240,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (rc != SSE_OK && sse_feed(s, "\n\ndata: x\n\n", 11, on_event, &got) != rc)
 		abort();		/* sticky, and no more events */
-	if (strlen(sse_last_id(s)) != ref.id_len || memcmp(sse_last_id(s), ref.id, ref.id_len) != 0)
+	/* Last-Event-ID must name an event that was dispatched: the id of an event cut off by the
+	 * end of the stream would make the server skip that event on reconnection. KNOWN
+	 * sse-undispatched-id: sse.c reports the buffer instead. */
+	if (fuzz_known("sse-undispatched-id")) {
+		if (strlen(sse_last_id(s)) != ref.id_len ||
+		    memcmp(sse_last_id(s), ref.id, ref.id_len) != 0)
+			abort();
+	} else if (strlen(sse_last_id(s)) != ref.last_len ||
+	    memcmp(sse_last_id(s), ref.last, ref.last_len) != 0)
 		abort();
 	if (sse_retry_ms(s) != ref.retry)
 		abort();
