@@ -1454,8 +1454,10 @@ walk_gateway(struct ld *ld, const struct cfgnode *n)
 				cfg->max_name_length = (int)l;
 			break;
 		case 2:
-			if ((l = get_duration(ld, v, 1)) >= 0)
+			if ((l = get_duration(ld, v, 1)) >= 0) {
 				cfg->startup_wait_ms = l;
+				cfg->startup_wait_set = 1;
+			}
 			break;
 		case 3:
 			if ((s = get_str(ld, v)) == NULL)

@@ -76,6 +76,7 @@ struct config {
 	char *separator;		/* default "__" */
 	int max_name_length;		/* default 55 */
 	long startup_wait_ms;		/* default 8s */
+	int startup_wait_set;		/* set in a file (not the default) */
 	enum config_log_level log_level;	/* default info */
 	char *audit_log;		/* NULL = none; ~ expanded */
 

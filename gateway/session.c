@@ -9,6 +9,7 @@
 #include <time.h>
 #include "audit.h"
 #include "hmap.h"
+#include "jsonfast.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "session.h"
@@ -272,9 +273,13 @@ call_reply_cb(void *arg, json_t *msg, const char *raw, size_t rawlen)
 {
 	struct call *c = arg;
 	size_t a, b;
-	audit_call(c, msg, NULL);
+	if (audit_enabled()) {
+		json_t *t = upstream_reply_tree(msg, raw, rawlen);
+		audit_call(c, t, NULL);
+		json_decref(t);
+	}
 	/* The common case: the answer goes back as the server wrote it, with the client's id in
-	 * place of ours. Nothing is serialised again. */
+	 * place of ours. Nothing is parsed or serialised again. */
 	if (raw && c->client_id_text && c->exposed_uri == NULL && !needs_downconvert(c->s, c->method) &&
 	    jsonrpc_member_span(raw, rawlen, "id", &a, &b) == 1) {
 		size_t il = strlen(c->client_id_text), n = a + il + (rawlen - b) + 1;
@@ -291,7 +296,9 @@ call_reply_cb(void *arg, json_t *msg, const char *raw, size_t rawlen)
 			return;
 		}
 	}
-	json_t *out = json_deep_copy(msg);
+	json_t *t = upstream_reply_tree(msg, raw, rawlen);
+	json_t *out = t ? json_deep_copy(t) : jsonrpc_error(NULL, JSONRPC_INTERNAL_ERROR, "unreadable reply", NULL);
+	json_decref(t);
 	json_object_set(out, "id", c->client_id);
 	if (c->exposed_uri)
 		map_read_uris(c, json_object_get(out, "result"));
@@ -366,10 +373,12 @@ call_wait_timeout_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Takes over params. Routes now when the server is ready, waits for it while it starts. */
+/* tool: the exposed name of a tools/call (audit log), else NULL. client_token (borrowed): the
+ * client's progressToken, or NULL. */
 static void
 session_forward(struct session *s, struct jsonrpc_msg *m, struct upstream *up, json_t *params,
     const char *exposed_uri, const char *orig_uri, char *params_text, size_t params_len,
-    size_t token_at, size_t token_len)
+    size_t token_at, size_t token_len, const char *tool, json_t *client_token)
 {
 	char key[96];
 	struct call *c;
@@ -401,9 +410,9 @@ session_forward(struct session *s, struct jsonrpc_msg *m, struct upstream *up, j
 	c->token_len = token_len;
 	c->client_id_text = json_dumps(m->id, JSON_ENCODE_ANY | JSON_COMPACT);
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
-	if (strcmp(m->method, "tools/call") == 0)
-		c->tool = strdup(json_string_value(json_object_get(m->params, "name")));
-	tok = json_object_get(json_object_get(m->params, "_meta"), "progressToken");
+	if (tool)
+		c->tool = strdup(tool);
+	tok = client_token;
 	if (json_is_string(tok) || json_is_integer(tok))
 		c->client_token = json_incref(tok);
 	if (exposed_uri) {
@@ -610,7 +619,9 @@ handle_initialize(struct session *s, struct jsonrpc_msg *m)
 	free(instr);
 	const char *cname = json_string_value(json_object_get(json_object_get(m->params, "clientInfo"), "name"));
 	log_info("client", "initialize from %s, protocol %s", cname ? cname : "(unnamed client)", v);
-	if (cname && strncmp(cname, "codex", 5) == 0)
+	/* Unless the user chose a wait (with Codex's `required = true`, say), Codex gets its answer
+	 * while it still listens. */
+	if (cname && strncmp(cname, "codex", 5) == 0 && !s->cfg->startup_wait_set)
 		session_cap_wait(s, SESSION_CODEX_WAIT_MS);
 	/* Upstreams are told only now what the client can do (sampling, elicitation, roots). */
 	router_set_client_caps(s->router, s->client_caps);
@@ -620,7 +631,8 @@ handle_initialize(struct session *s, struct jsonrpc_msg *m)
  * spliced in, and the place of _meta.progressToken noted for the upstream id. -1 when the text
  * cannot be read that way (escaped keys): then the parsed tree is used. */
 static int
-forward_call_raw(struct session *s, struct jsonrpc_msg *m, struct upstream *up, const char *orig)
+forward_call_raw(struct session *s, struct jsonrpc_msg *m, struct upstream *up, const char *orig,
+    const char *tool, json_t *client_token)
 {
 	size_t ps, pe, ns, ne, ms, me, ts, te, qlen, token_at = (size_t)-1, token_len = 0;
 	if (m->raw == NULL || jsonrpc_member_span(m->raw, m->rawlen, "params", &ps, &pe) != 1)
@@ -655,7 +667,7 @@ forward_call_raw(struct session *s, struct jsonrpc_msg *m, struct upstream *up, 
 		free(np);
 		return -1;
 	}
-	session_forward(s, m, up, NULL, NULL, NULL, np, nlen, token_at, token_len);
+	session_forward(s, m, up, NULL, NULL, NULL, np, nlen, token_at, token_len, tool, client_token);
 	return 0;
 }
 
@@ -684,11 +696,12 @@ handle_tools_call(struct session *s, struct jsonrpc_msg *m)
 		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown tool: %.200s", name);
 		return;
 	}
-	if (forward_call_raw(s, m, up, orig) == 0)
+	json_t *tok = json_object_get(json_object_get(m->params, "_meta"), "progressToken");
+	if (forward_call_raw(s, m, up, orig, name, tok) == 0)
 		return;
 	json_t *params = json_deep_copy(m->params);
 	json_object_set_new(params, "name", json_string(orig));
-	session_forward(s, m, up, params, NULL, NULL, NULL, 0, (size_t)-1, 0);
+	session_forward(s, m, up, params, NULL, NULL, NULL, 0, (size_t)-1, 0, name, tok);
 }
 
 static void
@@ -709,7 +722,8 @@ handle_prompts_get(struct session *s, struct jsonrpc_msg *m)
 	}
 	json_t *params = json_deep_copy(m->params);
 	json_object_set_new(params, "name", json_string(orig));
-	session_forward(s, m, up, params, NULL, NULL, NULL, 0, (size_t)-1, 0);
+	session_forward(s, m, up, params, NULL, NULL, NULL, 0, (size_t)-1, 0, NULL,
+	    json_object_get(json_object_get(m->params, "_meta"), "progressToken"));
 }
 
 static void
@@ -745,7 +759,8 @@ handle_resource(struct session *s, struct jsonrpc_msg *m)
 			free(sb);
 		}
 	}
-	session_forward(s, m, up, params, uri, orig, NULL, 0, (size_t)-1, 0);
+	session_forward(s, m, up, params, uri, orig, NULL, 0, (size_t)-1, 0, NULL,
+	    json_object_get(json_object_get(m->params, "_meta"), "progressToken"));
 	free(orig);
 }
 
@@ -799,7 +814,8 @@ handle_complete(struct session *s, struct jsonrpc_msg *m)
 		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "completion/complete needs ref of type ref/prompt or ref/resource");
 		return;
 	}
-	session_forward(s, m, up, params, NULL, NULL, NULL, 0, (size_t)-1, 0);
+	session_forward(s, m, up, params, NULL, NULL, NULL, 0, (size_t)-1, 0, NULL,
+	    json_object_get(json_object_get(m->params, "_meta"), "progressToken"));
 }
 
 static void
@@ -923,12 +939,75 @@ session_dispatch(struct session *s, struct jsonrpc_msg *m)
 		send_error(s, m->id, JSONRPC_METHOD_NOT_FOUND, "Method not found: %.100s", method);
 }
 
+/* tools/call checked and routed from its text; 0 when done, -1 for the full path. */
+static int
+session_fast_call(struct session *s, const char *line, size_t len)
+{
+	struct jsonfast f;
+	struct jsonfast_span name;
+	struct upstream *up;
+	const char *orig;
+	size_t a, b;
+	char nm[256];
+	json_t *tok = NULL;
+
+	if (!s->initialized || jsonfast_check(line, len, &f) != JSONFAST_REQUEST ||
+	    f.method.end - f.method.start != 10 || memcmp(line + f.method.start, "tools/call", 10) != 0 ||
+	    f.params.end == 0 || jsonfast_plain_string(line, f.params, "name", &name) != 1 ||
+	    name.end - name.start >= sizeof nm)
+		return -1;
+	memcpy(nm, line + name.start, name.end - name.start);
+	nm[name.end - name.start] = '\0';
+	if (router_tool(s->router, nm, &up, &orig) < 0)
+		return -1;	/* unknown: the full path waits, audits and answers */
+	const char *p = line + f.params.start;
+	size_t plen = f.params.end - f.params.start;
+	int r = jsonrpc_member_span(p, plen, "arguments", &a, &b);
+	if (r < 0 || (r == 1 && p[a] != '{'))
+		return -1;
+	r = jsonrpc_member_span(p, plen, "_meta", &a, &b);
+	if (r < 0 || (r == 1 && p[a] != '{'))
+		return -1;
+	if (r == 1) {
+		size_t ta, tb;
+		struct jsonfast_span meta = { f.params.start + a, f.params.start + b }, ts;
+		int rt = jsonfast_plain_string(line, meta, "progressToken", &ts);
+		if (rt == 1)
+			tok = json_stringn(line + ts.start, ts.end - ts.start);
+		else if (rt < 0 && jsonrpc_member_span(line + meta.start, meta.end - meta.start,
+		    "progressToken", &ta, &tb) == 1) {
+			const char *t = line + meta.start + ta;
+			/* an integer token only; anything else goes the full way */
+			if (!(t[0] == '-' || (t[0] >= '0' && t[0] <= '9')) || memchr(t, '.', tb - ta) ||
+			    memchr(t, 'e', tb - ta) || memchr(t, 'E', tb - ta))
+				return -1;
+			tok = json_integer(strtoll(t, NULL, 10));
+		}
+	}
+	json_t *id = f.id_is_int ? json_integer(f.id_int) :
+	    json_stringn(line + f.id.start + 1, f.id.end - f.id.start - 2);
+	struct jsonrpc_msg m = { 0 };
+	m.kind = JSONRPC_REQUEST;
+	m.id = id;
+	m.method = "tools/call";
+	m.raw = line;
+	m.rawlen = len;
+	r = forward_call_raw(s, &m, up, orig, nm, tok);
+	json_decref(id);
+	json_decref(tok);
+	return r;
+}
+
 void
 session_line(struct session *s, char *line, size_t len)
 {
 	struct jsonrpc_msg m;
 
 	if (len == 0) {
+		free(line);
+		return;
+	}
+	if (session_fast_call(s, line, len) == 0) {
 		free(line);
 		return;
 	}

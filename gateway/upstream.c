@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <event2/buffer.h>
 #include "hmap.h"
+#include "jsonfast.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "transport.h"
@@ -407,10 +408,34 @@ upstream_list_done(struct upstream *up, enum upstream_list which, json_t *items)
 	}
 }
 
+/* A reply's parsed tree (new reference): the given one, or parsed from its text when it came
+ * through the fast path without one. */
+json_t *
+upstream_reply_tree(json_t *msg, const char *raw, size_t rawlen)
+{
+	struct jsonrpc_msg m;
+	json_t *t = NULL;
+	if (msg)
+		return json_incref(msg);
+	if (raw && jsonrpc_parse(raw, rawlen, &m) == 0)
+		t = json_incref(m.msg);
+	jsonrpc_msg_cleanup(&m);
+	return t;
+}
+
+static void fetch_reply(struct fetch *, json_t *msg);
+
 static void
 fetch_reply_cb(void *arg, json_t *msg, const char *raw, size_t rawlen)
 {
-	struct fetch *f = arg;
+	json_t *t = upstream_reply_tree(msg, raw, rawlen);
+	fetch_reply(arg, t);
+	json_decref(t);
+}
+
+static void
+fetch_reply(struct fetch *f, json_t *msg)
+{
 	struct upstream *up = f->up;
 	json_t *result = json_object_get(msg, "result"), *items;
 	const char *cursor;
@@ -507,10 +532,19 @@ upstream_restartable_failure(struct upstream *up, const char *why)
 	}
 }
 
+static void init_reply(struct upstream *, json_t *msg);
+
 static void
 init_reply_cb(void *arg, json_t *msg, const char *raw, size_t rawlen)
 {
-	struct upstream *up = arg;
+	json_t *t = upstream_reply_tree(msg, raw, rawlen);
+	init_reply(arg, t);
+	json_decref(t);
+}
+
+static void
+init_reply(struct upstream *up, json_t *msg)
+{
 	json_t *result = json_object_get(msg, "result");
 	const char *v;
 	unsigned want = 0;
@@ -647,6 +681,20 @@ upstream_line_cb(void *arg, char *line, size_t len)
 	}
 	if (log_enabled(LOG_DEBUG) && len < 2048)
 		log_debug(up->cfg->name, "-> %s", line);
+	/* The common case, a result for a request of ours, is checked and routed from its text. */
+	struct jsonfast f;
+	if (jsonfast_check(line, len, &f) == JSONFAST_RESULT && f.id_is_int && f.id_int > 0) {
+		struct pending *p = pending_take(up, (uint64_t)f.id_int);
+		if (p == NULL)
+			log_debug(up->cfg->name, "response to an unknown or finished request dropped");
+		else {
+			if (p->cbs.reply)
+				p->cbs.reply(p->arg, NULL, line, len);
+			pending_free(p);
+		}
+		free(line);
+		return;
+	}
 	if (jsonrpc_parse(line, len, &m) < 0 || m.kind == JSONRPC_BATCH) {
 		/* Not protocol: log it (rate-limited by count) and drop it. */
 		if (up->garbage_reported++ < 20)

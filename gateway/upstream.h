@@ -36,9 +36,10 @@ struct upstream_hooks {
 };
 
 struct upstream_call_cbs {
-	/* The response (result or error) with the upstream's id; borrowed. raw is the text it was
-	 * parsed from (NULL for replies the gateway made itself: timeouts, a server gone). Called
-	 * exactly once unless the call was cancelled with upstream_cancel(). */
+	/* The response (result or error) with the upstream's id. msg (borrowed) is its parsed tree,
+	 * or NULL when it came through the fast path with its text only (upstream_reply_tree parses
+	 * it); raw is the text (NULL for replies the gateway made itself: timeouts, a server gone).
+	 * Called exactly once unless the call was cancelled with upstream_cancel(). */
 	void (*reply)(void *arg, json_t *msg, const char *raw, size_t rawlen);
 	/* notifications/progress for this call (params borrowed; progressToken is the upstream's). */
 	void (*progress)(void *arg, json_t *params);
@@ -67,6 +68,9 @@ int upstream_call(struct upstream *, const char *method, json_t *params /* steal
 int upstream_call_raw(struct upstream *, const char *method, const char *params, size_t plen,
     size_t token_at, size_t token_len, long timeout_ms, const struct upstream_call_cbs *, void *arg,
     uint64_t *id);
+/* The parsed tree of a reply (new reference): msg itself, or parsed from raw when a reply came
+ * with its text only (the fast path). NULL when neither is usable. */
+json_t *upstream_reply_tree(json_t *msg, const char *raw, size_t rawlen);
 /* Forgets a call and sends notifications/cancelled for it; its reply callback is not called. */
 void upstream_cancel(struct upstream *, uint64_t id, const char *reason);
 int upstream_notify(struct upstream *, const char *method, json_t *params /* steals */);

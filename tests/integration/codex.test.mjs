@@ -343,7 +343,7 @@ async function assertGatewayLogAndExit(run) {
 
 describe("Codex CLI end to end", { skip: HAVE_CODEX ? false : "node_modules/@openai/codex is missing (run npm ci)", timeout: T(120000) }, () => {
   let root;
-  let mcpgwConfig;
+  let mcpgwConfig, mcpgwRequired;
   let warmState;
   let coldRun;
 
@@ -351,6 +351,10 @@ describe("Codex CLI end to end", { skip: HAVE_CODEX ? false : "node_modules/@ope
     root = makeTmp("codex");
     mcpgwConfig = path.join(root, "mcpgw.yaml");
     fs.writeFileSync(mcpgwConfig, toYaml({ servers: { everything: servers.everything() } }));
+    // With `required = true` Codex waits for tools/list, so the user lets mcpgw wait too: an
+    // explicit startup_wait lifts the 800 ms cap mcpgw applies to Codex by default.
+    mcpgwRequired = path.join(root, "mcpgw-required.yaml");
+    fs.writeFileSync(mcpgwRequired, toYaml({ gateway: { startup_wait: "30s" }, servers: { everything: servers.everything() } }));
     warmState = path.join(root, "state");
   });
 
@@ -361,7 +365,7 @@ describe("Codex CLI end to end", { skip: HAVE_CODEX ? false : "node_modules/@ope
   });
 
   test("cold start, required = true: codex exec calls everything__echo through mcpgw", async () => {
-    const run = await runCodex(root, "cold-required", { required: true, tap: false, stateHome: warmState, mcpgwConfig });
+    const run = await runCodex(root, "cold-required", { required: true, tap: false, stateHome: warmState, mcpgwConfig: mcpgwRequired });
     coldRun = run;
     await explain(run, async () => {
       assertRoundTrip(run);
@@ -460,7 +464,7 @@ describe("Codex CLI end to end", { skip: HAVE_CODEX ? false : "node_modules/@ope
       // A server that ignores stdin EOF and SIGTERM (so that it is still there when mcpgw is
       // killed) and starts `sleep 1000` as its own child.
       const cfg = path.join(root, "mcpgw-grandchild.yaml");
-      fs.writeFileSync(cfg, toYaml({ servers: { faulty: servers.faulty(["--stubborn"]) } }));
+      fs.writeFileSync(cfg, toYaml({ gateway: { startup_wait: "30s" }, servers: { faulty: servers.faulty(["--stubborn"]) } }));
       const run = await runCodex(root, "grandchild", {
         required: true,
         tap: false,
