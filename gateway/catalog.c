@@ -1,6 +1,5 @@
 /* catalog.c: owns catalog.json in the state directory (read at start, rewritten atomically when a
  * server's tools change). */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "catalog.h"
@@ -20,31 +19,12 @@ struct catalog *
 catalog_load(const char *dir)
 {
 	struct catalog *c = calloc(1, sizeof *c);
-	char *buf;
-	size_t len;
-	json_error_t jerr;
-
 	if (c == NULL)
 		return NULL;
 	c->dir = dir ? strdup(dir) : NULL;
-	c->servers = json_object();
-	if (dir == NULL)
-		return c;
-	if ((buf = state_read(dir, CATALOG_FILE, CATALOG_MAX, &len)) == NULL) {
-		if (errno != ENOENT)
-			log_warn("gateway", "%s/%s: not used: %s", dir, CATALOG_FILE, strerror(errno));
-		return c;
-	}
-	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	free(buf);
-	json_t *servers = json_object_get(root, "servers");
-	if (json_integer_value(json_object_get(root, "version")) == 1 && json_is_object(servers)) {
-		json_decref(c->servers);
-		c->servers = json_incref(servers);
-	} else
-		log_warn("gateway", "%s/%s: not a catalogue (%s); starting a new one", dir, CATALOG_FILE,
-		    root ? "wrong shape" : jerr.text);
-	json_decref(root);
+	c->servers = dir ? state_read_servers(dir, CATALOG_FILE, CATALOG_MAX, "catalogue") : NULL;
+	if (c->servers == NULL)
+		c->servers = json_object();	/* unusable: start a new one */
 	return c;
 }
 
@@ -104,20 +84,10 @@ catalog_put(struct catalog *c, const char *server, const char *digest, json_t *t
 int
 catalog_save(struct catalog *c)
 {
-	char err[512];
 	if (!c->dirty || c->dir == NULL)
 		return 0;
-	json_t *root = json_pack("{siso}", "version", 1, "servers", json_incref(c->servers));
-	char *buf = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
-	if (buf == NULL)
+	if (state_write_servers(c->dir, CATALOG_FILE, c->servers, "catalogue") < 0)
 		return -1;
-	int rc = state_write(c->dir, CATALOG_FILE, buf, strlen(buf), err, sizeof err);
-	free(buf);
-	if (rc < 0) {
-		log_warn("gateway", "catalogue not saved: %s", err);
-		return -1;
-	}
 	c->dirty = 0;
 	return 0;
 }

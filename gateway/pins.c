@@ -1,5 +1,4 @@
 /* pins.c: owns pins.json and what part of a tool definition a pin covers. */
-#include <errno.h>
 #include <string.h>
 #include <stdlib.h>
 #include "log.h"
@@ -20,31 +19,15 @@ struct pins *
 pins_load(const char *dir)
 {
 	struct pins *p = calloc(1, sizeof *p);
-	size_t len;
-	char *buf;
-	json_error_t jerr;
-
 	if (p == NULL)
 		return NULL;
 	p->dir = dir ? strdup(dir) : NULL;
-	p->servers = json_object();
-	if (dir == NULL)
-		return p;
-	if ((buf = state_read(dir, PINS_FILE, PINS_MAX, &len)) == NULL) {
-		if (errno != ENOENT)
-			log_error("gateway", "%s/%s: cannot be read (%s): pinned tools whose pins are lost "
-			    "are pinned again as they are now", dir, PINS_FILE, strerror(errno));
-		return p;
+	p->servers = dir ? state_read_servers(dir, PINS_FILE, PINS_MAX, "pin file") : NULL;
+	if (p->servers == NULL) {
+		if (dir)
+			log_error("gateway", "pinned tools whose pins are lost are pinned again as they are now");
+		p->servers = json_object();
 	}
-	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	free(buf);
-	json_t *servers = json_object_get(root, "servers");
-	if (json_integer_value(json_object_get(root, "version")) == 1 && json_is_object(servers)) {
-		json_decref(p->servers);
-		p->servers = json_incref(servers);
-	} else
-		log_error("gateway", "%s/%s: not a pin file (%s)", dir, PINS_FILE, root ? "wrong shape" : jerr.text);
-	json_decref(root);
 	return p;
 }
 
@@ -120,20 +103,10 @@ pins_accept(struct pins *p, const char *server, json_t *tool)
 int
 pins_save(struct pins *p)
 {
-	char err[512];
 	if (!p->dirty || p->dir == NULL)
 		return 0;
-	json_t *root = json_pack("{siso}", "version", 1, "servers", json_incref(p->servers));
-	char *buf = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
-	json_decref(root);
-	if (buf == NULL)
+	if (state_write_servers(p->dir, PINS_FILE, p->servers, "pins") < 0)
 		return -1;
-	int rc = state_write(p->dir, PINS_FILE, buf, strlen(buf), err, sizeof err);
-	free(buf);
-	if (rc < 0) {
-		log_error("gateway", "pins not saved: %s", err);
-		return -1;
-	}
 	p->dirty = 0;
 	return 0;
 }

@@ -1313,32 +1313,49 @@ session_free(struct session *s)
 
 struct gone_ctx {
 	struct upstream *up;
-	const char **keys;
+	struct upstream *(*owner)(void *val);
+	char **keys;
 	size_t n;
 };
 
-static void
-collect_sreqs_of(const char *key, void *val, void *arg)
-{
-	struct gone_ctx *g = arg;
-	if (((struct sreq *)val)->up == g->up)
-		g->keys[g->n++] = key;
-}
+static struct upstream *sreq_owner(void *v) { return ((struct sreq *)v)->up; }
+static struct upstream *sub_owner(void *v) { return ((struct sub *)v)->up; }
 
 static void
-collect_subs_of(const char *key, void *val, void *arg)
+collect_of(const char *key, void *val, void *arg)
 {
 	struct gone_ctx *g = arg;
-	if (((struct sub *)val)->up == g->up)
-		g->keys[g->n++] = key;
+	if (g->owner(val) == g->up && (g->keys[g->n] = strdup(key)) != NULL)
+		g->n++;
 }
+
+/* Removes the map's entries that belong to up; keys are collected first, as the map must not
+ * change while it is walked. */
+static void
+drop_entries_of(struct hmap *map, struct upstream *up, struct upstream *(*owner)(void *),
+    void (*free_entry)(const char *, void *, void *))
+{
+	struct gone_ctx g = { up, owner, calloc(hmap_count(map) + 1, sizeof(char *)), 0 };
+	if (g.keys == NULL)
+		return;
+	hmap_foreach(map, collect_of, &g);
+	for (size_t i = 0; i < g.n; i++) {
+		void *v = hmap_del(map, g.keys[i]);
+		if (v)
+			free_entry(g.keys[i], v, NULL);
+		free(g.keys[i]);
+	}
+	free(g.keys);
+}
+
+static void free_sreq_entry(const char *key, void *val, void *arg);
+static void free_sub_entry(const char *key, void *val, void *arg);
 
 void
 session_upstream_gone(void *arg, struct upstream *up)
 {
 	struct session *s = arg;
 	struct call *c, *next;
-	struct gone_ctx g = { up, NULL, 0 };
 
 	for (c = TAILQ_FIRST(&s->waiting); c; c = next) {
 		next = TAILQ_NEXT(c, wait_link);
@@ -1349,41 +1366,8 @@ session_upstream_gone(void *arg, struct upstream *up)
 			call_finish(c);
 		}
 	}
-	/* Keys are collected first: the maps must not change while they are walked. The keys stay
-	 * valid until their entry is deleted, which is the last thing done with each. */
-	size_t most = hmap_count(s->sreqs) > hmap_count(s->subs) ? hmap_count(s->sreqs) : hmap_count(s->subs);
-	char **copy = calloc(most + 1, sizeof *copy);
-	g.keys = calloc(most + 1, sizeof *g.keys);
-	if (copy == NULL || g.keys == NULL) {
-		free(copy);
-		free(g.keys);
-		return;
-	}
-	hmap_foreach(s->sreqs, collect_sreqs_of, &g);
-	for (size_t i = 0; i < g.n; i++)
-		copy[i] = strdup(g.keys[i]);
-	for (size_t i = 0, n = g.n; i < n; i++) {
-		struct sreq *r = hmap_del(s->sreqs, copy[i]);
-		if (r) {
-			json_decref(r->up_id);
-			free(r);
-		}
-		free(copy[i]);
-	}
-	g.n = 0;
-	hmap_foreach(s->subs, collect_subs_of, &g);
-	for (size_t i = 0; i < g.n; i++)
-		copy[i] = strdup(g.keys[i]);
-	for (size_t i = 0, n = g.n; i < n; i++) {
-		struct sub *sb = hmap_del(s->subs, copy[i]);
-		if (sb) {
-			free(sb->orig);
-			free(sb);
-		}
-		free(copy[i]);
-	}
-	free(copy);
-	free(g.keys);
+	drop_entries_of(s->sreqs, up, sreq_owner, free_sreq_entry);
+	drop_entries_of(s->subs, up, sub_owner, free_sub_entry);
 }
 
 void

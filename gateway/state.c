@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "log.h"
 #include "state.h"
 
 char *
@@ -155,4 +156,45 @@ state_read(const char *dir, const char *name, size_t max, size_t *lenp)
 	if (lenp)
 		*lenp = off;
 	return buf;
+}
+
+json_t *
+state_read_servers(const char *dir, const char *name, size_t max, const char *what)
+{
+	json_error_t jerr;
+	size_t len;
+	char *buf = state_read(dir, name, max, &len);
+	if (buf == NULL) {
+		if (errno == ENOENT)
+			return json_object();
+		log_warn("gateway", "%s/%s: %s not used: %s", dir, name, what, strerror(errno));
+		return NULL;
+	}
+	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(buf);
+	json_t *servers = json_object_get(root, "servers");
+	if (json_integer_value(json_object_get(root, "version")) == 1 && json_is_object(servers)) {
+		json_incref(servers);
+		json_decref(root);
+		return servers;
+	}
+	log_warn("gateway", "%s/%s: not a %s (%s)", dir, name, what, root ? "wrong shape" : jerr.text);
+	json_decref(root);
+	return NULL;
+}
+
+int
+state_write_servers(const char *dir, const char *name, json_t *servers, const char *what)
+{
+	char err[512];
+	json_t *root = json_pack("{siso}", "version", 1, "servers", json_incref(servers));
+	char *buf = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(root);
+	if (buf == NULL)
+		return -1;
+	int rc = state_write(dir, name, buf, strlen(buf), err, sizeof err);
+	free(buf);
+	if (rc < 0)
+		log_warn("gateway", "%s not saved: %s", what, err);
+	return rc;
 }

@@ -16,4 +16,12 @@ int state_write(const char *dir, const char *name, const char *buf, size_t len, 
  * owned by another user. NULL on error (errno set; ENOENT when missing). */
 char *state_read(const char *dir, const char *name, size_t max, size_t *len);
 
+/* The documents the gateway keeps ({"version": 1, "servers": {...}}): the "servers" object of
+ * dir/name (new reference), an empty object when the file is missing, NULL when it cannot be used
+ * (logged, with what for the kind of file). */
+#include <jansson.h>
+json_t *state_read_servers(const char *dir, const char *name, size_t max, const char *what);
+/* Writes {"version": 1, "servers": servers} to dir/name atomically. 0 or -1 (logged). */
+int state_write_servers(const char *dir, const char *name, json_t *servers, const char *what);
+
 #endif
