@@ -28,6 +28,7 @@ struct cfgnode {
 	struct cfgnode **vals;		/* mapping values or sequence items */
 	size_t n, cap;
 	struct cfgnode *pending;	/* mapping: a key whose value is still being parsed */
+	struct hmap *index;		/* mapping with many keys: key text -> key node (duplicates) */
 };
 
 /* Called once per error with its place and the key path inside the document ("" at the top). */

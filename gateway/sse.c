@@ -14,7 +14,8 @@ struct sse {
 	struct sbuf line;	/* the line being collected (without its end) */
 	struct sbuf data;	/* data lines of the current event, each followed by '\n' */
 	struct sbuf type;	/* event: of the current event */
-	struct sbuf id;		/* last event id (persists across events) */
+	struct sbuf id;		/* the last event ID buffer: id: fields set it (persists across events) */
+	struct sbuf last;	/* the last event ID string: the buffer as of the last dispatch */
 	long retry_ms;		/* -1 until a retry: field */
 	int after_cr;		/* the previous byte was a CR: an LF now ends nothing */
 	int first_line;		/* a BOM may start the stream */
@@ -67,7 +68,8 @@ sse_new(const struct sse_opts *o)
 		s->o.retry_max_ms = s->o.retry_min_ms;
 	s->retry_ms = -1;
 	s->first_line = 1;
-	if (sbuf_set(&s->id, "", 0, 0) < 0) {
+	if (sbuf_set(&s->id, "", 0, 0) < 0 || sbuf_set(&s->last, "", 0, 0) < 0) {
+		free(s->id.p);
 		free(s);
 		return NULL;
 	}
@@ -83,10 +85,14 @@ sse_free(struct sse *s)
 	free(s->data.p);
 	free(s->type.p);
 	free(s->id.p);
+	free(s->last.p);
 	free(s);
 }
 
-const char *sse_last_id(const struct sse *s) { return s->id.p; }
+/* What a resumption sends as Last-Event-ID: the id as of the last dispatched event, never the id
+ * of an event cut off before its blank line (its data would be lost: the server replays after
+ * it). */
+const char *sse_last_id(const struct sse *s) { return s->last.p; }
 long sse_retry_ms(const struct sse *s) { return s->retry_ms; }
 
 const char *
@@ -109,6 +115,9 @@ sse_dispatch(struct sse *s, sse_event_cb cb, void *arg)
 	struct sse_event ev;
 	int rc = 0;
 
+	/* WHATWG: dispatching first sets the last event ID string from the buffer, data or not. */
+	if (sbuf_set(&s->last, s->id.p, s->id.len, s->o.max_id) < 0)
+		return SSE_ERR_NOMEM;
 	if (s->data.len == 0) {		/* no data field at all: nothing to dispatch */
 		s->type.len = 0;
 		return 0;

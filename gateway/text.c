@@ -15,7 +15,13 @@ text_hidden(unsigned cp)
 	    (cp >= 0x2060 && cp <= 0x2064) ||		/* word joiner, invisible operators */
 	    (cp >= 0x2066 && cp <= 0x2069) ||		/* bidi isolates */
 	    cp == 0xfeff || cp == 0x061c || cp == 0x00ad ||
-	    (cp >= 0xe0000 && cp <= 0xe007f);		/* tag characters */
+	    (cp >= 0xe0000 && cp <= 0xe007f) ||		/* tag characters */
+	    (cp >= 0xfe00 && cp <= 0xfe0f) ||		/* variation selectors: can carry hidden data */
+	    (cp >= 0xe0100 && cp <= 0xe01ef) ||
+	    cp == 0x034f || cp == 0x180e ||		/* grapheme joiner, Mongolian vowel separator */
+	    cp == 0x115f || cp == 0x1160 || cp == 0x3164 || cp == 0xffa0 ||	/* Hangul fillers */
+	    cp == 0x17b4 || cp == 0x17b5 ||		/* Khmer invisible vowels */
+	    cp == 0x2028 || cp == 0x2029;		/* line and paragraph separators */
 }
 
 /* Decodes one UTF-8 sequence; returns its length, or 0 when invalid. */
@@ -63,7 +69,9 @@ text_clean(const char *in, size_t max)
 		}
 		if (!text_hidden(cp)) {
 			if (o + l > max) {
-				/* cut at a character boundary and mark it */
+				/* cut at a character boundary and mark it, when the mark fits at all */
+				if (max < 3)
+					break;
 				while (o > 0 && o + 3 > max)
 					do o--; while (o > 0 && ((unsigned char)out[o] & 0xc0) == 0x80);
 				memcpy(out + o, "...", 3);

@@ -340,6 +340,27 @@ test_description_is_kept_and_bounded(void **state)
 	config_diags_cleanup(&d);
 }
 
+/* Regression (found by fuzz_config): duplicate keys in a large mapping are found by index, not
+ * by comparing every key with every earlier one; the duplicate still gets its place. */
+static void
+test_duplicate_key_in_a_large_mapping(void **state)
+{
+	size_t cap = 20000 * 16 + 200, n;
+	char *text = malloc(cap);
+	struct config_diags d;
+
+	(void)state;
+	n = (size_t)snprintf(text, cap, "servers:\n  a:\n    command: x\n    env:\n");
+	for (int i = 0; i < 20000; i++)
+		n += (size_t)snprintf(text + n, cap - n, "      K%d: v\n", i);
+	n += (size_t)snprintf(text + n, cap - n, "      K17: again\n");
+	const char *f = write_tmp(text, n);
+	assert_null(load(f, NULL, &d));
+	expect_diag(&d, f, 20005, 7, "servers.a.env.K17", "duplicate key 'K17' (first at 22:7)");
+	config_diags_cleanup(&d);
+	free(text);
+}
+
 static void
 test_many_errors_are_all_reported_in_order(void **state)
 {
@@ -1097,6 +1118,7 @@ main(void)
 		cmocka_unit_test(test_empty_and_comment_only_files_are_empty_configs),
 		cmocka_unit_test(test_missing_user_file),
 		cmocka_unit_test(test_many_errors_are_all_reported_in_order),
+		cmocka_unit_test(test_duplicate_key_in_a_large_mapping),
 		cmocka_unit_test(test_description_is_kept_and_bounded),
 		cmocka_unit_test(test_each_error_at_its_place),
 		cmocka_unit_test(test_variables_expand_in_values_only),

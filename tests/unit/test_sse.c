@@ -318,6 +318,21 @@ large_event_in_many_chunks(void **state)
 	free(big);
 }
 
+/* Regression (found by fuzz_sse): the id of an event cut off before its blank line must not
+ * become Last-Event-ID, or a resumption skips that event's data. */
+static void
+last_event_id_is_the_last_dispatched_one(void **state)
+{
+	char last[64];
+	struct rec r = { .len = 0 };
+	const char *in = "id: 6\ndata: a\n\nid: 7\ndata: b\n";	/* event 7 cut off */
+	assert_int_equal(parse_all(in, strlen(in), &r, NULL, NULL, last), SSE_OK);
+	assert_string_equal(last, "6");
+	in = "id: 6\ndata: a\n\nid: 7\n\n";	/* a blank line dispatches the id even without data */
+	assert_int_equal(parse_all(in, strlen(in), &r, NULL, NULL, last), SSE_OK);
+	assert_string_equal(last, "7");
+}
+
 int
 main(void)
 {
@@ -342,6 +357,7 @@ main(void)
 		cmocka_unit_test(id_over_its_bound_fails_cleanly),
 		cmocka_unit_test(callback_can_stop_the_parser),
 		cmocka_unit_test(large_event_in_many_chunks),
+		cmocka_unit_test(last_event_id_is_the_last_dispatched_one),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,6 +29,13 @@ static void non_ascii_text_is_kept(void **s) { check("caf\xc3\xa9 \xe6\x97\xa5",
 static void long_text_is_cut_with_a_mark(void **s) { check("abcdefghij", 8, "abcde..."); }
 static void cut_never_splits_a_character(void **s) { check("ab\xc3\xa9\xc3\xa9\xc3\xa9", 7, "ab\xc3\xa9..."); check("ab\xc3\xa9\xc3\xa9\xc3\xa9", 6, "ab..."); }
 
+static void a_cap_below_the_mark_cuts_without_it(void **s) { check("abc", 2, "ab"); check("a", 0, ""); check("\xc3\xa9x", 1, ""); }
+static void variation_selectors_and_fillers_are_removed(void **s)
+{
+	check("a\xef\xb8\x8f" "b\xf3\xa0\x84\x80" "c", 100, "abc");	/* U+FE0F, U+E0100 */
+	check("x\xe3\x85\xa4y\xe1\xa0\x8ez", 100, "xyz");		/* U+3164, U+180E */
+}
+
 int
 main(void)
 {
@@ -44,6 +51,8 @@ main(void)
 		cmocka_unit_test(non_ascii_text_is_kept),
 		cmocka_unit_test(long_text_is_cut_with_a_mark),
 		cmocka_unit_test(cut_never_splits_a_character),
+		cmocka_unit_test(a_cap_below_the_mark_cuts_without_it),
+		cmocka_unit_test(variation_selectors_and_fillers_are_removed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
