@@ -372,6 +372,7 @@ static const struct { const char *name; mcpgw_plugin_entry_fn entry; } builtins[
 	{ "bearer", auth_bearer_entry },
 	{ "exec", auth_exec_entry },
 	{ "headers", auth_headers_entry },
+	{ "oauth2", auth_oauth2_entry },
 };
 
 const char *
@@ -509,11 +510,6 @@ auth_new(struct event_base *base, const struct config_server *cfg, const struct 
 
 	if (name == NULL)
 		name = "none";
-	if (strcmp(name, "oauth2") == 0) {
-		snprintf(err, errlen, "auth plugin oauth2 is not implemented yet in this build; "
-		    "use bearer (token_file), exec or headers for now");
-		return NULL;
-	}
 	if ((a = calloc(1, sizeof *a)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -583,6 +579,10 @@ auth_headers(struct auth *a, struct mcpgw_headers *out, char *err, size_t errlen
 	auth_headers_clear(out);
 	if (rc == MCPGW_AUTH_PENDING)
 		return AUTH_PENDING;
+	if (rc == MCPGW_AUTH_SIGNIN) {
+		snprintf(err, errlen, "%s", perr[0] ? perr : "a sign-in is needed");
+		return AUTH_SIGNIN;
+	}
 	snprintf(err, errlen, "auth plugin %s: %s", a->p->name ? a->p->name : "?",
 	    perr[0] ? perr : "no credentials");
 	return AUTH_ERROR;
@@ -594,5 +594,18 @@ auth_rejected(struct auth *a, int status)
 	if (a->p->rejected)
 		a->p->rejected(a->state, status);
 }
+
+void
+auth_challenge(struct auth *a, int status, const char *www_authenticate)
+{
+	/* the field exists only in plugins built against a header that has it */
+	if (a->p->size >= offsetof(struct mcpgw_plugin, challenge) + sizeof a->p->challenge && a->p->challenge)
+		a->p->challenge(a->state, status, www_authenticate);
+	else
+		auth_rejected(a, status);
+}
+
+struct event_base *auth_instance_base(struct mcpgw_instance *i) { return AUTH(i)->base; }
+const struct config_server *auth_instance_config(struct mcpgw_instance *i) { return AUTH(i)->cfg; }
 
 const char *auth_plugin_name(const struct auth *a) { return a->p->name; }

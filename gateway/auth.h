@@ -21,7 +21,8 @@ struct mcpgw_headers {
 	char *value[AUTH_MAX_HEADERS];
 };
 
-enum auth_result { AUTH_OK = MCPGW_AUTH_OK, AUTH_PENDING = MCPGW_AUTH_PENDING, AUTH_ERROR = MCPGW_AUTH_ERROR };
+enum auth_result { AUTH_OK = MCPGW_AUTH_OK, AUTH_PENDING = MCPGW_AUTH_PENDING, AUTH_ERROR = MCPGW_AUTH_ERROR,
+	AUTH_SIGNIN = MCPGW_AUTH_SIGNIN /* a person must sign in; err says how */ };
 
 struct auth;
 
@@ -36,10 +37,13 @@ struct auth *auth_new(struct event_base *, const struct config_server *, const s
     char *err, size_t errlen);
 void auth_free(struct auth *);		/* NULL is a no-op; no callback afterwards */
 
-/* The credentials for the next request into *out (cleared first). AUTH_ERROR: reason in err. */
+/* The credentials for the next request into *out (cleared first). AUTH_ERROR and AUTH_SIGNIN:
+ * reason in err. */
 enum auth_result auth_headers(struct auth *, struct mcpgw_headers *out, char *err, size_t errlen);
 /* The server refused the last credentials (401/403). */
 void auth_rejected(struct auth *, int http_status);
+/* The same, with the response's WWW-Authenticate header (NULL when none). */
+void auth_challenge(struct auth *, int http_status, const char *www_authenticate);
 const char *auth_plugin_name(const struct auth *);
 
 void auth_headers_clear(struct mcpgw_headers *);
@@ -54,5 +58,13 @@ const struct mcpgw_plugin *auth_none_entry(uint32_t host_abi);
 const struct mcpgw_plugin *auth_bearer_entry(uint32_t host_abi);
 const struct mcpgw_plugin *auth_exec_entry(uint32_t host_abi);
 const struct mcpgw_plugin *auth_headers_entry(uint32_t host_abi);
+const struct mcpgw_plugin *auth_oauth2_entry(uint32_t host_abi);
+
+/* For built-in plugins only: the loop and the server's configuration behind an instance. */
+struct event_base *auth_instance_base(struct mcpgw_instance *);
+const struct config_server *auth_instance_config(struct mcpgw_instance *);
+/* A value that changes when the server's credentials may have changed outside this process
+ * (oauth2: its token file); 0 for plugins with nothing of the kind. */
+unsigned long long auth_credentials_stamp(const struct config_server *);
 
 #endif

@@ -177,7 +177,7 @@ bearer_destroy(void *state)
 
 static const struct mcpgw_plugin bearer_plugin = {
 	sizeof(struct mcpgw_plugin), MCPGW_PLUGIN_ABI, "bearer", "Authorization: Bearer from token_env or token_file",
-	bearer_create, bearer_get_headers, bearer_rejected, bearer_destroy,
+	bearer_create, bearer_get_headers, bearer_rejected, bearer_destroy, NULL,
 };
 
 const struct mcpgw_plugin *

@@ -225,7 +225,7 @@ exec_destroy(void *state)
 
 static const struct mcpgw_plugin exec_plugin = {
 	sizeof(struct mcpgw_plugin), MCPGW_PLUGIN_ABI, "exec", "credentials printed by a helper program",
-	exec_create, exec_get_headers, exec_rejected, exec_destroy,
+	exec_create, exec_get_headers, exec_rejected, exec_destroy, NULL,
 };
 
 const struct mcpgw_plugin *

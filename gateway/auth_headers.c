@@ -64,7 +64,7 @@ static void hdrs_destroy(void *state) { free(state); }
 
 static const struct mcpgw_plugin hdrs_plugin = {
 	sizeof(struct mcpgw_plugin), MCPGW_PLUGIN_ABI, "headers", "fixed credential headers",
-	hdrs_create, hdrs_get_headers, NULL, hdrs_destroy,
+	hdrs_create, hdrs_get_headers, NULL, hdrs_destroy, NULL,
 };
 
 const struct mcpgw_plugin *

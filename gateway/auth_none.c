@@ -19,7 +19,7 @@ static void none_destroy(void *state) { }
 
 static const struct mcpgw_plugin none_plugin = {
 	sizeof(struct mcpgw_plugin), MCPGW_PLUGIN_ABI, "none", "no credentials",
-	none_create, none_get_headers, NULL, none_destroy,
+	none_create, none_get_headers, NULL, none_destroy, NULL,
 };
 
 const struct mcpgw_plugin *

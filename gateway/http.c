@@ -8,6 +8,7 @@
 #include <strings.h>
 #include "http.h"
 #include "log.h"
+#include "oauth_util.h"
 #include "version.h"
 
 #define HTTP_CONNECT_TIMEOUT_MS	10000
@@ -37,6 +38,9 @@ struct http_req {
 	int responded;		/* the response callback ran */
 	int aborted;		/* a callback asked to stop */
 	int paused;
+	unsigned guard;		/* HTTP_GUARD_* */
+	int plain_http;		/* the URL is http://, not https:// */
+	char refused[96];	/* the guard refused this peer (for the error text) */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -234,6 +238,46 @@ http_write_cb(char *buf, size_t size, size_t n, void *arg)
 	return len;
 }
 
+int
+http_addr_is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6) {
+		const unsigned char *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		static const unsigned char lo[16] = { [15] = 1 }, mapped[12] = { [10] = 0xff, [11] = 0xff };
+		return memcmp(b, lo, 16) == 0 || (memcmp(b, mapped, 12) == 0 && b[12] == 127);
+	}
+	return 0;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION for guarded requests: the one place that sees the address curl is
+ * about to connect to, after name resolution (issue 4's SSRF guard). */
+static curl_socket_t
+http_opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct http_req *r = arg;
+	const struct sockaddr *sa = &a->addr;
+	const char *why = NULL;
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (purpose != CURLSOCKTYPE_IPCXN || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+		why = "not an IP connection";
+	else if (r->plain_http && !http_addr_is_loopback(sa))
+		why = "plain http to an address that is not loopback";
+	else if (!(r->guard & HTTP_GUARD_PRIVATE_OK) && oauth_addr_private(sa))
+		why = "a loopback, private, link-local or reserved address";
+	if (why) {
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof ip);
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof ip);
+		snprintf(r->refused, sizeof r->refused, "%s (%s)", why, ip);
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 static enum http_result
 http_classify(struct http_req *r, CURLcode rc)
 {
@@ -299,6 +343,8 @@ http_check_done(struct http *h)
 			err[0] = '\0';
 		else if (res == HTTP_ERR_ABORTED)
 			snprintf(err, sizeof err, "aborted");
+		else if (r->refused[0])
+			snprintf(err, sizeof err, "refused to connect to %s", r->refused);
 		else
 			snprintf(err, sizeof err, "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(m->data.result));
 		cbs = r->cbs;
@@ -331,7 +377,18 @@ http_req_start(struct http *h, const struct http_req_opts *o, const struct http_
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)r);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
 	curl_easy_setopt(e, CURLOPT_URL, o->url);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	r->guard = o->guard;
+	r->plain_http = strncasecmp(o->url, "http://", 7) == 0;
+	if (r->guard & HTTP_GUARD_ON) {
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, (r->guard & HTTP_GUARD_HTTP_OK) ? "http,https" : "https");
+		curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, http_opensocket_cb);
+		curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, r);
+		curl_easy_setopt(e, CURLOPT_PROXY, "");
+		/* a pooled connection would skip the check, in either direction */
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	} else
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
@@ -413,6 +470,15 @@ http_req_header(struct http_req *r, const char *name)
 	if (hd->amount > 1 && curl_easy_header(r->easy, name, hd->amount - 1, CURLH_HEADER, -1, &hd) != CURLHE_OK)
 		return NULL;
 	return hd->value;
+}
+
+const char *
+http_req_primary_ip(struct http_req *r)
+{
+	char *ip = NULL;
+
+	curl_easy_getinfo(r->easy, CURLINFO_PRIMARY_IP, &ip);
+	return ip ? ip : "";
 }
 
 const char *

@@ -9,6 +9,7 @@
 #define MCPGW_HTTP_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 #include <curl/curl.h>
 #include <event2/event.h>
 
@@ -34,7 +35,18 @@ struct http_req_opts {
 	long idle_timeout_ms;		/* abort when nothing arrives for this long; 0: never */
 	long total_timeout_ms;		/* 0: none */
 	const char *ca_file, *cert_file, *key_file;	/* NULL: system CAs, no client certificate */
+	/* OAuth discovery and token requests (URLs a server handed us): HTTP_GUARD_* flags. With
+	 * HTTP_GUARD_ON every address curl is about to connect to is checked (after DNS, so nothing
+	 * can be rebound between check and use), only https is spoken unless HTTP_GUARD_HTTP_OK,
+	 * and proxy variables are ignored (the check must see the real peer). */
+	unsigned guard;
 };
+
+#define HTTP_GUARD_ON		1u	/* check the peer address at connect time */
+#define HTTP_GUARD_PRIVATE_OK	2u	/* loopback, private and link-local peers allowed (the
+					 * server itself is on such an address) */
+#define HTTP_GUARD_HTTP_OK	4u	/* plain http allowed, and then to loopback peers only (the
+					 * server itself is on loopback) */
 
 struct http_req_cbs {
 	/* The final response's status and headers have arrived (1xx responses are skipped);
@@ -71,6 +83,8 @@ void http_req_pause(struct http_req *, int paused);
 const char *http_req_header(struct http_req *, const char *name);
 /* The response's Content-Type, or NULL. Only during response/body. */
 const char *http_req_content_type(struct http_req *);
+/* The address connected to ("" when unknown). Only during response/body. */
+const char *http_req_primary_ip(struct http_req *);
 
 /* URL helpers (libcurl's URL parser, never a hand-rolled one). */
 
@@ -86,5 +100,7 @@ void http_url_for_log(const char *url, char *out, size_t outlen);
 int http_url_is_loopback(const char *url);
 /* 1 when the URL uses https. */
 int http_url_is_https(const char *url);
+/* 1 when the address is a loopback one (127/8, ::1, ::ffff:127/104). */
+int http_addr_is_loopback(const struct sockaddr *);
 
 #endif

@@ -123,6 +123,49 @@ tokens_put(const char *dir, const char *server, const char *issuer, const char *
 	return rc;
 }
 
+json_t *
+tokens_list(const char *dir, const char *server, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	if (!tokens_name_ok(server)) {
+		snprintf(err, errlen, "invalid server name");
+		return NULL;
+	}
+	return tokens_read_file(dir, server, err, errlen);
+}
+
+int
+tokens_del(const char *dir, const char *server, const char *issuer, const char *resource,
+    char *err, size_t errlen)
+{
+	char name[160];
+	int rc = -1;
+
+	if (!tokens_name_ok(server)) {
+		snprintf(err, errlen, "invalid server name");
+		return -1;
+	}
+	json_t *root = tokens_read_file(dir, server, err, errlen);
+	char *k = tokens_key(issuer, resource);
+	if (root && k) {
+		if (json_object_get(root, k) == NULL)
+			rc = 0;
+		else {
+			json_object_del(root, k);
+			char *buf = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+			if (buf) {
+				snprintf(name, sizeof name, "%s.json", server);
+				rc = state_write(dir, name, buf, strlen(buf), err, errlen) < 0 ? -1 : 1;
+				explicit_bzero(buf, strlen(buf));
+				free(buf);
+			}
+		}
+	}
+	free(k);
+	json_decref(root);
+	return rc;
+}
+
 int
 tokens_remove(const char *dir, const char *server, char *err, size_t errlen)
 {
@@ -164,16 +207,21 @@ tokens_lock(const char *dir, const char *server, int timeout_ms, char *err, size
 			close(fd);
 		return -1;
 	}
+	int e = EWOULDBLOCK;
 	for (int waited = 0;; waited += 10) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			return fd;
-		if (errno != EWOULDBLOCK || waited >= timeout_ms)
+		if ((e = errno) != EWOULDBLOCK || waited >= timeout_ms)
 			break;
 		struct timespec ts = { 0, 10 * 1000000 };
 		nanosleep(&ts, NULL);
 	}
-	snprintf(err, errlen, "%s: another gateway holds the lock", path);
+	if (e == EWOULDBLOCK)
+		snprintf(err, errlen, "%s: another gateway holds the lock", path);
+	else
+		snprintf(err, errlen, "%s: cannot lock: %s", path, strerror(e));
 	close(fd);
+	errno = e;
 	return -1;
 }
 

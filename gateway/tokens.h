@@ -21,11 +21,18 @@ json_t *tokens_get(const char *dir, const char *server, const char *issuer, cons
 /* Replaces that entry (borrowed). 0 or -1 with err. */
 int tokens_put(const char *dir, const char *server, const char *issuer, const char *resource,
     json_t *entry, char *err, size_t errlen);
+/* Every entry of the server: an object "<issuer> <resource>" -> entry (new reference; empty
+ * when there is no file). NULL when unreadable (err says why). */
+json_t *tokens_list(const char *dir, const char *server, char *err, size_t errlen);
+/* Removes one entry. 1 removed, 0 not there, -1 error. */
+int tokens_del(const char *dir, const char *server, const char *issuer, const char *resource,
+    char *err, size_t errlen);
 /* Removes every token of the server (mcpgw logout). 1 removed, 0 nothing there, -1 error. */
 int tokens_remove(const char *dir, const char *server, char *err, size_t errlen);
 
-/* Cross-process lock for the server's entries: blocks up to timeout_ms. Returns a lock handle
- * (>= 0) or -1 with err; release with tokens_unlock. */
+/* Cross-process lock for the server's entries: blocks up to timeout_ms (0: only tries). Returns
+ * a lock handle (>= 0) or -1 with err (errno EWOULDBLOCK when another process holds it);
+ * release with tokens_unlock. */
 int tokens_lock(const char *dir, const char *server, int timeout_ms, char *err, size_t errlen);
 void tokens_unlock(int handle);
 

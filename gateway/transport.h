@@ -14,6 +14,8 @@
 
 struct transport;
 
+#define TRANSPORT_CLOSED_SIGNIN	(-2)
+
 struct transport_cbs {
 	/* One complete JSON-RPC message (text without newline; taken over). */
 	void (*message)(void *arg, char *msg, size_t len);
@@ -21,7 +23,8 @@ struct transport_cbs {
 	void (*overlong)(void *arg);
 	/* The transport is gone for good (process exited, HTTP server unreachable after retries,
 	 * authorisation refused). why is for the log and error replies; no secret in it.
-	 * status: the wait status for a child, -1 otherwise. */
+	 * status: the wait status for a child, -1 otherwise, TRANSPORT_CLOSED_SIGNIN when the
+	 * server waits for a person to sign in (its auth plugin said so; why says how). */
 	void (*closed)(void *arg, const char *why, int status);
 	/* A line of the server's diagnostics (a child's stderr). */
 	void (*log)(void *arg, const char *line);

@@ -97,6 +97,7 @@ struct stream {
 	char *location;			/* a redirect's Location */
 	char *endpoint;			/* legacy: an endpoint event's data, not yet processed */
 	char fail[200];			/* why we aborted it */
+	char *www_auth;			/* 401/403: the server's WWW-Authenticate, for the auth plugin */
 	int wait_auth;			/* start again once the credentials are ready */
 	int session_sent, session_lost, auth_refused, overlong, got_response, events, redirects;
 	int resumes;			/* RESUME: attempts without progress */
@@ -153,6 +154,7 @@ struct remote {
 	char closed_why[300];
 	int closing, closed_reported;
 
+	int signin;			/* the auth plugin waits for a person to sign in */
 	struct mcpgw_headers auth_hdrs;
 	char *secrets[2 * AUTH_MAX_HEADERS + 64];	/* header values kept out of any text we write */
 	size_t nsecrets;
@@ -540,6 +542,7 @@ stream_free(struct stream *s)
 	sse_free(s->sse);
 	free(s->location);
 	free(s->endpoint);
+	free(s->www_auth);
 	free(s);
 }
 
@@ -736,10 +739,16 @@ stream_start(struct stream *s)
 		s->wait_auth = 1;
 		return;
 	}
-	if (ar == AUTH_ERROR) {
+	if (ar == AUTH_ERROR || ar == AUTH_SIGNIN) {
 		stream_unlink(t, s);
+		if (ar == AUTH_SIGNIN)
+			t->signin = 1;
 		stream_finish(s, HTTP_ERR_ABORTED, err);
 		stream_free(s);
+		/* A sign-in is a person's business: the transport ends (the upstream says so to its
+		 * client) and comes back once the plugin's credentials changed. */
+		if (ar == AUTH_SIGNIN)
+			remote_close(t, err);
 		return;
 	}
 	s->status = 0;
@@ -749,6 +758,8 @@ stream_start(struct stream *s)
 	s->fail[0] = '\0';
 	free(s->location);
 	s->location = NULL;
+	free(s->www_auth);
+	s->www_auth = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	o.url = t->url;
 	o.connect_timeout_ms = cfg->startup_timeout_ms > 0 && cfg->startup_timeout_ms < REMOTE_CONNECT_MS ?
@@ -1112,8 +1123,12 @@ stream_response_cb(void *arg, struct http_req *req, long status)
 	}
 	if (s->session_sent && (status == 404 || status == 400))
 		s->session_lost = status == 404 ? 1 : 2;	/* 2: only if the body says "session" */
-	if (status == 401 || status == 403)
+	if (status == 401 || status == 403) {
+		const char *w = http_req_header(req, "www-authenticate");
 		s->auth_refused = 1;
+		free(s->www_auth);
+		s->www_auth = w ? strndup(w, 8192) : NULL;
+	}
 	s->body = BODY_ERROR;
 	return 0;
 }
@@ -1404,7 +1419,7 @@ post_done(struct stream *s, enum http_result res, const char *err)
 	}
 	if (s->auth_refused) {
 		char w[400];
-		auth_rejected(t->auth, (int)s->status);
+		auth_challenge(t->auth, (int)s->status, s->www_auth);
 		s->msg = NULL;
 		if (!m->auth_retried) {		/* once more with fresh credentials */
 			m->auth_retried = 1;
@@ -1509,7 +1524,7 @@ get_done(struct stream *s, enum http_result res, const char *err)
 		return;
 	}
 	if (s->auth_refused)
-		auth_rejected(t->auth, (int)s->status);
+		auth_challenge(t->auth, (int)s->status, s->www_auth);
 	if (s->events > 0 && ms_since(&s->started) > 5000)
 		t->get_failures = 0;
 	else
@@ -1550,7 +1565,7 @@ legacy_done(struct stream *s, enum http_result res, const char *err)
 		return;
 	}
 	if (s->auth_refused)
-		auth_rejected(t->auth, (int)s->status);
+		auth_challenge(t->auth, (int)s->status, s->www_auth);
 	if (t->state == REMOTE_SSE_CONNECTING) {
 		if (t->streamable_err[0])
 			snprintf(w, sizeof w, "server '%s' speaks neither transport: streamable-http: %s; sse: %s",
@@ -1744,7 +1759,7 @@ remote_work_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (t->closing && !t->closed_reported && !t->freed && (t->inq == NULL || t->paused)) {
 		t->closed_reported = 1;
-		t->cbs.closed(t->cbs.arg, t->closed_why, -1);
+		t->cbs.closed(t->cbs.arg, t->closed_why, t->signin ? TRANSPORT_CLOSED_SIGNIN : -1);
 	}
 	t->depth--;
 	if (t->freed && t->depth == 0)

@@ -3,8 +3,8 @@
  * A plugin is a shared object NAME.so in the plugin directory (the build's plugin directory, or
  * $MCPGW_PLUGIN_DIR; always an absolute path) that exports one symbol, mcpgw_plugin_entry. A
  * server's configuration picks it with `auth: { plugin: NAME, ... }`; the other keys of that
- * mapping are the plugin's settings. The built-in plugins (none, bearer, exec, headers) use this
- * same interface.
+ * mapping are the plugin's settings. The built-in plugins (none, bearer, exec, headers, oauth2)
+ * use this same interface.
  *
  * The gateway refuses a plugin file that is a symbolic link, not a regular file, writable by group
  * or others, owned by another user than root or the gateway's own, or built for another ABI.
@@ -44,6 +44,11 @@ extern "C" {
 #define MCPGW_AUTH_OK		0
 #define MCPGW_AUTH_PENDING	1
 #define MCPGW_AUTH_ERROR	(-1)
+#define MCPGW_AUTH_SIGNIN	2	/* added after ABI 1: a person must sign in first; err says
+					 * how (e.g. the command to run). The gateway sets the server
+					 * aside until the plugin's credentials change, and tells the
+					 * client. (A gateway older than this value treats it as an
+					 * error.) */
 
 /* read_file flags. */
 #define MCPGW_READ_SECRET	1	/* refuse a non-regular file, one writable by group or others, or
@@ -162,6 +167,12 @@ struct mcpgw_plugin {
 	void (*rejected)(void *state, int http_status);
 	/* No callback (run done included) reaches the plugin for this instance afterwards. */
 	void (*destroy)(void *state);
+
+	/* Added after ABI 1 (the gateway looks at size before calling it; may be NULL): the server
+	 * refused the credentials (HTTP 401 or 403) with this WWW-Authenticate header (NULL when it
+	 * sent none; RFC 6750 / RFC 9728: resource_metadata, scope, error). When present it is
+	 * called instead of rejected. */
+	void (*challenge)(void *state, int http_status, const char *www_authenticate);
 };
 
 /* The one exported symbol. host_abi is the gateway's MCPGW_PLUGIN_ABI; return NULL when the

@@ -147,7 +147,7 @@ hmac_destroy(void *state)
 static const struct mcpgw_plugin hmac_plugin = {
 	sizeof(struct mcpgw_plugin), MCPGW_PLUGIN_ABI, "hmac-signature",
 	"signs every request with HMAC-SHA256 over a timestamp and the server URL",
-	hmac_create, hmac_get_headers, NULL, hmac_destroy,
+	hmac_create, hmac_get_headers, NULL, hmac_destroy, NULL,
 };
 
 const struct mcpgw_plugin *
