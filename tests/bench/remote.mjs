@@ -38,6 +38,12 @@ const cleanup = () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 };
 process.on("exit", cleanup);
+// remote.sh bounds the run with timeout(1): on its SIGTERM end like on any exit, so that the server
+// is ended by its pid (and mcpgw, whose stdin closes with this process).
+process.on("SIGTERM", () => {
+  console.error("bench remote: out of time");
+  process.exit(1);
+});
 const port = await new Promise((resolve, reject) => {
   let out = "";
   server.stdout.on("data", (c) => {
