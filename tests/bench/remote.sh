@@ -20,4 +20,4 @@ fi
 set -- --n "$N" --warmup "$WARMUP" --gw "$GW"
 [ "${BENCH_REMOTE_JSON:-0}" = 1 ] && set -- "$@" --json
 # Bounded, so that `make bench` as a whole is: remote.mjs ends its server on timeout's SIGTERM.
-exec timeout "${BENCH_REMOTE_TIMEOUT:-180}" node tests/bench/remote.mjs "$@"
+exec timeout "${BENCH_REMOTE_TIMEOUT:-120}" node tests/bench/remote.mjs "$@"

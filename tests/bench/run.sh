@@ -10,7 +10,7 @@
 # interfaces) when `unshare -n` works; otherwise the rows of those peers are n/a.
 # Builds nothing: `make bench` has run `make` first. Knobs: BENCH_N (sequential calls per row,
 # default 5000), BENCH_WARMUP (200), BENCH_TP_CALLS (calls per throughput round, 2000),
-# BENCH_BUDGET (seconds for this script, 780), MCPGW_BIN (default build/mcpgw), BENCH_NETNS=0 (do
+# BENCH_BUDGET (seconds for this script, 600), MCPGW_BIN (default build/mcpgw), BENCH_NETNS=0 (do
 # not enter a network namespace: peer rows n/a), BENCH_SMOKE=1 (CI: a short run of the same steps
 # with small counts; figures in build/bench-smoke.txt mean nothing).
 set -eu
@@ -45,7 +45,7 @@ else
 	SMOKE=0 SMOKE_ON='' N=${BENCH_N:-5000} WARMUP=${BENCH_WARMUP:-200} TP=${BENCH_TP_CALLS:-2000} ROUNDS=3
 	NNATIVE=$((N * 4)) UP=10 AGGN=50 COLD_ROUNDS=3 LIST_REPS=20 OUT=$BUILD/bench-results.txt
 fi
-BUDGET=${BENCH_BUDGET:-780}
+BUDGET=${BENCH_BUDGET:-600}
 START=$(date +%s)
 LOGS=$BUILD/bench-logs
 
@@ -297,7 +297,7 @@ direct_targets() {	# NAME-PREFIX COUNT CMD...: COUNT targets running CMD
 }
 # How many tools one server-everything lists to a client like mcpbench (no capabilities declared):
 # a complete aggregate list has UP times as many.
-"$BENCH" -q --agg --row probe --list-reps 0 --agg-calls 0 --kv "$TMP/probe.kv" --timeout 60000 --deadline 90 \
+"$BENCH" -q --agg --row probe --list-reps 0 --agg-calls 0 --kv "$TMP/probe.kv" --timeout 60000 --deadline "$(deadline 90)" \
     --stderr-dir "$LOGS" -- probe "$NODE" "$ENTRY" stdio >/dev/null || true
 PER=$(awk '$1 == "agg" { print $5 }' "$TMP/probe.kv" 2>/dev/null)
 PER=${PER:-1}
