@@ -50,7 +50,10 @@ struct router {
 	struct pins *pins;
 	struct hmap *pin_warned;	/* warnings already given ("server/tool/digest", "template/...") */
 	unsigned dirty_notify;
+	unsigned dirty_views;		/* views to rebuild before they are next read */
+	unsigned long gen[4];		/* changes of each view, for callers that cache them */
 	struct event *ev_debounce;
+	struct event *ev_save;		/* the catalogue is written once things are quiet */
 	int stopping;
 	json_t *client_caps;		/* relayed capabilities, for servers added by a reload */
 	char *log_level;
@@ -398,19 +401,44 @@ build_templates(struct router *r)
 	return out;
 }
 
+static void router_build(struct router *, unsigned which);
+
+/* Views are rebuilt when next read, not at every change: fifty servers coming up one after the
+ * other must not mean fifty rebuilds of every view (found by the 50 x 100 tools bench). */
+static void
+router_rebuild(struct router *r, unsigned which)
+{
+	struct timeval tv = { 0, ROUTER_DEBOUNCE_MS * 1000 };
+	r->dirty_views |= which;
+	if (!evtimer_pending(r->ev_debounce, NULL))
+		evtimer_add(r->ev_debounce, &tv);
+}
+
+static void
+router_ensure(const struct router *cr)
+{
+	struct router *r = (struct router *)cr;	/* the views are a cache of the upstreams' lists */
+	if (r->dirty_views) {
+		unsigned which = r->dirty_views;
+		r->dirty_views = 0;
+		router_build(r, which);
+	}
+}
+
 static void
 router_debounce_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct router *r = arg;
+	router_ensure(r);
 	unsigned which = r->dirty_notify;
 	r->dirty_notify = 0;
 	if (which && r->hooks.list_changed && !r->stopping)
 		r->hooks.list_changed(r->hooks.arg, which);
 }
 
-/* Rebuilds the views named by `which`; a view that really changed schedules a notification. */
+/* Builds the views named by `which`; a view that really changed schedules a notification. */
 static void
-router_rebuild(struct router *r, unsigned which)
+router_build(struct router *r, unsigned which)
 {
 	for (unsigned l = UPSTREAM_TOOLS; l <= UPSTREAM_TEMPLATES; l <<= 1) {
 		if (!(which & l))
@@ -429,6 +457,7 @@ router_rebuild(struct router *r, unsigned which)
 			}
 			json_decref(*cur);
 			*cur = v;
+			r->gen[slot(l)]++;
 		} else
 			json_decref(v);
 	}
@@ -463,8 +492,10 @@ router_lists_hook(struct upstream *up, unsigned which, void *arg)
 	server_summary(up, summary, sizeof summary);
 	if ((which & UPSTREAM_TOOLS) && !upstream_tools_from_catalog(up) &&
 	    catalog_put(r->catalog, upstream_name(up), r->digests[i], upstream_list(up, UPSTREAM_TOOLS),
-	    summary[0] ? summary : NULL))
-		catalog_save(r->catalog);
+	    summary[0] ? summary : NULL) && !evtimer_pending(r->ev_save, NULL)) {
+		struct timeval tv = { 1, 0 };
+		evtimer_add(r->ev_save, &tv);	/* one write for a burst of servers coming up */
+	}
 	router_rebuild(r, which);
 }
 
@@ -482,6 +513,12 @@ router_request_hook(struct upstream *up, json_t *msg, void *arg)
 	struct router *r = arg;
 	if (r->hooks.request)
 		r->hooks.request(r->hooks.arg, up, msg);
+}
+
+static void
+router_save_cb(evutil_socket_t fd, short what, void *arg)
+{
+	catalog_save(((struct router *)arg)->catalog);
 }
 
 static struct upstream *
@@ -515,6 +552,7 @@ router_new(struct event_base *base, const struct config *cfg, const char *state_
 	r->pins = pins_load(state_dir);
 	r->pin_warned = hmap_new();
 	r->ev_debounce = evtimer_new(base, router_debounce_cb, r);
+	r->ev_save = evtimer_new(base, router_save_cb, r);
 	r->ups = calloc(cfg->nservers + 1, sizeof *r->ups);
 	r->digests = calloc(cfg->nservers + 1, sizeof *r->digests);
 	for (size_t i = 0; i < cfg->nservers; i++) {
@@ -592,6 +630,7 @@ router_free(struct router *r)
 	for (int i = 0; i < 4; i++)
 		json_decref(r->views[i]);
 	event_free(r->ev_debounce);
+	event_free(r->ev_save);
 	free(r);
 }
 
@@ -651,7 +690,15 @@ router_settled(const struct router *r, unsigned which)
 json_t *
 router_list(struct router *r, enum upstream_list l)
 {
+	router_ensure(r);
 	return r->views[slot(l)];
+}
+
+unsigned long
+router_list_gen(struct router *r, enum upstream_list l)
+{
+	router_ensure(r);
+	return r->gen[slot(l)];
 }
 
 static int
@@ -659,6 +706,7 @@ router_name(const struct router *r, struct names *nt, const char *exposed, struc
     const char **orig)
 {
 	int server;
+	router_ensure(r);
 	if (names_lookup(nt, exposed, &server, orig) < 0 || server < 0 || (size_t)server >= r->nups)
 		return -1;
 	*up = r->ups[server];
@@ -688,8 +736,10 @@ template_prefix(const char *t)
 int
 router_uri(const struct router *r, const char *uri, struct upstream **up, char **orig)
 {
-	struct uri_entry *e = hmap_get(r->uris, uri);
+	struct uri_entry *e;
 	size_t best = 0;
+	router_ensure(r);
+	e = hmap_get(r->uris, uri);
 	int owner = -1;
 
 	if (e) {
@@ -751,8 +801,10 @@ router_uri(const struct router *r, const char *uri, struct upstream **up, char *
 char *
 router_expose_uri(const struct router *r, const struct upstream *up, const char *orig)
 {
-	struct uri_entry *e = hmap_get(r->uris, orig);
+	struct uri_entry *e;
 	char *enc, *out;
+	router_ensure(r);
+	e = hmap_get(r->uris, orig);
 	if (e == NULL || e->server == upstream_index(up))
 		return strdup(orig);
 	enc = pct_encode(orig);
@@ -869,6 +921,7 @@ json_t *
 router_all_tools(const struct router *r)
 {
 	json_t *out = json_array();
+	router_ensure(r);
 	for (size_t i = 0; i < r->nups; i++) {
 		const struct upstream *up = r->ups[i];
 		const struct config_server *cfg = upstream_config(up);
@@ -900,7 +953,9 @@ router_set_hooks_arg(struct router *r, void *arg)
 const char *
 router_hidden_reason(const struct router *r, const char *exposed, const char **server)
 {
-	struct hidden_entry *e = hmap_get(r->hidden, exposed);
+	struct hidden_entry *e;
+	router_ensure(r);
+	e = hmap_get(r->hidden, exposed);
 	if (e == NULL)
 		return NULL;
 	*server = upstream_name(r->ups[e->server]);
@@ -1010,4 +1065,5 @@ void
 router_refresh(struct router *r)
 {
 	router_rebuild(r, UPSTREAM_TOOLS | UPSTREAM_PROMPTS | UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES);
+	router_ensure(r);
 }

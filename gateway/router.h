@@ -53,6 +53,8 @@ struct upstream *router_upstream(const struct router *, size_t i);
 int router_settled(const struct router *, unsigned which);
 
 json_t *router_list(struct router *, enum upstream_list);	/* exposed array, borrowed */
+/* Changes with every change of that list (callers cache what they derive from it). */
+unsigned long router_list_gen(struct router *, enum upstream_list);
 /* Exposed tool/prompt name -> upstream and its own name (borrowed). -1 when unknown or hidden. */
 int router_tool(const struct router *, const char *exposed, struct upstream **, const char **orig);
 int router_prompt(const struct router *, const char *exposed, struct upstream **, const char **orig);

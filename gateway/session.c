@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <time.h>
+#include <event2/buffer.h>
 #include "audit.h"
 #include "hmap.h"
 #include "jsonfast.h"
@@ -82,6 +83,9 @@ struct session {
 	struct hmap *subs;		/* exposed URI -> sub: renewed when its server restarts */
 	int deadline_passed;
 	json_t *answered[4];		/* the last list of each kind the client was given */
+	char *list_text[4];		/* each list as JSON text, to answer without serialising */
+	size_t list_len[4];
+	unsigned long list_gen[4];	/* router_list_gen of that text */
 };
 
 static void session_dispatch(struct session *, struct jsonrpc_msg *);
@@ -461,11 +465,35 @@ list_result_key(unsigned which)
 static void
 answer_list(struct session *s, json_t *id, unsigned which)
 {
+	int k = kind_slot(which);
 	json_t *v = router_list(s->router, which);
-	json_t **seen = &s->answered[kind_slot(which)];
+	unsigned long gen = router_list_gen(s->router, which);
+	json_t **seen = &s->answered[k];
 	json_decref(*seen);
 	*seen = v ? json_incref(v) : json_array();
-	session_send(s, jsonrpc_result(id, json_pack("{sO}", list_result_key(which), *seen)));
+	/* The list's text is made once per change of the list: a client asking again and again for
+	 * 5,000 tools costs a copy, not a serialisation of 1.7 MB (found by the 50 x 100 bench). */
+	if (s->list_text[k] == NULL || s->list_gen[k] != gen) {
+		free(s->list_text[k]);
+		s->list_text[k] = json_dumps(*seen, JSON_COMPACT);
+		s->list_len[k] = s->list_text[k] ? strlen(s->list_text[k]) : 0;
+		s->list_gen[k] = gen;
+	}
+	char *idt = json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT);
+	struct evbuffer *b = evbuffer_new();
+	if (s->list_text[k] == NULL || idt == NULL || b == NULL) {
+		session_send(s, jsonrpc_result(id, json_pack("{sO}", list_result_key(which), *seen)));
+	} else {
+		evbuffer_add_printf(b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"%s\":", idt,
+		    list_result_key(which));
+		evbuffer_add(b, s->list_text[k], s->list_len[k]);
+		evbuffer_add(b, "}}\n", 3);
+		size_t n = evbuffer_get_length(b);
+		s->io.send(s->io.arg, (const char *)evbuffer_pullup(b, -1), n);
+	}
+	if (b)
+		evbuffer_free(b);
+	free(idt);
 }
 
 static void
@@ -1303,8 +1331,10 @@ session_free(struct session *s)
 		TAILQ_REMOVE(&s->deferred, d, link);
 		deferred_free(d);
 	}
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 4; i++) {
 		json_decref(s->answered[i]);
+		free(s->list_text[i]);
+	}
 	event_free(s->ev_deadline);
 	event_free(s->ev_logdrop);
 	json_decref(s->client_caps);
