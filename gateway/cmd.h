@@ -19,6 +19,8 @@ int cmd_tools(int, char **);
 int cmd_version(int, char **);
 int cmd_pin(int, char **);
 int cmd_doctor(int, char **);
+int cmd_login(int, char **);
+int cmd_logout(int, char **);
 
 /* Every configured server started and awaited (cmd_fleet.c). */
 struct cmd_fleet {

@@ -4,13 +4,14 @@
 #include "child.h"
 #include "cmd.h"
 #include "log.h"
+#include "oauth.h"
 
 static int
 fleet_done(const struct router *r)
 {
 	for (size_t i = 0; i < router_count(r); i++) {
 		enum upstream_state s = upstream_state(router_upstream(r, i));
-		if (s != UPSTREAM_READY && s != UPSTREAM_FAILED)
+		if (s != UPSTREAM_READY && s != UPSTREAM_FAILED && s != UPSTREAM_SIGNIN)
 			return 0;
 	}
 	return 1;
@@ -85,6 +86,7 @@ cmd_fleet_stop(struct cmd_fleet *f)
 		return;
 	}
 	f->stopping = 1;
+	oauth_shared_cancel_all();	/* issue 4: no sign-in outlives the command */
 	router_stop(f->router, fleet_stopped, f);
 	event_base_dispatch(f->base);
 	event_free(f->timeout);

@@ -19,6 +19,7 @@
 #include "frame.h"
 #include "gateway.h"
 #include "log.h"
+#include "oauth.h"
 #include "router.h"
 #include "session.h"
 #include "state.h"
@@ -423,6 +424,8 @@ mcpgw_run_stdio(const struct mcpgw_options *o)
 
 	event_base_dispatch(g.base);
 
+	/* issue 4: a sign-in still waiting for its browser ends here (its listener, its requests) */
+	oauth_shared_cancel_all();
 	/* Last answers (errors for calls cut short) go out before we leave. */
 	router_free(g.router);
 	session_free(g.session);

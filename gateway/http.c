@@ -251,6 +251,52 @@ http_addr_is_loopback(const struct sockaddr *sa)
 	return 0;
 }
 
+static int
+v4_in(uint32_t a, uint32_t net, int bits)
+{
+	return bits == 0 || (a >> (32 - bits)) == (net >> (32 - bits));
+}
+
+static unsigned
+v4_class(uint32_t a)
+{
+	if (v4_in(a, 0x7f000000u, 8))
+		return HTTP_GUARD_LOOPBACK_OK;
+	if (v4_in(a, 0xa9fe0000u, 16))
+		return HTTP_GUARD_LINKLOCAL_OK;
+	if (v4_in(a, 0x0a000000u, 8) || v4_in(a, 0xac100000u, 12) || v4_in(a, 0xc0a80000u, 16) ||
+	    v4_in(a, 0x64400000u, 10))
+		return HTTP_GUARD_PRIVATE_OK;
+	return 0;
+}
+
+unsigned
+http_addr_class(const struct sockaddr *sa)
+{
+	unsigned c;
+
+	if (!oauth_addr_private(sa))
+		return 0;
+	if (http_addr_is_loopback(sa))
+		return HTTP_GUARD_LOOPBACK_OK;
+	if (sa->sa_family == AF_INET)
+		c = v4_class(ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr));
+	else {
+		const unsigned char *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+		if (memcmp(b, mapped, 12) == 0)
+			c = v4_class((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15]);
+		else if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+			c = HTTP_GUARD_LINKLOCAL_OK;
+		else if ((b[0] & 0xfe) == 0xfc)
+			c = HTTP_GUARD_PRIVATE_OK;
+		else
+			c = 0;
+	}
+	/* flagged by oauth_addr_private() but in none of the classes a server may be in */
+	return c ? c : HTTP_GUARD_ON;
+}
+
 /* CURLOPT_OPENSOCKETFUNCTION for guarded requests: the one place that sees the address curl is
  * about to connect to, after name resolution (issue 4's SSRF guard). */
 static curl_socket_t
@@ -265,8 +311,15 @@ http_opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 		why = "not an IP connection";
 	else if (r->plain_http && !http_addr_is_loopback(sa))
 		why = "plain http to an address that is not loopback";
-	else if (!(r->guard & HTTP_GUARD_PRIVATE_OK) && oauth_addr_private(sa))
-		why = "a loopback, private, link-local or reserved address";
+	else {
+		unsigned c = http_addr_class(sa);
+		if (c == HTTP_GUARD_ON)
+			why = "a reserved, multicast or unspecified address";
+		else if (c != 0 && !(r->guard & c))
+			why = c == HTTP_GUARD_LOOPBACK_OK ? "a loopback address (the server is not on loopback)" :
+			    c == HTTP_GUARD_LINKLOCAL_OK ? "a link-local address (the server is not link-local)" :
+			    "a private address (the server is not on a private network)";
+	}
 	if (why) {
 		if (sa->sa_family == AF_INET)
 			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof ip);
@@ -363,6 +416,12 @@ http_req_start(struct http *h, const struct http_req_opts *o, const struct http_
 	CURL *e;
 	CURLMcode mc;
 
+	if ((o->guard & HTTP_GUARD_ON) && !(o->guard & HTTP_GUARD_HTTP_OK) && strncasecmp(o->url, "https://", 8) != 0) {
+		free(r);
+		curl_slist_free_all(o->headers);
+		snprintf(err, errlen, "refused to connect to a plain http URL (https only: the server is not on loopback)");
+		return NULL;
+	}
 	if (r == NULL || (e = curl_easy_init()) == NULL) {
 		free(r);
 		curl_slist_free_all(o->headers);

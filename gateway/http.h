@@ -43,10 +43,17 @@ struct http_req_opts {
 };
 
 #define HTTP_GUARD_ON		1u	/* check the peer address at connect time */
-#define HTTP_GUARD_PRIVATE_OK	2u	/* loopback, private and link-local peers allowed (the
-					 * server itself is on such an address) */
+#define HTTP_GUARD_PRIVATE_OK	2u	/* private peers allowed (RFC 1918, CGNAT, ULA: the server
+					 * itself is on such an address) */
 #define HTTP_GUARD_HTTP_OK	4u	/* plain http allowed, and then to loopback peers only (the
 					 * server itself is on loopback) */
+#define HTTP_GUARD_LOOPBACK_OK	8u	/* loopback peers allowed (the server is on loopback) */
+#define HTTP_GUARD_LINKLOCAL_OK	16u	/* link-local peers allowed (the server is link-local) */
+
+/* Which of the classes above an address is in: HTTP_GUARD_LOOPBACK_OK, _LINKLOCAL_OK or
+ * _PRIVATE_OK; 0 for a public address; HTTP_GUARD_ON for one never allowed (unspecified,
+ * multicast, broadcast, reserved, documentation). */
+unsigned http_addr_class(const struct sockaddr *);
 
 struct http_req_cbs {
 	/* The final response's status and headers have arrived (1xx responses are skipped);

@@ -9,6 +9,8 @@ static const struct cmd_entry commands[] = {
 	{ "check", cmd_check, "[-c FILE] [--system-policy PATH]", "validate every configuration layer" },
 	{ "tools", cmd_tools, "[-c FILE] [--all] [--json]", "start the servers and print the exposed tools" },
 	{ "doctor", cmd_doctor, "[-c FILE] [SERVER]", "start the servers and report on each" },
+	{ "login", cmd_login, "[-c FILE] SERVER", "sign in to a remote server (OAuth) ahead of time" },
+	{ "logout", cmd_logout, "[-c FILE] SERVER", "forget a remote server's OAuth tokens" },
 	{ "pin", cmd_pin, "[-c FILE] [--accept SERVER[/TOOL]]", "show or accept tool-definition drift" },
 	{ "version", cmd_version, "", "print the version" },
 	{ NULL, NULL, NULL, NULL }

@@ -203,6 +203,17 @@ show_url(const char *url, char *out, size_t outlen)
 
 /* ---- discovery ---- */
 
+/* The guard refused a URL the server handed us: that is an attack or a broken server, and
+ * either way the sign-in stops there (no fallback to other candidates). */
+static int
+signin_refused(struct oauth_signin *si, struct oauth_fetch *f, const char *shown)
+{
+	if (f->res == HTTP_DONE || strncmp(f->err, "refused to connect", 18) != 0)
+		return 0;
+	signin_finish(si, OAUTH_FAILED, "discovery was sent to %s: %s; stopped (SSRF guard)", shown, f->err);
+	return 1;
+}
+
 static void
 as_reply_cb(void *arg, struct oauth_fetch *f)
 {
@@ -213,6 +224,8 @@ as_reply_cb(void *arg, struct oauth_fetch *f)
 	char shown[300], why[160];
 
 	show_url(url, shown, sizeof shown);
+	if (signin_refused(si, f, shown))
+		return;
 	if (f->res != HTTP_DONE || f->status != 200) {
 		snprintf(why, sizeof why, "%.150s", f->res != HTTP_DONE ? f->err : "");
 		if (f->res == HTTP_DONE)
@@ -268,6 +281,8 @@ prm_reply_cb(void *arg, struct oauth_fetch *f)
 	char shown[300], why[160];
 
 	show_url(url, shown, sizeof shown);
+	if (signin_refused(si, f, shown))
+		return;
 	if (f->res != HTTP_DONE || f->status != 200) {
 		if (f->res == HTTP_DONE)
 			snprintf(why, sizeof why, "HTTP %ld", f->status);
@@ -433,11 +448,15 @@ probe_reply_cb(void *arg, struct oauth_fetch *f)
 		ss.ss_family = AF_INET;
 	else if (inet_pton(AF_INET6, f->ip, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
 		ss.ss_family = AF_INET6;
-	/* The guard: what the server's own address allows the URLs it hands us. */
-	if (ss.ss_family && oauth_addr_private((struct sockaddr *)&ss))
-		si->guard |= HTTP_GUARD_PRIVATE_OK;
-	if (ss.ss_family && http_addr_is_loopback((struct sockaddr *)&ss) && http_url_is_loopback(si->cfg->url))
-		si->guard |= HTTP_GUARD_HTTP_OK;
+	/* The guard: what the server's own address allows the URLs it hands us (its own class of
+	 * address; plain http only when it is on loopback itself). */
+	if (ss.ss_family) {
+		unsigned c = http_addr_class((struct sockaddr *)&ss);
+		if (c != HTTP_GUARD_ON)
+			si->guard |= c;
+		if (c == HTTP_GUARD_LOOPBACK_OK && http_url_is_loopback(si->cfg->url))
+			si->guard |= HTTP_GUARD_HTTP_OK;
+	}
 	si->f.headers_only = 0;
 	log_debug(si->cfg->name, "sign-in: the server answered HTTP %ld from %s", f->status, f->ip);
 	if (si->challenge == NULL && f->www_auth)

@@ -676,7 +676,8 @@ router_settled(const struct router *r, unsigned which)
 	for (size_t i = 0; i < r->nups; i++) {
 		const struct upstream *up = r->ups[i];
 		enum upstream_state s = upstream_state(up);
-		if (s == UPSTREAM_READY || s == UPSTREAM_FAILED)
+		/* SIGNIN (issue 4): waits for a person, which a first list must not */
+		if (s == UPSTREAM_READY || s == UPSTREAM_FAILED || s == UPSTREAM_SIGNIN)
 			continue;
 		if (s == UPSTREAM_STOPPED && upstream_config(up)->lazy)
 			continue;

@@ -13,6 +13,8 @@
 #include "jsonfast.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "oauth.h"
+#include "oauth_util.h"
 #include "session.h"
 #include "version.h"
 
@@ -54,6 +56,18 @@ struct sub {
 struct sreq {
 	struct upstream *up;
 	json_t *up_id;
+	struct prompt *prompt;		/* issue 4: the gateway's own elicitation (up, up_id NULL) */
+};
+
+/* Issue 4: a sign-in the client is asked to do through url-mode elicitation. */
+struct prompt {
+	struct session *s;
+	struct upstream *up;
+	struct oauth_watch w;		/* the server's shared sign-in */
+	char id[64];			/* elicitationId */
+	char sreq_key[96];		/* the elicitation/create in flight ("" when none) */
+	int asked;
+	TAILQ_ENTRY(prompt) link;
 };
 
 /* A request held back while servers start: a first list, or a call to a name not known yet. */
@@ -86,6 +100,7 @@ struct session {
 	char *list_text[4];		/* each list as JSON text, to answer without serialising */
 	size_t list_len[4];
 	unsigned long list_gen[4];	/* router_list_gen of that text */
+	TAILQ_HEAD(, prompt) prompts;	/* issue 4: sign-ins the client was asked to do */
 };
 
 static void session_dispatch(struct session *, struct jsonrpc_msg *);
@@ -376,6 +391,143 @@ call_wait_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	call_finish(c);
 }
 
+/* ---- sign-in (issue 4) ----
+ * A server in UPSTREAM_SIGNIN answers its calls here: a tools/call gets an error result (isError,
+ * so that the model reads it) with the server's text, which names `mcpgw login NAME`; any other
+ * request a JSON-RPC error with that text. A client that declares url-mode elicitation is asked
+ * as well: the gateway joins (or starts) the server's sign-in (oauth.h; the same one its
+ * transports wait for), sends elicitation/create {mode: "url", url, elicitationId, message},
+ * finishes the flow itself on its loopback callback and then sends
+ * notifications/elicitation/complete; the server connects again by itself (upstream.c) and
+ * list_changed follows. */
+
+static int
+client_url_elicitation(const struct session *s)
+{
+	return json_object_get(json_object_get(s->client_caps, "elicitation"), "url") != NULL;
+}
+
+static struct prompt *
+prompt_find(struct session *s, struct upstream *up)
+{
+	struct prompt *p;
+	TAILQ_FOREACH(p, &s->prompts, link)
+		if (p->up == up)
+			return p;
+	return NULL;
+}
+
+static void
+prompt_free(struct prompt *p)
+{
+	struct session *s = p->s;
+	struct sreq *r;
+
+	oauth_shared_leave(&p->w);
+	if (p->sreq_key[0] && (r = hmap_del(s->sreqs, p->sreq_key)) != NULL)
+		free(r);
+	TAILQ_REMOVE(&s->prompts, p, link);
+	free(p);
+}
+
+static void
+prompt_url_cb(void *arg, const char *url)
+{
+	struct prompt *p = arg;
+	struct session *s = p->s;
+	struct sreq *r;
+	char msg[300];
+	json_t *jgid;
+
+	if (p->asked || hmap_count(s->sreqs) >= SESSION_MAX_SREQS || (r = calloc(1, sizeof *r)) == NULL)
+		return;
+	p->asked = 1;
+	r->prompt = p;
+	jgid = json_integer((json_int_t)++s->next_sreq);
+	id_key(jgid, p->sreq_key, sizeof p->sreq_key);
+	hmap_put(s->sreqs, p->sreq_key, r);
+	snprintf(msg, sizeof msg, "The MCP server '%s' (behind mcpgw) needs you to sign in before its tools "
+	    "can be used. Open the link to sign in.", upstream_name(p->up));
+	log_info(upstream_name(p->up), "asking the client to sign in (url-mode elicitation)");
+	session_send(s, jsonrpc_request(jgid, "elicitation/create", json_pack("{ss ss ss ss}", "mode", "url",
+	    "message", msg, "url", url, "elicitationId", p->id)));
+	json_decref(jgid);
+}
+
+static void
+prompt_done_cb(void *arg, enum oauth_result res, const char *why)
+{
+	struct prompt *p = arg;
+
+	if (res == OAUTH_OK && p->asked)
+		session_send(p->s, jsonrpc_notification("notifications/elicitation/complete",
+		    json_pack("{ss}", "elicitationId", p->id)));
+	prompt_free(p);
+}
+
+/* The client's answer to our elicitation/create: accept means the person is on it (the
+ * callback finishes the flow); decline or cancel end the asking (the sign-in itself runs out at
+ * its callback_timeout; a later call asks again). */
+static void
+prompt_answer(struct session *s, struct prompt *p, json_t *msg)
+{
+	const char *action = json_string_value(json_object_get(json_object_get(msg, "result"), "action"));
+
+	p->sreq_key[0] = '\0';
+	if (action && strcmp(action, "accept") == 0) {
+		log_debug(upstream_name(p->up), "the client accepted the sign-in link");
+		return;
+	}
+	log_info(upstream_name(p->up), "the client did not take the sign-in link (%s)", action ? action : "error");
+	prompt_free(p);
+}
+
+static void
+prompt_start(struct session *s, struct upstream *up)
+{
+	struct oauth_signin_opts o = { NULL, NULL, OAUTH_OPEN_NONE };
+	struct prompt *p;
+	char err[300];
+
+	if (!s->initialized || !client_url_elicitation(s) || prompt_find(s, up) != NULL)
+		return;
+	if ((p = calloc(1, sizeof *p)) == NULL)
+		return;
+	p->s = s;
+	p->up = up;
+	p->w.url = prompt_url_cb;
+	p->w.done = prompt_done_cb;
+	p->w.arg = p;
+	if (oauth_state(p->id) < 0) {
+		free(p);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&s->prompts, p, link);
+	if (oauth_shared_join(s->base, upstream_config(up), &o, &p->w, err, sizeof err) < 0) {
+		log_warn(upstream_name(up), "cannot start a sign-in for the client: %s", err);
+		prompt_free(p);
+	}
+}
+
+static void
+call_fail_signin(struct call *c)
+{
+	struct session *s = c->s;
+	const char *why = upstream_last_error(c->up);
+	char text[700];
+
+	prompt_start(s, c->up);
+	snprintf(text, sizeof text, "%s%s", *why ? why : "this server needs a sign-in",
+	    prompt_find(s, c->up) ? " (the client was sent a sign-in link)" : "");
+	if (strcmp(c->method, "tools/call") == 0)
+		session_send(s, jsonrpc_result(c->client_id, json_pack("{s[{ssss}]sb}", "content", "type", "text",
+		    "text", text, "isError", 1)));
+	else
+		send_error(s, c->client_id, JSONRPC_SERVER_ERROR, "%s", text);
+	audit_call(c, NULL, "signin");
+	call_finish(c);
+}
+
 /* Takes over params. Routes now when the server is ready, waits for it while it starts. */
 /* tool: the exposed name of a tools/call (audit log), else NULL. client_token (borrowed): the
  * client's progressToken, or NULL. */
@@ -434,6 +586,10 @@ session_forward(struct session *s, struct jsonrpc_msg *m, struct upstream *up, j
 	case UPSTREAM_STOPPING:
 		c->st = CALL_SENT;
 		call_fail_unavailable(c);
+		return;
+	case UPSTREAM_SIGNIN:		/* issue 4 */
+		c->st = CALL_SENT;
+		call_fail_signin(c);
 		return;
 	default: {
 		/* Starting, restarting or lazy: the call waits for the server, bounded by its start-up. */
@@ -892,6 +1048,11 @@ handle_client_response(struct session *s, struct jsonrpc_msg *m)
 		log_debug("client", "response to an unknown request dropped");
 		return;
 	}
+	if (r->prompt) {		/* issue 4: our own elicitation */
+		prompt_answer(s, r->prompt, m->msg);
+		free(r);
+		return;
+	}
 	json_t *out = json_deep_copy(m->msg);
 	json_object_set(out, "id", r->up_id);
 	upstream_respond(r->up, out);
@@ -1223,17 +1384,21 @@ session_state(void *arg, struct upstream *up, enum upstream_state old)
 		if (r.n)
 			log_info(upstream_name(up), "renewed %d resource subscription%s", r.n, r.n == 1 ? "" : "s");
 	}
-	if (st == UPSTREAM_READY || st == UPSTREAM_FAILED) {
+	if (st == UPSTREAM_READY || st == UPSTREAM_FAILED || st == UPSTREAM_SIGNIN) {
 		for (c = TAILQ_FIRST(&s->waiting); c; c = next) {
 			next = TAILQ_NEXT(c, wait_link);
 			if (c->up != up)
 				continue;
 			if (st == UPSTREAM_READY)
 				call_send(c);
+			else if (st == UPSTREAM_SIGNIN)
+				call_fail_signin(c);
 			else
 				call_fail_unavailable(c);
 		}
 	}
+	if (st == UPSTREAM_SIGNIN && old != UPSTREAM_SIGNIN)
+		prompt_start(s, up);	/* issue 4: ask at once where the client can be asked */
 	if (!TAILQ_EMPTY(&s->deferred))
 		run_deferred(s, 0);
 }
@@ -1279,6 +1444,7 @@ session_new(struct event_base *base, struct router *router, const struct config 
 	s->subs = hmap_new();
 	TAILQ_INIT(&s->waiting);
 	TAILQ_INIT(&s->deferred);
+	TAILQ_INIT(&s->prompts);
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	s->deadline = s->started;
 	s->deadline.tv_sec += startup_wait_ms / 1000;
@@ -1320,6 +1486,8 @@ session_free(struct session *s)
 	struct deferred *d;
 	if (s == NULL)
 		return;
+	while (!TAILQ_EMPTY(&s->prompts))
+		prompt_free(TAILQ_FIRST(&s->prompts));
 	/* Calls still in flight belong to upstreams that are gone by now: their callbacks ran. */
 	hmap_foreach(s->calls, free_call_entry, NULL);
 	hmap_free(s->calls);
@@ -1395,6 +1563,11 @@ session_upstream_gone(void *arg, struct upstream *up)
 			audit_call(c, NULL, "unavailable");
 			call_finish(c);
 		}
+	}
+	{
+		struct prompt *p = prompt_find(s, up);
+		if (p)
+			prompt_free(p);
 	}
 	drop_entries_of(s->sreqs, up, sreq_owner, free_sreq_entry);
 	drop_entries_of(s->subs, up, sub_owner, free_sub_entry);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <sys/wait.h>
 #include <event2/buffer.h>
+#include "auth.h"
 #include "hmap.h"
 #include "jsonfast.h"
 #include "jsonrpc.h"
@@ -23,6 +24,7 @@
 #define UPSTREAM_STABLE_MS	60000		/* up this long: the failure count starts again */
 #define UPSTREAM_BACKOFF_MS	500
 #define UPSTREAM_BACKOFF_MAX_MS	30000
+#define UPSTREAM_SIGNIN_POLL_MS	500		/* SIGNIN: how often the credentials are looked at */
 
 const char *const upstream_supported_versions[] = {
 	"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", NULL
@@ -65,6 +67,11 @@ struct upstream {
 	struct timespec started_at, ready_at;
 	long handshake_ms;
 	struct event *ev_backoff, *ev_startup, *ev_stable;
+	/* SIGNIN (issue 4): the credentials' stamp when it began, a poll for a change, and whether
+	 * the tool list is the placeholder that tells the client how to sign in */
+	struct event *ev_signin;
+	unsigned long long signin_stamp;
+	int tools_placeholder;
 	void (*stop_done)(void *);
 	void *stop_arg;
 	unsigned overlong_reported, garbage_reported;
@@ -79,6 +86,7 @@ static void upstream_track(struct upstream *, uint64_t id, const char *method, l
     const struct upstream_call_cbs *, void *arg);
 static void upstream_fetch(struct upstream *, unsigned which);
 static void upstream_fail_all(struct upstream *, const char *why);
+static void upstream_signin_wait(struct upstream *, const char *why);
 
 static int
 list_slot(enum upstream_list l)
@@ -104,7 +112,7 @@ tv_ms(long ms)
 const char *
 upstream_state_name(enum upstream_state s)
 {
-	static const char *n[] = { "stopped", "starting", "ready", "backoff", "failed", "stopping" };
+	static const char *n[] = { "stopped", "starting", "ready", "backoff", "failed", "stopping", "signin" };
 	return n[s];
 }
 
@@ -387,7 +395,7 @@ upstream_list_done(struct upstream *up, enum upstream_list which, json_t *items)
 	json_decref(up->lists[s]);
 	up->lists[s] = items;
 	if (which == UPSTREAM_TOOLS)
-		up->tools_from_catalog = 0;
+		up->tools_from_catalog = up->tools_placeholder = 0;
 	up->fetching &= ~(unsigned)which;
 	/* The router sees the new list before anyone is told the server is ready. */
 	if (up->hooks.lists)
@@ -788,6 +796,10 @@ upstream_closed_cb(void *arg, const char *why_tr, int status)
 			up->stop_done(up->stop_arg);
 		return;
 	}
+	if (status == TRANSPORT_CLOSED_SIGNIN) {
+		upstream_signin_wait(up, why);
+		return;
+	}
 	if (up->last_error[0] == '\0' || up->state == UPSTREAM_READY)
 		snprintf(up->last_error, sizeof up->last_error, "%s", why);
 	if (up->state == UPSTREAM_READY && ms_since(&up->ready_at) >= UPSTREAM_STABLE_MS)
@@ -811,6 +823,66 @@ static void
 upstream_backoff_cb(evutil_socket_t fd, short what, void *arg)
 {
 	upstream_spawn(arg);
+}
+
+/* ---- SIGNIN (issue 4) ----
+ * The auth plugin said a person must sign in (its text names `mcpgw login NAME`). That is not a
+ * failure: no restart count, no backoff, no giving up. The server waits, its calls answer with
+ * that text (session.c), and it connects again as soon as its credentials change: a `mcpgw
+ * login` in another terminal, or the sign-in the gateway runs itself (auth.open_browser, or the
+ * client's url-mode elicitation). A server that never listed tools shows one placeholder tool,
+ * sign_in, so that a client which lists tools once (Codex) still learns what to do. */
+
+static void
+upstream_placeholder(struct upstream *up, int on)
+{
+	if (on && up->lists[0] == NULL) {
+		up->lists[0] = json_pack("[{ss ss s{ss}}]", "name", "sign_in", "description",
+		    "This server needs a sign-in before its tools can be used. Call this tool to start it "
+		    "(the client shows a link) or to learn the command that does it.",
+		    "inputSchema", "type", "object");
+		up->tools_placeholder = 1;
+		up->tools_from_catalog = 1;	/* never written to the catalogue */
+	} else if (!on && up->tools_placeholder) {
+		json_decref(up->lists[0]);
+		up->lists[0] = NULL;
+		up->tools_placeholder = 0;
+		up->tools_from_catalog = 0;
+	} else
+		return;
+	if (up->hooks.lists)
+		up->hooks.lists(up, UPSTREAM_TOOLS, up->hooks.arg);
+}
+
+static void
+upstream_signin_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct upstream *up = arg;
+	struct timeval tv = tv_ms(UPSTREAM_SIGNIN_POLL_MS);
+
+	if (up->state != UPSTREAM_SIGNIN)
+		return;
+	if (auth_credentials_stamp(up->cfg) != up->signin_stamp) {
+		log_info(up->cfg->name, "its credentials changed: connecting again");
+		upstream_placeholder(up, 0);
+		upstream_spawn(up);
+		return;
+	}
+	evtimer_add(up->ev_signin, &tv);
+}
+
+static void
+upstream_signin_wait(struct upstream *up, const char *why)
+{
+	struct timeval tv = tv_ms(UPSTREAM_SIGNIN_POLL_MS);
+
+	snprintf(up->last_error, sizeof up->last_error, "%s", why);
+	up->failures = 0;
+	up->signin_stamp = auth_credentials_stamp(up->cfg);
+	log_warn(up->cfg->name, "%s", why);
+	evtimer_add(up->ev_signin, &tv);
+	upstream_set_state(up, UPSTREAM_SIGNIN);
+	upstream_placeholder(up, 1);
 }
 
 static void
@@ -876,6 +948,7 @@ upstream_new(struct event_base *base, const struct config_server *cfg, int index
 	up->hooks = *hooks;
 	up->pending = hmap_new();
 	up->ev_backoff = evtimer_new(base, upstream_backoff_cb, up);
+	up->ev_signin = evtimer_new(base, upstream_signin_cb, up);
 	up->ev_startup = evtimer_new(base, upstream_startup_cb, up);
 	up->ev_stable = evtimer_new(base, upstream_stable_cb, up);
 	return up;
@@ -894,6 +967,7 @@ void
 upstream_stop(struct upstream *up, void (*done)(void *), void *arg)
 {
 	evtimer_del(up->ev_backoff);
+	evtimer_del(up->ev_signin);
 	evtimer_del(up->ev_startup);
 	if (up->tr == NULL) {
 		upstream_set_state(up, UPSTREAM_STOPPED);
@@ -925,6 +999,7 @@ upstream_free(struct upstream *up)
 	upstream_fail_all(up, "gateway shutting down");
 	hmap_free(up->pending);
 	event_free(up->ev_backoff);
+	event_free(up->ev_signin);
 	event_free(up->ev_startup);
 	event_free(up->ev_stable);
 	json_decref(up->client_caps);

@@ -18,6 +18,8 @@ enum upstream_state {
 	UPSTREAM_BACKOFF,	/* exited; waiting before the next start */
 	UPSTREAM_FAILED,	/* gave up after repeated failures */
 	UPSTREAM_STOPPING,
+	UPSTREAM_SIGNIN,	/* issue 4: waits for a person to sign in (last_error says how); comes
+				 * back by itself once the server's credentials change */
 };
 
 enum upstream_list { UPSTREAM_TOOLS = 1, UPSTREAM_PROMPTS = 2, UPSTREAM_RESOURCES = 4,
