@@ -9,6 +9,9 @@
 //   MCPGW_BIN       the gateway (default <repo>/build/mcpgw)
 //   MCPGW_WRAPPER   a command put in front of it (e.g. valgrind ...), split on spaces
 //   MCPGW_CONFORMANCE_LOG  append the gateway's stderr to this file (the canary test reads it)
+//   MCPGW_CONFORMANCE_RESULTS  append {scenario, ok, error} as a JSON line to this file
+//   MCPGW_CONFORMANCE_STARTUP_WAIT, _LOG_LEVEL, _STEP_MS  the gateway's startup_wait (default 20s),
+//                   log_level (default debug), and how long one request may take (default 30 s)
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -101,6 +104,7 @@ function request(method, params) {
 }
 
 let ok = true;
+let error = "";
 try {
   await request("initialize", { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "mcpgw-conformance", version: "1" } });
   gw.stdin.write(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) + "\n");
@@ -110,10 +114,13 @@ try {
   if (r.isError) throw new Error(`tool error: ${JSON.stringify(r.content)}`);
 } catch (e) {
   ok = false;
+  error = e.message;
   process.stderr.write(`client-wrapper: ${e.message}\n`);
 }
 gw.stdin.end();
 const code = await new Promise((r) => gw.on("exit", (c, s) => r(c ?? s)));
 if (process.env.MCPGW_CONFORMANCE_LOG) fs.appendFileSync(process.env.MCPGW_CONFORMANCE_LOG, `== ${scenario}\n${stderr}`);
+if (process.env.MCPGW_CONFORMANCE_RESULTS)
+  fs.appendFileSync(process.env.MCPGW_CONFORMANCE_RESULTS, JSON.stringify({ scenario, ok: ok && code === 0, error, exit: code }) + "\n");
 fs.rmSync(dir, { recursive: true, force: true });
 process.exit(ok && code === 0 ? 0 : 1);
