@@ -550,8 +550,8 @@ signin_register(struct oauth_signin *si)
 	body = json_pack("{ss s[s] s[ss] s[s] ss ss}", "client_name", "mcpgw",
 	    "redirect_uris", si->redirect_uri, "grant_types", "authorization_code", "refresh_token",
 	    "response_types", "code", "token_endpoint_auth_method", want, "application_type", "native");
-	if (si->scope)
-		json_object_set_new(body, "scope", json_string(si->scope));
+	/* no "scope": it is optional (RFC 7591), and an authorization server that checks it against
+	 * its own scopes refuses resource scopes (oidc-provider with resource indicators does) */
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	if (text == NULL) {
