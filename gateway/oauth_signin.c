@@ -509,8 +509,12 @@ register_reply_cb(void *arg, struct oauth_fetch *f)
 	si->client_id = strdup(id);
 	si->client_secret = sec && *sec ? strdup(sec) : NULL;
 	si->client_registered = 1;
-	si->auth_method = strdup(oauth_auth_method(m ? m : si->auth_method, si->client_secret != NULL,
-	    json_object_get(si->as, "token_endpoint_auth_methods_supported")));
+	{
+		char *asked = si->auth_method;	/* what we asked for, when the answer names none */
+		si->auth_method = strdup(oauth_auth_method(m ? m : asked, si->client_secret != NULL,
+		    json_object_get(si->as, "token_endpoint_auth_methods_supported")));
+		free(asked);
+	}
 	keep = json_pack("{ss ss ss sI sI}", "client_id", id, "auth_method", si->auth_method,
 	    "redirect_uri", si->redirect_uri, "port", (json_int_t)si->port, "registered_at", (json_int_t)time(NULL));
 	if (si->client_secret)

@@ -35,7 +35,11 @@ scope_is_configured_else_challenged_else_prm_else_none(void **state)
 	assert_string_equal(s, "mcp:read mcp:write");
 	free(s);
 	assert_null(oauth_scope_choose(NULL, NULL, NULL, NULL, as_off));	/* nothing asked: omitted */
-	assert_null(oauth_scope_choose(NULL, "", json_array(), NULL, NULL));
+	{
+		json_t *empty = json_array();
+		assert_null(oauth_scope_choose(NULL, "", empty, NULL, NULL));
+		json_decref(empty);
+	}
 	/* step-up: the union, no duplicates */
 	s = oauth_scope_choose(NULL, "mcp:write", NULL, "mcp:read mcp:write", NULL);
 	assert_string_equal(s, "mcp:write mcp:read");
