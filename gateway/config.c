@@ -1101,6 +1101,74 @@ auth_check(struct ld *ld, const struct cfgnode *n, const json_t *j, const char *
 	return 1;
 }
 
+/* oauth2 (issue 4, DESIGN §5): its keys are known, so a misspelt one is an error, not a setting
+ * silently ignored. */
+static void
+walk_auth_oauth2(struct ld *ld, const struct cfgnode *n, const json_t *j)
+{
+	static const char *const keys[] = { "plugin", "scopes", "client_id", "client_secret",
+		"client_secret_file", "client_metadata_url", "open_browser", "callback_timeout" };
+	const json_t *v;
+	const char *u;
+	int secret = 0;
+
+	for (size_t i = 0; i < n->n; i++)
+		if (!n->keys[i]->dup)
+			(void)key_lookup(ld, n->keys[i], keys, nitems(keys));
+	if (auth_check(ld, n, j, "scopes", A_STRLIST) && json_is_array(v = json_object_get(j, "scopes"))) {
+		const struct cfgnode *sn = cfgnode_get(n, "scopes");
+		size_t m = path_key(ld, "scopes");
+
+		/* RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ) */
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			const char *sc = json_string_value(json_array_get(v, i));
+			int ok = sc && *sc;
+
+			for (const char *p = sc; ok && *p; p++)
+				if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e || *p == '"' || *p == '\\')
+					ok = 0;
+			if (sc && !ok) {
+				size_t mi = path_index(ld, i);
+
+				err(ld, sn->kind == CFGNODE_SEQ && i < sn->n ? sn->vals[i] : sn,
+				    "a scope is one word of printable ASCII without quotes or backslashes");
+				path_set(ld, mi);
+			}
+		}
+		path_set(ld, m);
+	}
+	auth_check(ld, n, j, "client_id", A_STRING);
+	if (auth_check(ld, n, j, "client_metadata_url", A_HTTPS_URL) &&
+	    (u = json_string_value(json_object_get(j, "client_metadata_url"))) != NULL &&
+	    strncmp(u, "https://", 8) == 0 && strchr(u + 8, '/') == NULL) {
+		size_t m = path_key(ld, "client_metadata_url");
+
+		err(ld, cfgnode_get(n, "client_metadata_url"), "a client ID metadata document URL needs a path "
+		    "(https://host/path/client.json)");
+		path_set(ld, m);
+	}
+	auth_check(ld, n, j, "open_browser", A_STRLIST);
+	auth_check(ld, n, j, "callback_timeout", A_DURATION);
+	if (auth_check(ld, n, j, "client_secret", A_STRING)) {
+		secret = json_object_get(j, "client_secret") != NULL;
+		if (auth_check(ld, n, j, "client_secret_file", A_STRING)) {
+			size_t m = path_key(ld, "client_secret_file");
+
+			err(ld, cfgnode_get(n, "client_secret_file"),
+			    "set client_secret or client_secret_file, not both");
+			path_set(ld, m);
+		}
+	} else if (auth_check(ld, n, j, "client_secret_file", A_STRING))
+		secret = json_object_get(j, "client_secret_file") != NULL;
+	if (secret && cfgnode_get(n, "client_id") == NULL) {
+		const char *k = cfgnode_get(n, "client_secret") ? "client_secret" : "client_secret_file";
+		size_t m = path_key(ld, k);
+
+		err(ld, cfgnode_get(n, k), "a client secret belongs to a pre-registered client: set client_id too");
+		path_set(ld, m);
+	}
+}
+
 static json_t *
 walk_auth(struct ld *ld, const struct cfgnode *n)
 {
@@ -1144,21 +1212,8 @@ walk_auth(struct ld *ld, const struct cfgnode *n)
 		if (!auth_check(ld, n, j, "command", A_STRLIST))
 			err(ld, n, "plugin exec needs command: [PROGRAM, ARGS...]");
 		auth_check(ld, n, j, "timeout", A_DURATION);
-	} else if (strcmp(plugin, "oauth2") == 0) {
-		auth_check(ld, n, j, "scopes", A_STRLIST);
-		auth_check(ld, n, j, "client_id", A_STRING);
-		auth_check(ld, n, j, "client_metadata_url", A_HTTPS_URL);
-		auth_check(ld, n, j, "open_browser", A_STRLIST);
-		auth_check(ld, n, j, "callback_timeout", A_DURATION);
-		if (auth_check(ld, n, j, "client_secret", A_STRING) &&
-		    auth_check(ld, n, j, "client_secret_file", A_STRING)) {
-			size_t m = path_key(ld, "client_secret_file");
-
-			err(ld, cfgnode_get(n, "client_secret_file"),
-			    "set client_secret or client_secret_file, not both");
-			path_set(ld, m);
-		}
-	}
+	} else if (strcmp(plugin, "oauth2") == 0)
+		walk_auth_oauth2(ld, n, j);
 	return j;
 }
 
@@ -1375,6 +1430,15 @@ walk_server(struct ld *ld, const struct cfgnode *key, const struct cfgnode *body
 		}
 		if (remote && seen[SK_TRANSPORT] == NULL)
 			s.transport = CONFIG_TRANSPORT_AUTO;
+		/* oauth2 signs in to a remote server; a local one takes its credentials from its env */
+		if (!remote && s.auth && json_string_value(json_object_get(s.auth, "plugin")) &&
+		    strcmp(json_string_value(json_object_get(s.auth, "plugin")), "oauth2") == 0) {
+			size_t m = path_key(ld, "auth");
+
+			err(ld, seen[SK_AUTH], "plugin oauth2 is for remote servers (with url); a local server "
+			    "gets its credentials through env");
+			path_set(ld, m);
+		}
 	}
 	if (!ld->system && (s.command != NULL || s.url != NULL) &&
 	    (refused = user_refused(ld, &s)) != NULL)

@@ -212,6 +212,7 @@ test_full_example_gives_every_value(void **state)
 	assert_string_equal(s->prefix, "jira");
 	assert_string_equal(json_string_value(json_object_get(s->auth, "client_secret_file")),
 	    "/home/tester/secret");
+	assert_string_equal(json_string_value(json_object_get(s->auth, "client_id")), "jira-client");
 	assert_string_equal(json_string_value(json_array_get(json_object_get(s->auth, "scopes"), 0)),
 	    "read:jira-work");
 
@@ -487,6 +488,20 @@ static const struct err_case err_cases[] = {
 	{ "oauth2 callback_timeout", "servers:\n  a:\n    url: https://x/\n"
 	  "    auth: {plugin: oauth2, callback_timeout: later}\n", 4, 46,
 	  "servers.a.auth.callback_timeout", "expected a duration" },
+	{ "oauth2 misspelt key", "servers:\n  a:\n    url: https://x/\n"
+	  "    auth: {plugin: oauth2, scope: [a]}\n", 4, 28, "servers.a.auth.scope",
+	  "did you mean 'scopes'?" },
+	{ "oauth2 scope with a space", "servers:\n  a:\n    url: https://x/\n"
+	  "    auth: {plugin: oauth2, scopes: [ok, \"a b\"]}\n", 4, 41, "servers.a.auth.scopes[1]",
+	  "one word of printable ASCII" },
+	{ "oauth2 secret without client_id", "servers:\n  a:\n    url: https://x/\n"
+	  "    auth: {plugin: oauth2, client_secret_file: /s}\n", 4, 48,
+	  "servers.a.auth.client_secret_file", "set client_id too" },
+	{ "oauth2 metadata url without a path", "servers:\n  a:\n    url: https://x/\n"
+	  "    auth: {plugin: oauth2, client_metadata_url: \"https://x.example\"}\n", 4, 49,
+	  "servers.a.auth.client_metadata_url", "needs a path" },
+	{ "oauth2 on a local server", "servers:\n  a:\n    command: x\n    auth: {plugin: oauth2}\n", 4, 5,
+	  "servers.a.auth", "oauth2 is for remote servers" },
 	{ "include not found", "include: [nope.yaml]\n", 1, 11, "include[0]",
 	  "cannot open include" },
 	/* YAML itself */
