@@ -16,8 +16,9 @@ else
 	exit 1
 fi
 
+# iproute2: the conformance tests bring up loopback in a network namespace of their own (ip link)
 PKGS="build-essential pkg-config libevent-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev
-libcmocka-dev clang libclang-rt-14-dev valgrind ca-certificates"
+libcmocka-dev clang libclang-rt-14-dev valgrind ca-certificates iproute2"
 
 LOG=$(mktemp "${TMPDIR:-/tmp}/install-deps.XXXXXX")
 trap 'rm -f "$LOG"' EXIT INT TERM

@@ -381,7 +381,8 @@ test("mcpgw login/logout refuse what cannot sign in", { timeout: T(30000) }, asy
   }
 });
 
-test("canary: no token, code, verifier or secret of these sign-ins in any log, audit line or error text", () => {
+test("canary: no token, code, verifier or secret of these sign-ins in any log, audit line or error text", (t) => {
+  if (canary.outputs.length === 0) return t.skip("no sign-in ran above (--test-name-pattern)");
   const secrets = new Set();
   for (const f of canary.secretFiles) {
     try {
