@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <openssl/evp.h>
 #include "http.h"
 #include "log.h"
 #include "oauth.h"
@@ -358,6 +357,55 @@ oauth_clean_text(char *out, size_t outlen, const char *in, size_t max)
 		out[o] = '\0';
 }
 
+/* Equal strings, in a time that does not depend on where they differ (the state is a secret). */
+static int
+same_secret(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+	unsigned char d = 0;
+
+	if (strlen(a) != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+/* Standard base64 with padding (RFC 4648 §4), as HTTP Basic wants it. New string. */
+static char *
+b64_std(const char *in)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(in), i = 0;
+	char *out = malloc(n / 3 * 4 + 5), *o = out;
+	const unsigned char *u = (const unsigned char *)in;
+
+	if (out == NULL)
+		return NULL;
+	for (; i + 2 < n; i += 3) {
+		unsigned v = (unsigned)u[i] << 16 | (unsigned)u[i + 1] << 8 | u[i + 2];
+		*o++ = tab[v >> 18 & 63];
+		*o++ = tab[v >> 12 & 63];
+		*o++ = tab[v >> 6 & 63];
+		*o++ = tab[v & 63];
+	}
+	if (n - i == 1) {
+		unsigned v = (unsigned)u[i] << 16;
+		*o++ = tab[v >> 18 & 63];
+		*o++ = tab[v >> 12 & 63];
+		*o++ = '=';
+		*o++ = '=';
+	} else if (n - i == 2) {
+		unsigned v = (unsigned)u[i] << 16 | (unsigned)u[i + 1] << 8;
+		*o++ = tab[v >> 18 & 63];
+		*o++ = tab[v >> 12 & 63];
+		*o++ = tab[v >> 6 & 63];
+		*o++ = '=';
+	}
+	*o = '\0';
+	return out;
+}
+
 int
 oauth_callback_check(json_t *q, const char *state, const char *issuer, int iss_required,
     const char **code, char *why, size_t whylen)
@@ -368,8 +416,7 @@ oauth_callback_check(json_t *q, const char *state, const char *issuer, int iss_r
 	char e[80];
 
 	*code = NULL;
-	if (st == NULL || state == NULL || strlen(st) != strlen(state) ||
-	    CRYPTO_memcmp(st, state, strlen(state)) != 0)
+	if (st == NULL || state == NULL || *state == '\0' || !same_secret(st, state))
 		return 1;
 	/* RFC 9207: before anything else of the response is believed, error responses included */
 	if (iss != NULL && (issuer == NULL || strcmp(iss, issuer) != 0)) {
@@ -620,19 +667,14 @@ oauth_client_auth(const char *method, const char *client_id, const char *secret,
     struct curl_slist **headers, char **form)
 {
 	if (method && strcmp(method, "client_secret_basic") == 0 && secret) {
-		char *id = oauth_form_encode(client_id), *sec = oauth_form_encode(secret), *pair = NULL, *b64,
+		char *id = oauth_form_encode(client_id), *sec = oauth_form_encode(secret), *pair = NULL, *b64 = NULL,
 		    *line = NULL;
-		if (id && sec && asprintf(&pair, "%s:%s", id, sec) >= 0 &&
-		    (b64 = malloc(strlen(pair) / 3 * 4 + 8)) != NULL) {
-			int n = EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)pair, (int)strlen(pair));
-			if (n >= 0 && asprintf(&line, "Authorization: Basic %s", b64) >= 0) {
-				*headers = curl_slist_append(*headers, line);
-				explicit_bzero(line, strlen(line));
-				free(line);
-			}
-			explicit_bzero(b64, (size_t)(n > 0 ? n : 0));
-			free(b64);
+		if (id && sec && asprintf(&pair, "%s:%s", id, sec) >= 0 && (b64 = b64_std(pair)) != NULL &&
+		    asprintf(&line, "Authorization: Basic %s", b64) >= 0) {
+			*headers = curl_slist_append(*headers, line);
+			secret_free(line);
 		}
+		secret_free(b64);
 		secret_free(id);
 		secret_free(sec);
 		secret_free(pair);
