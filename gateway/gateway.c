@@ -360,6 +360,7 @@ gw_signal_cb(evutil_socket_t sig, short what, void *arg)
 	 * pass the signal on to every server's process group at once, so that no grandchild is left
 	 * behind if we get no further. The orderly sequence follows for those that ignore it. */
 	child_signal_all((int)sig);
+	router_flush(((struct gw *)arg)->router);
 	gw_shutdown(arg, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 

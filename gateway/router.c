@@ -463,6 +463,18 @@ router_build(struct router *r, unsigned which)
 	}
 }
 
+/* 1 when no server is still on its way up. */
+static int
+router_all_up(const struct router *r)
+{
+	for (size_t i = 0; i < r->nups; i++) {
+		enum upstream_state s = upstream_state(r->ups[i]);
+		if (s == UPSTREAM_STARTING || s == UPSTREAM_BACKOFF)
+			return 0;
+	}
+	return 1;
+}
+
 static void
 router_state_hook(struct upstream *up, enum upstream_state old, void *arg)
 {
@@ -471,6 +483,12 @@ router_state_hook(struct upstream *up, enum upstream_state old, void *arg)
 	int lazy = upstream_config(up)->lazy;
 	if (upstream_index(up) < 0)
 		return;		/* removed by a reload: no longer part of any view */
+	if (s == UPSTREAM_READY && router_all_up(r)) {
+		/* The last server is up: write the catalogue now, not after the quiet second. A client
+		 * such as Codex may SIGKILL the gateway 20 ms after SIGTERM, long before. */
+		evtimer_del(r->ev_save);
+		catalog_save(r->catalog);
+	}
 	/* A server leaving or entering the listed set changes every view. */
 	if (listed_in(s, lazy) != listed_in(old, lazy))
 		router_rebuild(r, UPSTREAM_TOOLS | UPSTREAM_PROMPTS | UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES);
@@ -1067,4 +1085,12 @@ router_refresh(struct router *r)
 {
 	router_rebuild(r, UPSTREAM_TOOLS | UPSTREAM_PROMPTS | UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES);
 	router_ensure(r);
+}
+
+void
+router_flush(struct router *r)
+{
+	evtimer_del(r->ev_save);
+	catalog_save(r->catalog);
+	pins_save(r->pins);
 }

@@ -69,6 +69,9 @@ int router_resource_allowed(const struct router *, const struct upstream *, cons
  * hidden tool goes by that name. */
 const char *router_hidden_reason(const struct router *, const char *exposed, const char **server);
 
+/* Writes what is pending (catalogue, pins) now: before a shutdown that may be cut short. */
+void router_flush(struct router *);
+
 /* The pin store (for `mcpgw pin`), and a rebuild of every view after pins changed. */
 struct pins *router_pins(const struct router *);
 void router_refresh(struct router *);
