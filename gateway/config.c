@@ -164,7 +164,8 @@ diag_vadd(struct ld *ld, int warning, const char *file, int line, int col, const
 		file = NULL;
 		line = col = 0;
 		path = "";
-		warning = 0;
+		/* it keeps the kind of the problem it stands for: counted above only if an error
+		 * (found by fuzz_config: a warning turned into an uncounted error) */
 	} else
 		vsnprintf(msg, sizeof msg, fmt, ap);
 	d->v = xreallocarray(d->v, d->n + 1, sizeof *d->v);
