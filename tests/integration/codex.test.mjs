@@ -25,7 +25,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
-import { BIN, LOG_LINE, NODE, REPO, T, WRAPPER, descendants, isAlive, killProcs, makeTmp, procStat, rmTmp, servers, toYaml, waitGone } from "./lib/harness.mjs";
+import { BIN, LOG_LINE, NODE, REPO, T, WRAPPER, descendants, isAlive, killProcs, makeTmp, procStat, readJsonLines, rmTmp, servers, toYaml, waitGone } from "./lib/harness.mjs";
 import { callToolThenAnswer, findTool, functionCallOutputs, startMockResponses } from "../fixtures/mock-responses.mjs";
 
 const CODEX_PKG = path.join(REPO, "node_modules/@openai/codex");
@@ -98,18 +98,7 @@ function gatewayStderr(codexStderr) {
   return out;
 }
 
-function readTap(file) {
-  let s = "";
-  try {
-    s = fs.readFileSync(file, "utf8");
-  } catch {
-    return [];
-  }
-  return s
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}
+const readTap = readJsonLines;	/* the tap writes one JSON message per line */
 
 /** From a tap log: the client's request with `method` and the server's answer to it. */
 function exchange(tap, method) {
