@@ -13,6 +13,7 @@
 #include "child.h"
 #include "frame.h"
 #include "log.h"
+#include "sentinel.h"
 
 #define STDERR_LINE_MAX 4096
 #define STDERR_LINES_PER_SEC 200
@@ -23,6 +24,7 @@ struct child {
 	pid_t pid;			/* also the process group id */
 	int fd_in, fd_out, fd_err;	/* -1 when closed */
 	struct event *ev_in, *ev_out, *ev_err, *ev_term, *ev_kill, *ev_free;
+	struct event *ev_errdrop;	/* says how many stderr lines were dropped, once quiet */
 	struct evbuffer *inq, *outbuf, *errbuf;
 	size_t max_queue;
 	struct frame frame;
@@ -88,6 +90,22 @@ child_deliver_lines(struct child *c)
 }
 
 static void
+child_errdrop_report(struct child *c)
+{
+	if (c->err_dropped)
+		log_warn(c->name, "%d stderr lines dropped (more than %d a second)", c->err_dropped,
+		    STDERR_LINES_PER_SEC);
+	c->err_dropped = 0;
+}
+
+/* A burst that ends (or a server that goes quiet or exits) still gets its count said. */
+static void
+child_errdrop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	child_errdrop_report(arg);
+}
+
+static void
 child_stderr_lines(struct child *c, int flush)
 {
 	char *line;
@@ -111,15 +129,16 @@ child_stderr_lines(struct child *c, int flush)
 		if (n > STDERR_LINE_MAX)
 			line[STDERR_LINE_MAX] = '\0';
 		if (now != c->err_sec) {
-			if (c->err_dropped)
-				log_warn(c->name, "%d stderr lines dropped (more than %d a second)",
-				    c->err_dropped, STDERR_LINES_PER_SEC);
+			child_errdrop_report(c);
 			c->err_sec = now;
-			c->err_lines = c->err_dropped = 0;
+			c->err_lines = 0;
 		}
-		if (++c->err_lines > STDERR_LINES_PER_SEC)
-			c->err_dropped++;
-		else if (c->cbs.stderr_line)
+		if (++c->err_lines > STDERR_LINES_PER_SEC) {
+			if (c->err_dropped++ == 0 && c->ev_errdrop) {
+				struct timeval tv = { 1, 100000 };
+				evtimer_add(c->ev_errdrop, &tv);
+			}
+		} else if (c->cbs.stderr_line)
 			c->cbs.stderr_line(c->cbs.arg, line);
 		free(line);
 	}
@@ -222,6 +241,7 @@ child_finish(struct child *c, int status)
 	child_unlink(c);
 	/* Take the rest of the group with it: a grandchild must not outlive its server. */
 	kill(-c->pid, SIGKILL);
+	sentinel_forget(c->pid);
 	/* Read what the child wrote before it died, then close: a grandchild that escaped the
 	 * group and still holds the pipe must not keep us waiting for an EOF. */
 	if (c->fd_out >= 0) {
@@ -245,6 +265,9 @@ child_finish(struct child *c, int status)
 			;
 		child_stderr_lines(c, 1);
 	}
+	child_errdrop_report(c);
+	if (c->ev_errdrop)
+		evtimer_del(c->ev_errdrop);
 	close_fd(&c->ev_in, &c->fd_in);
 	close_fd(&c->ev_out, &c->fd_out);
 	close_fd(&c->ev_err, &c->fd_err);
@@ -367,6 +390,7 @@ child_start(struct event_base *base, const struct child_opts *o, const struct ch
 	if (pid == 0)
 		child_exec(o, pin[0], pout[1], perr[1], pst[1]);
 	setpgid(pid, pid);	/* both sides set it: no race with an early kill(-pid) */
+	sentinel_watch(pid);
 	close(pin[0]); close(pout[1]); close(perr[1]); close(pst[1]);
 	pin[0] = pout[1] = perr[1] = pst[1] = -1;
 	do
@@ -377,6 +401,7 @@ child_start(struct event_base *base, const struct child_opts *o, const struct ch
 	if (n == (ssize_t)sizeof e) {
 		int status;
 		waitpid(pid, &status, 0);
+		sentinel_forget(pid);
 		snprintf(err, errlen, "cannot execute %s: %s", o->command, strerror(e));
 		close(pin[1]); close(pout[0]); close(perr[0]);
 		free(c->name);
@@ -402,6 +427,7 @@ child_start(struct event_base *base, const struct child_opts *o, const struct ch
 	c->ev_err = event_new(base, c->fd_err, EV_READ | EV_PERSIST, child_err_cb, c);
 	c->ev_term = evtimer_new(base, child_term_cb, c);
 	c->ev_kill = evtimer_new(base, child_kill_cb, c);
+	c->ev_errdrop = evtimer_new(base, child_errdrop_cb, c);
 	event_add(c->ev_out, NULL);
 	event_add(c->ev_err, NULL);
 	c->next = children;
@@ -481,13 +507,6 @@ child_stop(struct child *c, int term_ms, int kill_ms)
 }
 
 void
-child_signal_all(int sig)
-{
-	for (struct child *c = children; c; c = c->next)
-		child_signal_group(c, sig);
-}
-
-void
 child_kill_all(void)
 {
 	for (struct child *c = children; c; c = c->next)
@@ -504,6 +523,7 @@ child_free_cb(evutil_socket_t fd, short what, void *arg)
 	close_fd(&c->ev_err, &c->fd_err);
 	if (c->ev_term) event_free(c->ev_term);
 	if (c->ev_kill) event_free(c->ev_kill);
+	if (c->ev_errdrop) event_free(c->ev_errdrop);
 	if (c->ev_free) event_free(c->ev_free);
 	evbuffer_free(c->inq);
 	evbuffer_free(c->outbuf);
@@ -527,6 +547,7 @@ child_free(struct child *c)
 		else {
 			c->reaped = 1;
 			child_unlink(c);
+			sentinel_forget(c->pid);
 		}
 	}
 	/* Free after the current callback: the caller may be inside one of ours. */

@@ -49,8 +49,6 @@ void child_free(struct child *);			/* NULL is a no-op; kills if still running */
 int child_live_count(void);
 /* Sends SIGKILL to every live child's process group (last resort at exit). */
 void child_kill_all(void);
-/* Sends sig to every live child's process group now. */
-void child_signal_all(int sig);
 /* Releases the SIGCHLD watcher (before the event base is freed). */
 void child_shutdown(void);
 

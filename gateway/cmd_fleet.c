@@ -4,6 +4,7 @@
 #include "child.h"
 #include "cmd.h"
 #include "log.h"
+#include "sentinel.h"
 #include "oauth.h"
 
 static int
@@ -45,6 +46,7 @@ cmd_fleet_start(struct cmd_fleet *f, const struct gateway_args *a)
 	long wait = 0;
 
 	gateway_harden_process();
+	sentinel_init();
 	if ((f->cfg = gateway_load_config(a)) == NULL)
 		return 1;
 	/* The commands print what was asked for; the servers' chatter only when asked (log_level). */

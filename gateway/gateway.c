@@ -21,6 +21,7 @@
 #include "log.h"
 #include "oauth.h"
 #include "router.h"
+#include "sentinel.h"
 #include "session.h"
 #include "state.h"
 #include "version.h"
@@ -29,6 +30,7 @@
 #define OUT_HIGH_WATER    (8u << 20)	/* stop reading upstreams above this much unsent output */
 #define OUT_LOW_WATER     (1u << 20)
 #define SHUTDOWN_HARD_MS  4000
+#define DRAIN_MS          5000	/* SIGTERM: how long calls in flight may take to finish */
 
 struct gw {
 	struct event_base *base;
@@ -43,9 +45,10 @@ struct gw {
 	struct router *router;
 	struct session *session;
 	struct event *ev_in, *ev_out, *ev_term, *ev_int, *ev_hard;
+	struct event *ev_drain, *ev_drained;	/* SIGTERM with calls in flight: bound, check */
 	struct evbuffer *in, *out;
 	struct frame frame;
-	int paused, stopping, out_broken;
+	int paused, stopping, draining, out_broken;
 	int stdin_fl, stdout_fl;
 };
 
@@ -151,6 +154,10 @@ gw_send(void *arg, const char *buf, size_t len)
 		event_add(g->ev_out, NULL);
 		gw_pressure(g);
 	}
+	/* Draining: the last answer went out. Stop after this callback, not inside it: we may be
+	 * deep in an upstream's callback here. */
+	if (g->draining && session_busy(g->session) == 0)
+		event_active(g->ev_drained, EV_TIMEOUT, 0);
 }
 
 static void
@@ -186,7 +193,8 @@ gw_in_cb(evutil_socket_t fd, short what, void *arg)
 			session_line(g->session, line, len);
 		}
 		gw_shutdown(g, n == 0 ? "client closed stdin" : "stdin read error");
-	}
+	} else if (g->draining && session_busy(g->session) == 0)
+		event_active(g->ev_drained, EV_TIMEOUT, 0);	/* the client cancelled the last call */
 }
 
 static void
@@ -354,14 +362,55 @@ gw_watch(struct gw *g)
 }
 
 static void
+gw_drained_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw *g = arg;
+	if (g->draining && !g->stopping && session_busy(g->session) == 0)
+		gw_shutdown(g, "drained");
+}
+
+static void
+gw_drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw *g = arg;
+	size_t busy = session_busy(g->session);
+	if (g->stopping)
+		return;
+	log_warn("gateway", "%zu request%s still in flight after %d ms: stopping anyway", busy,
+	    busy == 1 ? "" : "s", DRAIN_MS);
+	gw_shutdown(g, "drain timeout");
+}
+
+/* SIGTERM or SIGINT: the catalogue is written first (a supervisor such as Codex may send SIGKILL
+ * about 20 ms later). With nothing in flight the servers are stopped at once; otherwise new
+ * requests are refused while those in flight finish, for at most DRAIN_MS. A second signal stops
+ * at once. Whenever we are killed on the way, the sentinel process ends the servers' groups. */
+static void
 gw_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	/* A supervisor that sends SIGTERM may send SIGKILL right after (Codex waits about 20 ms):
-	 * pass the signal on to every server's process group at once, so that no grandchild is left
-	 * behind if we get no further. The orderly sequence follows for those that ignore it. */
-	child_signal_all((int)sig);
-	router_flush(((struct gw *)arg)->router);
-	gw_shutdown(arg, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	struct gw *g = arg;
+	const char *name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+	struct timeval tv = { DRAIN_MS / 1000, (DRAIN_MS % 1000) * 1000 };
+	size_t busy;
+
+	if (g->stopping)
+		return;
+	if (g->draining) {
+		log_info("gateway", "%s again: not waiting for calls in flight", name);
+		gw_shutdown(g, name);
+		return;
+	}
+	router_flush(g->router);
+	busy = session_busy(g->session);
+	if (busy == 0) {
+		gw_shutdown(g, name);
+		return;
+	}
+	log_info("gateway", "%s: finishing %zu request%s in flight (at most %d ms), refusing new ones",
+	    name, busy, busy == 1 ? "" : "s", DRAIN_MS);
+	g->draining = 1;
+	session_drain(g->session);
+	evtimer_add(g->ev_drain, &tv);
 }
 
 int
@@ -375,6 +424,7 @@ mcpgw_run_stdio(const struct mcpgw_options *o)
 	g.inotify_fd = -1;
 
 	gateway_harden_process();
+	sentinel_init();
 	if ((g.cfg = gateway_load_config(&a)) == NULL)
 		return 1;
 	log_set_level((enum log_level)g.cfg->log_level);
@@ -412,6 +462,8 @@ mcpgw_run_stdio(const struct mcpgw_options *o)
 	g.ev_term = evsignal_new(g.base, SIGTERM, gw_signal_cb, &g);
 	g.ev_int = evsignal_new(g.base, SIGINT, gw_signal_cb, &g);
 	g.ev_hard = evtimer_new(g.base, gw_hard_cb, &g);
+	g.ev_drain = evtimer_new(g.base, gw_drain_timeout_cb, &g);
+	g.ev_drained = evtimer_new(g.base, gw_drained_cb, &g);
 	g.ev_hup = evsignal_new(g.base, SIGHUP, gw_hup_cb, &g);
 	g.ev_settle = evtimer_new(g.base, gw_settle_cb, &g);
 	evsignal_add(g.ev_hup, NULL);
@@ -438,6 +490,8 @@ mcpgw_run_stdio(const struct mcpgw_options *o)
 	event_free(g.ev_term);
 	event_free(g.ev_int);
 	event_free(g.ev_hard);
+	event_free(g.ev_drain);
+	event_free(g.ev_drained);
 	event_free(g.ev_hup);
 	event_free(g.ev_settle);
 	if (g.ev_watch)
@@ -453,6 +507,7 @@ mcpgw_run_stdio(const struct mcpgw_options *o)
 	evbuffer_free(g.in);
 	evbuffer_free(g.out);
 	child_shutdown();
+	sentinel_stop();
 	event_base_free(g.base);
 	config_free(g.cfg);
 	audit_close();

@@ -16,6 +16,7 @@
 #include "oauth.h"
 #include "oauth_util.h"
 #include "session.h"
+#include "sha256.h"
 #include "version.h"
 
 #define SESSION_MAX_CALLS 20000
@@ -73,6 +74,7 @@ struct prompt {
 /* A request held back while servers start: a first list, or a call to a name not known yet. */
 struct deferred {
 	json_t *msg;			/* the whole request */
+	char key[96];			/* its id's key in the session's held table */
 	unsigned which;			/* the list it waits for */
 	int is_list;
 	TAILQ_ENTRY(deferred) link;
@@ -87,6 +89,7 @@ struct session {
 	char version[16];
 	json_t *client_caps;
 	struct hmap *calls;		/* client id key -> call */
+	struct hmap *held;		/* client id key -> deferred: requests held back */
 	struct hmap *sreqs;		/* gateway id key -> sreq */
 	uint64_t next_sreq;
 	TAILQ_HEAD(, call) waiting;
@@ -101,6 +104,7 @@ struct session {
 	size_t list_len[4];
 	unsigned long list_gen[4];	/* router_list_gen of that text */
 	TAILQ_HEAD(, prompt) prompts;	/* issue 4: sign-ins the client was asked to do */
+	int draining;			/* stopping: new requests are refused, calls in flight end */
 };
 
 static void session_dispatch(struct session *, struct jsonrpc_msg *);
@@ -141,13 +145,39 @@ send_error(struct session *s, json_t *id, int code, const char *fmt, ...)
 	session_send(s, jsonrpc_error(id, code, msg, NULL));
 }
 
+/* The key of an id in the id tables (out: at least 67 bytes). A string id counts whole: one
+ * too long to be its own key is keyed by its SHA-256, never by a prefix, or two requests whose
+ * ids shared a prefix would be one (the second refused, a cancellation of one ending the other). */
 static void
 id_key(json_t *id, char *out, size_t n)
 {
+	const char *v = json_string_value(id);
+	size_t len = json_string_length(id);
+
 	if (json_is_integer(id))
 		snprintf(out, n, "i:%" JSON_INTEGER_FORMAT, json_integer_value(id));
-	else
-		snprintf(out, n, "s:%.80s", json_string_value(id) ? json_string_value(id) : "");
+	else if (v != NULL && len > 80 && n >= 67) {
+		memcpy(out, "h:", 2);
+		sha256_hex(v, len, out + 2);
+	} else
+		snprintf(out, n, "s:%s", v ? v : "");
+}
+
+/* JSON-RPC ids are unique among a sender's requests in flight: one that is still being answered
+ * (sent on, or held back while servers start) cannot name a second request, or the client would
+ * get two replies with one id and take either for the other. */
+static int
+key_in_use(const struct session *s, const char *key)
+{
+	return hmap_get(s->calls, key) != NULL || hmap_get(s->held, key) != NULL;
+}
+
+static int
+id_in_use(const struct session *s, json_t *id)
+{
+	char key[96];
+	id_key(id, key, sizeof key);
+	return key_in_use(s, key);
 }
 
 static int
@@ -384,9 +414,11 @@ static void
 call_wait_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct call *c = arg;
+	const char *why = upstream_last_error(c->up);
+	/* With what went wrong last: "did not become ready" alone sends a person guessing. */
 	send_error(c->s, c->client_id, JSONRPC_REQUEST_TIMEOUT,
-	    "server '%s' did not become ready within %ld ms", upstream_name(c->up),
-	    upstream_config(c->up)->startup_timeout_ms);
+	    "server '%s' did not become ready within %ld ms%s%s", upstream_name(c->up),
+	    upstream_config(c->up)->startup_timeout_ms, why && *why ? ": " : "", why ? why : "");
 	audit_call(c, NULL, "timeout");
 	call_finish(c);
 }
@@ -541,13 +573,13 @@ session_forward(struct session *s, struct jsonrpc_msg *m, struct upstream *up, j
 	json_t *tok;
 
 	id_key(m->id, key, sizeof key);
-	if (hmap_get(s->calls, key)) {
+	if (key_in_use(s, key)) {	/* the fast path comes here without session_dispatch */
 		json_decref(params);
 		free(params_text);
 		send_error(s, m->id, JSONRPC_INVALID_REQUEST, "request id is already in use by a request in flight");
 		return;
 	}
-	if (hmap_count(s->calls) >= SESSION_MAX_CALLS) {
+	if (session_busy(s) >= SESSION_MAX_CALLS) {
 		json_decref(params);
 		free(params_text);
 		send_error(s, m->id, JSONRPC_SERVER_ERROR, "too many requests in flight (%d)", SESSION_MAX_CALLS);
@@ -670,6 +702,7 @@ run_deferred(struct session *s, int all)
 		next = TAILQ_NEXT(d, link);
 		if (all || router_settled(s->router, d->which)) {
 			TAILQ_REMOVE(&s->deferred, d, link);
+			hmap_del(s->held, d->key);
 			TAILQ_INSERT_TAIL(&ready, d, link);
 		}
 	}
@@ -699,10 +732,17 @@ maybe_defer(struct session *s, struct jsonrpc_msg *m, unsigned which, int is_lis
 
 	if (past_deadline(s) || router_settled(s->router, which))
 		return 0;
+	/* Held back or in flight, one bound: a client must not queue without limit at start-up. */
+	if (session_busy(s) >= SESSION_MAX_CALLS) {
+		send_error(s, m->id, JSONRPC_SERVER_ERROR, "too many requests in flight (%d)", SESSION_MAX_CALLS);
+		return 1;
+	}
 	struct deferred *d = calloc(1, sizeof *d);
 	d->msg = json_incref(m->msg);
 	d->which = which;
 	d->is_list = is_list;
+	id_key(m->id, d->key, sizeof d->key);
+	hmap_put(s->held, d->key, d);
 	TAILQ_INSERT_TAIL(&s->deferred, d, link);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (s->deadline.tv_sec - now.tv_sec) * 1000 + (s->deadline.tv_nsec - now.tv_nsec) / 1000000;
@@ -1095,6 +1135,14 @@ session_dispatch(struct session *s, struct jsonrpc_msg *m)
 		/* notifications/initialized and anything else: nothing to do. */
 		return;
 	}
+	if (id_in_use(s, m->id)) {
+		send_error(s, m->id, JSONRPC_INVALID_REQUEST, "request id is already in use by a request in flight");
+		return;
+	}
+	if (s->draining && strcmp(method, "ping") != 0) {
+		send_error(s, m->id, JSONRPC_SERVER_ERROR, "the gateway is shutting down");
+		return;
+	}
 	if (strcmp(method, "initialize") == 0) {
 		handle_initialize(s, m);
 		return;
@@ -1140,7 +1188,7 @@ session_fast_call(struct session *s, const char *line, size_t len)
 	char nm[256];
 	json_t *tok = NULL;
 
-	if (!s->initialized || jsonfast_check(line, len, &f) != JSONFAST_REQUEST ||
+	if (!s->initialized || s->draining || jsonfast_check(line, len, &f) != JSONFAST_REQUEST ||
 	    f.method.end - f.method.start != 10 || memcmp(line + f.method.start, "tools/call", 10) != 0 ||
 	    f.params.end == 0 || jsonfast_plain_string(line, f.params, "name", &name) != 1 ||
 	    name.end - name.start >= sizeof nm)
@@ -1440,6 +1488,7 @@ session_new(struct event_base *base, struct router *router, const struct config 
 	s->cfg = cfg;
 	s->io = *io;
 	s->calls = hmap_new();
+	s->held = hmap_new();
 	s->sreqs = hmap_new();
 	s->subs = hmap_new();
 	TAILQ_INIT(&s->waiting);
@@ -1499,6 +1548,7 @@ session_free(struct session *s)
 		TAILQ_REMOVE(&s->deferred, d, link);
 		deferred_free(d);
 	}
+	hmap_free(s->held);
 	for (int i = 0; i < 4; i++) {
 		json_decref(s->answered[i]);
 		free(s->list_text[i]);
@@ -1507,6 +1557,19 @@ session_free(struct session *s)
 	event_free(s->ev_logdrop);
 	json_decref(s->client_caps);
 	free(s);
+}
+
+void
+session_drain(struct session *s)
+{
+	s->draining = 1;
+}
+
+size_t
+session_busy(const struct session *s)
+{
+	/* every deferred request is in held, under its own id (a second one is refused) */
+	return hmap_count(s->calls) + hmap_count(s->held);
 }
 
 struct gone_ctx {

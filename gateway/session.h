@@ -35,6 +35,10 @@ void session_state(void *session, struct upstream *, enum upstream_state old);
 /* A reload removed the server: calls waiting for it fail, references to it are dropped. */
 void session_upstream_gone(void *session, struct upstream *);
 void session_set_config(struct session *, const struct config *);
+/* Stopping: from now on every request but ping is answered with an error; what is in flight
+ * goes on. session_busy() counts client requests not answered yet (calls, deferred lists). */
+void session_drain(struct session *);
+size_t session_busy(const struct session *);
 
 extern const char *const session_supported_versions[];	/* newest first, NULL-terminated */
 

@@ -54,6 +54,7 @@ struct upstream {
 	json_t *client_caps;		/* what we advertise to the server */
 	int caps_known;
 	int handshake_sent;
+	int init_answered;		/* this process answered initialize */
 	char *log_level;
 
 	json_t *caps, *server_info, *lists[4];
@@ -241,7 +242,7 @@ upstream_track(struct upstream *up, uint64_t id, const char *method, long timeou
 	if (cbs)
 		p->cbs = *cbs;
 	p->arg = arg;
-	p->timeout_ms = timeout_ms > 0 ? timeout_ms : up->cfg->timeout_ms;
+	p->timeout_ms = timeout_ms > 0 ? timeout_ms : timeout_ms < 0 ? 0 : up->cfg->timeout_ms;
 	clock_gettime(CLOCK_MONOTONIC, &p->started);
 	if (p->timeout_ms > 0) {
 		struct timeval tv = tv_ms(p->timeout_ms);
@@ -574,6 +575,7 @@ init_reply(struct upstream *up, json_t *msg)
 		upstream_restartable_failure(up, why);
 		return;
 	}
+	up->init_answered = 1;
 	free(up->version);
 	up->version = strdup(v);
 	transport_set_version(up->tr, v);
@@ -621,10 +623,18 @@ upstream_handshake(struct upstream *up)
 	if (up->handshake_sent || !up->caps_known || up->state != UPSTREAM_STARTING || up->tr == NULL)
 		return;
 	up->handshake_sent = 1;
+	up->init_answered = 0;
+	/* The start-up timeout runs from here, not from the spawn: the handshake waits for the
+	 * client's own initialize, and a client slower than startup_timeout to send it must not
+	 * make every server fail. */
+	struct timeval tv = tv_ms(up->cfg->startup_timeout_ms);
+	evtimer_add(up->ev_startup, &tv);
 	json_t *params = json_pack("{sssOs{ssss}}", "protocolVersion", upstream_supported_versions[0],
 	    "capabilities", up->client_caps ? up->client_caps : json_object(),
 	    "clientInfo", "name", "mcpgw", "version", "0.1.0");
-	if (upstream_call(up, "initialize", params, 0, up->cfg->startup_timeout_ms, &cbs, up, NULL) < 0)
+	/* No timer of its own: the start-up timer bounds it, and a request timeout would cancel it
+	 * (MCP forbids cancelling initialize) and log a second failure for the same attempt. */
+	if (upstream_call(up, "initialize", params, 0, -1, &cbs, up, NULL) < 0)
 		upstream_restartable_failure(up, "cannot send initialize");
 }
 
@@ -677,6 +687,33 @@ upstream_on_notification(struct upstream *up, const char *method, json_t *params
 		up->hooks.notification(up, method, params, up->hooks.arg);
 }
 
+/* A reply goes on as the server wrote it only when it holds nothing but the envelope (jsonrpc,
+ * id, and a result object or an error): strict clients, the SDKs' schemas among them, drop a
+ * reply with any other member, and the request it answers then never ends. NULL for such a
+ * reply; otherwise a new one rebuilt from its parts, where a result that is not an object becomes
+ * an error. msg has passed jsonrpc_classify() as a response. */
+static json_t *
+upstream_reply_clean(struct upstream *up, const struct pending *p, json_t *msg)
+{
+	json_t *id = json_object_get(msg, "id"), *result = json_object_get(msg, "result");
+	char why[200];
+
+	if (result != NULL && !json_is_object(result)) {
+		snprintf(why, sizeof why, "server '%s' answered %s with a result that is not an object",
+		    up->cfg->name, p->method);
+		if (up->garbage_reported++ < 20)
+			log_warn(up->cfg->name, "answered %s with a result that is not an object", p->method);
+		return jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, why, NULL);
+	}
+	if (json_object_size(msg) == 3)
+		return NULL;
+	if (up->garbage_reported++ < 20)
+		log_warn(up->cfg->name, "answered %s with members JSON-RPC does not have; passing on the "
+		    "reply without them", p->method);
+	return result ? jsonrpc_result(id, json_incref(result)) :
+	    json_pack("{sssOsO}", "jsonrpc", "2.0", "id", id, "error", json_object_get(msg, "error"));
+}
+
 static void
 upstream_line_cb(void *arg, char *line, size_t len)
 {
@@ -721,8 +758,14 @@ upstream_line_cb(void *arg, char *line, size_t len)
 			log_debug(up->cfg->name, "response to an unknown or finished request dropped");
 			break;
 		}
-		if (p->cbs.reply)
-			p->cbs.reply(p->arg, m.msg, m.raw, m.rawlen);
+		if (p->cbs.reply) {
+			json_t *clean = upstream_reply_clean(up, p, m.msg);
+			if (clean)
+				p->cbs.reply(p->arg, clean, NULL, 0);
+			else
+				p->cbs.reply(p->arg, m.msg, m.raw, m.rawlen);
+			json_decref(clean);
+		}
 		pending_free(p);
 		break;
 	}
@@ -783,7 +826,7 @@ upstream_closed_cb(void *arg, const char *why_tr, int status)
 	evtimer_del(up->ev_startup);
 	evtimer_del(up->ev_stable);
 	up->fetching = up->refetch = 0;
-	up->handshake_sent = 0;
+	up->handshake_sent = up->init_answered = 0;
 	{
 		char msg[300];
 		snprintf(msg, sizeof msg, "%s while handling the request", why);
@@ -889,8 +932,14 @@ static void
 upstream_startup_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct upstream *up = arg;
+	long ms = up->cfg->startup_timeout_ms;
 	char why[200];
-	snprintf(why, sizeof why, "not ready within its startup timeout (%ld ms)", up->cfg->startup_timeout_ms);
+
+	/* A server that never answered the handshake is the common case, and worth saying so. */
+	if (up->handshake_sent && !up->init_answered)
+		snprintf(why, sizeof why, "no answer to initialize within its startup timeout (%ld ms)", ms);
+	else
+		snprintf(why, sizeof why, "not ready within its startup timeout (%ld ms)", ms);
 	upstream_restartable_failure(up, why);
 }
 
@@ -913,7 +962,7 @@ upstream_spawn(struct upstream *up)
 
 	cbs.arg = up;
 	clock_gettime(CLOCK_MONOTONIC, &up->started_at);
-	up->handshake_sent = 0;
+	up->handshake_sent = up->init_answered = 0;
 	up->closing = 0;
 	up->tr = cfg->command ? transport_stdio_new(up->base, cfg, &cbs, err, sizeof err) :
 	    transport_http_new(up->base, cfg, &cbs, err, sizeof err);
@@ -929,8 +978,6 @@ upstream_spawn(struct upstream *up)
 		log_info(cfg->name, "started %s (pid %d)", cfg->command, (int)transport_pid(up->tr));
 	else
 		log_info(cfg->name, "connecting (%s)", transport_kind(up->tr));
-	struct timeval tv = tv_ms(cfg->startup_timeout_ms);
-	evtimer_add(up->ev_startup, &tv);
 	upstream_set_state(up, UPSTREAM_STARTING);
 	upstream_handshake(up);
 }

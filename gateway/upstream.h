@@ -60,8 +60,9 @@ void upstream_set_client_caps(struct upstream *, json_t *caps);
 void upstream_stop(struct upstream *, void (*done)(void *), void *arg);
 
 /* Sends a request. progress: rewrite/insert params._meta.progressToken with the upstream id.
- * timeout_ms <= 0: the server's configured timeout. Returns 0 and the upstream id, or -1 when
- * the server cannot take it now (not ready, queue full): then no callback comes. */
+ * timeout_ms 0: the server's configured timeout; < 0: none (the caller bounds the request itself).
+ * Returns 0 and the upstream id, or -1 when the server cannot take it now (not ready, queue
+ * full): then no callback comes. */
 int upstream_call(struct upstream *, const char *method, json_t *params /* steals */, int progress,
     long timeout_ms, const struct upstream_call_cbs *, void *arg, uint64_t *id);
 /* The same with params given as JSON text (an object, already valid): the request is written

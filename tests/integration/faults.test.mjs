@@ -281,7 +281,7 @@ test("an upstream that keeps dying is marked failed: restarts stop and calls fai
   }
 });
 
-test("SIGTERM: the gateway ends cleanly with its whole tree", { timeout: T(30000) }, async () => {
+test("SIGTERM with nothing in flight: the gateway ends at once, exit 0, with its whole tree", { timeout: T(30000) }, async () => {
   const s = await openSession({ tag: "term", servers: { g: servers.faulty(["--name", "g"]) }, gateway: { startup_wait: "10s" } });
   try {
     await s.tools();
@@ -290,8 +290,94 @@ test("SIGTERM: the gateway ends cleanly with its whole tree", { timeout: T(30000
     assert.ok(tree.some((p) => p.pid === gc));
     process.kill(s.gw.pid, "SIGTERM");
     const st = await within(s.gw.exited, T(5000), "exit after SIGTERM");
-    assert.ok(st.code === 0 || st.signal === "SIGTERM", `exit status after SIGTERM: ${JSON.stringify(st)}`);
+    assert.deepEqual({ code: st.code, signal: st.signal }, { code: 0, signal: null }, "exit status after SIGTERM");
     assert.deepEqual((await waitGone(tree, T(5000))).map((p) => p.pid), [], "descendants gone after SIGTERM");
+  } finally {
+    s.destroy();
+  }
+});
+
+test("SIGTERM drains: a call in flight gets its real answer, new requests are refused, then exit 0 with no process left", { timeout: T(30000) }, async () => {
+  const s = await openSession({ tag: "drain", servers: { g: servers.faulty(["--name", "g"]) }, gateway: { startup_wait: "10s" } });
+  try {
+    await s.tools();
+    const gc = Number(await s.callText("g__spawn_grandchild"));
+    const tree = s.gw.tree();
+    assert.ok(tree.some((p) => p.pid === gc));
+    const slow = s.callText("g__sleep", { ms: 1500 }, { timeout: T(10000) });
+    await sleep(300);
+    process.kill(s.gw.pid, "SIGTERM");
+    await waitUntil(() => /SIGTERM: finishing 1 request in flight/.test(s.gw.stderr), T(3000), "the drain to start");
+    // Still serving what is in flight; a new call is refused with a clear error; ping is answered.
+    const refused = await s.gw.request({ jsonrpc: "2.0", id: "late-call", method: "tools/call", params: { name: "g__echo", arguments: { text: "late" } } });
+    assert.equal(refused.error?.code, -32000, JSON.stringify(refused));
+    assert.match(refused.error.message, /shutting down/);
+    assert.deepEqual((await s.gw.request({ jsonrpc: "2.0", id: "late-ping", method: "ping" })).result, {});
+    assert.equal(s.gw.exitStatus, null, "the gateway waits for the call in flight");
+    assert.equal(await slow, "g slept 1500", "the call in flight got its real answer");
+    const st = await within(s.gw.exited, T(5000), "exit after the drain");
+    assert.deepEqual({ code: st.code, signal: st.signal }, { code: 0, signal: null }, "exit status after a drain");
+    assert.deepEqual((await waitGone(tree, T(5000))).map((p) => p.pid), [], "descendants gone after the drain");
+  } finally {
+    s.destroy();
+  }
+});
+
+test("SIGTERM drain is bounded, and a second SIGTERM stops at once: calls cut short get an error, exit 0", { timeout: T(60000) }, async () => {
+  for (const second of [false, true]) {
+    const s = await openSession({ tag: "drain-bound", servers: { g: servers.faulty(["--name", "g"]) }, gateway: { startup_wait: "10s" } });
+    try {
+      await s.tools();
+      const tree = s.gw.tree();
+      const hung = s.call("g__hang", {}, { timeout: T(30000) }).then(
+        () => "answered",
+        (e) => e,
+      );
+      await sleep(300);
+      const t0 = performance.now();
+      process.kill(s.gw.pid, "SIGTERM");
+      await waitUntil(() => /finishing 1 request in flight/.test(s.gw.stderr), T(3000), "the drain to start");
+      if (second) process.kill(s.gw.pid, "SIGTERM");
+      const st = await within(s.gw.exited, T(15000), "exit after SIGTERM");
+      const ms = performance.now() - t0;
+      assert.deepEqual({ code: st.code, signal: st.signal }, { code: 0, signal: null }, "exit status");
+      if (second) {
+        assert.match(s.gw.stderr, /SIGTERM again: not waiting for calls in flight/);
+        assert.ok(ms < 4500, `a second SIGTERM does not wait for the 5 s drain bound (${ms.toFixed(0)} ms)`);
+      } else {
+        assert.match(s.gw.stderr, /1 request still in flight after 5000 ms: stopping anyway/);
+        assert.ok(ms >= 4900, `the drain waited for its bound (${ms.toFixed(0)} ms)`);
+      }
+      const r = await hung;
+      assert.ok(r instanceof Error && r.code === -32000, `the call cut short got an error: ${r?.code} ${r?.message ?? r}`);
+      assert.deepEqual((await waitGone(tree, T(5000))).map((p) => p.pid), [], "descendants gone");
+    } finally {
+      s.destroy();
+    }
+  }
+});
+
+test("SIGKILL of the gateway: its sentinel ends every server group, grandchildren and SIGTERM-ignoring servers included", { timeout: T(30000) }, async () => {
+  const s = await openSession({
+    tag: "sigkill",
+    servers: { g: servers.faulty(["--name", "g"]), mule: servers.faulty(["--name", "mule", "--stubborn"]) },
+    gateway: { startup_wait: "10s" },
+  });
+  try {
+    await s.tools();
+    const gc1 = Number(await s.callText("g__spawn_grandchild"));
+    const gc2 = Number(await s.callText("mule__spawn_grandchild"));
+    const tree = s.gw.tree();
+    for (const gc of [gc1, gc2]) assert.ok(tree.some((p) => p.pid === gc), `grandchild ${gc} in the tree`);
+    const sentinel = tree.filter((p) => p.comm === "mcpgw-sentinel");
+    assert.equal(sentinel.length, 1, `one sentinel process: ${JSON.stringify(tree.map((p) => [p.pid, p.comm]))}`);
+    assert.notEqual(sentinel[0].pgrp, procStat(s.gw.pid).pgrp, "the sentinel left the gateway's process group");
+    // Like a supervisor that kills the gateway's whole process group: the sentinel is not in it.
+    process.kill(s.gw.pid, "SIGKILL");
+    const st = await within(s.gw.exited, T(5000), "exit after SIGKILL");
+    assert.equal(st.signal, "SIGKILL");
+    // The stubborn server ignores SIGTERM: it goes after the sentinel's 2 s grace.
+    assert.deepEqual((await waitGone(tree, T(8000))).map((p) => `${p.pid} ${p.comm}`), [], "no server, grandchild or sentinel left");
   } finally {
     s.destroy();
   }

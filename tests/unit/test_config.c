@@ -362,6 +362,33 @@ test_duplicate_key_in_a_large_mapping(void **state)
 	free(text);
 }
 
+/* Found by fuzz_config: when the problem past the bound on diagnostics was a warning, the "too
+ * many problems" line that stands for it was an error that no error count included. Here 500
+ * errors (unknown keys) come first, then the warning about two servers with one prefix. */
+static void
+test_too_many_problems_line_keeps_its_kind(void **state)
+{
+	size_t cap = 600 * 20 + 200, n, errors = 0;
+	char *text = malloc(cap);
+	struct config_diags d;
+
+	(void)state;
+	n = (size_t)snprintf(text, cap, "servers:\n  a:\n    command: x\n    prefix: p\n"
+	    "  b:\n    command: y\n    prefix: p\n");
+	for (int i = 0; i < 500; i++)
+		n += (size_t)snprintf(text + n, cap - n, "unknown%d: v\n", i);
+	const char *f = write_tmp(text, n);
+	assert_null(load(f, NULL, &d));
+	assert_int_equal(d.n, 501);
+	for (size_t i = 0; i < d.n; i++)
+		errors += !d.v[i].warning;
+	assert_non_null(strstr(d.v[500].message, "too many problems"));
+	assert_int_equal(d.v[500].warning, 1);
+	assert_int_equal(d.nerrors, errors);
+	config_diags_cleanup(&d);
+	free(text);
+}
+
 static void
 test_many_errors_are_all_reported_in_order(void **state)
 {
@@ -1134,6 +1161,7 @@ main(void)
 		cmocka_unit_test(test_missing_user_file),
 		cmocka_unit_test(test_many_errors_are_all_reported_in_order),
 		cmocka_unit_test(test_duplicate_key_in_a_large_mapping),
+		cmocka_unit_test(test_too_many_problems_line_keeps_its_kind),
 		cmocka_unit_test(test_description_is_kept_and_bounded),
 		cmocka_unit_test(test_each_error_at_its_place),
 		cmocka_unit_test(test_variables_expand_in_values_only),

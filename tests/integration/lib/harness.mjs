@@ -95,12 +95,12 @@ export function rmTmp(dir) {
 // ---------------------------------------------------------------------------------------------
 // /proc
 
-/** {state, ppid, pgrp, starttime} of a process, or null when it does not exist. */
+/** {comm, state, ppid, pgrp, starttime} of a process, or null when it does not exist. */
 export function procStat(pid) {
   try {
     const s = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
     const r = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    return { pid, state: r[0], ppid: Number(r[1]), pgrp: Number(r[2]), starttime: r[19] };
+    return { pid, comm: s.slice(s.indexOf("(") + 1, s.lastIndexOf(")")), state: r[0], ppid: Number(r[1]), pgrp: Number(r[2]), starttime: r[19] };
   } catch {
     return null;
   }
