@@ -1426,7 +1426,8 @@ session_state(void *arg, struct upstream *up, enum upstream_state old)
 	struct call *c, *next;
 
 	if (st == UPSTREAM_READY && hmap_count(s->subs) > 0) {
-		/* A restarted server has forgotten the client's subscriptions: renew them. */
+		/* A restarted server, or a remote one with a renewed session (old == READY), has
+		 * forgotten the client's subscriptions: renew them. */
 		struct resub_ctx r = { up, 0 };
 		hmap_foreach(s->subs, resubscribe_fn, &r);
 		if (r.n)

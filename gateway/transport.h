@@ -28,6 +28,11 @@ struct transport_cbs {
 	void (*closed)(void *arg, const char *why, int status);
 	/* A line of the server's diagnostics (a child's stderr). */
 	void (*log)(void *arg, const char *line);
+	/* A remote server lost its session and the transport opened a new one with the stored
+	 * initialize (same server, same version): what the server kept per session, such as the
+	 * log level and resource subscriptions, is gone. In order with the messages: after the old
+	 * session's last, before the new one's first. NULL: not wanted. */
+	void (*renewed)(void *arg);
 	void *arg;
 };
 

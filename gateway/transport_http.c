@@ -75,8 +75,9 @@ struct out_msg {
 
 struct in_msg {
 	struct in_msg *next;
-	char *buf;		/* NULL: an overlong message was dropped */
+	char *buf;		/* NULL: an overlong message was dropped, or renewed is set */
 	size_t len;
+	unsigned renewed : 1;	/* not a message: the session was renewed (cbs.renewed) */
 };
 
 struct remote;
@@ -515,12 +516,14 @@ incoming(struct remote *t, struct stream *s, const char *data, size_t len)
 	json_decref(j);
 }
 
+/* A mark in the incoming queue: a dropped overlong message, or a renewed session. */
 static void
-incoming_overlong(struct remote *t)
+inq_mark(struct remote *t, int renewed)
 {
 	struct in_msg *m = calloc(1, sizeof *m);
 	if (m == NULL)
 		return;
+	m->renewed = renewed != 0;
 	*t->inq_tail = m;
 	t->inq_tail = &m->next;
 	remote_kick(t);
@@ -1046,6 +1049,8 @@ recover_done(struct remote *t)
 	remote_set_state(t, REMOTE_OPEN);
 	log_info(t->name, "new session ready%s%s", t->outq ? "; sending the waiting messages" : "",
 	    t->legacy ? " (sse)" : "");
+	/* The new session knows nothing of the old one's log level and subscriptions. */
+	inq_mark(t, 1);
 	/* The server may have changed while it was away: the upstream fetches its lists again. */
 	for (unsigned i = 0; i < 3; i++)
 		if (t->rec_caps & (1u << i)) {
@@ -1285,7 +1290,7 @@ post_done(struct stream *s, enum http_result res, const char *err)
 	if (s->body == BODY_JSON && s->len > 0 && !s->overlong)
 		incoming(t, s, s->buf, s->len);
 	if (s->overlong)
-		incoming_overlong(t);
+		inq_mark(t, 0);
 
 	/* nothing reached the server */
 	if (res == HTTP_ERR_CONNECT || res == HTTP_ERR_TLS) {
@@ -1479,7 +1484,7 @@ get_done(struct stream *s, enum http_result res, const char *err)
 		t->get_last_id = strdup(sse_last_id(s->sse));
 	}
 	if (s->overlong)
-		incoming_overlong(t);
+		inq_mark(t, 0);
 	if (s->status >= 200 && s->status < 300 && s->body != BODY_SSE) {
 		snprintf(why, sizeof why, "HTTP %ld without an event stream", s->status);
 		s->status = 0;
@@ -1550,7 +1555,7 @@ legacy_done(struct stream *s, enum http_result res, const char *err)
 	char why[300], w[600];
 
 	if (s->overlong)
-		incoming_overlong(t);
+		inq_mark(t, 0);
 	if (s->status >= 300)
 		status_text(s, why, sizeof why);
 	else if (s->status >= 200 && s->body != BODY_SSE)
@@ -1753,7 +1758,10 @@ remote_work_cb(evutil_socket_t fd, short what, void *arg)
 		t->inq_bytes -= m->len;
 		if (m->buf)
 			t->cbs.message(t->cbs.arg, m->buf, m->len);
-		else if (t->cbs.overlong)
+		else if (m->renewed) {
+			if (t->cbs.renewed)
+				t->cbs.renewed(t->cbs.arg);
+		} else if (t->cbs.overlong)
 			t->cbs.overlong(t->cbs.arg);
 		free(m);
 	}

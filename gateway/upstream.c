@@ -88,6 +88,7 @@ static void upstream_track(struct upstream *, uint64_t id, const char *method, l
 static void upstream_fetch(struct upstream *, unsigned which);
 static void upstream_fail_all(struct upstream *, const char *why);
 static void upstream_signin_wait(struct upstream *, const char *why);
+static void upstream_send_log_level(struct upstream *);
 
 static int
 list_slot(enum upstream_list l)
@@ -591,9 +592,7 @@ init_reply(struct upstream *up, json_t *msg)
 	v = json_string_value(json_object_get(result, "instructions"));
 	up->instructions = v ? strdup(v) : NULL;
 	upstream_notify(up, "notifications/initialized", NULL);
-	if (up->log_level && json_object_get(up->caps, "logging"))
-		upstream_call(up, "logging/setLevel", json_pack("{ss}", "level", up->log_level), 0, 0,
-		    NULL, NULL, NULL);
+	upstream_send_log_level(up);
 	if (json_object_get(up->caps, "tools"))
 		want |= UPSTREAM_TOOLS;
 	if (json_object_get(up->caps, "prompts"))
@@ -787,6 +786,30 @@ upstream_line_cb(void *arg, char *line, size_t len)
 	free(line);	/* after dispatch: replies read the raw text */
 }
 
+/* The client's log level, to a server that has a logging capability. */
+static void
+upstream_send_log_level(struct upstream *up)
+{
+	if (up->log_level && json_object_get(up->caps, "logging"))
+		upstream_call(up, "logging/setLevel", json_pack("{ss}", "level", up->log_level), 0, 0,
+		    NULL, NULL, NULL);
+}
+
+/* A remote server's session was replaced (transport.h): the new one is told the log level, and
+ * the state hook, called with old == UPSTREAM_READY while ready, lets the client's session renew
+ * its resource subscriptions. Before the first answer to initialize there is nothing to renew:
+ * the handshake sends the level itself. */
+static void
+upstream_renewed_cb(void *arg)
+{
+	struct upstream *up = arg;
+	if (!up->init_answered)
+		return;
+	upstream_send_log_level(up);
+	if (up->state == UPSTREAM_READY && up->hooks.state)
+		up->hooks.state(up, UPSTREAM_READY, up->hooks.arg);
+}
+
 static void
 upstream_overlong_cb(void *arg)
 {
@@ -955,7 +978,7 @@ static void
 upstream_spawn(struct upstream *up)
 {
 	static const struct transport_cbs base_cbs = { upstream_line_cb, upstream_overlong_cb,
-		upstream_closed_cb, upstream_stderr_cb, NULL };
+		upstream_closed_cb, upstream_stderr_cb, upstream_renewed_cb, NULL };
 	struct transport_cbs cbs = base_cbs;
 	const struct config_server *cfg = up->cfg;
 	char err[256];
@@ -1065,8 +1088,8 @@ upstream_set_log_level(struct upstream *up, const char *level)
 {
 	free(up->log_level);
 	up->log_level = strdup(level);
-	if (up->state == UPSTREAM_READY && json_object_get(up->caps, "logging"))
-		upstream_call(up, "logging/setLevel", json_pack("{ss}", "level", level), 0, 0, NULL, NULL, NULL);
+	if (up->state == UPSTREAM_READY)
+		upstream_send_log_level(up);
 }
 
 void

@@ -28,6 +28,9 @@ enum upstream_list { UPSTREAM_TOOLS = 1, UPSTREAM_PROMPTS = 2, UPSTREAM_RESOURCE
 struct upstream;
 
 struct upstream_hooks {
+	/* The state changed from old. Also called with old == UPSTREAM_READY == the current state
+	 * when a remote server's session was renewed (transport.h): what was set up in the old
+	 * session, such as resource subscriptions, must be set up again. */
 	void (*state)(struct upstream *, enum upstream_state old, void *arg);
 	void (*lists)(struct upstream *, unsigned which, void *arg);
 	/* A notification the upstream module does not consume itself (borrowed params). */

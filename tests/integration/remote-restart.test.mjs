@@ -93,3 +93,48 @@ test("a server that stays down: calls fail with a clear error, the gateway resta
     await srv.stop();
   }
 });
+
+// A new session knows nothing of the old one: the gateway sets up again what the client set up
+// in it (its resource subscriptions and its log level). Before this was fixed, updates to a
+// subscribed resource stopped for good after a remote server's restart, without a word.
+for (const [label, args] of [
+  ["Streamable HTTP", []],
+  ["legacy HTTP+SSE", ["--transport", "sse"]],
+]) {
+  test(`server restarted: the new session gets the client's resource subscriptions and log level again: ${label}`, { timeout: T(60000) }, async () => {
+    const srv = await startServer(["--name", "sub", "--subscribable", ...args]);
+    let s;
+    try {
+      s = await openSession({ tag: "resub", servers: { sub: { url: srv.url } } });
+      const uri = "mem://sub/note";
+      const listed = (await s.client.listResources()).resources.map((r) => r.uri);
+      assert.ok(listed.includes(uri), `the resource is listed: ${listed.join(" ")}`);
+      assert.equal(await s.callText("sub__touch", { uri }), "not subscribed");
+      assert.equal(await s.callText("sub__log_level"), "unset");
+      await s.client.subscribeResource({ uri });
+      await s.client.setLoggingLevel("error");
+      assert.equal(await s.callText("sub__log_level"), "error");
+      let mark = s.gw.messages.length;
+      assert.equal(await s.callText("sub__touch", { uri }), "updated");
+      await s.gw.waitFor((m) => m.method === "notifications/resources/updated" && m.params?.uri === uri, T(5000), "the update before the restart", mark);
+
+      const pid1 = srv.pid;
+      await srv.restart();
+      assert.notEqual(srv.pid, pid1);
+      // The first call after the restart finds the session lost; the renewal follows the new
+      // session's initialize (a call that waited through the recovery may get there first).
+      await waitUntil(async () => (await s.callText("sub__touch", { uri })) === "updated", T(10000), "the new session subscribed again", 100);
+      mark = s.gw.messages.length;
+      assert.equal(await s.callText("sub__touch", { uri }), "updated");
+      await s.gw.waitFor((m) => m.method === "notifications/resources/updated" && m.params?.uri === uri, T(5000), "the update after the restart reaches the client", mark);
+      assert.equal(await s.callText("sub__log_level"), "error", "the new session was told the client's log level");
+      assert.match(s.gw.stderr, /\[sub\] .*new session ready/);
+      assert.match(s.gw.stderr, /\[sub\] renewed 1 resource subscription\b/);
+      assert.doesNotMatch(s.gw.stderr, /\[sub\].*restarting in/, "the upstream stayed ready");
+      await s.shutdown();
+    } finally {
+      s?.destroy();
+      await srv.stop();
+    }
+  });
+}
