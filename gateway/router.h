@@ -20,7 +20,8 @@ struct router_hooks {
 	void (*notification)(void *arg, struct upstream *, const char *method, json_t *params);
 	/* A server-to-client request (borrowed message with the upstream's id). */
 	void (*request)(void *arg, struct upstream *, json_t *msg);
-	/* Some upstream changed state (the session re-checks waiting work). */
+	/* Some upstream changed state (the session re-checks waiting work), or a remote one's
+	 * session was renewed: old == UPSTREAM_READY == its state (upstream.h). */
 	void (*state)(void *arg, struct upstream *, enum upstream_state old);
 	void *arg;
 };
