@@ -9,7 +9,7 @@ CC         ?= cc
 
 PKGS := libevent jansson yaml-0.1 libcurl openssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-# libcurl is loaded on first use (gateway/curl_lazy.c), so it is not linked; --as-needed keeps
+# libcurl is loaded on first use (gateway/upstream/curl_lazy.c), so it is not linked; --as-needed keeps
 # OpenSSL out of a binary that does not call it.
 PKG_LIBS   := -Wl,--as-needed $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)))
 
@@ -22,7 +22,10 @@ HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection 
           -fcf-protection=full -fPIC
 OPT    ?= -O2 -g
 CFLAGS ?=
-CPPFLAGS += -D_GNU_SOURCE -Iinclude -Igateway -DMCPGW_SYSCONFDIR='"$(SYSCONFDIR)/mcpgw"' \
+# gateway/ has one folder per stage of the data path (docs/architecture.md); headers are included by
+# their bare name, so a file can move between folders without touching its users.
+GW_SUBDIRS := $(patsubst %/,%,$(sort $(dir $(wildcard gateway/*/*.c gateway/*/*.h))))
+CPPFLAGS += -D_GNU_SOURCE -Iinclude -Igateway $(GW_SUBDIRS:%=-I%) -DMCPGW_SYSCONFDIR='"$(SYSCONFDIR)/mcpgw"' \
             -DMCPGW_PLUGINDIR='"$(PREFIX)/lib/mcpgw/plugins"'
 ALL_CFLAGS = -std=c11 $(OPT) $(WARN) $(HARDEN) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP
 LDHARDEN := -Wl,-z,relro,-z,now,-z,noexecstack
@@ -34,8 +37,8 @@ else
 Q := @
 endif
 
-LIB_SRCS := $(filter-out gateway/main.c gateway/cmd_%.c,$(wildcard gateway/*.c))
-CMD_SRCS := gateway/main.c $(wildcard gateway/cmd_*.c)
+LIB_SRCS := $(wildcard gateway/*.c $(filter-out gateway/cmd/%,$(GW_SUBDIRS:%=%/*.c)))
+CMD_SRCS := $(wildcard gateway/cmd/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
 

@@ -1,4 +1,4 @@
-/* test_config.c: the configuration loader (gateway/config.c, gateway/cfgnode.c): values and defaults,
+/* test_config.c: the configuration loader (gateway/config/config.c, gateway/config/cfgnode.c): values and defaults,
  * every error at its file:line:col and key path, layering (DESIGN §6), includes, bounds and garbage,
  * rules and the server digest. Run from the repository root: fixtures are tests/unit/data/config/. */
 #include <stdarg.h>
