@@ -1,0 +1,1023 @@
+/* httpd.c: the service's Streamable HTTP endpoint on evhttp: request checks, sessions by
+ * Mcp-Session-Id, POST answered with JSON or an SSE stream, the GET stream, DELETE, event ids
+ * with a bounded replay per stream, and the bounds that keep one client from harming others. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "hmap.h"
+#include "http_guard.h"
+#include "httpd.h"
+#include "log.h"
+
+#define WHO "httpd"
+
+struct hsess;
+
+struct event_rec {
+	struct event_rec *next;
+	uint64_t seq;
+	size_t len;
+	char text[];		/* "id: ...\ndata: ...\n\n" */
+};
+
+enum stream_kind { STREAM_POST, STREAM_GET };
+
+struct stream {
+	struct stream *next;		/* in the session's list */
+	struct hsess *sess;
+	enum stream_kind kind;
+	unsigned no;			/* in event ids: "<no>-<seq>" */
+	struct evhttp_request *req;	/* NULL while no client is attached */
+	char *id;			/* POST: the request's id as compact JSON text */
+	char *token;			/* POST: its progress token as compact JSON text, or NULL */
+	int sse;			/* the reply is an SSE stream (headers sent) */
+	int done;			/* POST: the response went out */
+	uint64_t seq;
+	struct event_rec *head, *tail;	/* replay, oldest first */
+	size_t replay_len;
+};
+
+struct hsess {
+	struct httpd *h;
+	char id[33];
+	void *backend;			/* NULL once closed */
+	struct httpd_identity ident;
+	char *token_name;
+	struct stream *streams;
+	struct stream *get;		/* the standalone stream, once opened */
+	unsigned next_no;
+	struct timespec used;
+	int closing, close_pending;
+	const char *close_why;
+	struct event *ev_close;
+};
+
+struct conn {
+	struct conn *next, *prev;
+	struct httpd *h;
+	struct evhttp_connection *evcon;
+};
+
+struct lsock {
+	struct evhttp_bound_socket *bound;
+	int tcp;
+};
+
+struct httpd {
+	struct event_base *base;
+	struct evhttp *http;
+	struct httpd_backend be;
+	struct httpd_limits lim;
+	struct httpd_options opt;
+	struct hmap *sessions;		/* id -> hsess */
+	struct lsock *socks;
+	size_t nsocks;
+	struct event *ev_sweep;
+	int draining;
+	size_t nconns;
+};
+
+void
+httpd_default_limits(struct httpd_limits *l)
+{
+	l->max_sessions = 256;
+	l->idle_ms = 30L * 60 * 1000;
+	l->max_body = 16u << 20;
+	l->max_headers = 64u << 10;
+	l->session_queue = 32u << 20;
+	l->replay_bytes = 1u << 20;
+	l->max_connections = 4096;
+	l->header_timeout_ms = 10000;
+}
+
+static long
+ms_since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* ---- replies -------------------------------------------------------------------------------- */
+
+/* An HTTP error with a JSON-RPC error body (id null: it answers no particular request). */
+static void
+reply_error(struct evhttp_request *req, int status, const char *reason, int code, const char *msg)
+{
+	struct evbuffer *b = evbuffer_new();
+	json_t *j = json_pack("{s:s,s:n,s:{s:i,s:s}}", "jsonrpc", "2.0", "id", "error", "code", code,
+	    "message", msg);
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+	if (b && text)
+		evbuffer_add(b, text, strlen(text));
+	evhttp_send_reply(req, status, reason, b);
+	free(text);
+	json_decref(j);
+	if (b)
+		evbuffer_free(b);
+}
+
+static void
+reply_empty(struct evhttp_request *req, int status, const char *reason)
+{
+	evhttp_send_reply(req, status, reason, NULL);
+}
+
+/* ---- streams and replay --------------------------------------------------------------------- */
+
+static void
+stream_forget_replay(struct stream *st)
+{
+	while (st->head) {
+		struct event_rec *e = st->head;
+		st->head = e->next;
+		free(e);
+	}
+	st->tail = NULL;
+	st->replay_len = 0;
+}
+
+static void
+stream_free(struct stream *st)
+{
+	if (st == NULL)
+		return;
+	stream_forget_replay(st);
+	free(st->id);
+	free(st->token);
+	free(st);
+}
+
+static struct stream *
+stream_new(struct hsess *s, enum stream_kind kind)
+{
+	struct stream *st = calloc(1, sizeof *st);
+	if (st == NULL)
+		return NULL;
+	st->sess = s;
+	st->kind = kind;
+	st->no = ++s->next_no;
+	st->next = s->streams;
+	s->streams = st;
+	return st;
+}
+
+static void
+stream_unlink(struct stream *st)
+{
+	struct stream **pp = &st->sess->streams;
+	while (*pp && *pp != st)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = st->next;
+	if (st->sess->get == st)
+		st->sess->get = NULL;
+}
+
+static void stream_detach(struct stream *);
+
+/* The client's connection closed while a request of ours was attached to it: the request is
+ * ended (evhttp frees it then) and the stream waits for a client to resume it. */
+static void
+stream_conn_closed_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct stream *st = arg;
+	struct evhttp_request *req = st->req;
+
+	(void)evcon;
+	if (req == NULL)
+		return;
+	stream_detach(st);
+	evhttp_send_reply_end(req);
+}
+
+static void
+stream_attach(struct stream *st, struct evhttp_request *req)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	st->req = req;
+	if (c)
+		evhttp_connection_set_closecb(c, stream_conn_closed_cb, st);
+}
+
+/* The stream lets go of its request (answered, or the client went away); the caller ends it. */
+static void
+stream_detach(struct stream *st)
+{
+	struct evhttp_connection *c = st->req ? evhttp_request_get_connection(st->req) : NULL;
+	if (c)
+		evhttp_connection_set_closecb(c, NULL, NULL);
+	st->req = NULL;
+}
+
+static void
+stream_start_sse(struct stream *st)
+{
+	struct evkeyvalq *oh = evhttp_request_get_output_headers(st->req);
+	evhttp_add_header(oh, "Content-Type", "text/event-stream");
+	evhttp_add_header(oh, "Cache-Control", "no-cache");
+	evhttp_add_header(oh, "Mcp-Session-Id", st->sess->id);
+	evhttp_send_reply_start(st->req, 200, "OK");
+	/* A stream may stay quiet for long: only the idle sweep and the client end it. */
+	struct evhttp_connection *c = evhttp_request_get_connection(st->req);
+	if (c)
+		evhttp_connection_set_timeout_tv(c, NULL);
+	st->sse = 1;
+}
+
+static size_t
+conn_pending(struct evhttp_request *req)
+{
+	struct evhttp_connection *c = req ? evhttp_request_get_connection(req) : NULL;
+	struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+	return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+}
+
+static void sess_close(struct hsess *, const char *why);
+
+/* Adds one event to a stream: kept for replay (bounded), and written when a client is attached. */
+static int
+stream_event(struct stream *st, const char *msg, size_t len)
+{
+	struct httpd *h = st->sess->h;
+	char head[64];
+	int hl = snprintf(head, sizeof head, "id: %u-%llu\ndata: ", st->no,
+	    (unsigned long long)(st->seq + 1));
+	size_t total = (size_t)hl + len + 2;
+	struct event_rec *e = malloc(sizeof *e + total);
+
+	if (e == NULL)
+		return -1;
+	st->seq++;
+	e->next = NULL;
+	e->seq = st->seq;
+	e->len = total;
+	memcpy(e->text, head, (size_t)hl);
+	memcpy(e->text + hl, msg, len);
+	memcpy(e->text + hl + len, "\n\n", 2);
+	if (st->tail)
+		st->tail->next = e;
+	else
+		st->head = e;
+	st->tail = e;
+	st->replay_len += total;
+	while (st->replay_len > h->lim.replay_bytes && st->head != st->tail) {
+		struct event_rec *old = st->head;
+		st->head = old->next;
+		st->replay_len -= old->len;
+		free(old);
+	}
+	if (st->req && evhttp_request_get_connection(st->req) == NULL) {
+		/* The client went away without evhttp telling us: kept for a resume. */
+		struct evhttp_request *req = st->req;
+		stream_detach(st);
+		evhttp_send_reply_end(req);
+	}
+	if (st->req) {
+		if (!st->sse)
+			stream_start_sse(st);
+		struct evbuffer *b = evbuffer_new();
+		if (b == NULL)
+			return -1;
+		evbuffer_add(b, e->text, e->len);
+		evhttp_send_reply_chunk(st->req, b);
+		evbuffer_free(b);
+		if (conn_pending(st->req) > h->lim.session_queue)
+			return -2;
+	}
+	return 0;
+}
+
+/* ---- sessions ------------------------------------------------------------------------------- */
+
+static void
+sess_touch(struct hsess *s)
+{
+	clock_gettime(CLOCK_MONOTONIC, &s->used);
+}
+
+static struct stream *
+sess_find_post(struct hsess *s, const char *id, const char *token)
+{
+	for (struct stream *st = s->streams; st; st = st->next) {
+		if (st->kind != STREAM_POST || st->done)
+			continue;
+		if (id && st->id && strcmp(st->id, id) == 0)
+			return st;
+		if (token && st->token && strcmp(st->token, token) == 0)
+			return st;
+	}
+	return NULL;
+}
+
+/* The newest request of the session still waiting for its response. */
+static struct stream *
+sess_newest_post(struct hsess *s)
+{
+	struct stream *best = NULL;
+	for (struct stream *st = s->streams; st; st = st->next)
+		if (st->kind == STREAM_POST && !st->done && (best == NULL || st->no > best->no))
+			best = st;
+	return best;
+}
+
+static char *
+compact(json_t *v)
+{
+	return v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+}
+
+/* Which stream a message for the client goes to: a response to its request's; progress to the
+ * request that carries the token; a message the session relates to a request to that request's
+ * (so that it comes before the result, as clients require); anything else to the GET stream. */
+static struct stream *
+route_target(struct hsess *s, const char *msg, size_t len, const char *related, int *is_response)
+{
+	json_t *j = json_loadb(msg, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	struct stream *st = NULL;
+
+	*is_response = 0;
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return s->get;
+	}
+	json_t *method = json_object_get(j, "method");
+	json_t *id = json_object_get(j, "id");
+	if (method == NULL && id != NULL) {
+		char *t = compact(id);
+		st = t ? sess_find_post(s, t, NULL) : NULL;
+		*is_response = st != NULL;
+		free(t);
+	} else if (json_is_string(method) &&
+	    strcmp(json_string_value(method), "notifications/progress") == 0) {
+		char *t = compact(json_object_get(json_object_get(j, "params"), "progressToken"));
+		st = t ? sess_find_post(s, NULL, t) : NULL;
+		free(t);
+	}
+	if (st == NULL && related != NULL)
+		st = sess_find_post(s, related, NULL);
+	if (st == NULL && method != NULL && s->get == NULL)
+		st = sess_newest_post(s);
+	json_decref(j);
+	return st ? st : s->get;
+}
+
+/* Finished request streams are kept for a client that resumes them, a few per session. */
+#define KEEP_FINISHED 8
+
+static void
+sess_trim(struct hsess *s)
+{
+	size_t kept = 0;
+	struct stream **pp = &s->streams;	/* newest first */
+	while (*pp) {
+		struct stream *st = *pp;
+		if (st->kind == STREAM_POST && st->done && st->req == NULL && ++kept > KEEP_FINISHED) {
+			*pp = st->next;
+			stream_free(st);
+			continue;
+		}
+		pp = &st->next;
+	}
+}
+
+static void
+sess_close_later_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hsess *s = arg;
+	(void)fd;
+	(void)what;
+	s->close_pending = 0;
+	sess_close(s, s->close_why);
+}
+
+/* From inside the backend's own call (deliver): the session goes once that call has returned. */
+static void
+sess_close_later(struct hsess *s, const char *why)
+{
+	if (s->close_pending || s->closing)
+		return;
+	if (s->ev_close == NULL)
+		s->ev_close = evtimer_new(s->h->base, sess_close_later_cb, s);
+	if (s->ev_close == NULL)
+		return;
+	s->close_pending = 1;
+	s->close_why = why;
+	event_active(s->ev_close, EV_TIMEOUT, 0);
+}
+
+static void
+sess_deliver(void *conn, const char *msg, size_t len, const char *related)
+{
+	struct hsess *s = conn;
+	int is_response = 0;
+	struct stream *st;
+
+	if (s->closing || s->close_pending)
+		return;
+	st = route_target(s, msg, len, related, &is_response);
+	if (st == NULL) {
+		/* No stream yet: the standalone stream keeps it for the client's GET. */
+		st = stream_new(s, STREAM_GET);
+		if (st == NULL)
+			return;
+		s->get = st;
+	}
+	if (is_response && !st->sse && st->req) {
+		/* The common case: a plain JSON response, no stream needed. */
+		struct evbuffer *b = evbuffer_new();
+		struct evkeyvalq *oh = evhttp_request_get_output_headers(st->req);
+		evhttp_add_header(oh, "Content-Type", "application/json");
+		evhttp_add_header(oh, "Mcp-Session-Id", s->id);
+		struct evhttp_request *req = st->req;
+		stream_detach(st);
+		if (b) {
+			evbuffer_add(b, msg, len);
+			evhttp_send_reply(req, 200, "OK", b);
+			evbuffer_free(b);
+		} else {
+			reply_error(req, 503, "Service Unavailable", -32603, "out of memory");
+		}
+		st->done = 1;
+		stream_unlink(st);
+		stream_free(st);
+		return;
+	}
+	int rc = stream_event(st, msg, len);
+	if (rc == -2) {
+		log_warn(WHO, "session %.8s: its client reads too slowly (over %zu bytes queued): "
+		    "session dropped", s->id, s->h->lim.session_queue);
+		sess_close_later(s, "queue bound");
+		return;
+	}
+	if (is_response) {
+		st->done = 1;
+		if (st->req) {
+			struct evhttp_request *req = st->req;
+			stream_detach(st);
+			evhttp_send_reply_end(req);
+		}
+		sess_trim(s);
+	}
+}
+
+static void
+sess_free(struct hsess *s)
+{
+	while (s->streams) {
+		struct stream *st = s->streams;
+		s->streams = st->next;
+		stream_free(st);
+	}
+	if (s->ev_close)
+		event_free(s->ev_close);
+	free(s->token_name);
+	free(s);
+}
+
+/* Ends a session: its requests and streams are ended, the backend is told, the id is forgotten. */
+static void
+sess_close(struct hsess *s, const char *why)
+{
+	if (s->closing)
+		return;
+	s->closing = 1;
+	log_debug(WHO, "session %.8s closed: %s", s->id, why);
+	hmap_del(s->h->sessions, s->id);
+	for (struct stream *st = s->streams; st; st = st->next) {
+		struct evhttp_request *req = st->req;
+		if (req == NULL)
+			continue;
+		stream_detach(st);
+		if (st->sse)
+			evhttp_send_reply_end(req);
+		else
+			reply_error(req, 404, "Not Found", -32001, "session ended");
+	}
+	if (s->backend)
+		s->h->be.close(s->backend);
+	s->backend = NULL;
+	sess_free(s);
+}
+
+/* ---- request handling ----------------------------------------------------------------------- */
+
+static int
+is_tcp_request(struct httpd *h, struct evhttp_request *req, struct httpd_identity *id)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+	int fd = bev ? (int)bufferevent_getfd(bev) : -1;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+
+	memset(id, 0, sizeof *id);
+	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_UNIX) {
+		struct ucred cr;
+		socklen_t cl = sizeof cr;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0) {
+			id->unix_peer = 1;
+			id->uid = cr.uid;
+			id->gid = cr.gid;
+			id->pid = cr.pid;
+		}
+		return 0;
+	}
+	(void)h;
+	return 1;
+}
+
+/* The checks every request to /mcp passes first. 0: go on; -1: answered. */
+static int
+check_common(struct httpd *h, struct evhttp_request *req, int tcp, struct httpd_identity *ident)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *origin = evhttp_find_header(in, "Origin");
+
+	if (!http_guard_origin(origin, h->opt.allowed_origins)) {
+		reply_error(req, 403, "Forbidden", -32600, "Origin not allowed");
+		return -1;
+	}
+	if (tcp && !http_guard_host(evhttp_find_header(in, "Host"), h->opt.allowed_hosts)) {
+		reply_error(req, 403, "Forbidden", -32600, "Host not allowed (DNS rebinding protection)");
+		return -1;
+	}
+	if (tcp && h->opt.ntokens > 0) {
+		int k = http_guard_bearer(evhttp_find_header(in, "Authorization"),
+		    h->opt.token_digests, h->opt.ntokens);
+		if (k < 0) {
+			evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+			    "Bearer realm=\"mcpgw\"");
+			reply_error(req, 401, "Unauthorized", -32001, "a valid bearer token is required");
+			return -1;
+		}
+		ident->token = h->opt.token_names ? h->opt.token_names[k] : NULL;
+	}
+	return 0;
+}
+
+static int
+version_ok(struct httpd *h, const char *v)
+{
+	if (v == NULL || h->opt.versions == NULL)
+		return 1;
+	for (size_t i = 0; h->opt.versions[i]; i++)
+		if (strcmp(h->opt.versions[i], v) == 0)
+			return 1;
+	return 0;
+}
+
+static struct hsess *
+find_session(struct httpd *h, struct evhttp_request *req, const struct httpd_identity *ident)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *sid = evhttp_find_header(in, "Mcp-Session-Id");
+	struct hsess *s;
+
+	if (sid == NULL) {
+		reply_error(req, 400, "Bad Request", -32600,
+		    "Mcp-Session-Id header required (send initialize first)");
+		return NULL;
+	}
+	s = http_guard_session_id_ok(sid) ? hmap_get(h->sessions, sid) : NULL;
+	/* A session belongs to the identity that opened it: another user's client that learnt
+	 * the id is told the same as for an unknown one. */
+	if (s && ((s->ident.unix_peer && (!ident->unix_peer || ident->uid != s->ident.uid)) ||
+	    (s->token_name && (!ident->token || strcmp(ident->token, s->token_name) != 0))))
+		s = NULL;
+	if (s == NULL) {
+		reply_error(req, 404, "Not Found", -32001, "session not found (initialize again)");
+		return NULL;
+	}
+	if (!version_ok(h, evhttp_find_header(in, "MCP-Protocol-Version"))) {
+		reply_error(req, 400, "Bad Request", -32600, "unsupported MCP-Protocol-Version");
+		return NULL;
+	}
+	sess_touch(s);
+	return s;
+}
+
+static void
+handle_post(struct httpd *h, struct evhttp_request *req, struct httpd_identity *ident)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	struct evbuffer *body = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(body);
+	json_error_t jerr;
+	json_t *j = NULL, *method, *id;
+	struct hsess *s = NULL;
+	char *text = NULL;
+
+	if (!http_guard_json_type(evhttp_find_header(in, "Content-Type"))) {
+		reply_error(req, 415, "Unsupported Media Type", -32600,
+		    "Content-Type must be application/json");
+		return;
+	}
+	const char *accept = evhttp_find_header(in, "Accept");
+	if (!http_guard_accepts(accept, "application/json") ||
+	    !http_guard_accepts(accept, "text/event-stream")) {
+		reply_error(req, 406, "Not Acceptable", -32600,
+		    "Accept must list application/json and text/event-stream");
+		return;
+	}
+	if (len > h->lim.max_body) {
+		reply_error(req, 413, "Payload Too Large", -32600, "request body too large");
+		return;
+	}
+	text = malloc(len + 1);
+	if (text == NULL) {
+		reply_error(req, 503, "Service Unavailable", -32603, "out of memory");
+		return;
+	}
+	evbuffer_remove(body, text, len);
+	text[len] = '\0';
+	j = json_loadb(text, len, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &jerr);
+	if (j == NULL) {
+		char m[256];
+		snprintf(m, sizeof m, "Parse error: %s at line %d column %d", jerr.text, jerr.line,
+		    jerr.column);
+		reply_error(req, 400, "Bad Request", -32700, m);
+		goto out;
+	}
+	if (!json_is_object(j)) {
+		reply_error(req, 400, "Bad Request", -32600,
+		    "one JSON-RPC message per POST (batches are not taken)");
+		goto out;
+	}
+	method = json_object_get(j, "method");
+	id = json_object_get(j, "id");
+	if (json_is_string(method) && strcmp(json_string_value(method), "initialize") == 0 &&
+	    id != NULL) {
+		char err[256] = "";
+		if (evhttp_find_header(in, "Mcp-Session-Id") != NULL) {
+			reply_error(req, 400, "Bad Request", -32600,
+			    "initialize opens a new session: send it without Mcp-Session-Id");
+			goto out;
+		}
+		if (h->draining) {
+			reply_error(req, 503, "Service Unavailable", -32000, "the gateway is shutting down");
+			goto out;
+		}
+		if (hmap_count(h->sessions) >= h->lim.max_sessions) {
+			reply_error(req, 503, "Service Unavailable", -32000,
+			    "too many sessions (gateway.max_sessions)");
+			goto out;
+		}
+		s = calloc(1, sizeof *s);
+		if (s == NULL || http_guard_session_id(s->id) != 0) {
+			free(s);
+			reply_error(req, 503, "Service Unavailable", -32603, "cannot open a session");
+			goto out;
+		}
+		s->h = h;
+		s->ident = *ident;
+		if (ident->token)
+			s->token_name = strdup(ident->token);
+		s->ident.token = s->token_name;
+		sess_touch(s);
+		s->backend = h->be.open(h->be.arg, &s->ident, sess_deliver, s, err, sizeof err);
+		if (s->backend == NULL) {
+			sess_free(s);
+			reply_error(req, 503, "Service Unavailable", -32000, err[0] ? err :
+			    "session refused");
+			goto out;
+		}
+		if (hmap_put(h->sessions, s->id, s) != 0) {
+			h->be.close(s->backend);
+			sess_free(s);
+			reply_error(req, 503, "Service Unavailable", -32603, "out of memory");
+			goto out;
+		}
+		log_debug(WHO, "session %.8s opened", s->id);
+	} else {
+		s = find_session(h, req, ident);
+		if (s == NULL)
+			goto out;
+	}
+	if (method != NULL && id != NULL) {
+		struct stream *st = stream_new(s, STREAM_POST);
+		if (st == NULL) {
+			reply_error(req, 503, "Service Unavailable", -32603, "out of memory");
+			goto out;
+		}
+		stream_attach(st, req);
+		st->id = compact(id);
+		st->token = compact(json_object_get(json_object_get(json_object_get(j, "params"),
+		    "_meta"), "progressToken"));
+	} else {
+		/* A notification or a response: taken, nothing to wait for. */
+		reply_empty(req, 202, "Accepted");
+	}
+	json_decref(j);
+	j = NULL;
+	h->be.input(s->backend, text, len);
+	return;
+out:
+	json_decref(j);
+	free(text);
+}
+
+static void
+handle_get(struct httpd *h, struct evhttp_request *req, struct httpd_identity *ident)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *last = evhttp_find_header(in, "Last-Event-ID");
+	struct hsess *s;
+	struct stream *st = NULL;
+	unsigned no = 0;
+	unsigned long long after = 0;
+
+	if (!http_guard_accepts(evhttp_find_header(in, "Accept"), "text/event-stream")) {
+		reply_error(req, 406, "Not Acceptable", -32600, "Accept must list text/event-stream");
+		return;
+	}
+	s = find_session(h, req, ident);
+	if (s == NULL)
+		return;
+	if (last != NULL) {
+		if (sscanf(last, "%u-%llu", &no, &after) != 2) {
+			reply_error(req, 400, "Bad Request", -32600, "malformed Last-Event-ID");
+			return;
+		}
+		for (st = s->streams; st && st->no != no; st = st->next)
+			;
+		if (st == NULL) {
+			reply_error(req, 404, "Not Found", -32600, "that stream is gone");
+			return;
+		}
+		if (st->head && st->head->seq > after + 1) {
+			/* Events were dropped past the replay bound: resuming would lose some. */
+			reply_error(req, 409, "Conflict", -32600,
+			    "events after Last-Event-ID are no longer kept");
+			return;
+		}
+	} else {
+		st = s->get;
+		if (st && st->req) {
+			reply_error(req, 409, "Conflict", -32600,
+			    "a GET stream is already open for this session");
+			return;
+		}
+		if (st == NULL) {
+			st = stream_new(s, STREAM_GET);
+			if (st == NULL) {
+				reply_error(req, 503, "Service Unavailable", -32603, "out of memory");
+				return;
+			}
+			s->get = st;
+		}
+		after = 0;
+		/* Events kept while no GET stream was open are sent now. */
+		if (st->head)
+			after = st->head->seq - 1;
+	}
+	if (st->req != NULL) {
+		/* The client resumes a stream it still holds: the older request is let go. */
+		struct evhttp_request *old = st->req;
+		stream_detach(st);
+		evhttp_send_reply_end(old);
+	}
+	stream_attach(st, req);
+	st->sse = 0;
+	stream_start_sse(st);
+	struct evbuffer *b = evbuffer_new();
+	if (b) {
+		for (struct event_rec *e = st->head; e; e = e->next)
+			if (e->seq > after)
+				evbuffer_add(b, e->text, e->len);
+		if (evbuffer_get_length(b) > 0)
+			evhttp_send_reply_chunk(req, b);
+		evbuffer_free(b);
+	}
+	if (st->kind == STREAM_POST && st->done) {
+		/* A finished request's stream: replayed whole, then ended. */
+		stream_detach(st);
+		evhttp_send_reply_end(req);
+	}
+}
+
+static void
+handle_delete(struct httpd *h, struct evhttp_request *req, struct httpd_identity *ident)
+{
+	struct hsess *s = find_session(h, req, ident);
+	if (s == NULL)
+		return;
+	sess_close(s, "DELETE");
+	reply_empty(req, 200, "OK");
+}
+
+static void
+handle_plain(struct evhttp_request *req, int status, const char *reason, const char *type,
+    char *body)
+{
+	struct evbuffer *b = evbuffer_new();
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
+	if (b && body)
+		evbuffer_add(b, body, strlen(body));
+	evhttp_send_reply(req, status, reason, b);
+	if (b)
+		evbuffer_free(b);
+	free(body);
+}
+
+static void
+request_cb(struct evhttp_request *req, void *arg)
+{
+	struct httpd *h = arg;
+	const char *uri = evhttp_request_get_uri(req);
+	struct httpd_identity ident;
+	int tcp = is_tcp_request(h, req, &ident);
+	size_t plen = strcspn(uri, "?#");
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+	if (plen == 4 && strncmp(uri, "/mcp", 4) == 0) {
+		if (check_common(h, req, tcp, &ident) != 0)
+			return;
+		if (cmd == EVHTTP_REQ_POST)
+			handle_post(h, req, &ident);
+		else if (cmd == EVHTTP_REQ_GET)
+			handle_get(h, req, &ident);
+		else if (cmd == EVHTTP_REQ_DELETE)
+			handle_delete(h, req, &ident);
+		else {
+			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+			    "GET, POST, DELETE");
+			reply_error(req, 405, "Method Not Allowed", -32600, "method not allowed");
+		}
+		return;
+	}
+	if (tcp && cmd == EVHTTP_REQ_GET) {
+		if (!http_guard_host(evhttp_find_header(evhttp_request_get_input_headers(req), "Host"),
+		    h->opt.allowed_hosts)) {
+			reply_error(req, 403, "Forbidden", -32600, "Host not allowed");
+			return;
+		}
+		if (plen == 8 && strncmp(uri, "/healthz", 8) == 0) {
+			handle_plain(req, 200, "OK", "text/plain", strdup("ok\n"));
+			return;
+		}
+		if (plen == 7 && strncmp(uri, "/readyz", 7) == 0 && h->opt.ready) {
+			int ok = 0;
+			char *body = h->opt.ready(h->opt.arg, &ok);
+			handle_plain(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable",
+			    "application/json", body);
+			return;
+		}
+		if (plen == 8 && strncmp(uri, "/metrics", 8) == 0 && h->opt.metrics) {
+			handle_plain(req, 200, "OK", "text/plain; version=0.0.4",
+			    h->opt.metrics(h->opt.arg));
+			return;
+		}
+	}
+	reply_error(req, 404, "Not Found", -32600, "not found (the MCP endpoint is /mcp)");
+}
+
+/* ---- idle sessions -------------------------------------------------------------------------- */
+
+struct sweep { struct httpd *h; struct hsess *idle[64]; size_t n; };
+
+static void
+sweep_one(const char *key, void *val, void *arg)
+{
+	struct sweep *sw = arg;
+	struct hsess *s = val;
+	(void)key;
+	if (sw->n >= sizeof sw->idle / sizeof *sw->idle)
+		return;
+	for (struct stream *st = s->streams; st; st = st->next)
+		if (st->req != NULL || (st->kind == STREAM_POST && !st->done))
+			return;
+	if (ms_since(&s->used) >= sw->h->lim.idle_ms)
+		sw->idle[sw->n++] = s;
+}
+
+static void
+sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sweep sw = { .h = arg };
+	(void)fd;
+	(void)what;
+	hmap_foreach(sw.h->sessions, sweep_one, &sw);
+	for (size_t i = 0; i < sw.n; i++)
+		sess_close(sw.idle[i], "idle");
+}
+
+/* ---- life ----------------------------------------------------------------------------------- */
+
+struct httpd *
+httpd_new(struct event_base *base, const struct httpd_backend *be, const struct httpd_options *o)
+{
+	struct httpd *h = calloc(1, sizeof *h);
+	struct timeval tv;
+
+	if (h == NULL)
+		return NULL;
+	h->base = base;
+	h->be = *be;
+	if (o)
+		h->opt = *o;
+	if (o && o->limits)
+		h->lim = *o->limits;
+	else
+		httpd_default_limits(&h->lim);
+	h->sessions = hmap_new();
+	h->http = evhttp_new(base);
+	if (h->sessions == NULL || h->http == NULL) {
+		httpd_free(h);
+		return NULL;
+	}
+	evhttp_set_gencb(h->http, request_cb, h);
+	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_PUT | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	/* evhttp answers 413 itself past this; the handler gives the JSON-RPC body below it. */
+	evhttp_set_max_body_size(h->http, (ev_ssize_t)h->lim.max_body + 1);
+	evhttp_set_max_headers_size(h->http, (ev_ssize_t)h->lim.max_headers);
+	tv.tv_sec = h->lim.header_timeout_ms / 1000;
+	tv.tv_usec = (h->lim.header_timeout_ms % 1000) * 1000;
+	evhttp_set_timeout_tv(h->http, &tv);
+	h->ev_sweep = event_new(base, -1, EV_PERSIST, sweep_cb, h);
+	long every = h->lim.idle_ms / 4;
+	if (every < 50)
+		every = 50;
+	if (every > 60000)
+		every = 60000;
+	tv.tv_sec = every / 1000;
+	tv.tv_usec = (every % 1000) * 1000;
+	if (h->ev_sweep)
+		event_add(h->ev_sweep, &tv);
+	return h;
+}
+
+int
+httpd_listen(struct httpd *h, int fd, int tcp)
+{
+	struct lsock *n = realloc(h->socks, (h->nsocks + 1) * sizeof *n);
+	if (n == NULL)
+		return -1;
+	h->socks = n;
+	n[h->nsocks].bound = evhttp_accept_socket_with_handle(h->http, fd);
+	if (n[h->nsocks].bound == NULL)
+		return -1;
+	n[h->nsocks].tcp = tcp;
+	h->nsocks++;
+	return 0;
+}
+
+void
+httpd_drain(struct httpd *h)
+{
+	h->draining = 1;
+}
+
+size_t
+httpd_session_count(const struct httpd *h)
+{
+	return hmap_count(h->sessions);
+}
+
+static void
+collect(const char *key, void *val, void *arg)
+{
+	struct hsess ***pp = arg;
+	(void)key;
+	*(*pp)++ = val;
+}
+
+void
+httpd_free(struct httpd *h)
+{
+	if (h == NULL)
+		return;
+	if (h->sessions) {
+		size_t n = hmap_count(h->sessions);
+		struct hsess **all = calloc(n ? n : 1, sizeof *all), **p = all;
+		if (all) {
+			hmap_foreach(h->sessions, collect, &p);
+			for (size_t i = 0; i < n; i++)
+				sess_close(all[i], "shutdown");
+			free(all);
+		}
+		hmap_free(h->sessions);
+	}
+	if (h->ev_sweep)
+		event_free(h->ev_sweep);
+	if (h->http)
+		evhttp_free(h->http);
+	free(h->socks);
+	free(h);
+}
