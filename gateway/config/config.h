@@ -54,6 +54,7 @@ struct config_server {
 	struct config_kv *headers;
 	size_t nheaders;
 	char *tls_ca_file, *tls_cert_file, *tls_key_file;
+	char *unix_socket;		/* not a key: `mcpgw connect` reaches the service this way */
 
 	json_t *auth;			/* owned: the auth mapping as JSON, strings expanded; NULL = none */
 

@@ -468,6 +468,8 @@ http_req_start(struct http *h, const struct http_req_opts *o, const struct http_
 	}
 	if (o->total_timeout_ms > 0)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->total_timeout_ms);
+	if (o->unix_socket)
+		curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, o->unix_socket);
 	if (o->ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
 	if (o->cert_file)

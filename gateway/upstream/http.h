@@ -35,6 +35,7 @@ struct http_req_opts {
 	long idle_timeout_ms;		/* abort when nothing arrives for this long; 0: never */
 	long total_timeout_ms;		/* 0: none */
 	const char *ca_file, *cert_file, *key_file;	/* NULL: system CAs, no client certificate */
+	const char *unix_socket;	/* connect to this unix socket instead of the URL's host */
 	/* OAuth discovery and token requests (URLs a server handed us): HTTP_GUARD_* flags. With
 	 * HTTP_GUARD_ON every address curl is about to connect to is checked (after DNS, so nothing
 	 * can be rebound between check and use), only https is spoken unless HTTP_GUARD_HTTP_OK,

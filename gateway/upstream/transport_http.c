@@ -768,6 +768,7 @@ stream_start(struct stream *s)
 	o.connect_timeout_ms = cfg->startup_timeout_ms > 0 && cfg->startup_timeout_ms < REMOTE_CONNECT_MS ?
 	    cfg->startup_timeout_ms : REMOTE_CONNECT_MS;
 	o.ca_file = cfg->tls_ca_file;
+	o.unix_socket = cfg->unix_socket;
 	o.cert_file = cfg->tls_cert_file;
 	o.key_file = cfg->tls_key_file;
 	switch (s->kind) {

@@ -1,0 +1,241 @@
+// Service mode (issue 10): `mcpgw serve` on loopback TCP and on a unix socket, driven by the
+// official SDK's StreamableHTTPClientTransport; one child per server however many clients; each
+// session sees only its own replies, notifications and server-to-client requests; the endpoint's
+// checks (400/403/404/406/413/415/401) and bounds.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { CreateMessageRequestSchema, LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { Agent } from "undici";
+import {
+  Gateway, makeTmp, rmTmp, servers, toYaml, T, waitUntil, within, sleep, procStat, NODE, EVERYTHING,
+} from "./lib/harness.mjs";
+
+/** Starts `mcpgw serve` on the given listen addresses; resolves with {gw, dir, addrs}. */
+async function startServe({ servers: srv, gateway = {}, listen = ["127.0.0.1:0"], extraArgs = [], dir, env } = {}) {
+  dir ??= makeTmp("serve");
+  const config = path.join(dir, "config.yaml");
+  fs.writeFileSync(config, toYaml({ gateway, servers: srv }));
+  const args = ["serve", "-c", config, "--system-policy", ""];
+  for (const l of listen) args.push("--listen", l);
+  args.push(...extraArgs);
+  const gw = new Gateway({ dir, args, env });
+  const addrs = [];
+  await waitUntil(() => {
+    for (const m of gw.stderr.matchAll(/listening on (\S+)/g)) if (!addrs.includes(m[1])) addrs.push(m[1]);
+    return addrs.length >= listen.length || gw.exitStatus !== null;
+  }, T(10000), "serve to listen");
+  assert.equal(gw.exitStatus, null, `serve exited early:\n${gw.stderrTail()}`);
+  return { gw, dir, config, addrs };
+}
+
+/** The command line of a process (empty once it is gone). */
+function cmdline(p) {
+  try {
+    return fs.readFileSync(`/proc/${p.pid}/cmdline`, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function urlOf(addr) {
+  return new URL(`http://${addr}/mcp`);
+}
+
+async function connect(url, { capabilities = {}, setup, fetchImpl } = {}) {
+  const client = new Client({ name: "serve-it", version: "1.0.0" }, { capabilities });
+  setup?.(client);
+  const transport = new StreamableHTTPClientTransport(url, fetchImpl ? { fetch: fetchImpl } : undefined);
+  await within(client.connect(transport), T(10000), "initialize over HTTP");
+  return { client, transport };
+}
+
+async function stop(gw, dir) {
+  const kids = gw.tree();
+  gw.proc.kill("SIGTERM");
+  const st = await Promise.race([gw.exited, sleep(T(8000)).then(() => null)]);
+  assert.ok(st, `serve did not exit after SIGTERM:\n${gw.stderrTail()}`);
+  assert.deepEqual({ code: st.code, signal: st.signal }, { code: 0, signal: null }, gw.stderrTail());
+  await waitUntil(() => kids.every((p) => !fs.existsSync(`/proc/${p.pid}`) || procStat(p.pid)?.starttime !== p.starttime), T(5000), "servers gone");
+  rmTmp(dir);
+}
+
+/** Raw HTTP request (node:http) so that every header and status can be checked. */
+function raw(addr, { method = "POST", path: p = "/mcp", headers = {}, body, socketPath } = {}) {
+  return new Promise((resolve, reject) => {
+    const [host, port] = socketPath ? ["localhost", undefined] : [addr.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""), Number(addr.split(":").pop())];
+    const req = http.request({ host, port, socketPath, method, path: p, headers, setHost: !("Host" in headers) }, (res) => {
+      let data = "";
+      res.on("data", (c) => (data += c));
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: data }));
+    });
+    req.on("error", reject);
+    req.setTimeout(T(10000), () => req.destroy(new Error("raw request timed out")));
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+const JSONH = { "Content-Type": "application/json", Accept: "application/json, text/event-stream" };
+const INIT = JSON.stringify({
+  jsonrpc: "2.0", id: 1, method: "initialize",
+  params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+});
+
+test("serve: the SDK's Streamable HTTP client lists and calls tools, progress before the result", async () => {
+  const { gw, dir, addrs } = await startServe({ servers: { everything: servers.everything() } });
+  try {
+    const { client, transport } = await connect(urlOf(addrs[0]));
+    assert.match(transport.sessionId, /^[0-9a-f]{32}$/, "a 128-bit session id");
+    const tools = (await client.listTools()).tools.map((t) => t.name);
+    assert.ok(tools.includes("everything__echo"), tools.join(","));
+    const r = await client.callTool({ name: "everything__echo", arguments: { message: "over http" } });
+    assert.match(r.content[0].text, /over http/);
+    const progress = [];
+    const r2 = await client.callTool(
+      { name: "everything__trigger-long-running-operation", arguments: { duration: 1, steps: 3 } },
+      undefined, { onprogress: (p) => progress.push(p.progress), timeout: T(20000) },
+    );
+    assert.ok(r2.content.length > 0);
+    assert.deepEqual(progress, [1, 2, 3], "every progress notification reached the client before the result");
+    await transport.terminateSession();
+    await client.close();
+  } finally {
+    await stop(gw, dir);
+  }
+});
+
+test("serve: 20 clients share one child per server, and no session sees another's replies", async () => {
+  const { gw, dir, addrs } = await startServe({ servers: { everything: servers.everything() } });
+  try {
+    const n = 20;
+    const sessions = await Promise.all(Array.from({ length: n }, () => connect(urlOf(addrs[0]))));
+    // Every SDK client numbers its requests from 0: the same ids in every session, at once.
+    const results = await Promise.all(sessions.map(({ client }, i) =>
+      Promise.all([0, 1, 2].map((k) => client.callTool({ name: "everything__echo", arguments: { message: `s${i}-c${k}` } })))));
+    results.forEach((rs, i) => rs.forEach((r, k) => assert.equal(r.content[0].text, `Echo: s${i}-c${k}`)));
+    const kids = gw.tree().filter((p) => cmdline(p).includes(EVERYTHING));
+    assert.equal(kids.length, 1, `one server-everything process for ${n} clients: ${kids.map((p) => p.pid)}`);
+    await Promise.all(sessions.map(async ({ client, transport }) => {
+      await transport.terminateSession();
+      await client.close();
+    }));
+    assert.equal(gw.tree().filter((p) => cmdline(p).includes(EVERYTHING)).length, 1, "clients leaving stop no server");
+  } finally {
+    await stop(gw, dir);
+  }
+});
+
+test("serve: a server-to-client request goes to the session whose call caused it", async () => {
+  const { gw, dir, addrs } = await startServe({ servers: { everything: servers.everything() } });
+  try {
+    const asked = { a: 0, b: 0 };
+    const mk = (who) => (client) => client.setRequestHandler(CreateMessageRequestSchema, async () => {
+      asked[who]++;
+      return { role: "assistant", content: { type: "text", text: `sampled by ${who}` }, model: who, stopReason: "endTurn" };
+    });
+    const a = await connect(urlOf(addrs[0]), { capabilities: { sampling: {} }, setup: mk("a") });
+    const b = await connect(urlOf(addrs[0]), { capabilities: { sampling: {} }, setup: mk("b") });
+    const tools = (await a.client.listTools()).tools.map((t) => t.name);
+    const sample = tools.find((t) => /sampl/i.test(t));
+    assert.ok(sample, `a sampling tool: ${tools.join(",")}`);
+    const r = await a.client.callTool({ name: sample, arguments: { prompt: "hi", maxTokens: 10 } }, undefined, { timeout: T(20000) });
+    assert.match(JSON.stringify(r), /sampled by a/);
+    assert.deepEqual(asked, { a: 1, b: 0 });
+    for (const s of [a, b]) {
+      await s.transport.terminateSession();
+      await s.client.close();
+    }
+  } finally {
+    await stop(gw, dir);
+  }
+});
+
+test("serve: bad requests get the right HTTP status with a JSON-RPC error body", async () => {
+  const { gw, dir, addrs } = await startServe({ servers: { everything: servers.everything() }, extraArgs: [] });
+  const addr = addrs[0];
+  try {
+    const init = await raw(addr, { headers: JSONH, body: INIT });
+    assert.equal(init.status, 200, init.body);
+    const sid = init.headers["mcp-session-id"];
+    assert.match(sid, /^[0-9a-f]{32}$/);
+    const list = JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" });
+    const cases = [
+      ["no session id", { headers: JSONH, body: list }, 400],
+      ["unknown session", { headers: { ...JSONH, "Mcp-Session-Id": "0".repeat(32) }, body: list }, 404],
+      ["wrong content type", { headers: { ...JSONH, "Content-Type": "text/plain", "Mcp-Session-Id": sid }, body: list }, 415],
+      ["Accept without event-stream", { headers: { ...JSONH, Accept: "application/json", "Mcp-Session-Id": sid }, body: list }, 406],
+      ["foreign Origin", { headers: { ...JSONH, Origin: "https://evil.example", "Mcp-Session-Id": sid }, body: list }, 403],
+      ["DNS rebinding Host", { headers: { ...JSONH, Host: "evil.example:80", "Mcp-Session-Id": sid }, body: list }, 403],
+      ["malformed JSON", { headers: { ...JSONH, "Mcp-Session-Id": sid }, body: "{\"jsonrpc\": " }, 400],
+      ["oversize body", { headers: { ...JSONH, "Mcp-Session-Id": sid }, body: JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/list", params: { pad: "x".repeat(17 << 20) } }) }, 413],
+      ["GET without session", { method: "GET", headers: { Accept: "text/event-stream" } }, 400],
+      ["PUT", { method: "PUT", headers: JSONH, body: list }, 405],
+      ["unsupported MCP-Protocol-Version", { headers: { ...JSONH, "Mcp-Session-Id": sid, "MCP-Protocol-Version": "1999-01-01" }, body: list }, 400],
+      ["initialize with a session id", { headers: { ...JSONH, "Mcp-Session-Id": sid }, body: INIT }, 400],
+    ];
+    for (const [what, req, status] of cases) {
+      const r = await raw(addr, req);
+      assert.equal(r.status, status, `${what}: ${r.body.slice(0, 200)}`);
+      if (status !== 405 || r.body) {
+        const j = JSON.parse(r.body);
+        assert.equal(j.jsonrpc, "2.0", what);
+        assert.equal(typeof j.error?.code, "number", `${what}: a JSON-RPC error body`);
+      }
+    }
+    const parse = JSON.parse((await raw(addr, { headers: { ...JSONH, "Mcp-Session-Id": sid }, body: "{\"jsonrpc\": " })).body);
+    assert.equal(parse.error.code, -32700);
+    // The session still works after all that.
+    const ok = await raw(addr, { headers: { ...JSONH, "Mcp-Session-Id": sid }, body: list });
+    assert.equal(ok.status, 200);
+    assert.ok(JSON.parse(ok.body).result.tools.length > 0);
+    // DELETE ends it.
+    assert.equal((await raw(addr, { method: "DELETE", headers: { "Mcp-Session-Id": sid } })).status, 200);
+    assert.equal((await raw(addr, { headers: { ...JSONH, "Mcp-Session-Id": sid }, body: list })).status, 404);
+  } finally {
+    await stop(gw, dir);
+  }
+});
+
+test("serve: a unix socket is 0660 in a 0700 directory, and clients are told apart by their credentials", async () => {
+  const dir = makeTmp("serve-unix");
+  const sock = path.join(dir, "run", "mcpgw.sock");
+  const { gw, addrs } = await startServe({ dir, servers: { everything: servers.everything() }, listen: [`unix:${sock}`] });
+  try {
+    assert.equal(addrs[0], `unix:${sock}`);
+    assert.equal(fs.statSync(sock).mode & 0o777, 0o660);
+    assert.equal(fs.statSync(path.dirname(sock)).mode & 0o777, 0o700);
+    const dispatcher = new Agent({ connect: { socketPath: sock } });
+    const fetchImpl = (u, init) => fetch(u, { ...init, dispatcher });
+    const { client, transport } = await connect(new URL("http://localhost/mcp"), { fetchImpl });
+    const r = await client.callTool({ name: "everything__echo", arguments: { message: "unix" } });
+    assert.equal(r.content[0].text, "Echo: unix");
+    // No Host check on a unix socket (no browser reaches it), but Origin still is.
+    const bad = await raw(null, { socketPath: sock, headers: { ...JSONH, Origin: "https://evil.example" }, body: INIT });
+    assert.equal(bad.status, 403);
+    await transport.terminateSession();
+    await client.close();
+    await dispatcher.close();
+  } finally {
+    await stop(gw, dir);
+  }
+});
+
+test("serve: a non-loopback address is refused without allow_remote and client tokens", async () => {
+  const dir = makeTmp("serve-remote");
+  try {
+    const config = path.join(dir, "config.yaml");
+    fs.writeFileSync(config, toYaml({ servers: { everything: servers.everything() } }));
+    const gw = new Gateway({ dir, args: ["serve", "-c", config, "--system-policy", "", "--listen", "0.0.0.0:0"] });
+    const st = await Promise.race([gw.exited, sleep(T(10000)).then(() => null)]);
+    assert.ok(st, "serve exits");
+    assert.equal(st.code, 1);
+    assert.match(gw.stderr, /0\.0\.0\.0:0.*(allow_remote|loopback)/);
+  } finally {
+    rmTmp(dir);
+  }
+});
