@@ -1,8 +1,8 @@
-/* gateway.c: owns the stdio endpoint's process: the event loop, stdin/stdout with their bounds and
- * backpressure, signals, and the orderly shutdown that leaves no child behind. */
+/* gateway.c: owns the gateway core object: the configuration and its reloads (with the file
+ * watch), the router, the set of client sessions and which of them gets what an upstream sends,
+ * and the drain and stop that leave no child behind. No fd of a client, no signal: those belong to
+ * the downstream transports (client/stdio.c, embed.c) and to the run mode (run.c). */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,49 +10,41 @@
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <signal.h>
 #include <time.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include "mcpgw/mcpgw.h"
 #include "audit.h"
-#include "child.h"
-#include "frame.h"
 #include "gateway.h"
+#include "jsonrpc.h"
 #include "log.h"
-#include "oauth.h"
 #include "router.h"
-#include "sentinel.h"
 #include "session.h"
 #include "state.h"
-#include "version.h"
 
-#define CLIENT_MAX_LINE   (16u << 20)
-#define OUT_HIGH_WATER    (8u << 20)	/* stop reading upstreams above this much unsent output */
-#define OUT_LOW_WATER     (1u << 20)
 #define SHUTDOWN_HARD_MS  4000
-#define DRAIN_MS          5000	/* SIGTERM: how long calls in flight may take to finish */
 
-struct gw {
+struct gateway {
 	struct event_base *base;
+	struct gateway_opts opts;	/* strings copied */
 	struct config *cfg;
 	struct config **old_cfgs;	/* replaced by reloads; running servers may point into them */
 	size_t nold;
-	const struct mcpgw_options *opts;
+	char *state_dir;
+	struct router *router;
+	struct session **sess;		/* in the order they were opened */
+	size_t nsess;
+	struct timespec started;
 	int inotify_fd;
 	struct { int wd; char *dir; } *watch;	/* watched directories */
 	size_t nwatch;
-	struct event *ev_hup, *ev_watch, *ev_settle;
-	struct router *router;
-	struct session *session;
-	struct event *ev_in, *ev_out, *ev_term, *ev_int, *ev_hard;
-	struct event *ev_drain, *ev_drained;	/* SIGTERM with calls in flight: bound, check */
-	struct evbuffer *in, *out;
-	struct frame frame;
-	int paused, stopping, draining, out_broken;
-	int stdin_fl, stdout_fl;
+	struct event *ev_watch, *ev_settle;
+	struct event *ev_hard, *ev_drain, *ev_drained;
+	long drain_ms;			/* the bound of the drain under way */
+	int npaused;			/* transports asking for backpressure */
+	int stopping, draining, stopped;
+	void (*done)(void *);
+	void *done_arg;
 };
-
-const char *mcpgw_version(void) { return MCPGW_VERSION; }
 
 void
 gateway_harden_process(void)
@@ -70,10 +62,24 @@ gateway_harden_process(void)
 struct config *
 gateway_load_config(const struct gateway_args *a)
 {
+	struct gateway_opts o = { a->config_file, NULL, a->system_policy, NULL, 0 };
+	return gateway_config_load(&o, stderr);
+}
+
+struct config *
+gateway_config_load(const struct gateway_opts *go, FILE *diag)
+{
 	struct config_diags d = { 0 };
-	struct config_load_opts o = { a->config_file, a->system_policy, a->config_file != NULL };
-	struct config *cfg = config_load(&o, &d);
-	config_diags_print(&d, stderr);
+	struct config_load_opts o = { go->config_file, go->system_policy, go->config_file != NULL };
+	struct config *cfg = go->config_text ? config_load_text(&o, go->config_text, &d) : config_load(&o, &d);
+	if (diag)
+		config_diags_print(&d, diag);
+	else
+		for (size_t i = 0; i < d.n; i++) {
+			const struct config_diag *e = &d.v[i];
+			log_msg(e->warning ? LOG_WARN : LOG_ERROR, "gateway", "%s:%d:%d: %s%s%s", e->file,
+			    e->line, e->col, e->path, *e->path ? ": " : "", e->message);
+		}
 	config_diags_cleanup(&d);
 	return cfg;
 }
@@ -94,194 +100,315 @@ gateway_state_dir(void)
 	return dir;
 }
 
-static void gw_shutdown(struct gw *, const char *why);
+/* ---- which session gets what an upstream sends ---- */
+
+/* The session a server-to-client request (sampling, elicitation, roots) or a notification that
+ * belongs to one (elicitation/complete) goes to: the first session with a call in flight at that
+ * upstream, else the first session that completed its handshake. A server's request names no call,
+ * so this is a guess when several sessions call the same server at once; with one session (run
+ * mode) it is always that session. The service mode will refine this choice here. */
+static struct session *
+gateway_request_session(const struct gateway *g, struct upstream *up)
+{
+	for (size_t i = 0; i < g->nsess; i++)
+		if (session_calls_at(g->sess[i], up))
+			return g->sess[i];
+	for (size_t i = 0; i < g->nsess; i++)
+		if (session_initialized(g->sess[i]))
+			return g->sess[i];
+	return NULL;
+}
 
 static void
-gw_flush(struct gw *g)
+gw_list_changed(void *arg, unsigned which)
 {
-	while (!g->out_broken && evbuffer_get_length(g->out) > 0) {
-		int n = evbuffer_write(g->out, STDOUT_FILENO);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				return;
-			g->out_broken = 1;	/* EPIPE: the client is gone */
-			evbuffer_drain(g->out, evbuffer_get_length(g->out));
+	struct gateway *g = arg;
+	/* Each session knows which lists its client has seen. */
+	for (size_t i = 0; i < g->nsess; i++)
+		session_list_changed(g->sess[i], which);
+}
+
+static void
+gw_notification(void *arg, struct upstream *up, const char *method, json_t *params)
+{
+	struct gateway *g = arg;
+	if (strcmp(method, "notifications/message") == 0) {
+		/* One rate limit per server, whatever the number of sessions; the log level the
+		 * servers got is the first session's (gateway_log_level), so every session hears it. */
+		int any = 0, allowed;
+		for (size_t i = 0; i < g->nsess; i++)
+			any |= session_initialized(g->sess[i]);
+		if (!any)
+			return;
+		allowed = upstream_log_allowed(up);
+		for (size_t i = 0; i < g->nsess; i++)
+			session_log(g->sess[i], up, params, allowed);
+	} else if (strcmp(method, "notifications/resources/updated") == 0) {
+		/* To the sessions subscribed to it; one session hears every update, as it always did
+		 * (a server may send updates for URIs it was not asked about). */
+		const char *uri = json_string_value(json_object_get(params, "uri"));
+		for (size_t i = 0; uri && i < g->nsess; i++)
+			if (g->nsess == 1 || session_subscribed(g->sess[i], up, uri))
+				session_notification(g->sess[i], up, method, params);
+	} else if (strcmp(method, "notifications/elicitation/complete") == 0) {
+		struct session *s = gateway_request_session(g, up);
+		if (s)
+			session_notification(s, up, method, params);
+	} else {
+		/* notifications/cancelled of a server-to-client request: only its session knows it. */
+		for (size_t i = 0; i < g->nsess; i++)
+			session_notification(g->sess[i], up, method, params);
+	}
+}
+
+static void
+gw_request(void *arg, struct upstream *up, json_t *msg)
+{
+	struct gateway *g = arg;
+	struct session *s = gateway_request_session(g, up);
+	if (s == NULL) {
+		upstream_respond(up, jsonrpc_error(json_object_get(msg, "id"), JSONRPC_METHOD_NOT_FOUND,
+		    "Method not found: no client is connected", NULL));
+		return;
+	}
+	session_request(s, up, msg);
+}
+
+static void
+gw_state(void *arg, struct upstream *up, enum upstream_state old)
+{
+	struct gateway *g = arg;
+	for (size_t i = 0; i < g->nsess; i++)
+		session_state(g->sess[i], up, old);
+}
+
+static void
+gw_gone(void *arg, struct upstream *up)
+{
+	struct gateway *g = arg;
+	for (size_t i = 0; i < g->nsess; i++)
+		session_upstream_gone(g->sess[i], up);
+}
+
+/* The client capabilities and log level the upstreams get are one per gateway (an upstream has
+ * one session with its server): the first session's, the one run mode has. A later session's are
+ * its own in what the gateway answers it, not in what the servers are told. */
+void
+gateway_client_caps(struct gateway *g, struct session *s, json_t *caps)
+{
+	if (g->nsess > 0 && g->sess[0] == s)
+		router_set_client_caps(g->router, caps);
+}
+
+void
+gateway_log_level(struct gateway *g, struct session *s, const char *level)
+{
+	if (g->nsess > 0 && g->sess[0] == s)
+		router_set_log_level(g->router, level);
+}
+
+/* ---- sessions ---- */
+
+struct session *
+gateway_session_open(struct gateway *g, const struct session_io *io)
+{
+	struct session **v = realloc(g->sess, (g->nsess + 1) * sizeof *v);
+	struct session *s;
+	if (v == NULL)
+		return NULL;
+	g->sess = v;
+	if ((s = session_new(g, io)) == NULL)
+		return NULL;
+	g->sess[g->nsess++] = s;
+	if (g->draining)
+		session_drain(s);
+	return s;
+}
+
+void
+gateway_session_close(struct gateway *g, struct session *s)
+{
+	for (size_t i = 0; i < g->nsess; i++)
+		if (g->sess[i] == s) {
+			memmove(&g->sess[i], &g->sess[i + 1], (g->nsess - i - 1) * sizeof *g->sess);
+			g->nsess--;
+			session_cancel_all(s);
+			session_free(s);
+			gateway_session_quiet(g);
 			return;
 		}
-	}
 }
 
-static void
-gw_pressure(struct gw *g)
+void
+gateway_pause(struct gateway *g, int paused)
 {
-	size_t q = evbuffer_get_length(g->out);
-	if (!g->paused && q > OUT_HIGH_WATER) {
-		g->paused = 1;
-		log_debug("client", "client reads slowly (%zu bytes queued): pausing upstream output", q);
-		router_pause(g->router, 1);
-	} else if (g->paused && q < OUT_LOW_WATER) {
-		g->paused = 0;
-		router_pause(g->router, 0);
-	}
+	int was = g->npaused > 0;
+	g->npaused += paused ? 1 : -1;
+	if (g->npaused < 0)
+		g->npaused = 0;
+	if ((g->npaused > 0) != was)
+		router_pause(g->router, g->npaused > 0);
 }
 
-static void
-gw_out_cb(evutil_socket_t fd, short what, void *arg)
+size_t
+gateway_busy(const struct gateway *g)
 {
-	struct gw *g = arg;
-	gw_flush(g);
-	if (evbuffer_get_length(g->out) == 0)
-		event_del(g->ev_out);
-	if (g->out_broken)
-		gw_shutdown(g, "stdout closed");
-	else
-		gw_pressure(g);
+	size_t n = 0;
+	for (size_t i = 0; i < g->nsess; i++)
+		n += session_busy(g->sess[i]);
+	return n;
 }
 
+struct event_base *gateway_base(const struct gateway *g) { return g->base; }
+struct router *gateway_router(const struct gateway *g) { return g->router; }
+const struct config *gateway_config(const struct gateway *g) { return g->cfg; }
+void gateway_started(const struct gateway *g, struct timespec *ts) { *ts = g->started; }
+int gateway_stopping(const struct gateway *g) { return g->stopping; }
+
+/* ---- stop and drain ---- */
+
 static void
-gw_send(void *arg, const char *buf, size_t len)
+gw_finish(struct gateway *g)
 {
-	struct gw *g = arg;
-	if (g->out_broken)
+	void (*done)(void *) = g->done;
+	if (g->stopped)
 		return;
-	evbuffer_add(g->out, buf, len);
-	gw_flush(g);
-	if (g->out_broken) {
-		gw_shutdown(g, "stdout closed");
-		return;
-	}
-	if (evbuffer_get_length(g->out) > 0) {
-		event_add(g->ev_out, NULL);
-		gw_pressure(g);
-	}
-	/* Draining: the last answer went out. Stop after this callback, not inside it: we may be
-	 * deep in an upstream's callback here. */
-	if (g->draining && session_busy(g->session) == 0)
-		event_active(g->ev_drained, EV_TIMEOUT, 0);
-}
-
-static void
-gw_in_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct gw *g = arg;
-	char buf[65536];
-	ssize_t n;
-	char *line;
-	size_t len;
-	enum frame_result r;
-
-	/* read(2), not evbuffer_read, which costs an ioctl(FIONREAD) per message */
-	do
-		n = read(fd, buf, sizeof buf);
-	while (n < 0 && errno == EINTR);
-	if (n < 0 && errno == EAGAIN)
-		return;
-	if (n > 0)
-		evbuffer_add(g->in, buf, (size_t)n);
-	while ((r = frame_next(&g->frame, g->in, &line, &len)) != FRAME_NEED_MORE) {
-		if (r == FRAME_OVERLONG)
-			session_overlong(g->session);
-		else
-			session_line(g->session, line, len);
-	}
-	if (n <= 0) {
-		if (evbuffer_get_length(g->in) > 0) {	/* a last line without its newline */
-			len = evbuffer_get_length(g->in);
-			line = malloc(len + 1);
-			evbuffer_remove(g->in, line, len);
-			line[len] = '\0';
-			session_line(g->session, line, len);
-		}
-		gw_shutdown(g, n == 0 ? "client closed stdin" : "stdin read error");
-	} else if (g->draining && session_busy(g->session) == 0)
-		event_active(g->ev_drained, EV_TIMEOUT, 0);	/* the client cancelled the last call */
+	g->stopped = 1;
+	evtimer_del(g->ev_hard);
+	g->done = NULL;
+	if (done)
+		done(g->done_arg);
 }
 
 static void
 gw_stopped(void *arg)
 {
-	struct gw *g = arg;
 	log_debug("gateway", "every server stopped");
-	event_base_loopexit(g->base, NULL);
+	gw_finish(arg);
 }
 
 static void
 gw_hard_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct gw *g = arg;
+	/* gateway_free() kills the process groups of what is still running. */
 	log_warn("gateway", "servers still running after %d ms: killing them", SHUTDOWN_HARD_MS);
-	child_kill_all();
-	event_base_loopexit(g->base, NULL);
+	gw_finish(arg);
 }
 
 static void
-gw_shutdown(struct gw *g, const char *why)
+gw_stop(struct gateway *g, const char *why)
 {
 	struct timeval tv = { SHUTDOWN_HARD_MS / 1000, (SHUTDOWN_HARD_MS % 1000) * 1000 };
 	if (g->stopping)
 		return;
 	g->stopping = 1;
 	log_info("gateway", "%s: stopping", why);
-	event_del(g->ev_in);
+	evtimer_del(g->ev_drain);
 	evtimer_add(g->ev_hard, &tv);
 	router_stop(g->router, gw_stopped, g);
 }
 
-static void gw_watch(struct gw *);
-
-/* SIGHUP or a change of a configuration file: parse and validate the whole new configuration,
- * and only then swap it in; an invalid one keeps the running configuration. */
 static void
-gw_reload(struct gw *g, const char *why)
+gw_drained_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct config_diags d = { 0 };
-	struct config_load_opts o = { g->opts->config_file, g->opts->system_policy, g->opts->config_file != NULL };
+	struct gateway *g = arg;
+	if (g->draining && !g->stopping && gateway_busy(g) == 0)
+		gw_stop(g, "drained");
+}
+
+void
+gateway_session_quiet(struct gateway *g)
+{
+	/* Stop after this callback, not inside it: we may be deep in an upstream's callback here. */
+	if (g->draining && !g->stopping && gateway_busy(g) == 0)
+		event_active(g->ev_drained, EV_TIMEOUT, 0);
+}
+
+static void
+gw_drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gateway *g = arg;
+	size_t busy = gateway_busy(g);
+	if (g->stopping)
+		return;
+	log_warn("gateway", "%zu request%s still in flight after %ld ms: stopping anyway", busy,
+	    busy == 1 ? "" : "s", g->drain_ms);
+	gw_stop(g, "drain timeout");
+}
+
+void
+gateway_drain(struct gateway *g, const char *why, long bound_ms, void (*done)(void *), void *arg)
+{
+	struct timeval tv = { bound_ms / 1000, (bound_ms % 1000) * 1000 };
+	size_t busy;
+
+	if (done) {
+		g->done = done;
+		g->done_arg = arg;
+	}
+	if (g->stopping)
+		return;
+	if (g->draining) {
+		log_info("gateway", "%s again: not waiting for calls in flight", why);
+		gw_stop(g, why);
+		return;
+	}
+	/* A supervisor such as Codex may send SIGKILL about 20 ms after SIGTERM: write first. */
+	router_flush(g->router);
+	busy = gateway_busy(g);
+	if (busy == 0 || bound_ms <= 0) {
+		gw_stop(g, why);
+		return;
+	}
+	log_info("gateway", "%s: finishing %zu request%s in flight (at most %ld ms), refusing new ones",
+	    why, busy, busy == 1 ? "" : "s", bound_ms);
+	g->draining = 1;
+	g->drain_ms = bound_ms;
+	for (size_t i = 0; i < g->nsess; i++)
+		session_drain(g->sess[i]);
+	evtimer_add(g->ev_drain, &tv);
+}
+
+/* ---- reload and the file watch ---- */
+
+static void gw_watch(struct gateway *);
+
+int
+gateway_reload(struct gateway *g, const char *why)
+{
 	struct config *ncfg;
 
 	if (g->stopping)
-		return;
+		return -1;
 	log_info("gateway", "%s: reloading the configuration", why);
-	ncfg = config_load(&o, &d);
-	for (size_t i = 0; i < d.n; i++) {
-		const struct config_diag *e = &d.v[i];
-		log_msg(e->warning ? LOG_WARN : LOG_ERROR, "gateway", "%s:%d:%d: %s%s%s", e->file, e->line,
-		    e->col, e->path, *e->path ? ": " : "", e->message);
-	}
-	config_diags_cleanup(&d);
-	if (ncfg == NULL) {
+	if ((ncfg = gateway_config_load(&g->opts, NULL)) == NULL) {
 		log_error("gateway", "the new configuration has errors: keeping the running one");
-		return;
+		return -1;
 	}
 	struct config **old = realloc(g->old_cfgs, (g->nold + 1) * sizeof *old);
 	if (old == NULL) {
 		config_free(ncfg);
-		return;
+		return -1;
 	}
 	g->old_cfgs = old;
 	g->old_cfgs[g->nold++] = g->cfg;
 	g->cfg = ncfg;
 	log_set_level((enum log_level)ncfg->log_level);
-	session_set_config(g->session, ncfg);
-	router_reload(g->router, ncfg, session_upstream_gone, g->session);
+	router_reload(g->router, ncfg, gw_gone, g);
 	gw_watch(g);
-}
-
-static void
-gw_hup_cb(evutil_socket_t sig, short what, void *arg)
-{
-	gw_reload(arg, "SIGHUP");
+	return 0;
 }
 
 static void
 gw_settle_cb(evutil_socket_t fd, short what, void *arg)
 {
-	gw_reload(arg, "configuration file changed");
+	gateway_reload(arg, "configuration file changed");
 }
 
 /* 1 when a change to dir/name concerns the configuration: one of the files it was read from, or
  * a new or removed YAML file in a policy.d directory. */
 static int
-gw_config_path(const struct gw *g, const char *dir, const char *name)
+gw_config_path(const struct gateway *g, const char *dir, const char *name)
 {
 	size_t dl = strlen(dir), nl = strlen(name);
 	for (size_t i = 0; i < g->cfg->nfiles; i++) {
@@ -300,7 +427,7 @@ gw_config_path(const struct gw *g, const char *dir, const char *name)
 static void
 gw_watch_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct gw *g = arg;
+	struct gateway *g = arg;
 	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
 	struct timeval tv = { 0, 200000 };
 	ssize_t n;
@@ -320,9 +447,8 @@ gw_watch_cb(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(g->ev_settle, &tv);
 }
 
-/* Watches the directories of every file the configuration was read from. */
 static void
-gw_watch(struct gw *g)
+gw_unwatch(struct gateway *g)
 {
 	if (g->ev_watch) {
 		event_free(g->ev_watch);
@@ -330,11 +456,21 @@ gw_watch(struct gw *g)
 	}
 	if (g->inotify_fd >= 0)
 		close(g->inotify_fd);
+	g->inotify_fd = -1;
 	for (size_t i = 0; i < g->nwatch; i++)
 		free(g->watch[i].dir);
 	free(g->watch);
 	g->watch = NULL;
 	g->nwatch = 0;
+}
+
+/* Watches the directories of every file the configuration was read from. */
+static void
+gw_watch(struct gateway *g)
+{
+	gw_unwatch(g);
+	if (!g->opts.watch)
+		return;
 	g->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (g->inotify_fd < 0)
 		return;
@@ -361,156 +497,94 @@ gw_watch(struct gw *g)
 	event_add(g->ev_watch, NULL);
 }
 
-static void
-gw_drained_cb(evutil_socket_t fd, short what, void *arg)
+/* ---- life ---- */
+
+static char *
+dup_or_null(const char *s)
 {
-	struct gw *g = arg;
-	if (g->draining && !g->stopping && session_busy(g->session) == 0)
-		gw_shutdown(g, "drained");
+	return s ? strdup(s) : NULL;
 }
 
-static void
-gw_drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+struct gateway *
+gateway_new(struct event_base *base, const struct gateway_opts *o, struct config *cfg)
 {
-	struct gw *g = arg;
-	size_t busy = session_busy(g->session);
-	if (g->stopping)
-		return;
-	log_warn("gateway", "%zu request%s still in flight after %d ms: stopping anyway", busy,
-	    busy == 1 ? "" : "s", DRAIN_MS);
-	gw_shutdown(g, "drain timeout");
-}
+	static const struct router_hooks rh_base = { gw_list_changed, gw_notification, gw_request,
+		gw_state, NULL };
+	struct router_hooks rh = rh_base;
+	struct gateway *g = calloc(1, sizeof *g);
 
-/* SIGTERM or SIGINT: the catalogue is written first (a supervisor such as Codex may send SIGKILL
- * about 20 ms later). With nothing in flight the servers are stopped at once; otherwise new
- * requests are refused while those in flight finish, for at most DRAIN_MS. A second signal stops
- * at once. Whenever we are killed on the way, the sentinel process ends the servers' groups. */
-static void
-gw_signal_cb(evutil_socket_t sig, short what, void *arg)
-{
-	struct gw *g = arg;
-	const char *name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
-	struct timeval tv = { DRAIN_MS / 1000, (DRAIN_MS % 1000) * 1000 };
-	size_t busy;
-
-	if (g->stopping)
-		return;
-	if (g->draining) {
-		log_info("gateway", "%s again: not waiting for calls in flight", name);
-		gw_shutdown(g, name);
-		return;
+	if (g == NULL) {
+		config_free(cfg);
+		return NULL;
 	}
-	router_flush(g->router);
-	busy = session_busy(g->session);
-	if (busy == 0) {
-		gw_shutdown(g, name);
-		return;
-	}
-	log_info("gateway", "%s: finishing %zu request%s in flight (at most %d ms), refusing new ones",
-	    name, busy, busy == 1 ? "" : "s", DRAIN_MS);
-	g->draining = 1;
-	session_drain(g->session);
-	evtimer_add(g->ev_drain, &tv);
-}
-
-int
-mcpgw_run_stdio(const struct mcpgw_options *o)
-{
-	struct gateway_args a = { o->config_file, o->system_policy };
-	struct gw g = { 0 };
-	char *state = NULL;
-
-	g.opts = o;
-	g.inotify_fd = -1;
-
-	gateway_harden_process();
-	sentinel_init();
-	if ((g.cfg = gateway_load_config(&a)) == NULL)
-		return 1;
-	log_set_level((enum log_level)g.cfg->log_level);
-	state = o->state_dir ? strdup(o->state_dir) : gateway_state_dir();
-	if (g.cfg->audit_log) {
+	g->base = base;
+	g->cfg = cfg;
+	log_set_level((enum log_level)cfg->log_level);
+	g->inotify_fd = -1;
+	g->opts.config_file = dup_or_null(o->config_file);
+	g->opts.config_text = dup_or_null(o->config_text);
+	g->opts.system_policy = dup_or_null(o->system_policy);
+	g->opts.watch = o->watch && o->config_text == NULL;
+	clock_gettime(CLOCK_MONOTONIC, &g->started);
+	if (o->state_dir && *o->state_dir) {
 		char err[512];
-		if (audit_open(g.cfg->audit_log, err, sizeof err) < 0)
+		g->state_dir = strdup(o->state_dir);
+		if (state_dir_ensure(g->state_dir, err, sizeof err) < 0) {
+			log_warn("gateway", "state directory not used: %s", err);
+			free(g->state_dir);
+			g->state_dir = NULL;
+		}
+	} else if (o->state_dir == NULL)
+		g->state_dir = gateway_state_dir();
+	if (cfg->audit_log) {
+		char err[512];
+		if (audit_open(cfg->audit_log, err, sizeof err) < 0)
 			log_warn("gateway", "audit log not written: %s", err);
 	}
-	g.base = event_base_new();
-	if (g.base == NULL) {
-		log_error("gateway", "cannot create the event loop");
-		config_free(g.cfg);
-		free(state);
-		return 2;
+	rh.arg = g;
+	g->router = router_new(base, cfg, g->state_dir, &rh);
+	g->ev_hard = evtimer_new(base, gw_hard_cb, g);
+	g->ev_drain = evtimer_new(base, gw_drain_timeout_cb, g);
+	g->ev_drained = evtimer_new(base, gw_drained_cb, g);
+	g->ev_settle = evtimer_new(base, gw_settle_cb, g);
+	if (g->router == NULL || !g->ev_hard || !g->ev_drain || !g->ev_drained || !g->ev_settle) {
+		gateway_free(g);
+		return NULL;
 	}
-	struct router_hooks rh = { session_list_changed, session_notification, session_request,
-		session_state, NULL };
-	struct session_io io = { gw_send, &g };
-	g.router = router_new(g.base, g.cfg, state, &rh);
-	g.session = session_new(g.base, g.router, g.cfg, &io, g.cfg->startup_wait_ms);
-	/* The router calls the session through rh.arg; set it now that the session exists. */
-	router_set_hooks_arg(g.router, g.session);
-	free(state);
+	gw_watch(g);
+	return g;
+}
 
-	g.in = evbuffer_new();
-	g.out = evbuffer_new();
-	frame_init(&g.frame, CLIENT_MAX_LINE);
-	g.stdin_fl = fcntl(STDIN_FILENO, F_GETFL);
-	g.stdout_fl = fcntl(STDOUT_FILENO, F_GETFL);
-	fcntl(STDIN_FILENO, F_SETFL, g.stdin_fl | O_NONBLOCK);
-	fcntl(STDOUT_FILENO, F_SETFL, g.stdout_fl | O_NONBLOCK);
-	g.ev_in = event_new(g.base, STDIN_FILENO, EV_READ | EV_PERSIST, gw_in_cb, &g);
-	g.ev_out = event_new(g.base, STDOUT_FILENO, EV_WRITE | EV_PERSIST, gw_out_cb, &g);
-	g.ev_term = evsignal_new(g.base, SIGTERM, gw_signal_cb, &g);
-	g.ev_int = evsignal_new(g.base, SIGINT, gw_signal_cb, &g);
-	g.ev_hard = evtimer_new(g.base, gw_hard_cb, &g);
-	g.ev_drain = evtimer_new(g.base, gw_drain_timeout_cb, &g);
-	g.ev_drained = evtimer_new(g.base, gw_drained_cb, &g);
-	g.ev_hup = evsignal_new(g.base, SIGHUP, gw_hup_cb, &g);
-	g.ev_settle = evtimer_new(g.base, gw_settle_cb, &g);
-	evsignal_add(g.ev_hup, NULL);
-	gw_watch(&g);
-	event_add(g.ev_in, NULL);
-	evsignal_add(g.ev_term, NULL);
-	evsignal_add(g.ev_int, NULL);
-	log_info("gateway", "mcpgw %s serving %zu server%s on stdio", MCPGW_VERSION,
-	    router_count(g.router), router_count(g.router) == 1 ? "" : "s");
-	router_start(g.router);
+void
+gateway_start(struct gateway *g)
+{
+	router_start(g->router);
+}
 
-	event_base_dispatch(g.base);
-
-	/* issue 4: a sign-in still waiting for its browser ends here (its listener, its requests) */
-	oauth_shared_cancel_all();
-	/* Last answers (errors for calls cut short) go out before we leave. */
-	router_free(g.router);
-	session_free(g.session);
-	fcntl(STDOUT_FILENO, F_SETFL, g.stdout_fl);
-	gw_flush(&g);
-	fcntl(STDIN_FILENO, F_SETFL, g.stdin_fl);
-	event_free(g.ev_in);
-	event_free(g.ev_out);
-	event_free(g.ev_term);
-	event_free(g.ev_int);
-	event_free(g.ev_hard);
-	event_free(g.ev_drain);
-	event_free(g.ev_drained);
-	event_free(g.ev_hup);
-	event_free(g.ev_settle);
-	if (g.ev_watch)
-		event_free(g.ev_watch);
-	if (g.inotify_fd >= 0)
-		close(g.inotify_fd);
-	for (size_t i = 0; i < g.nwatch; i++)
-		free(g.watch[i].dir);
-	free(g.watch);
-	for (size_t i = 0; i < g.nold; i++)
-		config_free(g.old_cfgs[i]);
-	free(g.old_cfgs);
-	evbuffer_free(g.in);
-	evbuffer_free(g.out);
-	child_shutdown();
-	sentinel_stop();
-	event_base_free(g.base);
-	config_free(g.cfg);
-	audit_close();
-	libevent_global_shutdown();
-	return 0;
+void
+gateway_free(struct gateway *g)
+{
+	if (g == NULL)
+		return;
+	gw_unwatch(g);
+	/* Last answers (errors for calls cut short) go to the sessions before they go. */
+	router_free(g->router);
+	for (size_t i = 0; i < g->nsess; i++)
+		session_free(g->sess[i]);
+	free(g->sess);
+	if (g->ev_hard) event_free(g->ev_hard);
+	if (g->ev_drain) event_free(g->ev_drain);
+	if (g->ev_drained) event_free(g->ev_drained);
+	if (g->ev_settle) event_free(g->ev_settle);
+	for (size_t i = 0; i < g->nold; i++)
+		config_free(g->old_cfgs[i]);
+	free(g->old_cfgs);
+	if (g->cfg && g->cfg->audit_log)
+		audit_close();
+	config_free(g->cfg);
+	free(g->state_dir);
+	free((char *)g->opts.config_file);
+	free((char *)g->opts.config_text);
+	free((char *)g->opts.system_policy);
+	free(g);
 }

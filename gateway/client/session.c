@@ -9,6 +9,7 @@
 #include <time.h>
 #include <event2/buffer.h>
 #include "audit.h"
+#include "gateway.h"
 #include "hmap.h"
 #include "jsonfast.h"
 #include "jsonrpc.h"
@@ -81,9 +82,9 @@ struct deferred {
 };
 
 struct session {
+	struct gateway *gw;
 	struct event_base *base;
-	struct router *router;
-	const struct config *cfg;
+	struct router *router;		/* the gateway's, which outlives its sessions */
 	struct session_io io;
 	int initialized;
 	char version[16];
@@ -109,6 +110,16 @@ struct session {
 
 static void session_dispatch(struct session *, struct jsonrpc_msg *);
 
+/* Every message to the client goes out here. A draining session that answered its last request
+ * tells the gateway, which may then stop. */
+static void
+session_emit(struct session *s, const char *buf, size_t len)
+{
+	s->io.send(s->io.arg, buf, len);
+	if (s->draining && session_busy(s) == 0)
+		gateway_session_quiet(s->gw);
+}
+
 static int
 kind_slot(unsigned which)
 {
@@ -125,7 +136,7 @@ session_send(struct session *s, json_t *msg)
 	buf = jsonrpc_dump(msg, &len);
 	json_decref(msg);
 	if (buf) {
-		s->io.send(s->io.arg, buf, len);
+		session_emit(s, buf, len);
 		free(buf);
 	}
 }
@@ -213,10 +224,13 @@ call_free(struct call *c)
 static void
 call_finish(struct call *c)
 {
+	struct session *s = c->s;
 	if (c->st == CALL_WAITING)
-		TAILQ_REMOVE(&c->s->waiting, c, wait_link);
-	hmap_del(c->s->calls, c->key);
+		TAILQ_REMOVE(&s->waiting, c, wait_link);
+	hmap_del(s->calls, c->key);
 	call_free(c);
+	if (s->draining && session_busy(s) == 0)
+		gateway_session_quiet(s->gw);	/* deferred: the answer goes out first */
 }
 
 /* resources/read answers carry the upstream's URIs; the client must see its own. */
@@ -321,6 +335,7 @@ static void
 call_reply_cb(void *arg, json_t *msg, const char *raw, size_t rawlen)
 {
 	struct call *c = arg;
+	struct session *s = c->s;
 	size_t a, b;
 	if (audit_enabled()) {
 		json_t *t = upstream_reply_tree(msg, raw, rawlen);
@@ -338,10 +353,10 @@ call_reply_cb(void *arg, json_t *msg, const char *raw, size_t rawlen)
 			memcpy(out + a, c->client_id_text, il);
 			memcpy(out + a + il, raw + b, rawlen - b);
 			out[n - 1] = '\n';
-			c->s->io.send(c->s->io.arg, out, n);
-			free(out);
 			c->st = CALL_SENT;
 			call_finish(c);
+			session_emit(s, out, n);
+			free(out);
 			return;
 		}
 	}
@@ -677,7 +692,7 @@ answer_list(struct session *s, json_t *id, unsigned which)
 		evbuffer_add(b, s->list_text[k], s->list_len[k]);
 		evbuffer_add(b, "}}\n", 3);
 		size_t n = evbuffer_get_length(b);
-		s->io.send(s->io.arg, (const char *)evbuffer_pullup(b, -1), n);
+		session_emit(s, (const char *)evbuffer_pullup(b, -1), n);
 	}
 	if (b)
 		evbuffer_free(b);
@@ -845,10 +860,10 @@ handle_initialize(struct session *s, struct jsonrpc_msg *m)
 	log_info("client", "initialize from %s, protocol %s", cname ? cname : "(unnamed client)", v);
 	/* Unless the user chose a wait (with Codex's `required = true`, say), Codex gets its answer
 	 * while it still listens. */
-	if (cname && strncmp(cname, "codex", 5) == 0 && !s->cfg->startup_wait_set)
+	if (cname && strncmp(cname, "codex", 5) == 0 && !gateway_config(s->gw)->startup_wait_set)
 		session_cap_wait(s, SESSION_CODEX_WAIT_MS);
 	/* Upstreams are told only now what the client can do (sampling, elicitation, roots). */
-	router_set_client_caps(s->router, s->client_caps);
+	gateway_client_caps(s->gw, s, s->client_caps);
 }
 
 /* tools/call without serialising: the client's params text with the upstream's own tool name
@@ -1050,7 +1065,7 @@ handle_set_level(struct session *s, struct jsonrpc_msg *m)
 	const char *level = json_string_value(json_object_get(m->params, "level"));
 	for (int i = 0; level && levels[i]; i++)
 		if (strcmp(level, levels[i]) == 0) {
-			router_set_log_level(s->router, level);
+			gateway_log_level(s->gw, s, level);
 			session_send(s, jsonrpc_result(m->id, json_object()));
 			return;
 		}
@@ -1110,7 +1125,7 @@ implicit_init(struct session *s, struct jsonrpc_msg *m)
 	s->initialized = 1;
 	snprintf(s->version, sizeof s->version, "%s", session_supported_versions[0]);
 	s->client_caps = json_is_object(caps) ? json_deep_copy(caps) : json_object();
-	router_set_client_caps(s->router, s->client_caps);
+	gateway_client_caps(s->gw, s, s->client_caps);
 }
 
 static void
@@ -1276,18 +1291,11 @@ session_line(struct session *s, char *line, size_t len)
 	free(line);
 }
 
-void
-session_overlong(struct session *s)
-{
-	session_send(s, jsonrpc_error(NULL, JSONRPC_PARSE_ERROR, "message too long: dropped", NULL));
-}
-
 /* ---- from the router ---- */
 
 void
-session_list_changed(void *arg, unsigned which)
+session_list_changed(struct session *s, unsigned which)
 {
-	struct session *s = arg;
 	if (!s->initialized)
 		return;
 	/* Only lists the client has seen, and only when what it saw is out of date. */
@@ -1329,28 +1337,33 @@ sreq_find(struct session *s, struct upstream *up, json_t *up_id)
 }
 
 void
-session_notification(void *arg, struct upstream *up, const char *method, json_t *params)
+session_log(struct session *s, struct upstream *up, json_t *params, int allowed)
 {
-	struct session *s = arg;
 	if (!s->initialized)
 		return;
-	if (strcmp(method, "notifications/message") == 0) {
-		if (!upstream_log_allowed(up)) {
-			if (!evtimer_pending(s->ev_logdrop, NULL)) {
-				struct timeval tv = { 1, 0 };
-				evtimer_add(s->ev_logdrop, &tv);
-			}
-			return;
+	if (!allowed) {
+		if (!evtimer_pending(s->ev_logdrop, NULL)) {
+			struct timeval tv = { 1, 0 };
+			evtimer_add(s->ev_logdrop, &tv);
 		}
-		json_t *p = json_is_object(params) ? json_deep_copy(params) : json_object();
-		const char *logger = json_string_value(json_object_get(p, "logger"));
-		char *l;
-		if (asprintf(&l, "%s%s%s", upstream_name(up), logger ? "/" : "", logger ? logger : "") >= 0) {
-			json_object_set_new(p, "logger", json_string(l));
-			free(l);
-		}
-		session_send(s, jsonrpc_notification(method, p));
-	} else if (strcmp(method, "notifications/resources/updated") == 0) {
+		return;
+	}
+	json_t *p = json_is_object(params) ? json_deep_copy(params) : json_object();
+	const char *logger = json_string_value(json_object_get(p, "logger"));
+	char *l;
+	if (asprintf(&l, "%s%s%s", upstream_name(up), logger ? "/" : "", logger ? logger : "") >= 0) {
+		json_object_set_new(p, "logger", json_string(l));
+		free(l);
+	}
+	session_send(s, jsonrpc_notification("notifications/message", p));
+}
+
+void
+session_notification(struct session *s, struct upstream *up, const char *method, json_t *params)
+{
+	if (!s->initialized)
+		return;
+	if (strcmp(method, "notifications/resources/updated") == 0) {
 		const char *uri = json_string_value(json_object_get(params, "uri"));
 		char *exp;
 		if (uri == NULL || !router_resource_allowed(s->router, up, uri) ||
@@ -1379,9 +1392,8 @@ session_notification(void *arg, struct upstream *up, const char *method, json_t 
 }
 
 void
-session_request(void *arg, struct upstream *up, json_t *msg)
+session_request(struct session *s, struct upstream *up, json_t *msg)
 {
-	struct session *s = arg;
 	const char *method = json_string_value(json_object_get(msg, "method"));
 	json_t *params = json_object_get(msg, "params"), *id = json_object_get(msg, "id");
 	const char *cap = NULL;
@@ -1419,9 +1431,8 @@ session_request(void *arg, struct upstream *up, json_t *msg)
 }
 
 void
-session_state(void *arg, struct upstream *up, enum upstream_state old)
+session_state(struct session *s, struct upstream *up, enum upstream_state old)
 {
-	struct session *s = arg;
 	enum upstream_state st = upstream_state(up);
 	struct call *c, *next;
 
@@ -1478,15 +1489,15 @@ logdrop_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct session *
-session_new(struct event_base *base, struct router *router, const struct config *cfg,
-    const struct session_io *io, long startup_wait_ms)
+session_new(struct gateway *gw, const struct session_io *io)
 {
 	struct session *s = calloc(1, sizeof *s);
+	long startup_wait_ms = gateway_config(gw)->startup_wait_ms;
 	if (s == NULL)
 		return NULL;
-	s->base = base;
-	s->router = router;
-	s->cfg = cfg;
+	s->gw = gw;
+	s->base = gateway_base(gw);
+	s->router = gateway_router(gw);
 	s->io = *io;
 	s->calls = hmap_new();
 	s->held = hmap_new();
@@ -1495,7 +1506,8 @@ session_new(struct event_base *base, struct router *router, const struct config 
 	TAILQ_INIT(&s->waiting);
 	TAILQ_INIT(&s->deferred);
 	TAILQ_INIT(&s->prompts);
-	clock_gettime(CLOCK_MONOTONIC, &s->started);
+	/* The start-up wait counts from the gateway's start: that is when the servers started. */
+	gateway_started(gw, &s->started);
 	s->deadline = s->started;
 	s->deadline.tv_sec += startup_wait_ms / 1000;
 	s->deadline.tv_nsec += (startup_wait_ms % 1000) * 1000000;
@@ -1503,8 +1515,8 @@ session_new(struct event_base *base, struct router *router, const struct config 
 		s->deadline.tv_sec++;
 		s->deadline.tv_nsec -= 1000000000;
 	}
-	s->ev_deadline = evtimer_new(base, deadline_cb, s);
-	s->ev_logdrop = evtimer_new(base, logdrop_cb, s);
+	s->ev_deadline = evtimer_new(s->base, deadline_cb, s);
+	s->ev_logdrop = evtimer_new(s->base, logdrop_cb, s);
 	return s;
 }
 
@@ -1614,9 +1626,8 @@ static void free_sreq_entry(const char *key, void *val, void *arg);
 static void free_sub_entry(const char *key, void *val, void *arg);
 
 void
-session_upstream_gone(void *arg, struct upstream *up)
+session_upstream_gone(struct session *s, struct upstream *up)
 {
-	struct session *s = arg;
 	struct call *c, *next;
 
 	for (c = TAILQ_FIRST(&s->waiting); c; c = next) {
@@ -1637,8 +1648,77 @@ session_upstream_gone(void *arg, struct upstream *up)
 	drop_entries_of(s->subs, up, sub_owner, free_sub_entry);
 }
 
-void
-session_set_config(struct session *s, const struct config *cfg)
+int
+session_initialized(const struct session *s)
 {
-	s->cfg = cfg;
+	return s->initialized;
+}
+
+struct at_ctx {
+	const struct upstream *up;
+	const char *uri;
+	int found;
+};
+
+static void
+call_at_fn(const char *key, void *val, void *arg)
+{
+	struct call *c = val;
+	struct at_ctx *a = arg;
+	if (c->up == a->up && c->st == CALL_SENT)
+		a->found = 1;
+}
+
+int
+session_calls_at(const struct session *s, const struct upstream *up)
+{
+	struct at_ctx a = { up, NULL, 0 };
+	hmap_foreach(s->calls, call_at_fn, &a);
+	return a.found;
+}
+
+static void
+sub_at_fn(const char *key, void *val, void *arg)
+{
+	struct sub *sb = val;
+	struct at_ctx *a = arg;
+	if (sb->up == a->up && strcmp(sb->orig, a->uri) == 0)
+		a->found = 1;
+}
+
+/* Subscribed to that upstream URI. A server that sends updates for a URI nobody subscribed to is
+ * heard by every session that subscribed to anything of it (as before sessions had their own
+ * subscriptions, it was heard by the one client). */
+int
+session_subscribed(const struct session *s, const struct upstream *up, const char *uri)
+{
+	struct at_ctx a = { up, uri, 0 };
+	if (!s->initialized)
+		return 0;
+	hmap_foreach(s->subs, sub_at_fn, &a);
+	return a.found;
+}
+
+static void
+cancel_call_fn(const char *key, void *val, void *arg)
+{
+	struct call *c = val;
+	if (c->st == CALL_SENT && c->up && c->upid)
+		upstream_cancel(c->up, c->upid, "the client went away");
+}
+
+static void
+refuse_sreq_fn(const char *key, void *val, void *arg)
+{
+	struct sreq *r = val;
+	if (r->up && r->up_id)
+		upstream_respond(r->up, jsonrpc_error(r->up_id, JSONRPC_SERVER_ERROR,
+		    "the client went away", NULL));
+}
+
+void
+session_cancel_all(struct session *s)
+{
+	hmap_foreach(s->calls, cancel_call_fn, NULL);
+	hmap_foreach(s->sreqs, refuse_sreq_fn, NULL);
 }

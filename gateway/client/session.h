@@ -19,22 +19,31 @@ struct session_io {
 	void *arg;
 };
 
-struct session *session_new(struct event_base *, struct router *, const struct config *,
-    const struct session_io *, long startup_wait_ms);
+struct gateway;
+
+/* Made by gateway_session_open() for a downstream transport; freed by the gateway. */
+struct session *session_new(struct gateway *, const struct session_io *);
 void session_free(struct session *);
+/* The client is gone while the upstreams live on: calls in flight are cancelled upstream. */
+void session_cancel_all(struct session *);
 /* One line from the client (taken over). */
 void session_line(struct session *, char *line, size_t len);
-/* A line longer than the bound was dropped: answered with -32700. */
-void session_overlong(struct session *);
 
-/* Router hooks, for the owner to wire: */
-void session_list_changed(void *session, unsigned which);
-void session_notification(void *session, struct upstream *, const char *method, json_t *params);
-void session_request(void *session, struct upstream *, json_t *msg);
-void session_state(void *session, struct upstream *, enum upstream_state old);
+/* What the gateway delivers (gateway.c chooses the sessions): */
+void session_list_changed(struct session *, unsigned which);
+/* A server's notification for this session (params borrowed; only cancelled, resources/updated,
+ * elicitation/complete come here). */
+void session_notification(struct session *, struct upstream *, const char *method, json_t *params);
+/* A server's log message; allowed 0: dropped by the server's rate limit (counted, reported). */
+void session_log(struct session *, struct upstream *, json_t *params, int allowed);
+void session_request(struct session *, struct upstream *, json_t *msg);
+void session_state(struct session *, struct upstream *, enum upstream_state old);
 /* A reload removed the server: calls waiting for it fail, references to it are dropped. */
-void session_upstream_gone(void *session, struct upstream *);
-void session_set_config(struct session *, const struct config *);
+void session_upstream_gone(struct session *, struct upstream *);
+/* What the gateway asks to choose sessions: */
+int session_initialized(const struct session *);
+int session_calls_at(const struct session *, const struct upstream *);	/* a call in flight there */
+int session_subscribed(const struct session *, const struct upstream *, const char *uri);
 /* Stopping: from now on every request but ping is answered with an error; what is in flight
  * goes on. session_busy() counts client requests not answered yet (calls, deferred lists). */
 void session_drain(struct session *);

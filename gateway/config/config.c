@@ -79,6 +79,7 @@ struct ld {
 	size_t nreal;
 	const char *chain[MAX_INCLUDE_DEPTH + 1];	/* display names along the include chain */
 	const char *chain_real[MAX_INCLUDE_DEPTH + 1];
+	const char *text;		/* the user's configuration given in memory, while it is loaded */
 };
 
 /* --- memory: the input is bounded, so failing here is the machine's fault, never the file's --- */
@@ -1826,7 +1827,11 @@ load_file(struct ld *ld, const char *path, int required, const struct include *f
 		free(real);
 		return;
 	}
-	if ((buf = file_read(path, &len, why, sizeof why, &missing)) == NULL) {
+	if (ld->text != NULL && from == NULL) {		/* the embedding API's YAML string */
+		len = strlen(ld->text);
+		buf = xstrdup(ld->text);
+		ld->text = NULL;
+	} else if ((buf = file_read(path, &len, why, sizeof why, &missing)) == NULL) {
 		if (from != NULL)
 			diag_at(ld, 0, from->at->file, from->at->line, from->at->col, from->keypath,
 			    "cannot open include %s: %s", path, why);
@@ -2002,8 +2007,22 @@ config_default_path(void)
 	return xasprintf("%s/.config/mcpgw/config.yaml", e);
 }
 
+static struct config *config_load_any(const struct config_load_opts *, const char *, struct config_diags *);
+
 struct config *
 config_load(const struct config_load_opts *opts, struct config_diags *diags)
+{
+	return config_load_any(opts, NULL, diags);
+}
+
+struct config *
+config_load_text(const struct config_load_opts *opts, const char *text, struct config_diags *diags)
+{
+	return config_load_any(opts, text, diags);
+}
+
+static struct config *
+config_load_any(const struct config_load_opts *opts, const char *text, struct config_diags *diags)
 {
 	static const struct config_load_opts none;
 	const char *sp;
@@ -2030,8 +2049,14 @@ config_load(const struct config_load_opts *opts, struct config_diags *diags)
 		ld.system = 0;
 	}
 
-	path = opts->file != NULL ? xstrdup(opts->file) : config_default_path();
-	if (path == NULL) {
+	path = opts->file != NULL ? xstrdup(opts->file) : text != NULL ? xstrdup("(config text)") :
+	    config_default_path();
+	if (text != NULL) {
+		ld.text = text;
+		load_file(&ld, path, 1, NULL, 0);
+		ld.text = NULL;
+		free(path);
+	} else if (path == NULL) {
 		if (opts->require_file)
 			diag_at(&ld, 0, NULL, 0, 0, "", "no configuration file: HOME is not set");
 	} else {

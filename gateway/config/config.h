@@ -112,6 +112,10 @@ struct config_load_opts {
 /* Parses and merges every layer. Returns NULL when diags->nerrors > 0. Warnings are collected
  * even on success. The caller owns the result and the diags. */
 struct config *config_load(const struct config_load_opts *opts, struct config_diags *diags);
+/* The same with the user's configuration given as YAML text (the embedding API); opts->file, if
+ * set, names it in diagnostics; its includes are read from files. */
+struct config *config_load_text(const struct config_load_opts *opts, const char *text,
+    struct config_diags *diags);
 void config_free(struct config *);
 
 /* The file config_load would read when opts->file is NULL (newly allocated; NULL if HOME unset). */

@@ -963,12 +963,6 @@ router_all_tools(const struct router *r)
 	return out;
 }
 
-void
-router_set_hooks_arg(struct router *r, void *arg)
-{
-	r->hooks.arg = arg;
-}
-
 const char *
 router_hidden_reason(const struct router *r, const char *exposed, const char **server)
 {

@@ -29,8 +29,6 @@ struct router_hooks {
 struct router *router_new(struct event_base *, const struct config *, const char *state_dir,
     const struct router_hooks *);
 void router_free(struct router *);
-/* Sets the argument every hook receives (the session is made after the router). */
-void router_set_hooks_arg(struct router *, void *arg);
 /* Starts every enabled server that is not lazy. */
 void router_start(struct router *);
 /* Stops every server; done once all are reaped. */
