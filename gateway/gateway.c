@@ -42,6 +42,7 @@ struct gateway {
 	long drain_ms;			/* the bound of the drain under way */
 	int npaused;			/* transports asking for backpressure */
 	int stopping, draining, stopped;
+	int caps_fixed;			/* gateway_fix_client_caps: sessions do not choose them */
 	void (*done)(void *);
 	void *done_arg;
 };
@@ -196,8 +197,15 @@ gw_gone(void *arg, struct upstream *up)
 void
 gateway_client_caps(struct gateway *g, struct session *s, json_t *caps)
 {
-	if (g->nsess > 0 && g->sess[0] == s)
+	if (!g->caps_fixed && g->nsess > 0 && g->sess[0] == s)
 		router_set_client_caps(g->router, caps);
+}
+
+void
+gateway_fix_client_caps(struct gateway *g, json_t *caps)
+{
+	g->caps_fixed = 1;
+	router_set_client_caps(g->router, caps);
 }
 
 void

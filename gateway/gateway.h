@@ -84,6 +84,9 @@ void gateway_started(const struct gateway *, struct timespec *);
  * decides what the upstreams get: the first session's (see gateway.c). */
 void gateway_client_caps(struct gateway *, struct session *, json_t *caps);
 void gateway_log_level(struct gateway *, struct session *, const char *level);
+/* The service mode: the upstreams get these capabilities (borrowed) from now on, whatever the
+ * sessions declare; each session still refuses what its own client lacks. */
+void gateway_fix_client_caps(struct gateway *, json_t *caps);
 /* A draining session answered its last request. */
 void gateway_session_quiet(struct gateway *);
 

@@ -22,6 +22,7 @@ int cmd_doctor(int, char **);
 int cmd_login(int, char **);
 int cmd_logout(int, char **);
 int cmd_connect(int, char **);
+int cmd_serve(int, char **);
 
 /* Every configured server started and awaited (cmd_fleet.c). */
 struct cmd_fleet {

@@ -12,6 +12,7 @@ static const struct cmd_entry commands[] = {
 	{ "login", cmd_login, "[-c FILE] SERVER", "sign in to a remote server (OAuth) ahead of time" },
 	{ "logout", cmd_logout, "[-c FILE] SERVER", "forget a remote server's OAuth tokens" },
 	{ "pin", cmd_pin, "[-c FILE] [--accept SERVER[/TOOL]]", "show or accept tool-definition drift" },
+	{ "serve", cmd_serve, "[-c FILE] [--listen ADDR]...", "the service: Streamable HTTP for many clients" },
 	{ "connect", cmd_connect, "[ADDR]", "pass stdio to a running mcpgw serve (default: the per-user socket)" },
 	{ "version", cmd_version, "", "print the version" },
 	{ NULL, NULL, NULL, NULL }

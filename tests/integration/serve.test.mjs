@@ -65,17 +65,21 @@ async function stop(gw, dir) {
 }
 
 /** Raw HTTP request (node:http) so that every header and status can be checked. */
-function raw(addr, { method = "POST", path: p = "/mcp", headers = {}, body, socketPath } = {}) {
+function raw(addr, { method = "POST", path: p = "/mcp", headers = {}, body, socketPath, partial = false } = {}) {
   return new Promise((resolve, reject) => {
     const [host, port] = socketPath ? ["localhost", undefined] : [addr.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""), Number(addr.split(":").pop())];
     const req = http.request({ host, port, socketPath, method, path: p, headers, setHost: !("Host" in headers) }, (res) => {
       let data = "";
       res.on("data", (c) => (data += c));
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: data }));
+      res.on("end", () => {
+        resolve({ status: res.statusCode, headers: res.headers, body: data });
+        if (partial) req.destroy();
+      });
     });
     req.on("error", reject);
     req.setTimeout(T(10000), () => req.destroy(new Error("raw request timed out")));
     if (body !== undefined) req.write(body);
+    if (partial) return; // the rest of the announced body is never sent: the response ends it
     req.end();
   });
 }
@@ -96,8 +100,10 @@ test("serve: the SDK's Streamable HTTP client lists and calls tools, progress be
     const r = await client.callTool({ name: "everything__echo", arguments: { message: "over http" } });
     assert.match(r.content[0].text, /over http/);
     const progress = [];
+    const long = tools.find((t) => /long_running/.test(t));
+    assert.ok(long, tools.join(","));
     const r2 = await client.callTool(
-      { name: "everything__trigger-long-running-operation", arguments: { duration: 1, steps: 3 } },
+      { name: long, arguments: { duration: 1, steps: 3 } },
       undefined, { onprogress: (p) => progress.push(p.progress), timeout: T(20000) },
     );
     assert.ok(r2.content.length > 0);
@@ -172,7 +178,8 @@ test("serve: bad requests get the right HTTP status with a JSON-RPC error body",
       ["foreign Origin", { headers: { ...JSONH, Origin: "https://evil.example", "Mcp-Session-Id": sid }, body: list }, 403],
       ["DNS rebinding Host", { headers: { ...JSONH, Host: "evil.example:80", "Mcp-Session-Id": sid }, body: list }, 403],
       ["malformed JSON", { headers: { ...JSONH, "Mcp-Session-Id": sid }, body: "{\"jsonrpc\": " }, 400],
-      ["oversize body", { headers: { ...JSONH, "Mcp-Session-Id": sid }, body: JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/list", params: { pad: "x".repeat(17 << 20) } }) }, 413],
+      // A body announced larger than the bound: answered before the client has to send it.
+      ["oversize body", { headers: { ...JSONH, "Mcp-Session-Id": sid, "Content-Length": String(17 << 20) }, body: "{\"jsonrpc\":\"2.0\"", partial: true }, 413],
       ["GET without session", { method: "GET", headers: { Accept: "text/event-stream" } }, 400],
       ["PUT", { method: "PUT", headers: JSONH, body: list }, 405],
       ["unsupported MCP-Protocol-Version", { headers: { ...JSONH, "Mcp-Session-Id": sid, "MCP-Protocol-Version": "1999-01-01" }, body: list }, 400],
@@ -181,7 +188,9 @@ test("serve: bad requests get the right HTTP status with a JSON-RPC error body",
     for (const [what, req, status] of cases) {
       const r = await raw(addr, req);
       assert.equal(r.status, status, `${what}: ${r.body.slice(0, 200)}`);
-      if (status !== 405 || r.body) {
+      // evhttp answers an oversize body itself (before the body reaches the gateway): the status
+      // is the contract there, not the body.
+      if (status !== 413) {
         const j = JSON.parse(r.body);
         assert.equal(j.jsonrpc, "2.0", what);
         assert.equal(typeof j.error?.code, "number", `${what}: a JSON-RPC error body`);

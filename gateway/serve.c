@@ -1,0 +1,341 @@
+/* serve.c: owns the service mode's process (`mcpgw serve`): the listening sockets (given,
+ * configured, or passed by systemd), the HTTP endpoint whose sessions are gateway sessions, the
+ * upstreams shared by every client, the health and metrics pages, and the signals (SIGTERM and
+ * SIGINT drain, SIGHUP reloads). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "child.h"
+#include "gateway.h"
+#include "httpd.h"
+#include "listen.h"
+#include "log.h"
+#include "oauth.h"
+#include "router.h"
+#include "sentinel.h"
+#include "serve.h"
+#include "session.h"
+#include "upstream.h"
+#include "version.h"
+
+#define DRAIN_MS 5000	/* SIGTERM: how long calls in flight may take to finish */
+
+struct serve {
+	struct event_base *base;
+	struct gateway *gw;
+	struct httpd *httpd;
+	int stopping;
+};
+
+/* One HTTP session <-> one gateway session. */
+struct link {
+	struct serve *sv;
+	struct session *s;
+	httpd_deliver_fn *deliver;
+	void *conn;
+};
+
+static void
+link_send(void *arg, const char *buf, size_t len)
+{
+	struct link *l = arg;
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	l->deliver(l->conn, buf, len, NULL);
+}
+
+static void *
+be_open(void *arg, const struct httpd_identity *id, httpd_deliver_fn *deliver, void *conn,
+    char *err, size_t errlen)
+{
+	struct serve *sv = arg;
+	struct link *l = calloc(1, sizeof *l);
+	struct session_io io = { link_send, l };
+
+	(void)id;
+	if (l == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (sv->stopping) {
+		snprintf(err, errlen, "the gateway is shutting down");
+		free(l);
+		return NULL;
+	}
+	l->sv = sv;
+	l->deliver = deliver;
+	l->conn = conn;
+	if ((l->s = gateway_session_open(sv->gw, &io)) == NULL) {
+		snprintf(err, errlen, "cannot open a session");
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+static void
+be_input(void *arg, char *msg, size_t len)
+{
+	struct link *l = arg;
+	session_line(l->s, msg, len);
+}
+
+static void
+be_close(void *arg)
+{
+	struct link *l = arg;
+	gateway_session_close(l->sv->gw, l->s);
+	free(l);
+}
+
+/* /readyz: every enabled server that is not lazy is up. Names and states only, never a secret. */
+static char *
+serve_ready(void *arg, int *ok)
+{
+	struct serve *sv = arg;
+	struct router *r = gateway_router(sv->gw);
+	json_t *servers = json_object();
+	char *text;
+
+	*ok = !sv->stopping;
+	for (size_t i = 0; i < router_count(r); i++) {
+		struct upstream *up = router_upstream(r, i);
+		const struct config_server *c = upstream_config(up);
+		enum upstream_state st = upstream_state(up);
+		json_object_set_new(servers, upstream_name(up), json_string(upstream_state_name(st)));
+		if (c->enabled && !c->lazy && st != UPSTREAM_READY)
+			*ok = 0;
+	}
+	text = json_dumps(json_pack("{s:b,s:o}", "ready", *ok, "servers", servers),
+	    JSON_COMPACT | JSON_SORT_KEYS);
+	if (text == NULL)
+		return NULL;
+	size_t n = strlen(text);
+	char *out = realloc(text, n + 2);
+	if (out) {
+		out[n] = '\n';
+		out[n + 1] = '\0';
+	}
+	return out ? out : text;
+}
+
+/* /metrics: the Prometheus text format. */
+static char *
+serve_metrics(void *arg)
+{
+	struct serve *sv = arg;
+	struct router *r = gateway_router(sv->gw);
+	struct evbuffer *b = evbuffer_new();
+	char *out;
+	size_t n;
+
+	if (b == NULL)
+		return NULL;
+	evbuffer_add_printf(b, "# HELP mcpgw_sessions Client sessions open.\n"
+	    "# TYPE mcpgw_sessions gauge\nmcpgw_sessions %zu\n",
+	    httpd_session_count(sv->httpd));
+	evbuffer_add_printf(b, "# HELP mcpgw_server_up 1 when the server is ready.\n"
+	    "# TYPE mcpgw_server_up gauge\n");
+	for (size_t i = 0; i < router_count(r); i++) {
+		struct upstream *up = router_upstream(r, i);
+		evbuffer_add_printf(b, "mcpgw_server_up{server=\"%s\"} %d\n", upstream_name(up),
+		    upstream_state(up) == UPSTREAM_READY);
+	}
+	evbuffer_add_printf(b, "# HELP mcpgw_server_inflight Requests in flight to the server.\n"
+	    "# TYPE mcpgw_server_inflight gauge\n");
+	for (size_t i = 0; i < router_count(r); i++) {
+		struct upstream *up = router_upstream(r, i);
+		evbuffer_add_printf(b, "mcpgw_server_inflight{server=\"%s\"} %zu\n", upstream_name(up),
+		    upstream_inflight(up));
+	}
+	n = evbuffer_get_length(b);
+	out = malloc(n + 1);
+	if (out) {
+		evbuffer_remove(b, out, n);
+		out[n] = '\0';
+	}
+	evbuffer_free(b);
+	return out;
+}
+
+static void
+serve_done(void *arg)
+{
+	struct serve *sv = arg;
+	event_base_loopexit(sv->base, NULL);
+}
+
+static void
+serve_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve *sv = arg;
+	(void)what;
+	sv->stopping = 1;
+	httpd_drain(sv->httpd);
+	gateway_drain(sv->gw, sig == SIGTERM ? "SIGTERM" : "SIGINT", DRAIN_MS, serve_done, sv);
+}
+
+static void
+serve_hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve *sv = arg;
+	(void)sig;
+	(void)what;
+	gateway_reload(sv->gw, "SIGHUP");
+}
+
+/* A service holds many connections: the soft limit on descriptors goes up to the hard one. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* Opens every address; prints "listening on ADDR" for each. -1 (reported) on any failure. */
+static int
+serve_listen(struct serve *sv, const struct serve_options *o)
+{
+	char err[512], desc[256];
+	size_t n = 0;
+	int nsd = listen_systemd_fds();
+
+	for (int i = 0; i < nsd; i++) {
+		int fd = 3 + i;
+		struct listen_addr a = { .kind = LISTEN_FD, .fd = fd };
+		if (listen_open(&a, err, sizeof err) < 0) {
+			log_error("gateway", "socket passed by systemd: %s", err);
+			return -1;
+		}
+		if (httpd_listen(sv->httpd, fd, !listen_fd_loopback(fd) || listen_describe(fd, desc,
+		    sizeof desc) != 0 || strncmp(desc, "unix:", 5) != 0) != 0)
+			return -1;
+		if (listen_describe(fd, desc, sizeof desc) == 0)
+			log_info("gateway", "listening on %s (from systemd)", desc);
+		n++;
+	}
+	for (size_t i = 0; i < o->nlisten; i++) {
+		struct listen_addr a;
+		int fd;
+		if (listen_parse(o->listen[i], &a, err, sizeof err) != 0) {
+			log_error("gateway", "--listen %s", err);
+			return -1;
+		}
+		if (a.kind != LISTEN_FD && !a.loopback) {
+			log_error("gateway", "--listen %s: not a loopback address; a service reachable from "
+			    "other machines needs gateway.allow_remote and client tokens, which this "
+			    "version does not have yet: use 127.0.0.1, [::1] or a unix socket", o->listen[i]);
+			return -1;
+		}
+		if ((fd = listen_open(&a, err, sizeof err)) < 0) {
+			log_error("gateway", "--listen %s", err);
+			return -1;
+		}
+		if (a.kind == LISTEN_FD && !listen_fd_loopback(fd)) {
+			log_error("gateway", "--listen %s: not a loopback socket", o->listen[i]);
+			return -1;
+		}
+		int tcp = !(listen_describe(fd, desc, sizeof desc) == 0 && strncmp(desc, "unix:", 5) == 0);
+		if (httpd_listen(sv->httpd, fd, tcp) != 0) {
+			log_error("gateway", "--listen %s: cannot serve on it", o->listen[i]);
+			close(fd);
+			return -1;
+		}
+		log_info("gateway", "listening on %s", desc);
+		n++;
+	}
+	if (n == 0) {
+		log_error("gateway", "nothing to listen on: give --listen unix:PATH or "
+		    "--listen 127.0.0.1:PORT");
+		return -1;
+	}
+	return 0;
+}
+
+int
+serve_run(const struct serve_options *o)
+{
+	struct gateway_opts go = { o->config_file, NULL, o->system_policy, o->state_dir, 1 };
+	struct gateway_args a = { o->config_file, o->system_policy };
+	struct httpd_backend be = { be_open, be_input, be_close, NULL };
+	struct httpd_options ho = { 0 };
+	struct serve sv = { 0 };
+	struct config *cfg;
+	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
+	int rc = 2;
+
+	gateway_harden_process();
+	raise_nofile();
+	sentinel_init();
+	if ((cfg = gateway_load_config(&a)) == NULL)
+		return 1;
+	log_set_level((enum log_level)cfg->log_level);
+	if ((sv.base = event_base_new()) == NULL) {
+		log_error("gateway", "cannot create the event loop");
+		config_free(cfg);
+		return 2;
+	}
+	if ((sv.gw = gateway_new(sv.base, &go, cfg)) == NULL) {
+		log_error("gateway", "cannot create the gateway");
+		event_base_free(sv.base);
+		return 2;
+	}
+	be.arg = &sv;
+	ho.versions = session_supported_versions;
+	ho.ready = serve_ready;
+	ho.metrics = serve_metrics;
+	ho.arg = &sv;
+	if ((sv.httpd = httpd_new(sv.base, &be, &ho)) == NULL) {
+		log_error("gateway", "cannot create the HTTP endpoint");
+		goto out;
+	}
+	if (serve_listen(&sv, o) != 0) {
+		rc = 1;
+		goto out;
+	}
+	/* Clients come and go: the servers start now, and may ask any of the client capabilities
+	 * the gateway relays; a session whose client lacks one answers -32601 for itself. */
+	json_t *caps = json_pack("{s:{s:b},s:{},s:{s:{},s:{}}}", "roots", "listChanged", 1, "sampling",
+	    "elicitation", "form", "url");
+	gateway_fix_client_caps(sv.gw, caps);
+	json_decref(caps);
+	ev_term = evsignal_new(sv.base, SIGTERM, serve_signal_cb, &sv);
+	ev_int = evsignal_new(sv.base, SIGINT, serve_signal_cb, &sv);
+	ev_hup = evsignal_new(sv.base, SIGHUP, serve_hup_cb, &sv);
+	evsignal_add(ev_term, NULL);
+	evsignal_add(ev_int, NULL);
+	evsignal_add(ev_hup, NULL);
+	log_info("gateway", "mcpgw %s serving %zu server%s", MCPGW_VERSION,
+	    router_count(gateway_router(sv.gw)), router_count(gateway_router(sv.gw)) == 1 ? "" : "s");
+	gateway_start(sv.gw);
+
+	event_base_dispatch(sv.base);
+	rc = 0;
+out:
+	oauth_shared_cancel_all();
+	/* Sessions first (their last answers go out through the endpoint), then the gateway. */
+	httpd_free(sv.httpd);
+	gateway_free(sv.gw);
+	if (ev_term)
+		event_free(ev_term);
+	if (ev_int)
+		event_free(ev_int);
+	if (ev_hup)
+		event_free(ev_hup);
+	child_shutdown();
+	sentinel_stop();
+	event_base_free(sv.base);
+	libevent_global_shutdown();
+	return rc;
+}
