@@ -304,10 +304,10 @@ serve_run(const struct serve_options *o)
 		rc = 1;
 		goto out;
 	}
-	/* Clients come and go: the servers start now, and may ask any of the client capabilities
-	 * the gateway relays; a session whose client lacks one answers -32601 for itself. */
-	json_t *caps = json_pack("{s:{s:b},s:{},s:{s:{},s:{}}}", "roots", "listChanged", 1, "sampling",
-	    "elicitation", "form", "url");
+	/* Clients come and go: the servers start now, and may ask for sampling and elicitation, which
+	 * the gateway relays to the session whose call caused them (a session whose client lacks one
+	 * answers -32601 for itself). Not roots: a shared server cannot have one client's roots. */
+	json_t *caps = json_pack("{s:{},s:{s:{},s:{}}}", "sampling", "elicitation", "form", "url");
 	gateway_fix_client_caps(sv.gw, caps);
 	json_decref(caps);
 	ev_term = evsignal_new(sv.base, SIGTERM, serve_signal_cb, &sv);

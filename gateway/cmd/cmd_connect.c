@@ -92,6 +92,7 @@ flush_out(struct connect *c)
 			if (errno == EAGAIN || errno == EINTR)
 				break;
 			/* The client is gone. */
+			log_debug(WHO, "stdout: %s", strerror(errno));
 			evbuffer_drain(c->out, evbuffer_get_length(c->out));
 			event_base_loopexit(c->base, NULL);
 			return;
