@@ -10,6 +10,7 @@
 #include "auth_run.h"
 #include "child.h"
 #include "log.h"
+#include "util.h"
 
 #define RUN_DEFAULT_TIMEOUT_MS	10000
 #define RUN_DEFAULT_MAX_OUT	(64u << 10)
@@ -28,20 +29,6 @@ struct auth_run {
 	struct timespec started;
 	char tail[RUN_STDERR_TAIL + 1];
 };
-
-/* What a helper sees of the gateway's environment: enough to run, nothing that usually holds a
- * secret. */
-static const char *const run_env[] = {
-	"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", "TMPDIR", NULL
-};
-
-static long
-ms_since(const struct timespec *t)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
-}
 
 static void
 run_line_cb(void *arg, char *line, size_t len)
@@ -90,7 +77,7 @@ run_exit_cb(void *arg, int status)
 
 	res.exited = WIFEXITED(status);
 	res.exit_status = res.exited ? WEXITSTATUS(status) : -1;
-	res.timed_out = !res.exited && !r->overflow && ms_since(&r->started) >= r->timeout_ms;
+	res.timed_out = !res.exited && !r->overflow && util_ms_since(&r->started) >= r->timeout_ms;
 	res.overflow = r->overflow;
 	res.output = r->out;
 	res.output_len = r->len;
@@ -110,7 +97,7 @@ auth_run_start(struct event_base *base, const char *server, const struct mcpgw_r
 	static const struct child_cbs cbs_base = { run_line_cb, run_overlong_cb, run_stderr_cb, run_exit_cb, NULL };
 	struct child_cbs cbs = cbs_base;
 	struct auth_run *r = calloc(1, sizeof *r);
-	char *env[sizeof run_env / sizeof *run_env + 2] = { NULL };
+	char *env[UTIL_ENV_MAX + 2] = { NULL };
 	size_t ne = 0;
 
 	if (r == NULL) {
@@ -127,14 +114,18 @@ auth_run_start(struct event_base *base, const char *server, const struct mcpgw_r
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	for (size_t k = 0; run_env[k]; k++) {
-		const char *v = getenv(run_env[k]);
-		if (v && asprintf(&env[ne], "%s=%s", run_env[k], v) >= 0)
-			ne++;
+	/* what a helper sees of the gateway's environment: util_env_helper and its server */
+	if (util_env_copy(env, &ne, UTIL_ENV_MAX, util_env_helper, (size_t)-1, NULL, NULL) < 0 ||
+	    asprintf(&env[ne], "MCPGW_SERVER=%s", server) < 0) {
+		for (size_t k = 0; k < ne; k++)
+			free(env[k]);
+		free(r->server);
+		free(r->out);
+		free(r);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
 	}
-	if (asprintf(&env[ne], "MCPGW_SERVER=%s", server) >= 0)
-		ne++;
-	env[ne] = NULL;
+	env[++ne] = NULL;
 	struct child_opts co = { server, o->argv[0], (char *const *)o->argv, env, NULL, r->max, 4096 };
 	cbs.arg = r;
 	clock_gettime(CLOCK_MONOTONIC, &r->started);

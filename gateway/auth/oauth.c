@@ -17,6 +17,7 @@
 #include "oauth.h"
 #include "oauth_int.h"
 #include "oauth_util.h"
+#include "util.h"
 #include "state.h"
 #include "tokens.h"
 
@@ -95,14 +96,6 @@ fail:
 }
 
 static void
-free_strv(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
-static void
 secret_free(char *s)
 {
 	if (s) {
@@ -125,7 +118,7 @@ oauth_cfg_free(struct oauth_cfg *c)
 	free(c->client_id);
 	secret_free(c->client_secret);
 	free(c->client_metadata_url);
-	free_strv(c->opener);
+	util_strv_free(c->opener);
 	free(c->token_dir);
 	free(c);
 }

@@ -31,6 +31,7 @@
 #include "oauth_int.h"
 #include "oauth_util.h"
 #include "tokens.h"
+#include "util.h"
 #include "version.h"
 
 #define SIGNIN_MAX_METADATA	(256u * 1024)
@@ -689,15 +690,6 @@ signin_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the opener ---- */
 
-/* What a browser opener may need of our environment; nothing else (it holds no secrets of ours
- * either way, but a narrow list keeps it so). */
-static const char *const opener_env[] = {
-	"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "TMPDIR",
-	"DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "XDG_RUNTIME_DIR", "XDG_CURRENT_DESKTOP",
-	"XDG_SESSION_TYPE", "XDG_DATA_DIRS", "XDG_CONFIG_DIRS", "XDG_DATA_HOME", "XDG_CONFIG_HOME",
-	"DBUS_SESSION_BUS_ADDRESS", "BROWSER", "DESKTOP_SESSION", NULL
-};
-
 /* The program's path: as given when it holds a '/', else the first executable in PATH. */
 static char *
 find_program(const char *cmd)
@@ -726,7 +718,7 @@ find_program(const char *cmd)
 static int
 open_url(char *const *opener, const char *url, char *err, size_t errlen)
 {
-	char why[200], *prog, **argv, *envp[sizeof opener_env / sizeof *opener_env + 1];
+	char why[200], *prog, **argv, *envp[UTIL_ENV_MAX + 1];
 	size_t n = 0, ne = 0;
 	int st[2], e = 0, status;
 	pid_t pid;
@@ -750,10 +742,10 @@ open_url(char *const *opener, const char *url, char *err, size_t errlen)
 	for (size_t i = 0; i < n; i++)
 		argv[i] = opener[i];
 	argv[n] = (char *)url;
-	for (size_t k = 0; opener_env[k]; k++) {
-		const char *v = getenv(opener_env[k]);
-		if (v && asprintf(&envp[ne], "%s=%s", opener_env[k], v) >= 0)
-			ne++;
+	/* what a browser opener may need of our environment (util_env_opener); nothing else */
+	if (util_env_copy(envp, &ne, UTIL_ENV_MAX, util_env_opener, (size_t)-1, NULL, NULL) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
 	}
 	envp[ne] = NULL;
 	if (pipe2(st, O_CLOEXEC) < 0) {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "cfgnode.h"
 #include "config.h"
+#include "config_keys.h"
 #include "sha256.h"
 #include "log.h"
 
@@ -33,11 +34,6 @@
 #define MAX_VALUE		65536	/* one string after ${VAR} expansion */
 #define MAX_NAME		64	/* server keys, plugin names, variable names */
 
-#define DEFAULT_SEPARATOR	"__"
-#define DEFAULT_MAX_NAME	55
-#define DEFAULT_STARTUP_WAIT	8000L
-#define DEFAULT_TIMEOUT		60000L
-#define DEFAULT_STARTUP_TIMEOUT	30000L
 
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -73,7 +69,8 @@ struct ld {
 
 	struct user_rule *urules;
 	size_t nurules;
-	char *audit_from;		/* "FILE:LINE:COL" where the system policy set audit_log */
+	char **locked;			/* by row index: "FILE:LINE:COL" where the system policy set a
+					 * CONFIG_KEY_LOCKED key */
 
 	char **real;			/* realpath of every file read, to refuse reading one twice */
 	size_t nreal;
@@ -281,43 +278,6 @@ edit_distance(const char *a, const char *b)
 		}
 	}
 	return row[lb];
-}
-
-/* The index of the key in names, or -1 after reporting it unknown (with the closest name). */
-static int
-key_lookup(struct ld *ld, const struct cfgnode *k, const char *const *names, size_t n)
-{
-	size_t best = SIZE_MAX, bi = 0, bpre = 0, m;
-
-	for (size_t i = 0; i < n; i++) {
-		size_t d, pre;
-
-		if (strcmp(k->str, names[i]) == 0)
-			return (int)i;
-		d = edit_distance(k->str, names[i]);
-		/* ties go to the longer common start: "tols" is "tools", not "tls" */
-		for (pre = 0; k->str[pre] != '\0' && k->str[pre] == names[i][pre]; pre++)
-			;
-		if (d < best || (d == best && pre > bpre)) {
-			best = d;
-			bi = i;
-			bpre = pre;
-		}
-	}
-	/* a known key that starts with this one ("ca" for "ca_file") is a better guess */
-	for (size_t i = 0; i < n && k->len >= 2; i++)
-		if (strncmp(k->str, names[i], k->len) == 0) {
-			best = 0;
-			bi = i;
-			break;
-		}
-	m = path_key(ld, k->str);
-	if (best <= 2 && best < strlen(names[bi]))
-		err(ld, k, "unknown key '%.64s' (did you mean '%s'?)", k->str, names[bi]);
-	else
-		err(ld, k, "unknown key '%.64s'", k->str);
-	path_set(ld, m);
-	return -1;
 }
 
 /* [A-Za-z0-9_]+ */
@@ -810,11 +770,14 @@ server_rules(struct config_server *s, int which)
 
 /* --- servers --- */
 
+static const struct config_key *key_row(unsigned int, const char *);
+
 static void
 server_init(struct config_server *s)
 {
 	memset(s, 0, sizeof *s);
-	s->enabled = 1;
+	s->enabled = strcmp(key_row(CONFIG_IN_SERVER, "enabled")->def, "true") == 0;
+	s->lazy = strcmp(key_row(CONFIG_IN_SERVER, "lazy")->def, "true") == 0;
 	s->timeout_ms = -1;
 	s->startup_timeout_ms = -1;
 	s->transport = CONFIG_TRANSPORT_STDIO;
@@ -858,39 +821,414 @@ server_find(struct config *cfg, const char *name)
 	return NULL;
 }
 
-static const char *const rules_keys[] = { "allow", "deny", "read_only", "rename", "pin" };
-enum { RK_ALLOW, RK_DENY, RK_READ_ONLY, RK_RENAME, RK_PIN };
+/* --- the walk: every mapping of the format goes through walk_section() and the key table --- */
+
+struct config_walk {
+	struct ld *ld;
+	/* servers.NAME: the server being defined (or a later layer's narrowing entry) and the earlier
+	 * server it narrows (NULL when it defines one) */
+	struct config_server *s;
+	const struct config_server *old;
+	const struct cfgnode **seen;	/* servers.NAME: key node by row index */
+	/* tools/resources/prompts of a server or of defaults */
+	struct config_rules *rules;
+	struct config_server *own;	/* the server whose rules these are; NULL in defaults/narrowing */
+	int *read_only, *pin;
+	/* the top level: include entries to read after the file */
+	struct include **incs;
+	size_t *nincs;
+	/* auth: the mapping and its JSON */
+	const struct cfgnode *auth;
+	const json_t *auth_json;
+	/* the value the row's type parsed, for its setter (owned by the setter once called) */
+	union {
+		char *s;
+		long l;
+		int b;
+		struct config_globs g;
+		struct config_globs list;
+		struct { struct config_kv *v; size_t n; } kv;
+	} val;
+};
+
+static void walk_section(struct config_walk *, const struct cfgnode *, unsigned int);
+
+static size_t
+key_index(const struct config_key *row)
+{
+	size_t n;
+	const struct config_key *t = config_keys(&n);
+
+	return (size_t)(row - t);
+}
+
+/* The row of scope named name (the table holds it: a programming error otherwise). */
+static const struct config_key *
+key_row(unsigned int scope, const char *name)
+{
+	size_t n;
+	const struct config_key *t = config_keys(&n);
+
+	for (size_t i = 0; i < n; i++)
+		if ((t[i].scope & scope) && strcmp(t[i].name, name) == 0)
+			return &t[i];
+	fatal("config: no key %s in scope %#x", name, scope);
+}
+
+/* A default of the table, as a value. */
+static long
+key_default_ms(unsigned int scope, const char *name)
+{
+	return config_parse_duration(key_row(scope, name)->def);
+}
+
+static long
+key_default_choice(unsigned int scope, const char *name)
+{
+	const struct config_key *row = key_row(scope, name);
+	long i;
+
+	for (i = 0; row->choices[i] != NULL; i++)
+		if (strcmp(row->choices[i], row->def) == 0)
+			break;
+	return i;
+}
+
+/* The row for key k in scope (valid there or known and refused), or NULL after reporting it
+ * unknown (with the closest name). */
+static const struct config_key *
+key_lookup(struct ld *ld, const struct cfgnode *k, unsigned int scope)
+{
+	size_t best = SIZE_MAX, bpre = 0, m, n;
+	const struct config_key *t = config_keys(&n), *bi = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t d, pre;
+
+		if (!((t[i].scope | t[i].refused) & scope))
+			continue;
+		if (strcmp(k->str, t[i].name) == 0)
+			return &t[i];
+		d = edit_distance(k->str, t[i].name);
+		/* ties go to the longer common start: "tols" is "tools", not "tls" */
+		for (pre = 0; k->str[pre] != '\0' && k->str[pre] == t[i].name[pre]; pre++)
+			;
+		if (bi == NULL || d < best || (d == best && pre > bpre)) {
+			best = d;
+			bi = &t[i];
+			bpre = pre;
+		}
+	}
+	/* a known key that starts with this one ("ca" for "ca_file") is a better guess */
+	for (size_t i = 0; i < n && k->len >= 2; i++)
+		if (((t[i].scope | t[i].refused) & scope) && strncmp(k->str, t[i].name, k->len) == 0) {
+			best = 0;
+			bi = &t[i];
+			break;
+		}
+	m = path_key(ld, k->str);
+	if (bi != NULL && best <= 2 && best < strlen(bi->name))
+		err(ld, k, "unknown key '%.64s' (did you mean '%s'?)", k->str, bi->name);
+	else
+		err(ld, k, "unknown key '%.64s'", k->str);
+	path_set(ld, m);
+	return NULL;
+}
+
+/* "a, b or c" of the names of scope's keys or of a row's choices, into out. */
+static void
+names_join(char *out, size_t outsz, const char *const *v, size_t n)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n && len < outsz; i++)
+		len += (size_t)snprintf(out + len, outsz - len, "%s%s",
+		    i == 0 ? "" : i == n - 1 ? " or " : ", ", v[i]);
+}
+
+/* Parses v as row's type into w->val. 0, or -1 after reporting. */
+static int
+parse_value(struct config_walk *w, const struct config_key *row, const struct cfgnode *v)
+{
+	struct ld *ld = w->ld;
+	size_t nc;
+	char *s;
+
+	memset(&w->val, 0, sizeof w->val);
+	switch (row->type) {
+	case CONFIG_T_STRING:
+		return (w->val.s = get_str(ld, v)) != NULL ? 0 : -1;
+	case CONFIG_T_NONEMPTY:
+		return (w->val.s = get_nonempty(ld, v)) != NULL ? 0 : -1;
+	case CONFIG_T_PATH:
+		return (w->val.s = get_path(ld, v)) != NULL ? 0 : -1;
+	case CONFIG_T_BOOL:
+		return get_bool(ld, v, &w->val.b);
+	case CONFIG_T_INT:
+		return get_int(ld, v, row->min, row->max, &w->val.l);
+	case CONFIG_T_DURATION:
+		return (w->val.l = get_duration(ld, v, row->min == 0)) >= 0 ? 0 : -1;
+	case CONFIG_T_CHOICE:
+		if ((s = get_str(ld, v)) == NULL)
+			return -1;
+		for (nc = 0; row->choices[nc] != NULL; nc++)
+			if (strcmp(s, row->choices[nc]) == 0)
+				break;
+		free(s);
+		if (row->choices[nc] == NULL) {
+			char list[256];
+
+			names_join(list, sizeof list, row->choices, nc);
+			err(ld, v, "expected %s", list);
+			return -1;
+		}
+		w->val.l = (long)nc;
+		return 0;
+	case CONFIG_T_LIST:
+		return get_strlist(ld, v, row->item ? row->item->ok : NULL, row->item ? row->item->what : NULL,
+		    &w->val.list.v, &w->val.list.n);
+	case CONFIG_T_GLOBS:
+		return get_globs(ld, v, &w->val.g);
+	case CONFIG_T_MAP:
+		get_kvmap(ld, v, row->item ? row->item->ok : NULL, row->item ? row->item->what : NULL,
+		    row->value ? row->value->ok : NULL, row->value ? row->value->what : NULL,
+		    &w->val.kv.v, &w->val.kv.n);
+		return 0;
+	default:
+		return 0;		/* the setter reads the node */
+	}
+}
+
+/* One key of a mapping, found in the table: where it may be, then its value, then its setter. */
+static void
+walk_key(struct config_walk *w, const struct config_key *row, unsigned int scope,
+    const struct cfgnode *k, const struct cfgnode *v)
+{
+	struct ld *ld = w->ld;
+	size_t idx = key_index(row);
+
+	if (row->refused & scope) {
+		err(ld, k, "%s", row->why);
+		return;
+	}
+	if ((row->flags & CONFIG_KEY_SYSTEM) && !ld->system) {
+		err(ld, k, "%s is only allowed in the system policy", row->name);
+		return;
+	}
+	if (w->old != NULL && !(row->flags & CONFIG_KEY_NARROWS)) {
+		err(ld, k, "cannot redefine server %s defined at %s:%d", w->old->name, w->old->file,
+		    w->old->line);
+		return;
+	}
+	/* The audit trail a team asked for is not the user's to move. */
+	if ((row->flags & CONFIG_KEY_LOCKED) && !ld->system && ld->locked[idx] != NULL) {
+		err(ld, k, "%s is set by the system policy at %s", row->name, ld->locked[idx]);
+		return;
+	}
+	if (parse_value(w, row, v) < 0)
+		return;
+	if (row->set != NULL)
+		row->set(w, row, k, v);
+	else if (row->type == CONFIG_T_SECTION)
+		walk_section(w, v, row->section);
+	if ((row->flags & CONFIG_KEY_LOCKED) && ld->system) {
+		free(ld->locked[idx]);
+		ld->locked[idx] = xasprintf("%s:%d:%d", k->file, k->line, k->col);
+	}
+}
 
 static void
-walk_rename(struct ld *ld, const struct cfgnode *n, struct config_server *s)
+walk_section(struct config_walk *w, const struct cfgnode *n, unsigned int scope)
 {
+	struct ld *ld = w->ld;
+
 	if (!need_map(ld, n))
 		return;
 	for (size_t i = 0; i < n->n; i++) {
-		const struct cfgnode *k = n->keys[i], *v = n->vals[i];
+		const struct cfgnode *k = n->keys[i];
+		const struct config_key *row;
+		size_t m;
+
+		if (k->dup || (row = key_lookup(ld, k, scope)) == NULL)
+			continue;
+		if (w->seen != NULL)
+			w->seen[key_index(row)] = k;
+		m = path_key(ld, k->str);
+		walk_key(w, row, scope, k, n->vals[i]);
+		path_set(ld, m);
+	}
+}
+
+/* --- setters: the top level and gateway --- */
+
+static void
+set_version(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	if (w->val.l != 1)
+		err(w->ld, v, "unsupported version %ld (this mcpgw reads version 1)", w->val.l);
+}
+
+static void walk_include(struct ld *, const struct cfgnode *, struct include **, size_t *);
+
+static void
+set_include(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	walk_include(w->ld, v, w->incs, w->nincs);
+}
+
+static void walk_servers(struct ld *, const struct cfgnode *);
+
+static void
+set_servers(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	walk_servers(w->ld, v);
+}
+
+static void
+set_separator(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	char *s = w->val.s;
+
+	if (!word_ok(s) || strlen(s) > (size_t)row->max) {
+		err(w->ld, v, "a separator is 1 to 8 letters, digits or _");
+		free(s);
+		return;
+	}
+	free(w->ld->cfg->separator);
+	w->ld->cfg->separator = s;
+}
+
+static void
+set_max_name_length(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	w->ld->cfg->max_name_length = (int)w->val.l;
+}
+
+static void
+set_startup_wait(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	w->ld->cfg->startup_wait_ms = w->val.l;
+	w->ld->cfg->startup_wait_set = 1;
+}
+
+static void
+set_log_level(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	w->ld->cfg->log_level = (enum config_log_level)w->val.l;
+}
+
+static void
+set_audit_log(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	free(w->ld->cfg->audit_log);
+	w->ld->cfg->audit_log = w->val.s;
+}
+
+/* --- setters: defaults, tools/resources/prompts --- */
+
+static int
+rules_which(const char *name)
+{
+	return strcmp(name, "tools") == 0 ? R_TOOLS : strcmp(name, "resources") == 0 ? R_RESOURCES :
+	    R_PROMPTS;
+}
+
+static void
+set_default_timeout(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	w->ld->def_timeout = w->val.l;
+}
+
+static void
+set_default_startup(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	w->ld->def_startup = w->val.l;
+}
+
+static void
+set_default_rules(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	struct ld *ld = w->ld;
+	struct config_walk c = { .ld = ld, .rules = &ld->def_rules[rules_which(row->name)],
+		.read_only = &ld->def_read_only, .pin = &ld->def_pin };
+
+	walk_section(&c, v, row->section);
+}
+
+static void
+set_allow(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	rules_add_allow(w->rules, &w->val.g);
+}
+
+static void
+set_deny(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	rules_add_deny(w->rules, &w->val.g);
+}
+
+static void
+set_read_only(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	*w->read_only |= w->val.b;
+}
+
+static void
+set_pin(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	*w->pin = w->own != NULL ? w->val.b : (*w->pin | w->val.b);
+}
+
+static void
+set_rename(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	struct ld *ld = w->ld;
+	struct config_server *s = w->own;
+
+	if (!need_map(ld, v))
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		const struct cfgnode *rk = v->keys[i], *rv = v->vals[i];
 		size_t m;
 		char *to;
 
-		if (k->dup)
+		if (rk->dup)
 			continue;
-		m = path_key(ld, k->str);
-		if (k->len == 0)
-			err(ld, k, "expected a tool name");
-		else if ((to = get_str(ld, v)) != NULL) {
+		m = path_key(ld, rk->str);
+		if (rk->len == 0)
+			err(ld, rk, "expected a tool name");
+		else if ((to = get_str(ld, rv)) != NULL) {
 			size_t j;
 
 			for (j = 0; j < s->nrename; j++)
 				if (strcmp(s->rename[j].value, to) == 0)
 					break;
 			if (!word_ok(to)) {
-				err(ld, v, "exposed names are letters, digits and _");
+				err(ld, rv, "exposed names are letters, digits and _");
 				free(to);
 			} else if (j < s->nrename) {
-				err(ld, v, "'%s' is already the new name of '%.64s'", to, s->rename[j].key);
+				err(ld, rv, "'%s' is already the new name of '%.64s'", to, s->rename[j].key);
 				free(to);
 			} else {
 				s->rename = xreallocarray(s->rename, s->nrename + 1, sizeof *s->rename);
-				s->rename[s->nrename].key = xstrdup(k->str);
+				s->rename[s->nrename].key = xstrdup(rk->str);
 				s->rename[s->nrename++].value = to;
 			}
 		}
@@ -898,80 +1236,362 @@ walk_rename(struct ld *ld, const struct cfgnode *n, struct config_server *s)
 	}
 }
 
-/* tools/resources/prompts of a server or of defaults. s: the server being defined (NULL in
- * defaults and when narrowing); old: the server a later layer narrows. */
-static void
-walk_rules(struct ld *ld, const struct cfgnode *n, int which, struct config_rules *r,
-    struct config_server *s, const struct config_server *old, int *read_only, int *pin)
-{
-	if (!need_map(ld, n))
-		return;
-	for (size_t i = 0; i < n->n; i++) {
-		const struct cfgnode *k = n->keys[i], *v = n->vals[i];
-		struct config_globs g;
-		int idx, b;
-		size_t m;
+/* --- setters: servers.NAME --- */
 
-		if (k->dup)
-			continue;
-		idx = key_lookup(ld, k, rules_keys, which == R_TOOLS ? nitems(rules_keys) : 2);
-		if (idx < 0)
-			continue;
-		m = path_key(ld, k->str);
-		if (old != NULL && (idx == RK_RENAME || idx == RK_PIN)) {
-			err(ld, k, "cannot redefine server %s defined at %s:%d", old->name, old->file,
-			    old->line);
-			path_set(ld, m);
-			continue;
-		}
-		switch (idx) {
-		case RK_ALLOW:
-			if (get_globs(ld, v, &g) == 0)
-				rules_add_allow(r, &g);
-			break;
-		case RK_DENY:
-			if (get_globs(ld, v, &g) == 0)
-				rules_add_deny(r, &g);
-			break;
-		case RK_READ_ONLY:
-			if (get_bool(ld, v, &b) == 0)
-				*read_only |= b;
-			break;
-		case RK_RENAME:
-			if (s == NULL)
-				err(ld, k, "rename is only valid in a server's tools");
-			else
-				walk_rename(ld, v, s);
-			break;
-		case RK_PIN:
-			if (get_bool(ld, v, &b) == 0)
-				*pin = s != NULL ? b : (*pin | b);
-			break;
-		}
-		path_set(ld, m);
-	}
+#define SERVER_STR_SETTER(fn, field)						\
+static void									\
+fn(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,	\
+    const struct cfgnode *v)							\
+{										\
+	free(w->s->field);							\
+	w->s->field = w->val.s;							\
+}
+SERVER_STR_SETTER(set_command, command)
+SERVER_STR_SETTER(set_cwd, cwd)
+SERVER_STR_SETTER(set_tls_ca_file, tls_ca_file)
+SERVER_STR_SETTER(set_tls_cert_file, tls_cert_file)
+SERVER_STR_SETTER(set_tls_key_file, tls_key_file)
+
+static void
+set_args(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	w->s->args = w->val.list.v;
+	w->s->nargs = w->val.list.n;
 }
 
-static const char *const tls_keys[] = { "ca_file", "cert_file", "key_file" };
+static void
+set_env(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	w->s->env = w->val.kv.v;
+	w->s->nenv = w->val.kv.n;
+}
 
 static void
-walk_tls(struct ld *ld, const struct cfgnode *n, struct config_server *s)
+set_env_passthrough(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
 {
-	char **dst[] = { &s->tls_ca_file, &s->tls_cert_file, &s->tls_key_file };
+	w->s->env_passthrough = w->val.list.v;
+	w->s->npassthrough = w->val.list.n;
+	w->s->passthrough_set = 1;
+}
 
-	if (!need_map(ld, n))
+static void
+set_description(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	w->s->description = w->val.s;
+	if (strlen(w->s->description) > (size_t)row->max)
+		err(w->ld, v, "at most %ld characters (it is one line of the gateway's instructions)",
+		    row->max);
+}
+
+static void
+set_url(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	const char *p;
+
+	w->s->url = w->val.s;
+	if ((p = url_problem(w->s->url, 0)) != NULL)
+		err(w->ld, v, "url %s", p);
+}
+
+static void
+set_transport(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	/* the choices in enum order after CONFIG_TRANSPORT_STDIO */
+	w->s->transport = (enum config_transport)(CONFIG_TRANSPORT_AUTO + w->val.l);
+}
+
+static void
+set_headers(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	w->s->headers = w->val.kv.v;
+	w->s->nheaders = w->val.kv.n;
+}
+
+static json_t *walk_auth(struct ld *, const struct cfgnode *);
+
+static void
+set_auth(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	w->s->auth = walk_auth(w->ld, v);
+}
+
+static void
+set_enabled(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	if (w->old != NULL && w->val.b)
+		err(w->ld, v, "cannot redefine server %s defined at %s:%d (a later layer may only "
+		    "disable it)", w->old->name, w->old->file, w->old->line);
+	else
+		w->s->enabled = w->val.b;
+}
+
+static void
+set_lazy(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	w->s->lazy = w->val.b;
+}
+
+static void
+set_prefix(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	if (*w->val.s != '\0' && !word_ok(w->val.s)) {
+		err(w->ld, v, "a prefix is \"\" or letters, digits and _");
+		free(w->val.s);
 		return;
-	for (size_t i = 0; i < n->n; i++) {
-		int idx;
-		size_t m;
-
-		if (n->keys[i]->dup || (idx = key_lookup(ld, n->keys[i], tls_keys, nitems(tls_keys))) < 0)
-			continue;
-		m = path_key(ld, n->keys[i]->str);
-		free(*dst[idx]);
-		*dst[idx] = get_path(ld, n->vals[i]);
-		path_set(ld, m);
 	}
+	w->s->prefix = w->val.s;
+}
+
+static void
+set_timeout(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	w->s->timeout_ms = w->val.l;
+}
+
+static void
+set_startup_timeout(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	w->s->startup_timeout_ms = w->val.l;
+}
+
+static void
+set_server_rules(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	struct config_walk c = { .ld = w->ld, .old = w->old,
+		.rules = server_rules(w->s, rules_which(row->name)),
+		.own = w->old != NULL ? NULL : w->s, .read_only = &w->s->read_only, .pin = &w->s->pin };
+
+	walk_section(&c, v, row->section);
+}
+
+/* --- setters: policy --- */
+
+static void
+set_user_servers(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	struct ld *ld = w->ld;
+	struct user_rule r;
+	int b;
+
+	memset(&r, 0, sizeof r);
+	if (cfgnode_bool(v, &b) == 0)
+		r.all = b;
+	else if (v->kind == CFGNODE_SEQ) {
+		r.all = -1;
+		if (get_globs(ld, v, &r.globs) < 0)
+			return;
+	} else {
+		err(ld, v, "expected true, false or a list of command or url globs");
+		return;
+	}
+	r.file = xstrdup(v->file);
+	r.line = v->line;
+	r.col = v->col;
+	ld->urules = xreallocarray(ld->urules, ld->nurules + 1, sizeof *ld->urules);
+	ld->urules[ld->nurules++] = r;
+}
+
+/* --- setters of auth keys: checks beyond the type, run when the key is there --- */
+
+static void
+check_scopes(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *sn)
+{
+	struct ld *ld = w->ld;
+	const json_t *v = json_object_get(w->auth_json, "scopes");
+	size_t m;
+
+	if (!json_is_array(v))
+		return;
+	m = path_key(ld, "scopes");
+	/* RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ) */
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		const char *sc = json_string_value(json_array_get(v, i));
+		int ok = sc && *sc;
+
+		for (const char *p = sc; ok && *p; p++)
+			if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e || *p == '"' || *p == '\\')
+				ok = 0;
+		if (sc && !ok) {
+			size_t mi = path_index(ld, i);
+
+			err(ld, sn->kind == CFGNODE_SEQ && i < sn->n ? sn->vals[i] : sn,
+			    "a scope is one word of printable ASCII without quotes or backslashes");
+			path_set(ld, mi);
+		}
+	}
+	path_set(ld, m);
+}
+
+static void
+check_metadata_url(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	const char *u = json_string_value(json_object_get(w->auth_json, "client_metadata_url"));
+	size_t m;
+
+	if (u == NULL || strncmp(u, "https://", 8) != 0 || strchr(u + 8, '/') != NULL)
+		return;
+	m = path_key(w->ld, "client_metadata_url");
+	err(w->ld, v, "a client ID metadata document URL needs a path (https://host/path/client.json)");
+	path_set(w->ld, m);
+}
+
+/* --- the table --- */
+
+static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
+static const char *const transports[] = { "auto", "streamable-http", "sse", NULL };
+
+static const struct config_check env_key_check = { var_name_ok,
+	"environment variable names are letters, digits and _" };
+static const struct config_check var_name_check = { var_name_ok,
+	"expected an environment variable name" };
+static const struct config_check header_name_check = { header_name_ok, "expected an HTTP header name" };
+static const struct config_check header_value_check = { header_value_ok,
+	"header values must not contain line breaks" };
+
+#define RULES_ALL	(CONFIG_IN_TOOLS | CONFIG_IN_RULES | CONFIG_IN_DEFAULTS_TOOLS | \
+			 CONFIG_IN_DEFAULTS_RULES)
+#define TOOLS_ALL	(CONFIG_IN_TOOLS | CONFIG_IN_DEFAULTS_TOOLS)
+#define KEY(n, sc, t, ...)	{ .name = n, .scope = sc, .type = t, __VA_ARGS__ }
+
+/* In each scope, the rows' order is the order "did you mean" prefers on a tie and the order keys
+ * are checked in (auth). */
+static const struct config_key config_key_table[] = {
+	KEY("version", CONFIG_IN_TOP, CONFIG_T_INT, .min = LONG_MIN, .max = LONG_MAX, .set = set_version),
+	KEY("include", CONFIG_IN_TOP, CONFIG_T_FILES, .set = set_include),
+	KEY("gateway", CONFIG_IN_TOP, CONFIG_T_SECTION, .section = CONFIG_IN_GATEWAY),
+	KEY("defaults", CONFIG_IN_TOP, CONFIG_T_SECTION, .section = CONFIG_IN_DEFAULTS),
+	KEY("servers", CONFIG_IN_TOP, CONFIG_T_SERVERS, .set = set_servers),
+	KEY("policy", CONFIG_IN_TOP, CONFIG_T_SECTION, .flags = CONFIG_KEY_SYSTEM,
+	    .section = CONFIG_IN_POLICY),
+
+	KEY("separator", CONFIG_IN_GATEWAY, CONFIG_T_STRING, .max = 8, .def = "__",
+	    .set = set_separator),
+	KEY("max_name_length", CONFIG_IN_GATEWAY, CONFIG_T_INT, .min = 16, .max = 128, .def = "55",
+	    .set = set_max_name_length),
+	KEY("startup_wait", CONFIG_IN_GATEWAY, CONFIG_T_DURATION, .min = 0, .def = "8s",
+	    .set = set_startup_wait),
+	KEY("log_level", CONFIG_IN_GATEWAY, CONFIG_T_CHOICE, .choices = log_levels, .def = "info",
+	    .set = set_log_level),
+	KEY("audit_log", CONFIG_IN_GATEWAY, CONFIG_T_PATH, .flags = CONFIG_KEY_LOCKED,
+	    .set = set_audit_log),
+
+	KEY("timeout", CONFIG_IN_DEFAULTS, CONFIG_T_DURATION, .min = 1, .def = "60s",
+	    .set = set_default_timeout),
+	KEY("startup_timeout", CONFIG_IN_DEFAULTS, CONFIG_T_DURATION, .min = 1, .def = "30s",
+	    .set = set_default_startup),
+	KEY("tools", CONFIG_IN_DEFAULTS, CONFIG_T_SECTION, .section = CONFIG_IN_DEFAULTS_TOOLS,
+	    .set = set_default_rules),
+	KEY("resources", CONFIG_IN_DEFAULTS, CONFIG_T_SECTION, .section = CONFIG_IN_DEFAULTS_RULES,
+	    .set = set_default_rules),
+	KEY("prompts", CONFIG_IN_DEFAULTS, CONFIG_T_SECTION, .section = CONFIG_IN_DEFAULTS_RULES,
+	    .set = set_default_rules),
+
+	KEY("command", CONFIG_IN_SERVER, CONFIG_T_NONEMPTY, .flags = CONFIG_KEY_LOCAL,
+	    .set = set_command),
+	KEY("args", CONFIG_IN_SERVER, CONFIG_T_LIST, .flags = CONFIG_KEY_LOCAL, .set = set_args),
+	KEY("env", CONFIG_IN_SERVER, CONFIG_T_MAP, .flags = CONFIG_KEY_LOCAL, .item = &env_key_check,
+	    .set = set_env),
+	KEY("env_passthrough", CONFIG_IN_SERVER, CONFIG_T_LIST, .flags = CONFIG_KEY_LOCAL,
+	    .item = &var_name_check, .set = set_env_passthrough),
+	KEY("cwd", CONFIG_IN_SERVER, CONFIG_T_PATH, .flags = CONFIG_KEY_LOCAL, .set = set_cwd),
+	KEY("url", CONFIG_IN_SERVER, CONFIG_T_NONEMPTY, .flags = CONFIG_KEY_REMOTE, .set = set_url),
+	KEY("transport", CONFIG_IN_SERVER, CONFIG_T_CHOICE, .flags = CONFIG_KEY_REMOTE,
+	    .choices = transports, .def = "auto", .set = set_transport),
+	KEY("headers", CONFIG_IN_SERVER, CONFIG_T_MAP, .flags = CONFIG_KEY_REMOTE,
+	    .item = &header_name_check, .value = &header_value_check, .set = set_headers),
+	KEY("tls", CONFIG_IN_SERVER, CONFIG_T_SECTION, .flags = CONFIG_KEY_REMOTE,
+	    .section = CONFIG_IN_TLS),
+	KEY("auth", CONFIG_IN_SERVER, CONFIG_T_AUTH, .set = set_auth),
+	KEY("enabled", CONFIG_IN_SERVER, CONFIG_T_BOOL, .flags = CONFIG_KEY_NARROWS, .def = "true",
+	    .set = set_enabled),
+	KEY("lazy", CONFIG_IN_SERVER, CONFIG_T_BOOL, .def = "false", .set = set_lazy),
+	KEY("prefix", CONFIG_IN_SERVER, CONFIG_T_STRING, .set = set_prefix),
+	KEY("timeout", CONFIG_IN_SERVER, CONFIG_T_DURATION, .min = 1, .set = set_timeout),
+	KEY("startup_timeout", CONFIG_IN_SERVER, CONFIG_T_DURATION, .min = 1,
+	    .set = set_startup_timeout),
+	KEY("tools", CONFIG_IN_SERVER, CONFIG_T_SECTION, .flags = CONFIG_KEY_NARROWS,
+	    .section = CONFIG_IN_TOOLS, .set = set_server_rules),
+	KEY("resources", CONFIG_IN_SERVER, CONFIG_T_SECTION, .flags = CONFIG_KEY_NARROWS,
+	    .section = CONFIG_IN_RULES, .set = set_server_rules),
+	KEY("prompts", CONFIG_IN_SERVER, CONFIG_T_SECTION, .flags = CONFIG_KEY_NARROWS,
+	    .section = CONFIG_IN_RULES, .set = set_server_rules),
+	KEY("description", CONFIG_IN_SERVER, CONFIG_T_STRING, .max = 300, .set = set_description),
+
+	KEY("allow", RULES_ALL, CONFIG_T_GLOBS, .flags = CONFIG_KEY_NARROWS, .set = set_allow),
+	KEY("deny", RULES_ALL, CONFIG_T_GLOBS, .flags = CONFIG_KEY_NARROWS, .set = set_deny),
+	KEY("read_only", TOOLS_ALL, CONFIG_T_BOOL, .flags = CONFIG_KEY_NARROWS, .def = "false",
+	    .set = set_read_only),
+	KEY("rename", CONFIG_IN_TOOLS, CONFIG_T_RENAME, .refused = CONFIG_IN_DEFAULTS_TOOLS,
+	    .why = "rename is only valid in a server's tools", .set = set_rename),
+	KEY("pin", TOOLS_ALL, CONFIG_T_BOOL, .def = "false", .set = set_pin),
+
+	KEY("ca_file", CONFIG_IN_TLS, CONFIG_T_PATH, .set = set_tls_ca_file),
+	KEY("cert_file", CONFIG_IN_TLS, CONFIG_T_PATH, .set = set_tls_cert_file),
+	KEY("key_file", CONFIG_IN_TLS, CONFIG_T_PATH, .set = set_tls_key_file),
+
+	/* auth keys are kept as JSON for the plugin: their setters only check */
+	KEY("plugin", CONFIG_IN_AUTH, CONFIG_T_NONEMPTY),
+	KEY("token_env", CONFIG_IN_AUTH_BEARER, CONFIG_T_VARNAME),
+	KEY("token_file", CONFIG_IN_AUTH_BEARER, CONFIG_T_PATH),
+	KEY("command", CONFIG_IN_AUTH_EXEC, CONFIG_T_LIST, .flags = CONFIG_KEY_REQUIRED,
+	    .why = "plugin exec needs command: [PROGRAM, ARGS...]"),
+	KEY("timeout", CONFIG_IN_AUTH_EXEC, CONFIG_T_DURATION, .min = 1),
+	KEY("scopes", CONFIG_IN_AUTH_OAUTH2, CONFIG_T_LIST, .set = check_scopes),
+	KEY("client_id", CONFIG_IN_AUTH_OAUTH2, CONFIG_T_NONEMPTY),
+	KEY("client_metadata_url", CONFIG_IN_AUTH_OAUTH2, CONFIG_T_URL, .set = check_metadata_url),
+	KEY("open_browser", CONFIG_IN_AUTH_OAUTH2, CONFIG_T_LIST),
+	KEY("callback_timeout", CONFIG_IN_AUTH_OAUTH2, CONFIG_T_DURATION, .min = 1),
+	KEY("client_secret", CONFIG_IN_AUTH_OAUTH2, CONFIG_T_NONEMPTY),
+	KEY("client_secret_file", CONFIG_IN_AUTH_OAUTH2, CONFIG_T_PATH),
+
+	KEY("user_servers", CONFIG_IN_POLICY, CONFIG_T_BOOL_OR_GLOBS, .def = "true",
+	    .set = set_user_servers),
+};
+
+const struct config_key *
+config_keys(size_t *n)
+{
+	*n = nitems(config_key_table);
+	return config_key_table;
+}
+
+const char *
+config_scope_name(unsigned int scope)
+{
+	switch (scope) {
+	case CONFIG_IN_TOP:		return "";
+	case CONFIG_IN_GATEWAY:		return "gateway";
+	case CONFIG_IN_DEFAULTS:	return "defaults";
+	case CONFIG_IN_DEFAULTS_TOOLS:	return "defaults.tools";
+	case CONFIG_IN_DEFAULTS_RULES:	return "defaults.resources";
+	case CONFIG_IN_SERVER:		return "servers.*";
+	case CONFIG_IN_TOOLS:		return "servers.*.tools";
+	case CONFIG_IN_RULES:		return "servers.*.resources";
+	case CONFIG_IN_TLS:		return "servers.*.tls";
+	case CONFIG_IN_AUTH:		return "servers.*.auth";
+	case CONFIG_IN_AUTH_BEARER:	return "servers.*.auth (bearer)";
+	case CONFIG_IN_AUTH_EXEC:	return "servers.*.auth (exec)";
+	case CONFIG_IN_AUTH_OAUTH2:	return "servers.*.auth (oauth2)";
+	case CONFIG_IN_POLICY:		return "policy";
+	}
+	return "?";
 }
 
 /* --- auth --- */
@@ -1054,15 +1674,13 @@ node_json(struct ld *ld, const struct cfgnode *n, const char *key)
 	}
 }
 
-enum auth_type { A_STRING, A_STRLIST, A_DURATION, A_HTTPS_URL, A_VARNAME };
 
-/* Checks auth.key when present. Returns 1 when present (valid or not). */
+/* Checks auth.KEY of the row when present, by its type. Returns 1 when present (valid or not). */
 static int
-auth_check(struct ld *ld, const struct cfgnode *n, const json_t *j, const char *key,
-    enum auth_type type)
+auth_check(struct ld *ld, const struct cfgnode *n, const json_t *j, const struct config_key *row)
 {
-	const struct cfgnode *v = cfgnode_get(n, key);
-	const json_t *jv = json_object_get(j, key);
+	const struct cfgnode *v = cfgnode_get(n, row->name);
+	const json_t *jv = json_object_get(j, row->name);
 	size_t m;
 	const char *p;
 
@@ -1070,22 +1688,9 @@ auth_check(struct ld *ld, const struct cfgnode *n, const json_t *j, const char *
 		return 0;
 	if (jv == NULL)		/* its value failed already and was reported */
 		return 1;
-	m = path_key(ld, key);
-	switch (type) {
-	case A_STRING:
-	case A_VARNAME:
-	case A_DURATION:
-	case A_HTTPS_URL:
-		if (!json_is_string(jv) || *json_string_value(jv) == '\0')
-			err(ld, v, "expected a non-empty string");
-		else if (type == A_VARNAME && !var_name_ok(json_string_value(jv)))
-			err(ld, v, "expected an environment variable name");
-		else if (type == A_DURATION && config_parse_duration(json_string_value(jv)) <= 0)
-			err(ld, v, "expected a duration such as 500ms, 30s, 5m or 1h");
-		else if (type == A_HTTPS_URL && (p = url_problem(json_string_value(jv), 1)) != NULL)
-			err(ld, v, "url %s", p);
-		break;
-	case A_STRLIST:
+	m = path_key(ld, row->name);
+	switch (row->type) {
+	case CONFIG_T_LIST:
 		if (!json_is_array(jv) || json_array_size(jv) == 0)
 			err(ld, v, "expected a non-empty list of strings");
 		else
@@ -1098,84 +1703,82 @@ auth_check(struct ld *ld, const struct cfgnode *n, const json_t *j, const char *
 					path_set(ld, mi);
 				}
 		break;
+	default:
+		if (!json_is_string(jv) || *json_string_value(jv) == '\0')
+			err(ld, v, "expected a non-empty string");
+		else if (row->type == CONFIG_T_VARNAME && !var_name_ok(json_string_value(jv)))
+			err(ld, v, "expected an environment variable name");
+		else if (row->type == CONFIG_T_DURATION &&
+		    config_parse_duration(json_string_value(jv)) <= 0)
+			err(ld, v, "expected a duration such as 500ms, 30s, 5m or 1h");
+		else if (row->type == CONFIG_T_URL && (p = url_problem(json_string_value(jv), 1)) != NULL)
+			err(ld, v, "url %s", p);
+		break;
 	}
 	path_set(ld, m);
 	return 1;
 }
 
-/* oauth2 (issue 4, DESIGN §5): its keys are known, so a misspelt one is an error, not a setting
- * silently ignored. */
+/* An error at auth.KEY. */
 static void
-walk_auth_oauth2(struct ld *ld, const struct cfgnode *n, const json_t *j)
+auth_err(struct ld *ld, const struct cfgnode *n, const char *key, const char *msg)
 {
-	static const char *const keys[] = { "plugin", "scopes", "client_id", "client_secret",
-		"client_secret_file", "client_metadata_url", "open_browser", "callback_timeout" };
-	const json_t *v;
-	const char *u;
+	size_t m = path_key(ld, key);
+
+	err(ld, cfgnode_get(n, key), "%s", msg);
+	path_set(ld, m);
+}
+
+static void
+auth_bearer_check(struct ld *ld, const struct cfgnode *n, const json_t *j)
+{
+	int te = cfgnode_get(n, "token_env") != NULL, tf = cfgnode_get(n, "token_file") != NULL;
+
+	if (te && tf)
+		auth_err(ld, n, "token_file", "set token_env or token_file, not both");
+	else if (!te && !tf)
+		err(ld, n, "plugin bearer needs token_env or token_file");
+}
+
+static void
+auth_oauth2_check(struct ld *ld, const struct cfgnode *n, const json_t *j)
+{
 	int secret = 0;
 
-	for (size_t i = 0; i < n->n; i++)
-		if (!n->keys[i]->dup)
-			(void)key_lookup(ld, n->keys[i], keys, nitems(keys));
-	if (auth_check(ld, n, j, "scopes", A_STRLIST) && json_is_array(v = json_object_get(j, "scopes"))) {
-		const struct cfgnode *sn = cfgnode_get(n, "scopes");
-		size_t m = path_key(ld, "scopes");
-
-		/* RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ) */
-		for (size_t i = 0; i < json_array_size(v); i++) {
-			const char *sc = json_string_value(json_array_get(v, i));
-			int ok = sc && *sc;
-
-			for (const char *p = sc; ok && *p; p++)
-				if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e || *p == '"' || *p == '\\')
-					ok = 0;
-			if (sc && !ok) {
-				size_t mi = path_index(ld, i);
-
-				err(ld, sn->kind == CFGNODE_SEQ && i < sn->n ? sn->vals[i] : sn,
-				    "a scope is one word of printable ASCII without quotes or backslashes");
-				path_set(ld, mi);
-			}
-		}
-		path_set(ld, m);
-	}
-	auth_check(ld, n, j, "client_id", A_STRING);
-	if (auth_check(ld, n, j, "client_metadata_url", A_HTTPS_URL) &&
-	    (u = json_string_value(json_object_get(j, "client_metadata_url"))) != NULL &&
-	    strncmp(u, "https://", 8) == 0 && strchr(u + 8, '/') == NULL) {
-		size_t m = path_key(ld, "client_metadata_url");
-
-		err(ld, cfgnode_get(n, "client_metadata_url"), "a client ID metadata document URL needs a path "
-		    "(https://host/path/client.json)");
-		path_set(ld, m);
-	}
-	auth_check(ld, n, j, "open_browser", A_STRLIST);
-	auth_check(ld, n, j, "callback_timeout", A_DURATION);
-	if (auth_check(ld, n, j, "client_secret", A_STRING)) {
+	if (cfgnode_get(n, "client_secret") != NULL) {
 		secret = json_object_get(j, "client_secret") != NULL;
-		if (auth_check(ld, n, j, "client_secret_file", A_STRING)) {
-			size_t m = path_key(ld, "client_secret_file");
-
-			err(ld, cfgnode_get(n, "client_secret_file"),
-			    "set client_secret or client_secret_file, not both");
-			path_set(ld, m);
-		}
-	} else if (auth_check(ld, n, j, "client_secret_file", A_STRING))
+		if (cfgnode_get(n, "client_secret_file") != NULL)
+			auth_err(ld, n, "client_secret_file", "set client_secret or client_secret_file, "
+			    "not both");
+	} else if (cfgnode_get(n, "client_secret_file") != NULL)
 		secret = json_object_get(j, "client_secret_file") != NULL;
-	if (secret && cfgnode_get(n, "client_id") == NULL) {
-		const char *k = cfgnode_get(n, "client_secret") ? "client_secret" : "client_secret_file";
-		size_t m = path_key(ld, k);
-
-		err(ld, cfgnode_get(n, k), "a client secret belongs to a pre-registered client: set client_id too");
-		path_set(ld, m);
-	}
+	if (secret && cfgnode_get(n, "client_id") == NULL)
+		auth_err(ld, n, cfgnode_get(n, "client_secret") ? "client_secret" : "client_secret_file",
+		    "a client secret belongs to a pre-registered client: set client_id too");
 }
+
+/* The built-in plugins whose keys the table knows. closed: a key the table does not know is an
+ * error (oauth2, issue 4: a misspelt key must not be a setting silently ignored); the others pass
+ * unknown keys on, so that they can grow keys without a loader change. */
+static const struct auth_plugin {
+	const char *name;
+	unsigned int scope;
+	int closed;
+	void (*check)(struct ld *, const struct cfgnode *, const json_t *);	/* across keys */
+} auth_plugins[] = {
+	{ "bearer", CONFIG_IN_AUTH_BEARER, 0, auth_bearer_check },
+	{ "exec", CONFIG_IN_AUTH_EXEC, 0, NULL },
+	{ "oauth2", CONFIG_IN_AUTH_OAUTH2, 1, auth_oauth2_check },
+};
 
 static json_t *
 walk_auth(struct ld *ld, const struct cfgnode *n)
 {
+	const struct auth_plugin *ap = NULL;
+	const struct config_key *t;
 	const struct cfgnode *p;
 	const char *plugin;
+	size_t nt;
 	json_t *j;
 
 	if (cfgnode_is_null(n))
@@ -1199,133 +1802,34 @@ walk_auth(struct ld *ld, const struct cfgnode *n)
 		path_set(ld, m);
 		return j;
 	}
-	if (strcmp(plugin, "bearer") == 0) {
-		int te = auth_check(ld, n, j, "token_env", A_VARNAME);
-		int tf = auth_check(ld, n, j, "token_file", A_STRING);
+	for (size_t i = 0; i < nitems(auth_plugins) && ap == NULL; i++)
+		if (strcmp(plugin, auth_plugins[i].name) == 0)
+			ap = &auth_plugins[i];
+	if (ap == NULL)
+		return j;		/* none, or a third-party plugin: its keys are its own */
+	if (ap->closed)
+		for (size_t i = 0; i < n->n; i++)
+			if (!n->keys[i]->dup)
+				(void)key_lookup(ld, n->keys[i], CONFIG_IN_AUTH | ap->scope);
+	t = config_keys(&nt);
+	for (size_t i = 0; i < nt; i++) {
+		struct config_walk w = { .ld = ld, .auth = n, .auth_json = j };
 
-		if (te && tf) {
-			size_t m = path_key(ld, "token_file");
-
-			err(ld, cfgnode_get(n, "token_file"), "set token_env or token_file, not both");
-			path_set(ld, m);
-		} else if (!te && !tf)
-			err(ld, n, "plugin bearer needs token_env or token_file");
-	} else if (strcmp(plugin, "exec") == 0) {
-		if (!auth_check(ld, n, j, "command", A_STRLIST))
-			err(ld, n, "plugin exec needs command: [PROGRAM, ARGS...]");
-		auth_check(ld, n, j, "timeout", A_DURATION);
-	} else if (strcmp(plugin, "oauth2") == 0)
-		walk_auth_oauth2(ld, n, j);
+		if (!(t[i].scope & ap->scope))
+			continue;
+		if (auth_check(ld, n, j, &t[i])) {
+			if (t[i].set != NULL)
+				t[i].set(&w, &t[i], NULL, cfgnode_get(n, t[i].name));
+		} else if (t[i].flags & CONFIG_KEY_REQUIRED)
+			err(ld, n, "%s", t[i].why);
+	}
+	if (ap->check != NULL)
+		ap->check(ld, n, j);
 	return j;
 }
 
 /* --- the layers --- */
 
-static const char *const server_keys[] = {
-	"command", "args", "env", "env_passthrough", "cwd",
-	"url", "transport", "headers", "tls",
-	"auth", "enabled", "lazy", "prefix", "timeout", "startup_timeout",
-	"tools", "resources", "prompts", "description",
-};
-enum {
-	SK_COMMAND, SK_ARGS, SK_ENV, SK_ENV_PASSTHROUGH, SK_CWD,
-	SK_URL, SK_TRANSPORT, SK_HEADERS, SK_TLS,
-	SK_AUTH, SK_ENABLED, SK_LAZY, SK_PREFIX, SK_TIMEOUT, SK_STARTUP_TIMEOUT,
-	SK_TOOLS, SK_RESOURCES, SK_PROMPTS, SK_DESCRIPTION, SK__N
-};
-
-static void
-walk_server_key(struct ld *ld, struct config_server *s, const struct config_server *old, int idx,
-    const struct cfgnode *v)
-{
-	const char *p;
-	char *str;
-	int b;
-
-	switch (idx) {
-	case SK_COMMAND:
-		s->command = get_nonempty(ld, v);
-		break;
-	case SK_ARGS:
-		get_strlist(ld, v, NULL, NULL, &s->args, &s->nargs);
-		break;
-	case SK_ENV:
-		get_kvmap(ld, v, var_name_ok, "environment variable names are letters, digits and _",
-		    NULL, NULL, &s->env, &s->nenv);
-		break;
-	case SK_ENV_PASSTHROUGH:
-		if (get_strlist(ld, v, var_name_ok, "expected an environment variable name",
-		    &s->env_passthrough, &s->npassthrough) == 0)
-			s->passthrough_set = 1;
-		break;
-	case SK_CWD:
-		s->cwd = get_path(ld, v);
-		break;
-	case SK_DESCRIPTION:
-		if ((s->description = get_str(ld, v)) != NULL && strlen(s->description) > 300)
-			err(ld, v, "at most 300 characters (it is one line of the gateway's instructions)");
-		break;
-	case SK_URL:
-		if ((s->url = get_nonempty(ld, v)) != NULL && (p = url_problem(s->url, 0)) != NULL)
-			err(ld, v, "url %s", p);
-		break;
-	case SK_TRANSPORT:
-		if ((str = get_str(ld, v)) == NULL)
-			break;
-		if (strcmp(str, "auto") == 0)
-			s->transport = CONFIG_TRANSPORT_AUTO;
-		else if (strcmp(str, "streamable-http") == 0)
-			s->transport = CONFIG_TRANSPORT_STREAMABLE_HTTP;
-		else if (strcmp(str, "sse") == 0)
-			s->transport = CONFIG_TRANSPORT_SSE;
-		else
-			err(ld, v, "expected auto, streamable-http or sse");
-		free(str);
-		break;
-	case SK_HEADERS:
-		get_kvmap(ld, v, header_name_ok, "expected an HTTP header name", header_value_ok,
-		    "header values must not contain line breaks", &s->headers, &s->nheaders);
-		break;
-	case SK_TLS:
-		walk_tls(ld, v, s);
-		break;
-	case SK_AUTH:
-		s->auth = walk_auth(ld, v);
-		break;
-	case SK_ENABLED:
-		if (get_bool(ld, v, &b) < 0)
-			break;
-		if (old != NULL && b)
-			err(ld, v, "cannot redefine server %s defined at %s:%d (a later layer may only "
-			    "disable it)", old->name, old->file, old->line);
-		else
-			s->enabled = b;
-		break;
-	case SK_LAZY:
-		if (get_bool(ld, v, &b) == 0)
-			s->lazy = b;
-		break;
-	case SK_PREFIX:
-		if ((s->prefix = get_str(ld, v)) != NULL && *s->prefix != '\0' && !word_ok(s->prefix)) {
-			err(ld, v, "a prefix is \"\" or letters, digits and _");
-			free(s->prefix);
-			s->prefix = NULL;
-		}
-		break;
-	case SK_TIMEOUT:
-		s->timeout_ms = get_duration(ld, v, 0);
-		break;
-	case SK_STARTUP_TIMEOUT:
-		s->startup_timeout_ms = get_duration(ld, v, 0);
-		break;
-	case SK_TOOLS:
-	case SK_RESOURCES:
-	case SK_PROMPTS:
-		walk_rules(ld, v, idx - SK_TOOLS, server_rules(s, idx - SK_TOOLS),
-		    old != NULL ? NULL : s, old, &s->read_only, &s->pin);
-		break;
-	}
-}
 
 static int
 glob_match(const struct config_globs *g, const char *name)
@@ -1361,13 +1865,18 @@ user_refused(const struct ld *ld, const struct config_server *s)
 	return NULL;
 }
 
+
 static void
 walk_server(struct ld *ld, const struct cfgnode *key, const struct cfgnode *body)
 {
-	static const int local_only[] = { SK_ARGS, SK_ENV, SK_ENV_PASSTHROUGH, SK_CWD };
-	static const int remote_only[] = { SK_TRANSPORT, SK_HEADERS, SK_TLS };
+	size_t nt;
+	const struct config_key *t = config_keys(&nt);
+	const struct config_key *kcommand = key_row(CONFIG_IN_SERVER, "command"),
+	    *kurl = key_row(CONFIG_IN_SERVER, "url"), *ktransport = key_row(CONFIG_IN_SERVER, "transport"),
+	    *kauth = key_row(CONFIG_IN_SERVER, "auth");
 	struct config_server s, *old = server_find(ld->cfg, key->str);
-	const struct cfgnode *seen[SK__N] = { 0 };
+	const struct cfgnode **seen = xcalloc(nt, sizeof *seen);
+	struct config_walk w = { .ld = ld, .s = &s, .old = old, .seen = seen };
 	const struct user_rule *refused;
 	struct config *cfg = ld->cfg;
 
@@ -1375,25 +1884,7 @@ walk_server(struct ld *ld, const struct cfgnode *key, const struct cfgnode *body
 		err(ld, key, "server names are lowercase letters and digits with single - or _ "
 		    "between them (at most %d)", MAX_NAME);
 	server_init(&s);
-	if (need_map(ld, body)) {
-		for (size_t i = 0; i < body->n; i++) {
-			const struct cfgnode *k = body->keys[i];
-			size_t m;
-			int idx;
-
-			if (k->dup || (idx = key_lookup(ld, k, server_keys, SK__N)) < 0)
-				continue;
-			seen[idx] = k;
-			m = path_key(ld, k->str);
-			if (old != NULL && idx != SK_TOOLS && idx != SK_RESOURCES && idx != SK_PROMPTS &&
-			    idx != SK_ENABLED)
-				err(ld, k, "cannot redefine server %s defined at %s:%d", old->name,
-				    old->file, old->line);
-			else
-				walk_server_key(ld, &s, old, idx, body->vals[i]);
-			path_set(ld, m);
-		}
-	}
+	walk_section(&w, body, CONFIG_IN_SERVER);
 
 	if (old != NULL) {
 		/* A later layer narrows: one more allow layer, more denies, read_only and
@@ -1403,45 +1894,47 @@ walk_server(struct ld *ld, const struct cfgnode *key, const struct cfgnode *body
 		old->read_only |= s.read_only;
 		old->enabled &= s.enabled;
 		server_cleanup(&s);
+		free(seen);
 		return;
 	}
 
-	if (seen[SK_COMMAND] == NULL && seen[SK_URL] == NULL)
+	if (seen[key_index(kcommand)] == NULL && seen[key_index(kurl)] == NULL)
 		err(ld, key, "server %.64s needs a command (local) or a url (remote)", key->str);
-	else if (seen[SK_COMMAND] != NULL && seen[SK_URL] != NULL) {
+	else if (seen[key_index(kcommand)] != NULL && seen[key_index(kurl)] != NULL) {
 		size_t m = path_key(ld, "url");
 
-		err(ld, seen[SK_URL], "command and url cannot both be set: a server is local or "
+		err(ld, seen[key_index(kurl)], "command and url cannot both be set: a server is local or "
 		    "remote");
 		path_set(ld, m);
 	} else {
-		int remote = seen[SK_URL] != NULL;
-		const int *bad = remote ? local_only : remote_only;
-		size_t nbad = remote ? nitems(local_only) : nitems(remote_only);
+		int remote = seen[key_index(kurl)] != NULL;
+		unsigned int bad = remote ? CONFIG_KEY_LOCAL : CONFIG_KEY_REMOTE;
 
-		for (size_t i = 0; i < nbad; i++) {
-			const struct cfgnode *k = seen[bad[i]];
+		for (size_t i = 0; i < nt; i++) {
+			const struct cfgnode *k = seen[i];
 			size_t m;
 
-			if (k == NULL)
+			if (k == NULL || !(t[i].scope & CONFIG_IN_SERVER) || !(t[i].flags & bad))
 				continue;
 			m = path_key(ld, k->str);
 			err(ld, k, "%s is only valid for a %s", k->str,
 			    remote ? "local server (with command)" : "remote server (with url)");
 			path_set(ld, m);
 		}
-		if (remote && seen[SK_TRANSPORT] == NULL)
-			s.transport = CONFIG_TRANSPORT_AUTO;
+		if (remote && seen[key_index(ktransport)] == NULL)
+			s.transport = (enum config_transport)(CONFIG_TRANSPORT_AUTO +
+			    key_default_choice(CONFIG_IN_SERVER, "transport"));
 		/* oauth2 signs in to a remote server; a local one takes its credentials from its env */
 		if (!remote && s.auth && json_string_value(json_object_get(s.auth, "plugin")) &&
 		    strcmp(json_string_value(json_object_get(s.auth, "plugin")), "oauth2") == 0) {
 			size_t m = path_key(ld, "auth");
 
-			err(ld, seen[SK_AUTH], "plugin oauth2 is for remote servers (with url); a local server "
-			    "gets its credentials through env");
+			err(ld, seen[key_index(kauth)], "plugin oauth2 is for remote servers (with url); a "
+			    "local server gets its credentials through env");
 			path_set(ld, m);
 		}
 	}
+	free(seen);
 	if (!ld->system && (s.command != NULL || s.url != NULL) &&
 	    (refused = user_refused(ld, &s)) != NULL)
 		err(ld, key, "server %.64s is not allowed by the system policy (policy.user_servers at "
@@ -1477,157 +1970,6 @@ walk_servers(struct ld *ld, const struct cfgnode *n)
 			continue;
 		m = path_key(ld, n->keys[i]->str);
 		walk_server(ld, n->keys[i], n->vals[i]);
-		path_set(ld, m);
-	}
-}
-
-static const char *const gateway_keys[] = {
-	"separator", "max_name_length", "startup_wait", "log_level", "audit_log"
-};
-static const char *const log_levels[] = { "error", "warn", "info", "debug" };
-
-static void
-walk_gateway(struct ld *ld, const struct cfgnode *n)
-{
-	struct config *cfg = ld->cfg;
-
-	if (!need_map(ld, n))
-		return;
-	for (size_t i = 0; i < n->n; i++) {
-		const struct cfgnode *k = n->keys[i], *v = n->vals[i];
-		char *s;
-		long l;
-		size_t m;
-		int idx;
-
-		if (k->dup || (idx = key_lookup(ld, k, gateway_keys, nitems(gateway_keys))) < 0)
-			continue;
-		m = path_key(ld, k->str);
-		switch (idx) {
-		case 0:
-			if ((s = get_str(ld, v)) == NULL)
-				break;
-			if (!word_ok(s) || strlen(s) > 8) {
-				err(ld, v, "a separator is 1 to 8 letters, digits or _");
-				free(s);
-			} else {
-				free(cfg->separator);
-				cfg->separator = s;
-			}
-			break;
-		case 1:
-			if (get_int(ld, v, 16, 128, &l) == 0)
-				cfg->max_name_length = (int)l;
-			break;
-		case 2:
-			if ((l = get_duration(ld, v, 1)) >= 0) {
-				cfg->startup_wait_ms = l;
-				cfg->startup_wait_set = 1;
-			}
-			break;
-		case 3:
-			if ((s = get_str(ld, v)) == NULL)
-				break;
-			for (l = 0; l < (long)nitems(log_levels); l++)
-				if (strcmp(s, log_levels[l]) == 0)
-					break;
-			if (l == (long)nitems(log_levels))
-				err(ld, v, "expected error, warn, info or debug");
-			else
-				cfg->log_level = (enum config_log_level)l;
-			free(s);
-			break;
-		case 4:
-			/* The audit trail a team asked for is not the user's to move. */
-			if (!ld->system && ld->audit_from != NULL) {
-				err(ld, k, "audit_log is set by the system policy at %s", ld->audit_from);
-				break;
-			}
-			if ((s = get_path(ld, v)) == NULL)
-				break;
-			free(cfg->audit_log);
-			cfg->audit_log = s;
-			if (ld->system) {
-				free(ld->audit_from);
-				ld->audit_from = xasprintf("%s:%d:%d", k->file, k->line, k->col);
-			}
-			break;
-		}
-		path_set(ld, m);
-	}
-}
-
-static const char *const defaults_keys[] = {
-	"timeout", "startup_timeout", "tools", "resources", "prompts"
-};
-
-static void
-walk_defaults(struct ld *ld, const struct cfgnode *n)
-{
-	if (!need_map(ld, n))
-		return;
-	for (size_t i = 0; i < n->n; i++) {
-		const struct cfgnode *k = n->keys[i], *v = n->vals[i];
-		size_t m;
-		long l;
-		int idx;
-
-		if (k->dup || (idx = key_lookup(ld, k, defaults_keys, nitems(defaults_keys))) < 0)
-			continue;
-		m = path_key(ld, k->str);
-		switch (idx) {
-		case 0:
-			if ((l = get_duration(ld, v, 0)) > 0)
-				ld->def_timeout = l;
-			break;
-		case 1:
-			if ((l = get_duration(ld, v, 0)) > 0)
-				ld->def_startup = l;
-			break;
-		default:
-			walk_rules(ld, v, idx - 2, &ld->def_rules[idx - 2], NULL, NULL,
-			    &ld->def_read_only, &ld->def_pin);
-			break;
-		}
-		path_set(ld, m);
-	}
-}
-
-static const char *const policy_keys[] = { "user_servers" };
-
-static void
-walk_policy(struct ld *ld, const struct cfgnode *n)
-{
-	if (!need_map(ld, n))
-		return;
-	for (size_t i = 0; i < n->n; i++) {
-		const struct cfgnode *k = n->keys[i], *v = n->vals[i];
-		struct user_rule r;
-		size_t m;
-		int b;
-
-		if (k->dup || key_lookup(ld, k, policy_keys, nitems(policy_keys)) < 0)
-			continue;
-		m = path_key(ld, k->str);
-		memset(&r, 0, sizeof r);
-		if (cfgnode_bool(v, &b) == 0)
-			r.all = b;
-		else if (v->kind == CFGNODE_SEQ) {
-			r.all = -1;
-			if (get_globs(ld, v, &r.globs) < 0) {
-				path_set(ld, m);
-				continue;
-			}
-		} else {
-			err(ld, v, "expected true, false or a list of command or url globs");
-			path_set(ld, m);
-			continue;
-		}
-		r.file = xstrdup(v->file);
-		r.line = v->line;
-		r.col = v->col;
-		ld->urules = xreallocarray(ld->urules, ld->nurules + 1, sizeof *ld->urules);
-		ld->urules[ld->nurules++] = r;
 		path_set(ld, m);
 	}
 }
@@ -1675,56 +2017,33 @@ walk_include(struct ld *ld, const struct cfgnode *n, struct include **incs, size
 	}
 }
 
-static const char *const top_keys[] = {
-	"version", "include", "gateway", "defaults", "servers", "policy"
-};
 
 static void
 walk_root(struct ld *ld, const struct cfgnode *root, struct include **incs, size_t *nincs)
 {
+	struct config_walk w = { .ld = ld, .incs = incs, .nincs = nincs };
+
 	path_set(ld, 0);
 	if (root == NULL || cfgnode_is_null(root))
 		return;
 	if (root->kind != CFGNODE_MAP) {
-		err(ld, root, "expected a mapping of settings (version, include, gateway, defaults, "
-		    "servers, policy)");
+		const char *names[16];
+		char list[256];
+		size_t nt, n = 0;
+		const struct config_key *t = config_keys(&nt);
+
+		for (size_t i = 0; i < nt && n < nitems(names); i++)
+			if (t[i].scope & CONFIG_IN_TOP)
+				names[n++] = t[i].name;
+		/* a list of settings, not a choice: "a, b, c" */
+		list[0] = '\0';
+		for (size_t i = 0, len = 0; i < n && len < sizeof list; i++)
+			len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
+			    names[i]);
+		err(ld, root, "expected a mapping of settings (%s)", list);
 		return;
 	}
-	for (size_t i = 0; i < root->n; i++) {
-		const struct cfgnode *k = root->keys[i], *v = root->vals[i];
-		size_t m;
-		long l;
-		int idx;
-
-		if (k->dup || (idx = key_lookup(ld, k, top_keys, nitems(top_keys))) < 0)
-			continue;
-		m = path_key(ld, k->str);
-		switch (idx) {
-		case 0:
-			if (get_int(ld, v, LONG_MIN, LONG_MAX, &l) == 0 && l != 1)
-				err(ld, v, "unsupported version %ld (this mcpgw reads version 1)", l);
-			break;
-		case 1:
-			walk_include(ld, v, incs, nincs);
-			break;
-		case 2:
-			walk_gateway(ld, v);
-			break;
-		case 3:
-			walk_defaults(ld, v);
-			break;
-		case 4:
-			walk_servers(ld, v);
-			break;
-		case 5:
-			if (!ld->system)
-				err(ld, k, "policy is only allowed in the system policy");
-			else
-				walk_policy(ld, v);
-			break;
-		}
-		path_set(ld, m);
-	}
+	walk_section(&w, root, CONFIG_IN_TOP);
 }
 
 /* --- files --- */
@@ -1953,10 +2272,11 @@ finalize(struct ld *ld)
 		struct config_server *s = &cfg->servers[i];
 
 		if (s->timeout_ms < 0)
-			s->timeout_ms = ld->def_timeout > 0 ? ld->def_timeout : DEFAULT_TIMEOUT;
+			s->timeout_ms = ld->def_timeout > 0 ? ld->def_timeout :
+			    key_default_ms(CONFIG_IN_DEFAULTS, "timeout");
 		if (s->startup_timeout_ms < 0)
 			s->startup_timeout_ms = ld->def_startup > 0 ? ld->def_startup :
-			    DEFAULT_STARTUP_TIMEOUT;
+			    key_default_ms(CONFIG_IN_DEFAULTS, "startup_timeout");
 		for (int r = 0; r < R__N; r++)
 			rules_merge_copy(server_rules(s, r), &ld->def_rules[r]);
 		s->read_only |= ld->def_read_only;
@@ -2034,13 +2354,16 @@ config_load_any(const struct config_load_opts *opts, const char *text, struct co
 		opts = &none;
 	memset(&ld, 0, sizeof ld);
 	cfg = xcalloc(1, sizeof *cfg);
-	cfg->separator = xstrdup(DEFAULT_SEPARATOR);
-	cfg->max_name_length = DEFAULT_MAX_NAME;
-	cfg->startup_wait_ms = DEFAULT_STARTUP_WAIT;
-	cfg->log_level = CONFIG_LOG_INFO;
+	/* the defaults are the table's, so that what docs and schema say is what is used */
+	cfg->separator = xstrdup(key_row(CONFIG_IN_GATEWAY, "separator")->def);
+	cfg->max_name_length = (int)strtol(key_row(CONFIG_IN_GATEWAY, "max_name_length")->def, NULL,
+	    10);
+	cfg->startup_wait_ms = key_default_ms(CONFIG_IN_GATEWAY, "startup_wait");
+	cfg->log_level = (enum config_log_level)key_default_choice(CONFIG_IN_GATEWAY, "log_level");
 	ld.cfg = cfg;
 	ld.diags = diags;
 	ld.def_timeout = ld.def_startup = -1;
+	ld.locked = xcalloc(nitems(config_key_table), sizeof *ld.locked);
 
 	sp = opts->system_policy != NULL ? opts->system_policy : MCPGW_SYSCONFDIR;
 	if (*sp != '\0') {
@@ -2080,7 +2403,9 @@ config_load_any(const struct config_load_opts *opts, const char *text, struct co
 		free(ld.urules[i].file);
 	}
 	free(ld.urules);
-	free(ld.audit_from);
+	for (size_t i = 0; i < nitems(config_key_table); i++)
+		free(ld.locked[i]);
+	free(ld.locked);
 	for (size_t i = 0; i < ld.nreal; i++)
 		free(ld.real[i]);
 	free(ld.real);

@@ -18,6 +18,7 @@
 #include "http.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "util.h"
 #include "sse.h"
 #include "transport.h"
 
@@ -203,14 +204,6 @@ tv_ms(long ms)
 {
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 	return tv;
-}
-
-static long
-ms_since(const struct timespec *t)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
 }
 
 static void
@@ -1531,7 +1524,7 @@ get_done(struct stream *s, enum http_result res, const char *err)
 	}
 	if (s->auth_refused)
 		auth_challenge(t->auth, (int)s->status, s->www_auth);
-	if (s->events > 0 && ms_since(&s->started) > 5000)
+	if (s->events > 0 && util_ms_since(&s->started) > 5000)
 		t->get_failures = 0;
 	else
 		t->get_failures++;

@@ -6,18 +6,12 @@
 #include <sys/wait.h>
 #include "child.h"
 #include "transport.h"
+#include "util.h"
 
 #define STDIO_MAX_LINE	(16u << 20)	/* one message from a server */
 #define STDIO_MAX_QUEUE	(32u << 20)	/* bytes queued towards a server */
 #define STDIO_TERM_MS	1500
 #define STDIO_KILL_MS	1500
-
-/* What a child sees of the gateway's environment unless env_passthrough says otherwise: the
- * variables Codex itself passes to its servers, and nothing that usually holds a secret. */
-static const char *safe_env[] = {
-	"HOME", "LOGNAME", "PATH", "SHELL", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TMPDIR",
-	"TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", NULL
-};
 
 struct stdio_transport {
 	struct transport base;
@@ -26,37 +20,44 @@ struct stdio_transport {
 	char *name;
 };
 
+/* A variable the server's env sets itself is not passed through. */
+static int
+env_overridden(const char *name, void *arg)
+{
+	const struct config_server *cfg = arg;
+
+	for (size_t j = 0; j < cfg->nenv; j++)
+		if (strcmp(cfg->env[j].key, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* What a child sees of the gateway's environment: env_passthrough, else util_env_server; then env.
+ * NULL when out of memory. */
 static char **
 build_env(const struct config_server *cfg)
 {
-	size_t n = 0, cap = cfg->nenv + cfg->npassthrough + 32;
+	size_t n = 0, cap = cfg->nenv + cfg->npassthrough + UTIL_ENV_MAX;
 	char **env = calloc(cap + 1, sizeof *env);
-	const char **pass = cfg->passthrough_set ? (const char **)cfg->env_passthrough : safe_env;
-	size_t npass = cfg->passthrough_set ? cfg->npassthrough : sizeof safe_env / sizeof *safe_env - 1;
+	const char *const *pass = cfg->passthrough_set ? (const char *const *)cfg->env_passthrough :
+	    util_env_server;
 
 	if (env == NULL)
 		return NULL;
-	for (size_t i = 0; i < npass; i++) {
-		const char *v = getenv(pass[i]);
-		int overridden = 0;
-		for (size_t j = 0; j < cfg->nenv; j++)
-			if (strcmp(cfg->env[j].key, pass[i]) == 0)
-				overridden = 1;
-		if (v && !overridden && n < cap && asprintf(&env[n], "%s=%s", pass[i], v) >= 0)
-			n++;
+	if (util_env_copy(env, &n, cap, pass, cfg->passthrough_set ? cfg->npassthrough : (size_t)-1,
+	    env_overridden, (void *)cfg) < 0)
+		goto fail;
+	for (size_t j = 0; j < cfg->nenv; j++) {
+		if (n >= cap || asprintf(&env[n], "%s=%s", cfg->env[j].key, cfg->env[j].value) < 0) {
+			env[n] = NULL;
+			goto fail;
+		}
+		n++;
 	}
-	for (size_t j = 0; j < cfg->nenv && n < cap; j++)
-		if (asprintf(&env[n], "%s=%s", cfg->env[j].key, cfg->env[j].value) >= 0)
-			n++;
 	return env;
-}
-
-static void
-free_strv(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
+fail:
+	util_strv_free(env);
+	return NULL;
 }
 
 static void
@@ -155,7 +156,7 @@ transport_stdio_new(struct event_base *base, const struct config_server *cfg,
 	env = build_env(cfg);
 	if (argv == NULL || env == NULL) {
 		free(argv);
-		free_strv(env);
+		util_strv_free(env);
 		free(t->name);
 		free(t);
 		snprintf(err, errlen, "out of memory");
@@ -168,7 +169,7 @@ transport_stdio_new(struct event_base *base, const struct config_server *cfg,
 	ccbs.arg = t;
 	t->child = child_start(base, &o, &ccbs, err, errlen);
 	free(argv);
-	free_strv(env);
+	util_strv_free(env);
 	if (t->child == NULL) {
 		free(t->name);
 		free(t);

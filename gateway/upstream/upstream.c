@@ -16,6 +16,7 @@
 #include "log.h"
 #include "transport.h"
 #include "upstream.h"
+#include "util.h"
 
 #define UPSTREAM_MAX_INFLIGHT	20000
 #define UPSTREAM_MAX_PAGES	100
@@ -94,14 +95,6 @@ static int
 list_slot(enum upstream_list l)
 {
 	return l == UPSTREAM_TOOLS ? 0 : l == UPSTREAM_PROMPTS ? 1 : l == UPSTREAM_RESOURCES ? 2 : 3;
-}
-
-static long
-ms_since(const struct timespec *t)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
 }
 
 static struct timeval
@@ -405,7 +398,7 @@ upstream_list_done(struct upstream *up, enum upstream_list which, json_t *items)
 	if (up->state == UPSTREAM_STARTING && up->fetching == 0) {
 		struct timeval tv = tv_ms(UPSTREAM_STABLE_MS);
 		evtimer_del(up->ev_startup);
-		up->handshake_ms = ms_since(&up->started_at);
+		up->handshake_ms = util_ms_since(&up->started_at);
 		clock_gettime(CLOCK_MONOTONIC, &up->ready_at);
 		evtimer_add(up->ev_stable, &tv);
 		log_info(up->cfg->name, "ready in %ld ms (protocol %s, %zu tools)", up->handshake_ms,
@@ -868,7 +861,7 @@ upstream_closed_cb(void *arg, const char *why_tr, int status)
 	}
 	if (up->last_error[0] == '\0' || up->state == UPSTREAM_READY)
 		snprintf(up->last_error, sizeof up->last_error, "%s", why);
-	if (up->state == UPSTREAM_READY && ms_since(&up->ready_at) >= UPSTREAM_STABLE_MS)
+	if (up->state == UPSTREAM_READY && util_ms_since(&up->ready_at) >= UPSTREAM_STABLE_MS)
 		up->failures = 0;
 	up->failures++;
 	if (up->failures > UPSTREAM_MAX_RESTARTS) {
