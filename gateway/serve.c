@@ -3,11 +3,13 @@
  * upstreams shared by every client, the health and metrics pages, and the signals (SIGTERM and
  * SIGINT drain, SIGHUP reloads). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -23,6 +25,7 @@
 #include "sentinel.h"
 #include "serve.h"
 #include "session.h"
+#include "sha256.h"
 #include "upstream.h"
 #include "version.h"
 
@@ -33,6 +36,9 @@ struct serve {
 	struct gateway *gw;
 	struct httpd *httpd;
 	int stopping;
+	/* client tokens of gateway.client_tokens: names and SHA-256 digests */
+	char **token_names, **token_digests;
+	size_t ntokens;
 };
 
 /* One HTTP session <-> one gateway session. */
@@ -192,6 +198,82 @@ serve_hup_cb(evutil_socket_t sig, short what, void *arg)
 	gateway_reload(sv->gw, "SIGHUP");
 }
 
+/* The digest of a token kept in a file: the file must be the user's (or root's) and readable by
+ * nobody else, as any secret the gateway reads. */
+static int
+token_file_digest(const char *path, char out[65], char *err, size_t errlen)
+{
+	char buf[4097];
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 077)) {
+		snprintf(err, errlen, "%s: a token file must be the gateway user's and mode 0600 "
+		    "(chmod 600 it)", path);
+		close(fd);
+		return -1;
+	}
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0 || (size_t)n >= sizeof buf - 1) {
+		snprintf(err, errlen, "%s: empty, or longer than 4 KiB", path);
+		return -1;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		n--;
+	sha256_hex(buf, (size_t)n, out);
+	explicit_bzero(buf, sizeof buf);
+	return n > 0 ? 0 : -1;
+}
+
+/* gateway.client_tokens -> names and digests for the endpoint. */
+static int
+serve_tokens(struct serve *sv, const struct config *cfg)
+{
+	char err[512];
+
+	sv->ntokens = cfg->nclient_tokens;
+	sv->token_names = calloc(sv->ntokens + 1, sizeof *sv->token_names);
+	sv->token_digests = calloc(sv->ntokens + 1, sizeof *sv->token_digests);
+	if (sv->token_names == NULL || sv->token_digests == NULL)
+		return -1;
+	for (size_t i = 0; i < sv->ntokens; i++) {
+		const char *v = cfg->client_tokens[i].value;
+		sv->token_names[i] = strdup(cfg->client_tokens[i].key);
+		sv->token_digests[i] = calloc(1, 65);
+		if (sv->token_names[i] == NULL || sv->token_digests[i] == NULL)
+			return -1;
+		if (strncmp(v, "sha256:", 7) == 0) {
+			memcpy(sv->token_digests[i], v + 7, 64);
+		} else if (token_file_digest(v + 5, sv->token_digests[i], err, sizeof err) != 0) {
+			log_error("gateway", "gateway.client_tokens.%s: %s", cfg->client_tokens[i].key, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+serve_tokens_free(struct serve *sv)
+{
+	for (size_t i = 0; i < sv->ntokens; i++) {
+		free(sv->token_names ? sv->token_names[i] : NULL);
+		free(sv->token_digests ? sv->token_digests[i] : NULL);
+	}
+	free(sv->token_names);
+	free(sv->token_digests);
+}
+
 /* A service holds many connections: the soft limit on descriptors goes up to the hard one. */
 static void
 raise_nofile(void)
@@ -205,11 +287,22 @@ raise_nofile(void)
 
 /* Opens every address; prints "listening on ADDR" for each. -1 (reported) on any failure. */
 static int
-serve_listen(struct serve *sv, const struct serve_options *o)
+serve_listen(struct serve *sv, const struct serve_options *o, const struct config *cfg)
 {
 	char err[512], desc[256];
 	size_t n = 0;
 	int nsd = listen_systemd_fds();
+	/* Reachable from other machines: only with the admin's yes and a token for every client. */
+	int remote_ok = cfg->allow_remote && sv->ntokens > 0;
+	const char **addrs = calloc(o->nlisten + cfg->nlisten + 1, sizeof *addrs);
+	size_t naddrs = 0;
+
+	if (addrs == NULL)
+		return -1;
+	for (size_t i = 0; i < o->nlisten; i++)
+		addrs[naddrs++] = o->listen[i];
+	for (size_t i = 0; i < cfg->nlisten; i++)
+		addrs[naddrs++] = cfg->listen[i];
 
 	for (int i = 0; i < nsd; i++) {
 		int fd = 3 + i;
@@ -225,42 +318,47 @@ serve_listen(struct serve *sv, const struct serve_options *o)
 			log_info("gateway", "listening on %s (from systemd)", desc);
 		n++;
 	}
-	for (size_t i = 0; i < o->nlisten; i++) {
+	for (size_t i = 0; i < naddrs; i++) {
 		struct listen_addr a;
 		int fd;
-		if (listen_parse(o->listen[i], &a, err, sizeof err) != 0) {
-			log_error("gateway", "--listen %s", err);
-			return -1;
+		if (listen_parse(addrs[i], &a, err, sizeof err) != 0) {
+			log_error("gateway", "listen %s", err);
+			goto fail;
 		}
-		if (a.kind != LISTEN_FD && !a.loopback) {
-			log_error("gateway", "--listen %s: not a loopback address; a service reachable from "
-			    "other machines needs gateway.allow_remote and client tokens, which this "
-			    "version does not have yet: use 127.0.0.1, [::1] or a unix socket", o->listen[i]);
-			return -1;
+		if (a.kind != LISTEN_FD && !a.loopback && !remote_ok) {
+			log_error("gateway", "listen %s: not a loopback address; a service reachable from "
+			    "other machines needs gateway.allow_remote: true and gateway.client_tokens",
+			    addrs[i]);
+			goto fail;
 		}
 		if ((fd = listen_open(&a, err, sizeof err)) < 0) {
-			log_error("gateway", "--listen %s", err);
-			return -1;
+			log_error("gateway", "listen %s", err);
+			goto fail;
 		}
-		if (a.kind == LISTEN_FD && !listen_fd_loopback(fd)) {
-			log_error("gateway", "--listen %s: not a loopback socket", o->listen[i]);
-			return -1;
+		if (a.kind == LISTEN_FD && !listen_fd_loopback(fd) && !remote_ok) {
+			log_error("gateway", "listen %s: not a loopback socket (see gateway.allow_remote)",
+			    addrs[i]);
+			goto fail;
 		}
 		int tcp = !(listen_describe(fd, desc, sizeof desc) == 0 && strncmp(desc, "unix:", 5) == 0);
 		if (httpd_listen(sv->httpd, fd, tcp) != 0) {
-			log_error("gateway", "--listen %s: cannot serve on it", o->listen[i]);
+			log_error("gateway", "listen %s: cannot serve on it", addrs[i]);
 			close(fd);
-			return -1;
+			goto fail;
 		}
 		log_info("gateway", "listening on %s", desc);
 		n++;
 	}
+	free(addrs);
 	if (n == 0) {
 		log_error("gateway", "nothing to listen on: give --listen unix:PATH or "
-		    "--listen 127.0.0.1:PORT");
+		    "--listen 127.0.0.1:PORT, or set gateway.listen");
 		return -1;
 	}
 	return 0;
+fail:
+	free(addrs);
+	return -1;
 }
 
 int
@@ -270,6 +368,7 @@ serve_run(const struct serve_options *o)
 	struct gateway_args a = { o->config_file, o->system_policy };
 	struct httpd_backend be = { be_open, be_input, be_close, NULL };
 	struct httpd_options ho = { 0 };
+	struct httpd_limits lim;
 	struct serve sv = { 0 };
 	struct config *cfg;
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
@@ -292,6 +391,19 @@ serve_run(const struct serve_options *o)
 		return 2;
 	}
 	be.arg = &sv;
+	cfg = NULL;	/* the gateway's now: gateway_config() */
+	if (serve_tokens(&sv, gateway_config(sv.gw)) != 0) {
+		rc = 1;
+		goto out;
+	}
+	httpd_default_limits(&lim);
+	lim.max_sessions = (size_t)gateway_config(sv.gw)->max_sessions;
+	lim.idle_ms = gateway_config(sv.gw)->session_idle_ms;
+	lim.session_queue = (size_t)gateway_config(sv.gw)->session_queue_kib << 10;
+	ho.limits = &lim;
+	ho.token_digests = (const char *const *)sv.token_digests;
+	ho.token_names = (const char *const *)sv.token_names;
+	ho.ntokens = sv.ntokens;
 	ho.versions = session_supported_versions;
 	ho.ready = serve_ready;
 	ho.metrics = serve_metrics;
@@ -300,7 +412,7 @@ serve_run(const struct serve_options *o)
 		log_error("gateway", "cannot create the HTTP endpoint");
 		goto out;
 	}
-	if (serve_listen(&sv, o) != 0) {
+	if (serve_listen(&sv, o, gateway_config(sv.gw)) != 0) {
 		rc = 1;
 		goto out;
 	}
@@ -327,6 +439,7 @@ out:
 	/* Sessions first (their last answers go out through the endpoint), then the gateway. */
 	httpd_free(sv.httpd);
 	gateway_free(sv.gw);
+	serve_tokens_free(&sv);
 	if (ev_term)
 		event_free(ev_term);
 	if (ev_int)

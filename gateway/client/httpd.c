@@ -913,8 +913,10 @@ sweep_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	hmap_foreach(sw.h->sessions, sweep_one, &sw);
-	for (size_t i = 0; i < sw.n; i++)
+	for (size_t i = 0; i < sw.n; i++) {
+		log_info(WHO, "session %.8s ended: idle for %ld ms", sw.idle[i]->id, sw.h->lim.idle_ms);
 		sess_close(sw.idle[i], "idle");
+	}
 }
 
 /* ---- life ----------------------------------------------------------------------------------- */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "cfgnode.h"
 #include "config.h"
+#include "listen.h"
 #include "config_keys.h"
 #include "sha256.h"
 #include "log.h"
@@ -324,6 +325,27 @@ plugin_name_ok(const char *s)
 }
 
 /* [A-Za-z_][A-Za-z0-9_]* */
+static int
+listen_addr_ok(const char *s)
+{
+	struct listen_addr a;
+	char err[256];
+	return listen_parse(s, &a, err, sizeof err) == 0;
+}
+
+static int
+token_value_ok(const char *s)
+{
+	if (strncmp(s, "file:", 5) == 0)
+		return s[5] != '\0';
+	if (strncmp(s, "sha256:", 7) != 0 || strlen(s + 7) != 64)
+		return 0;
+	for (const char *p = s + 7; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return 0;
+	return 1;
+}
+
 static int
 var_name_ok(const char *s)
 {
@@ -1133,6 +1155,68 @@ set_audit_log(struct config_walk *w, const struct config_key *row, const struct 
 	w->ld->cfg->audit_log = w->val.s;
 }
 
+/* --- setters: the service (mcpgw serve) --- */
+
+static void
+free_strlist(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+set_listen(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	struct config *c = w->ld->cfg;
+	free_strlist(c->listen, c->nlisten);
+	c->listen = w->val.list.v;
+	c->nlisten = w->val.list.n;
+}
+
+static void
+set_allow_remote(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	w->ld->cfg->allow_remote = w->val.b;
+}
+
+static void
+set_client_tokens(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	struct config *c = w->ld->cfg;
+	for (size_t i = 0; i < c->nclient_tokens; i++) {
+		free(c->client_tokens[i].key);
+		free(c->client_tokens[i].value);
+	}
+	free(c->client_tokens);
+	c->client_tokens = w->val.kv.v;
+	c->nclient_tokens = w->val.kv.n;
+}
+
+static void
+set_max_sessions(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	w->ld->cfg->max_sessions = w->val.l;
+}
+
+static void
+set_session_idle(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	w->ld->cfg->session_idle_ms = w->val.l;
+}
+
+static void
+set_session_queue(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	w->ld->cfg->session_queue_kib = w->val.l;
+}
+
 /* --- setters: defaults, tools/resources/prompts --- */
 
 static int
@@ -1461,6 +1545,12 @@ static const struct config_check env_key_check = { var_name_ok,
 	"environment variable names are letters, digits and _" };
 static const struct config_check var_name_check = { var_name_ok,
 	"expected an environment variable name" };
+static const struct config_check listen_check = { listen_addr_ok,
+	"expected unix:/PATH, 127.0.0.1:PORT, [::1]:PORT, HOST:PORT or fd:N" };
+static const struct config_check token_name_check = { word_ok,
+	"a token's name is letters, digits and _" };
+static const struct config_check token_value_check = { token_value_ok,
+	"expected sha256:<64 hex digits> or file:PATH (the token itself never goes in the configuration)" };
 static const struct config_check header_name_check = { header_name_ok, "expected an HTTP header name" };
 static const struct config_check header_value_check = { header_value_ok,
 	"header values must not contain line breaks" };
@@ -1491,6 +1581,17 @@ static const struct config_key config_key_table[] = {
 	    .set = set_log_level),
 	KEY("audit_log", CONFIG_IN_GATEWAY, CONFIG_T_PATH, .flags = CONFIG_KEY_LOCKED,
 	    .set = set_audit_log),
+	KEY("listen", CONFIG_IN_GATEWAY, CONFIG_T_LIST, .item = &listen_check, .set = set_listen),
+	KEY("allow_remote", CONFIG_IN_GATEWAY, CONFIG_T_BOOL, .flags = CONFIG_KEY_LOCKED,
+	    .def = "false", .set = set_allow_remote),
+	KEY("client_tokens", CONFIG_IN_GATEWAY, CONFIG_T_MAP, .item = &token_name_check,
+	    .value = &token_value_check, .set = set_client_tokens),
+	KEY("max_sessions", CONFIG_IN_GATEWAY, CONFIG_T_INT, .min = 1, .max = 65536, .def = "256",
+	    .set = set_max_sessions),
+	KEY("session_idle", CONFIG_IN_GATEWAY, CONFIG_T_DURATION, .min = 1, .def = "30m",
+	    .set = set_session_idle),
+	KEY("session_queue_kib", CONFIG_IN_GATEWAY, CONFIG_T_INT, .min = 16, .max = 1048576,
+	    .def = "32768", .set = set_session_queue),
 
 	KEY("timeout", CONFIG_IN_DEFAULTS, CONFIG_T_DURATION, .min = 1, .def = "60s",
 	    .set = set_default_timeout),
@@ -2360,6 +2461,9 @@ config_load_any(const struct config_load_opts *opts, const char *text, struct co
 	    10);
 	cfg->startup_wait_ms = key_default_ms(CONFIG_IN_GATEWAY, "startup_wait");
 	cfg->log_level = (enum config_log_level)key_default_choice(CONFIG_IN_GATEWAY, "log_level");
+	cfg->max_sessions = strtol(key_row(CONFIG_IN_GATEWAY, "max_sessions")->def, NULL, 10);
+	cfg->session_idle_ms = key_default_ms(CONFIG_IN_GATEWAY, "session_idle");
+	cfg->session_queue_kib = strtol(key_row(CONFIG_IN_GATEWAY, "session_queue_kib")->def, NULL, 10);
 	ld.cfg = cfg;
 	ld.diags = diags;
 	ld.def_timeout = ld.def_startup = -1;
@@ -2424,6 +2528,12 @@ config_free(struct config *cfg)
 		return;
 	free(cfg->separator);
 	free(cfg->audit_log);
+	free_strlist(cfg->listen, cfg->nlisten);
+	for (size_t i = 0; i < cfg->nclient_tokens; i++) {
+		free(cfg->client_tokens[i].key);
+		free(cfg->client_tokens[i].value);
+	}
+	free(cfg->client_tokens);
 	for (size_t i = 0; i < cfg->nservers; i++)
 		server_cleanup(&cfg->servers[i]);
 	free(cfg->servers);

@@ -81,6 +81,16 @@ struct config {
 	enum config_log_level log_level;	/* default info */
 	char *audit_log;		/* NULL = none; ~ expanded */
 
+	/* the service (mcpgw serve) */
+	char **listen;			/* gateway.listen: addresses as written */
+	size_t nlisten;
+	int allow_remote;		/* gateway.allow_remote */
+	struct config_kv *client_tokens;	/* name -> "sha256:HEX" or "file:PATH" */
+	size_t nclient_tokens;
+	long max_sessions;		/* default 256 */
+	long session_idle_ms;		/* default 30 min */
+	long session_queue_kib;		/* default 32 MiB */
+
 	struct config_server *servers;	/* in config order: system policy first, then user, includes */
 	size_t nservers;
 

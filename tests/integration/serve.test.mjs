@@ -27,7 +27,7 @@ async function startServe({ servers: srv, gateway = {}, listen = ["127.0.0.1:0"]
   const addrs = [];
   await waitUntil(() => {
     for (const m of gw.stderr.matchAll(/listening on (\S+)/g)) if (!addrs.includes(m[1])) addrs.push(m[1]);
-    return addrs.length >= listen.length || gw.exitStatus !== null;
+    return addrs.length >= Math.max(1, listen.length) || gw.exitStatus !== null;
   }, T(10000), "serve to listen");
   assert.equal(gw.exitStatus, null, `serve exited early:\n${gw.stderrTail()}`);
   return { gw, dir, config, addrs };
@@ -246,5 +246,102 @@ test("serve: a non-loopback address is refused without allow_remote and client t
     assert.match(gw.stderr, /0\.0\.0\.0:0.*(allow_remote|loopback)/);
   } finally {
     rmTmp(dir);
+  }
+});
+
+test("serve: client tokens on TCP: 401 with WWW-Authenticate without one, served with one", async () => {
+  const dir = makeTmp("serve-tokens");
+  const tokenFile = path.join(dir, "alice.token");
+  fs.writeFileSync(tokenFile, "alice-secret-token\n", { mode: 0o600 });
+  const digest = (await import("node:crypto")).createHash("sha256").update("bob-secret-token").digest("hex");
+  const { gw, addrs } = await startServe({
+    dir, servers: { everything: servers.everything() },
+    gateway: { client_tokens: { alice: `file:${tokenFile}`, bob: `sha256:${digest}` } },
+  });
+  try {
+    const none = await raw(addrs[0], { headers: JSONH, body: INIT });
+    assert.equal(none.status, 401);
+    assert.match(none.headers["www-authenticate"], /^Bearer/);
+    const wrong = await raw(addrs[0], { headers: { ...JSONH, Authorization: "Bearer nope" }, body: INIT });
+    assert.equal(wrong.status, 401);
+    for (const tok of ["alice-secret-token", "bob-secret-token"]) {
+      const client = new Client({ name: "tok", version: "1" });
+      const transport = new StreamableHTTPClientTransport(urlOf(addrs[0]), { requestInit: { headers: { Authorization: `Bearer ${tok}` } } });
+      await within(client.connect(transport), T(10000), "initialize with a token");
+      assert.equal((await client.callTool({ name: "everything__echo", arguments: { message: tok } })).content[0].text, `Echo: ${tok}`);
+      // A session belongs to its token: the other token cannot use it.
+      const other = tok.startsWith("alice") ? "bob-secret-token" : "alice-secret-token";
+      const stolen = await raw(addrs[0], { headers: { ...JSONH, Authorization: `Bearer ${other}`, "Mcp-Session-Id": transport.sessionId }, body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/list" }) });
+      assert.equal(stolen.status, 404);
+      await transport.terminateSession();
+      await client.close();
+    }
+    assert.doesNotMatch(gw.stderr, /secret-token/, "no token in the log");
+    // A token file others may read is refused at start.
+    fs.chmodSync(tokenFile, 0o644);
+    const config = path.join(dir, "config2.yaml");
+    fs.writeFileSync(config, toYaml({ gateway: { client_tokens: { alice: `file:${tokenFile}` } }, servers: { everything: servers.everything() } }));
+    const gw2 = new Gateway({ dir, args: ["serve", "-c", config, "--system-policy", "", "--listen", "127.0.0.1:0"] });
+    const st = await Promise.race([gw2.exited, sleep(T(10000)).then(() => null)]);
+    assert.equal(st?.code, 1, gw2.stderrTail());
+    assert.match(gw2.stderr, /client_tokens\.alice: .*0600/);
+  } finally {
+    await stop(gw, dir);
+  }
+});
+
+test("serve: gateway.listen, idle sessions ended after session_idle", async () => {
+  const dir = makeTmp("serve-idle");
+  const sock = path.join(dir, "gw.sock");
+  const { gw, addrs } = await startServe({
+    dir, servers: { everything: servers.everything() }, listen: [],
+    gateway: { listen: [`unix:${sock}`], session_idle: "1s" },
+  });
+  try {
+    assert.equal(addrs[0], `unix:${sock}`);
+    const init = await raw(null, { socketPath: sock, headers: JSONH, body: INIT });
+    assert.equal(init.status, 200);
+    const sid = init.headers["mcp-session-id"];
+    const list = JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" });
+    assert.equal((await raw(null, { socketPath: sock, headers: { ...JSONH, "Mcp-Session-Id": sid }, body: list })).status, 200);
+    // Asking would keep it alive: wait for the gateway to say it ended it, then ask.
+    await waitUntil(() => gw.stderr.includes(`session ${sid.slice(0, 8)} ended: idle`), T(8000), "the idle session to end");
+    assert.equal((await raw(null, { socketPath: sock, headers: { ...JSONH, "Mcp-Session-Id": sid }, body: list })).status, 404);
+  } finally {
+    await stop(gw, dir);
+  }
+});
+
+test("serve: a client that stops reading is dropped at its queue bound; other sessions go on", async () => {
+  const dir = makeTmp("serve-slow");
+  const sock = path.join(dir, "gw.sock");
+  const { gw } = await startServe({
+    dir, servers: { everything: servers.everything() }, listen: [`unix:${sock}`],
+    gateway: { session_queue_kib: 64 },
+  });
+  const net = await import("node:net");
+  try {
+    const init = await raw(null, { socketPath: sock, headers: JSONH, body: INIT });
+    const sid = init.headers["mcp-session-id"];
+    const tools = JSON.parse((await raw(null, { socketPath: sock, headers: { ...JSONH, "Mcp-Session-Id": sid }, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }) })).body).result.tools.map((t) => t.name);
+    const long = tools.find((t) => /long_running/.test(t));
+    // A call with thousands of progress notifications on its stream, from a client that never reads.
+    const body = JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: long, arguments: { duration: 3, steps: 20000 }, _meta: { progressToken: "p" } } });
+    const s = net.connect(sock);
+    await new Promise((r) => s.on("connect", r));
+    s.pause();
+    s.write(`POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Session-Id: ${sid}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    // Meanwhile another client is served.
+    const { client, transport } = await connect(new URL("http://localhost/mcp"), { fetchImpl: (u, i) => fetch(u, { ...i, dispatcher: new Agent({ connect: { socketPath: sock } }) }) });
+    assert.equal((await client.callTool({ name: "everything__echo", arguments: { message: "still here" } })).content[0].text, "Echo: still here");
+    await waitUntil(() => /reads too slowly/.test(gw.stderr), T(20000), "the slow session to be dropped");
+    const after = await raw(null, { socketPath: sock, headers: { ...JSONH, "Mcp-Session-Id": sid }, body: JSON.stringify({ jsonrpc: "2.0", id: 4, method: "tools/list" }) });
+    assert.equal(after.status, 404, "the dropped session is gone");
+    assert.equal((await client.callTool({ name: "everything__echo", arguments: { message: "and now" } })).content[0].text, "Echo: and now");
+    s.destroy();
+    await transport.terminateSession();
+    await client.close();
+  } finally {
+    await stop(gw, dir);
   }
 });
