@@ -15,12 +15,14 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <jansson.h>
 
 #include "hmap.h"
 #include "http_guard.h"
 #include "httpd.h"
 #include "log.h"
+#include "util.h"
 
 #define WHO "httpd"
 
@@ -72,7 +74,10 @@ struct conn {
 };
 
 struct lsock {
+	struct httpd *h;
 	struct evhttp_bound_socket *bound;
+	struct evconnlistener *lev;
+	struct event *ev_resume;
 	int tcp;
 };
 
@@ -83,12 +88,18 @@ struct httpd {
 	struct httpd_limits lim;
 	struct httpd_options opt;
 	struct hmap *sessions;		/* id -> hsess */
-	struct lsock *socks;
+	struct lsock **socks;
 	size_t nsocks;
+	struct timespec last_emfile_log;
+	struct httpd *next_live;
 	struct event *ev_sweep;
 	int draining;
 	size_t nconns;
 };
+
+/* The endpoints alive in this process: evhttp gives a listener's error callback only its evhttp,
+ * so this is how the callback finds its socket. Touched only from the loops' thread. */
+static struct httpd *live;
 
 void
 httpd_default_limits(struct httpd_limits *l)
@@ -101,14 +112,6 @@ httpd_default_limits(struct httpd_limits *l)
 	l->replay_bytes = 1u << 20;
 	l->max_connections = 4096;
 	l->header_timeout_ms = 10000;
-}
-
-static long
-ms_since(const struct timespec *t)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
 }
 
 /* ---- replies -------------------------------------------------------------------------------- */
@@ -902,7 +905,7 @@ sweep_one(const char *key, void *val, void *arg)
 	for (struct stream *st = s->streams; st; st = st->next)
 		if (st->req != NULL || (st->kind == STREAM_POST && !st->done))
 			return;
-	if (ms_since(&s->used) >= sw->h->lim.idle_ms)
+	if (util_ms_since(&s->used) >= sw->h->lim.idle_ms)
 		sw->idle[sw->n++] = s;
 }
 
@@ -944,6 +947,8 @@ httpd_new(struct event_base *base, const struct httpd_backend *be, const struct 
 		return NULL;
 	}
 	evhttp_set_gencb(h->http, request_cb, h);
+	h->next_live = live;
+	live = h;
 	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_PUT | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	/* evhttp answers 413 itself past this; the handler gives the JSON-RPC body below it. */
@@ -965,18 +970,75 @@ httpd_new(struct event_base *base, const struct httpd_backend *be, const struct 
 	return h;
 }
 
+static void
+accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lsock *ls = arg;
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(ls->lev);
+}
+
+/* accept(2) failed. Out of descriptors, the socket stays readable: without a pause the loop would
+ * spin on it. The listener rests 250 ms (connections closing meanwhile free descriptors), and the
+ * log says so at most once a minute. */
+
+static struct lsock *
+lsock_of(struct evconnlistener *lev, void *http)
+{
+	for (struct httpd *h = live; h; h = h->next_live)
+		if ((void *)h->http == http)
+			for (size_t i = 0; i < h->nsocks; i++)
+				if (h->socks[i]->lev == lev)
+					return h->socks[i];
+	return NULL;
+}
+
+static void
+accept_error_cb(struct evconnlistener *lev, void *http)
+{
+	struct lsock *ls = lsock_of(lev, http);
+	struct timeval tv = { 0, 250000 };
+	int e = EVUTIL_SOCKET_ERROR();
+
+	if (ls == NULL || (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM))
+		return;
+	evconnlistener_disable(lev);
+	evtimer_add(ls->ev_resume, &tv);
+	if (ls->h->last_emfile_log.tv_sec == 0 || util_ms_since(&ls->h->last_emfile_log) > 60000) {
+		clock_gettime(CLOCK_MONOTONIC, &ls->h->last_emfile_log);
+		log_warn(WHO, "cannot accept connections: %s (%zu sessions); pausing new connections",
+		    strerror(e), hmap_count(ls->h->sessions));
+	}
+}
+
 int
 httpd_listen(struct httpd *h, int fd, int tcp)
 {
-	struct lsock *n = realloc(h->socks, (h->nsocks + 1) * sizeof *n);
+	struct lsock **n = realloc(h->socks, (h->nsocks + 1) * sizeof *n);
+	struct lsock *ls;
+
 	if (n == NULL)
 		return -1;
 	h->socks = n;
-	n[h->nsocks].bound = evhttp_accept_socket_with_handle(h->http, fd);
-	if (n[h->nsocks].bound == NULL)
+	if ((ls = calloc(1, sizeof *ls)) == NULL)
 		return -1;
-	n[h->nsocks].tcp = tcp;
-	h->nsocks++;
+	ls->h = h;
+	ls->tcp = tcp;
+	ls->lev = evconnlistener_new(h->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+	    -1, fd);
+	ls->ev_resume = evtimer_new(h->base, accept_resume_cb, ls);
+	if (ls->lev == NULL || ls->ev_resume == NULL ||
+	    (ls->bound = evhttp_bind_listener(h->http, ls->lev)) == NULL) {
+		if (ls->ev_resume)
+			event_free(ls->ev_resume);
+		if (ls->lev)
+			evconnlistener_free(ls->lev);
+		free(ls);
+		return -1;
+	}
+	evconnlistener_set_error_cb(ls->lev, accept_error_cb);
+	h->socks[h->nsocks++] = ls;
 	return 0;
 }
 
@@ -1019,7 +1081,16 @@ httpd_free(struct httpd *h)
 	if (h->ev_sweep)
 		event_free(h->ev_sweep);
 	if (h->http)
-		evhttp_free(h->http);
+		evhttp_free(h->http);	/* frees the listeners (and closes their sockets) */
+	for (size_t i = 0; i < h->nsocks; i++) {
+		event_free(h->socks[i]->ev_resume);
+		free(h->socks[i]);
+	}
 	free(h->socks);
+	for (struct httpd **pp = &live; *pp; pp = &(*pp)->next_live)
+		if (*pp == h) {
+			*pp = h->next_live;
+			break;
+		}
 	free(h);
 }

@@ -345,3 +345,34 @@ test("serve: a client that stops reading is dropped at its queue bound; other se
     await stop(gw, dir);
   }
 });
+
+test("serve: 10,000 connections that never send a byte: bounded memory, others served, idle ones closed", async () => {
+  const dir = makeTmp("serve-conns");
+  const sock = path.join(dir, "gw.sock");
+  const { gw } = await startServe({ dir, servers: { everything: servers.everything() }, listen: [`unix:${sock}`] });
+  const net = await import("node:net");
+  const rss = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${gw.pid}/status`, "utf8"))[1]);
+  const fds = () => fs.readdirSync(`/proc/${gw.pid}/fd`).length;
+  const idle = [];
+  try {
+    const fds0 = fds();
+    const rss0 = rss();
+    for (let i = 0; i < 10000; i++) {
+      const s = net.connect(sock);
+      s.on("error", () => {});
+      idle.push(s);
+      if (i % 500 === 499) await sleep(10);
+    }
+    await waitUntil(() => fds() >= fds0 + 9000 || /cannot accept/.test(gw.stderr), T(20000), "the connections to be accepted");
+    const grown = rss() - rss0;
+    assert.ok(grown < 64 * 1024, `RSS grew by ${grown} kB for 10,000 idle connections`);
+    // Another client is served meanwhile.
+    const r = await raw(null, { socketPath: sock, headers: JSONH, body: INIT });
+    assert.equal(r.status, 200);
+    // Connections that send nothing are closed after the header timeout (10 s).
+    await waitUntil(() => fds() < fds0 + 50, T(30000), "idle connections to be closed", 500);
+  } finally {
+    idle.forEach((s) => s.destroy());
+    await stop(gw, dir);
+  }
+});
