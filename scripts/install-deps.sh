@@ -16,9 +16,10 @@ else
 	exit 1
 fi
 
+# haproxy: the service test in front of two serve instances (tests/integration/haproxy.test.mjs)
 # iproute2: the conformance tests bring up loopback in a network namespace of their own (ip link)
 PKGS="build-essential pkg-config libevent-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev
-libcmocka-dev clang libclang-rt-14-dev valgrind ca-certificates iproute2"
+libcmocka-dev clang libclang-rt-14-dev valgrind ca-certificates iproute2 haproxy"
 
 LOG=$(mktemp "${TMPDIR:-/tmp}/install-deps.XXXXXX")
 trap 'rm -f "$LOG"' EXIT INT TERM
