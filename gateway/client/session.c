@@ -87,6 +87,7 @@ struct session {
 	struct router *router;		/* the gateway's, which outlives its sessions */
 	struct session_io io;
 	int initialized;
+	int implicit;			/* served without initialize (a later one is still the handshake) */
 	char version[16];
 	json_t *client_caps;
 	struct hmap *calls;		/* client id key -> call */
@@ -830,7 +831,10 @@ handle_initialize(struct session *s, struct jsonrpc_msg *m)
 	json_t *caps = json_object_get(m->params, "capabilities");
 	char *instr;
 
-	if (s->initialized) {
+	/* Only an initialize refuses a second one: a client that tried something else first (a
+	 * modern client's server/discover, issue 12) and then falls back to initialize is doing its
+	 * handshake now. */
+	if (s->initialized && !s->implicit) {
 		send_error(s, m->id, JSONRPC_INVALID_REQUEST, "already initialized");
 		return;
 	}
@@ -842,8 +846,10 @@ handle_initialize(struct session *s, struct jsonrpc_msg *m)
 		if (strcmp(want, session_supported_versions[i]) == 0)
 			v = want;
 	snprintf(s->version, sizeof s->version, "%s", v);
+	json_decref(s->client_caps);
 	s->client_caps = caps ? json_deep_copy(caps) : json_object();
 	s->initialized = 1;
+	s->implicit = 0;
 	instr = router_instructions(s->router);
 	session_send(s, jsonrpc_result(m->id, json_pack(
 	    "{ss s{s{sb} s{sb} s{sbsb} s{} s{}} s{ssssss} ss}",
@@ -1123,6 +1129,7 @@ implicit_init(struct session *s, struct jsonrpc_msg *m)
 	json_t *meta = json_object_get(m->params, "_meta");
 	json_t *caps = json_object_get(meta, "io.modelcontextprotocol/clientCapabilities");
 	s->initialized = 1;
+	s->implicit = 1;
 	snprintf(s->version, sizeof s->version, "%s", session_supported_versions[0]);
 	s->client_caps = json_is_object(caps) ? json_deep_copy(caps) : json_object();
 	gateway_client_caps(s->gw, s, s->client_caps);
