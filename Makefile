@@ -1,4 +1,5 @@
-# mcpgw: plain Makefile. `make` builds build/mcpgw, build/libmcpgw.a, build/libmcpgw.so.
+# mcpgw: plain Makefile. `make` builds build/mcpgw, build/libmcpgw.a, build/libmcpgw.so.0 (with the
+# build/libmcpgw.so link) and the example host of docs/examples/.
 # V=1 shows full command lines; WERROR=1 (set by CI) turns warnings into errors.
 
 PREFIX     ?= /usr/local
@@ -49,7 +50,14 @@ TOOL_SRCS := $(wildcard tests/bench/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/bench/%.c=$(BUILD)/tools/%)
 
 .PHONY: all test check unit integration bench asan valgrind install clean demo deps
-all: $(BUILD)/mcpgw $(BUILD)/libmcpgw.a $(BUILD)/libmcpgw.so $(TOOL_BINS)
+# The shared library exports only <mcpgw/mcpgw.h> (gateway/libmcpgw.map); its soname carries the ABI
+# version (MCPGW_ABI in the header).
+SO_ABI    := $(shell sed -n 's/^\#define MCPGW_ABI \([0-9]*\).*/\1/p' include/mcpgw/mcpgw.h)
+SO_NAME   := libmcpgw.so.$(SO_ABI)
+EXAMPLE_SRCS := $(wildcard docs/examples/*.c)
+EXAMPLE_BINS := $(EXAMPLE_SRCS:docs/examples/%.c=$(BUILD)/examples/%)
+
+all: $(BUILD)/mcpgw $(BUILD)/libmcpgw.a $(BUILD)/libmcpgw.so $(TOOL_BINS) examples
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -60,9 +68,23 @@ $(BUILD)/libmcpgw.a: $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/libmcpgw.so: $(LIB_OBJS)
+$(BUILD)/$(SO_NAME): $(LIB_OBJS) gateway/libmcpgw.map
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -shared $(OPT) $(HARDEN) $(LDHARDEN) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+	$(Q)$(CC) -shared $(OPT) $(HARDEN) $(LDHARDEN) $(CFLAGS) $(LDFLAGS) -Wl,-soname,$(SO_NAME) \
+	    -Wl,--version-script=gateway/libmcpgw.map -o $@ $(LIB_OBJS) $(LDLIBS_ALL)
+
+$(BUILD)/libmcpgw.so: $(BUILD)/$(SO_NAME)
+	$(Q)ln -sf $(SO_NAME) $@
+
+# Example hosts: built against the shared library (only the public API is visible there) and run by
+# the integration tests (tests/integration/embed.vg.test.mjs).
+.PHONY: examples
+examples: $(EXAMPLE_BINS)
+$(BUILD)/examples/%: docs/examples/%.c $(BUILD)/libmcpgw.so include/mcpgw/mcpgw.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) -std=c11 $(OPT) $(WARN) $(HARDEN) $(PKG_CFLAGS) -Iinclude $(CFLAGS) -o $@ $< -L$(BUILD) -lmcpgw \
+	    -Wl,-rpath,'$$ORIGIN/..' $(PKG_LIBS)
 
 $(BUILD)/mcpgw: $(CMD_OBJS) $(BUILD)/libmcpgw.a
 	@$(if $(Q),echo "  LD      $@")
@@ -130,8 +152,11 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/mcpgw
 	install -m 0755 $(BUILD)/mcpgw $(DESTDIR)$(PREFIX)/bin/mcpgw
 	install -m 0644 $(BUILD)/libmcpgw.a $(DESTDIR)$(PREFIX)/lib/libmcpgw.a
-	install -m 0755 $(BUILD)/libmcpgw.so $(DESTDIR)$(PREFIX)/lib/libmcpgw.so
+	install -m 0755 $(BUILD)/$(SO_NAME) $(DESTDIR)$(PREFIX)/lib/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(PREFIX)/lib/libmcpgw.so
 	install -m 0644 include/mcpgw/*.h $(DESTDIR)$(PREFIX)/include/mcpgw/
+	install -d $(DESTDIR)$(PREFIX)/lib/mcpgw/plugins
+	$(if $(PLUGIN_SOS),install -m 0755 $(PLUGIN_SOS) $(DESTDIR)$(PREFIX)/lib/mcpgw/plugins/)
 
 clean:
 	rm -rf build build-asan build-fuzz
@@ -150,7 +175,7 @@ PLUGIN_LIBS  := $(shell pkg-config --libs libcrypto)
 all: plugins
 plugins: $(PLUGIN_SOS)
 test-plugins: $(TEST_PLUGIN_SOS)
-integration: test-plugins
+integration: test-plugins $(BUILD)/tests/test_embed
 unit: plugins
 
 define PLUGIN_RULE

@@ -40,6 +40,7 @@ struct gateway {
 	struct event *ev_watch, *ev_settle;
 	struct event *ev_hard, *ev_drain, *ev_drained;
 	long drain_ms;			/* the bound of the drain under way */
+	struct log_sink *log;		/* NULL: the process log */
 	int npaused;			/* transports asking for backpressure */
 	int stopping, draining, stopped;
 	int caps_fixed;			/* gateway_fix_client_caps: sessions do not choose them */
@@ -63,7 +64,7 @@ gateway_harden_process(void)
 struct config *
 gateway_load_config(const struct gateway_args *a)
 {
-	struct gateway_opts o = { a->config_file, NULL, a->system_policy, NULL, 0 };
+	struct gateway_opts o = { a->config_file, NULL, a->system_policy, NULL, 0, NULL };
 	return gateway_config_load(&o, stderr);
 }
 
@@ -101,6 +102,30 @@ gateway_state_dir(void)
 	return dir;
 }
 
+/* The configuration's log level: the gateway's own sink's, or the process log's. */
+static void
+gw_set_log_level(struct gateway *g)
+{
+	if (g->log)
+		g->log->level = (enum log_level)g->cfg->log_level;
+	else
+		log_set_level((enum log_level)g->cfg->log_level);
+}
+
+/* What the gateway's callbacks log goes to its own sink (an embedded gateway's callback). */
+static struct log_sink *
+gw_enter(struct gateway *g)
+{
+	return g->log ? log_sink_enter(g->log) : NULL;
+}
+
+static void
+gw_leave(struct gateway *g, struct log_sink *prev)
+{
+	if (g->log)
+		log_sink_leave(prev);
+}
+
 /* ---- which session gets what an upstream sends ---- */
 
 /* The session a server-to-client request (sampling, elicitation, roots) or a notification that
@@ -121,7 +146,7 @@ gateway_request_session(const struct gateway *g, struct upstream *up)
 }
 
 static void
-gw_list_changed(void *arg, unsigned which)
+gw_list_changed_in(void *arg, unsigned which)
 {
 	struct gateway *g = arg;
 	/* Each session knows which lists its client has seen. */
@@ -130,7 +155,16 @@ gw_list_changed(void *arg, unsigned which)
 }
 
 static void
-gw_notification(void *arg, struct upstream *up, const char *method, json_t *params)
+gw_list_changed(void *arg, unsigned which)
+{
+	struct gateway *g_ = arg;
+	struct log_sink *prev = gw_enter(g_);
+	gw_list_changed_in(arg, which);
+	gw_leave(g_, prev);
+}
+
+static void
+gw_notification_in(void *arg, struct upstream *up, const char *method, json_t *params)
 {
 	struct gateway *g = arg;
 	if (strcmp(method, "notifications/message") == 0) {
@@ -163,7 +197,16 @@ gw_notification(void *arg, struct upstream *up, const char *method, json_t *para
 }
 
 static void
-gw_request(void *arg, struct upstream *up, json_t *msg)
+gw_notification(void *arg, struct upstream *up, const char *method, json_t *params)
+{
+	struct gateway *g_ = arg;
+	struct log_sink *prev = gw_enter(g_);
+	gw_notification_in(arg, up, method, params);
+	gw_leave(g_, prev);
+}
+
+static void
+gw_request_in(void *arg, struct upstream *up, json_t *msg)
 {
 	struct gateway *g = arg;
 	struct session *s = gateway_request_session(g, up);
@@ -176,7 +219,16 @@ gw_request(void *arg, struct upstream *up, json_t *msg)
 }
 
 static void
-gw_state(void *arg, struct upstream *up, enum upstream_state old)
+gw_request(void *arg, struct upstream *up, json_t *msg)
+{
+	struct gateway *g_ = arg;
+	struct log_sink *prev = gw_enter(g_);
+	gw_request_in(arg, up, msg);
+	gw_leave(g_, prev);
+}
+
+static void
+gw_state_in(void *arg, struct upstream *up, enum upstream_state old)
 {
 	struct gateway *g = arg;
 	for (size_t i = 0; i < g->nsess; i++)
@@ -184,11 +236,29 @@ gw_state(void *arg, struct upstream *up, enum upstream_state old)
 }
 
 static void
-gw_gone(void *arg, struct upstream *up)
+gw_state(void *arg, struct upstream *up, enum upstream_state old)
+{
+	struct gateway *g_ = arg;
+	struct log_sink *prev = gw_enter(g_);
+	gw_state_in(arg, up, old);
+	gw_leave(g_, prev);
+}
+
+static void
+gw_gone_in(void *arg, struct upstream *up)
 {
 	struct gateway *g = arg;
 	for (size_t i = 0; i < g->nsess; i++)
 		session_upstream_gone(g->sess[i], up);
+}
+
+static void
+gw_gone(void *arg, struct upstream *up)
+{
+	struct gateway *g_ = arg;
+	struct log_sink *prev = gw_enter(g_);
+	gw_gone_in(arg, up);
+	gw_leave(g_, prev);
 }
 
 /* The client capabilities and log level the upstreams get are one per gateway (an upstream has
@@ -289,18 +359,36 @@ gw_finish(struct gateway *g)
 }
 
 static void
-gw_stopped(void *arg)
+gw_stopped_in(void *arg)
 {
 	log_debug("gateway", "every server stopped");
 	gw_finish(arg);
 }
 
 static void
-gw_hard_cb(evutil_socket_t fd, short what, void *arg)
+gw_stopped(void *arg)
+{
+	struct gateway *g_ = arg;
+	struct log_sink *prev = gw_enter(g_);
+	gw_stopped_in(arg);
+	gw_leave(g_, prev);
+}
+
+static void
+gw_hard_cb_in(evutil_socket_t fd, short what, void *arg)
 {
 	/* gateway_free() kills the process groups of what is still running. */
 	log_warn("gateway", "servers still running after %d ms: killing them", SHUTDOWN_HARD_MS);
 	gw_finish(arg);
+}
+
+static void
+gw_hard_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gateway *g_ = arg;
+	struct log_sink *prev = gw_enter(g_);
+	gw_hard_cb_in(fd, what, arg);
+	gw_leave(g_, prev);
 }
 
 static void
@@ -317,11 +405,20 @@ gw_stop(struct gateway *g, const char *why)
 }
 
 static void
-gw_drained_cb(evutil_socket_t fd, short what, void *arg)
+gw_drained_cb_in(evutil_socket_t fd, short what, void *arg)
 {
 	struct gateway *g = arg;
 	if (g->draining && !g->stopping && gateway_busy(g) == 0)
 		gw_stop(g, "drained");
+}
+
+static void
+gw_drained_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gateway *g_ = arg;
+	struct log_sink *prev = gw_enter(g_);
+	gw_drained_cb_in(fd, what, arg);
+	gw_leave(g_, prev);
 }
 
 void
@@ -333,7 +430,7 @@ gateway_session_quiet(struct gateway *g)
 }
 
 static void
-gw_drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+gw_drain_timeout_cb_in(evutil_socket_t fd, short what, void *arg)
 {
 	struct gateway *g = arg;
 	size_t busy = gateway_busy(g);
@@ -342,6 +439,15 @@ gw_drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	log_warn("gateway", "%zu request%s still in flight after %ld ms: stopping anyway", busy,
 	    busy == 1 ? "" : "s", g->drain_ms);
 	gw_stop(g, "drain timeout");
+}
+
+static void
+gw_drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gateway *g_ = arg;
+	struct log_sink *prev = gw_enter(g_);
+	gw_drain_timeout_cb_in(fd, what, arg);
+	gw_leave(g_, prev);
 }
 
 void
@@ -401,16 +507,25 @@ gateway_reload(struct gateway *g, const char *why)
 	g->old_cfgs = old;
 	g->old_cfgs[g->nold++] = g->cfg;
 	g->cfg = ncfg;
-	log_set_level((enum log_level)ncfg->log_level);
+	gw_set_log_level(g);
 	router_reload(g->router, ncfg, gw_gone, g);
 	gw_watch(g);
 	return 0;
 }
 
 static void
-gw_settle_cb(evutil_socket_t fd, short what, void *arg)
+gw_settle_cb_in(evutil_socket_t fd, short what, void *arg)
 {
 	gateway_reload(arg, "configuration file changed");
+}
+
+static void
+gw_settle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gateway *g_ = arg;
+	struct log_sink *prev = gw_enter(g_);
+	gw_settle_cb_in(fd, what, arg);
+	gw_leave(g_, prev);
 }
 
 /* 1 when a change to dir/name concerns the configuration: one of the files it was read from, or
@@ -433,7 +548,7 @@ gw_config_path(const struct gateway *g, const char *dir, const char *name)
 }
 
 static void
-gw_watch_cb(evutil_socket_t fd, short what, void *arg)
+gw_watch_cb_in(evutil_socket_t fd, short what, void *arg)
 {
 	struct gateway *g = arg;
 	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -453,6 +568,15 @@ gw_watch_cb(evutil_socket_t fd, short what, void *arg)
 	/* Editors write in several steps: reload once things are quiet. */
 	if (relevant)
 		evtimer_add(g->ev_settle, &tv);
+}
+
+static void
+gw_watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gateway *g_ = arg;
+	struct log_sink *prev = gw_enter(g_);
+	gw_watch_cb_in(fd, what, arg);
+	gw_leave(g_, prev);
 }
 
 static void
@@ -527,7 +651,8 @@ gateway_new(struct event_base *base, const struct gateway_opts *o, struct config
 	}
 	g->base = base;
 	g->cfg = cfg;
-	log_set_level((enum log_level)cfg->log_level);
+	g->log = o->log;
+	gw_set_log_level(g);
 	g->inotify_fd = -1;
 	g->opts.config_file = dup_or_null(o->config_file);
 	g->opts.config_text = dup_or_null(o->config_text);

@@ -18,6 +18,7 @@ struct gateway;
 struct session;
 struct session_io;
 struct router;
+struct log_sink;
 
 struct gateway_args {
 	const char *config_file;
@@ -37,6 +38,9 @@ struct gateway_opts {
 	const char *system_policy;	/* NULL: built-in; "": none */
 	const char *state_dir;		/* NULL: the XDG default; "": no state directory */
 	int watch;			/* reload when a configuration file changes (inotify) */
+	struct log_sink *log;		/* NULL: the process log (stderr); else this gateway's own
+					 * (log.h), current in the gateway's callbacks, its level the
+					 * configuration's */
 };
 
 /* Loads the configuration the options name; diagnostics to diag (a stream) or, when NULL, to the

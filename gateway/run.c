@@ -1,16 +1,15 @@
 /* run.c: owns the run mode's process: the stdio transport on stdin/stdout, the signals (SIGTERM
  * and SIGINT drain, SIGHUP reloads), the process set-up and the exit. mcpgw_run_stdio() of
- * <mcpgw/mcpgw.h>; the library itself installs no signal handler and touches no fd of its host. */
+ * <mcpgw/mcpgw.h>, a host of the embedding API like any other (embed.h adds the stdio transport's
+ * access to the core object); the library itself installs no signal handler. */
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <event2/event.h>
 #include "mcpgw/mcpgw.h"
-#include "child.h"
+#include "embed.h"
 #include "gateway.h"
 #include "log.h"
-#include "oauth.h"
-#include "router.h"
 #include "sentinel.h"
 #include "stdio_client.h"
 #include "version.h"
@@ -19,7 +18,8 @@
 
 struct run {
 	struct event_base *base;
-	struct gateway *gw;
+	struct mcpgw *m;
+	struct gateway *gw;		/* m's core object */
 	struct stdio_client *client;
 };
 
@@ -59,7 +59,7 @@ run_hup_cb(evutil_socket_t sig, short what, void *arg)
 int
 mcpgw_run_stdio(const struct mcpgw_options *o)
 {
-	struct gateway_opts go = { o->config_file, NULL, o->system_policy, o->state_dir, 1 };
+	struct gateway_opts go = { o->config_file, NULL, o->system_policy, o->state_dir, 1, NULL };
 	struct gateway_args a = { o->config_file, o->system_policy };
 	struct stdio_client_cbs cc = { run_client_closed, NULL };
 	struct run r = { 0 };
@@ -76,15 +76,16 @@ mcpgw_run_stdio(const struct mcpgw_options *o)
 		config_free(cfg);
 		return 2;
 	}
-	if ((r.gw = gateway_new(r.base, &go, cfg)) == NULL) {
+	if (embed_new_loaded(r.base, &go, cfg, &r.m) < 0) {
 		log_error("gateway", "cannot create the gateway");
 		event_base_free(r.base);
 		return 2;
 	}
+	r.gw = embed_gateway(r.m);
 	cc.arg = &r;
 	if ((r.client = stdio_client_new(r.gw, STDIN_FILENO, STDOUT_FILENO, &cc)) == NULL) {
 		log_error("gateway", "cannot open the stdio session");
-		gateway_free(r.gw);
+		mcpgw_free(r.m);
 		event_base_free(r.base);
 		return 2;
 	}
@@ -95,21 +96,17 @@ mcpgw_run_stdio(const struct mcpgw_options *o)
 	evsignal_add(ev_int, NULL);
 	evsignal_add(ev_hup, NULL);
 	log_info("gateway", "mcpgw %s serving %zu server%s on stdio", MCPGW_VERSION,
-	    router_count(gateway_router(r.gw)), router_count(gateway_router(r.gw)) == 1 ? "" : "s");
-	gateway_start(r.gw);
+	    mcpgw_server_count(r.m), mcpgw_server_count(r.m) == 1 ? "" : "s");
 
 	event_base_dispatch(r.base);
 
-	/* issue 4: a sign-in still waiting for its browser ends here (its listener, its requests) */
-	oauth_shared_cancel_all();
-	/* Last answers (errors for calls cut short) go out before we leave. */
-	gateway_free(r.gw);
+	/* Last answers (errors for calls cut short) go out before we leave; mcpgw_free() also ends a
+	 * sign-in still waiting for its browser (issue 4) and closes the sentinel's pipe. */
+	mcpgw_free(r.m);
 	stdio_client_free(r.client);
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
-	child_shutdown();
-	sentinel_stop();
 	event_base_free(r.base);
 	libevent_global_shutdown();
 	return 0;

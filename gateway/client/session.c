@@ -12,6 +12,7 @@
 #include "gateway.h"
 #include "hmap.h"
 #include "jsonfast.h"
+#include "msg.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "oauth.h"
@@ -42,8 +43,9 @@ struct call {
 	char *exposed_uri;		/* resources/read: the URI the client asked for */
 	char *tool;			/* tools/call: the exposed name (for the audit log) */
 	char *client_id_text;		/* the client's id as JSON text, for splicing replies */
-	char *params_text;		/* while waiting, raw path: the params to send (JSON text) */
-	size_t params_len, token_at, token_len;
+	char *params_text;		/* while waiting, text path: the params to send (JSON text) */
+	size_t params_len;
+	struct jsonfast_span token;	/* in params_text: _meta.progressToken's value */
 	struct timespec started;
 	char *orig_uri;
 	struct event *wait_timer;
@@ -87,6 +89,7 @@ struct session {
 	struct router *router;		/* the gateway's, which outlives its sessions */
 	struct session_io io;
 	int initialized;
+	int implicit;			/* served without initialize (a later one is still the handshake) */
 	char version[16];
 	json_t *client_caps;
 	struct hmap *calls;		/* client id key -> call */
@@ -108,7 +111,7 @@ struct session {
 	int draining;			/* stopping: new requests are refused, calls in flight end */
 };
 
-static void session_dispatch(struct session *, struct jsonrpc_msg *);
+static void session_dispatch(struct session *, struct msg *);
 
 /* Every message to the client goes out here. A draining session that answered its last request
  * tells the gateway, which may then stop. */
@@ -331,21 +334,34 @@ needs_downconvert(const struct session *s, const char *method)
 	    (strcmp(method, "tools/call") == 0 || strcmp(method, "prompts/get") == 0);
 }
 
+/* Where the id of a reply lies in its text: from the scan, or read from the text. */
+static int
+reply_id_span(const struct msg *r, struct jsonfast_span *id)
+{
+	struct jsonfast_span all = { 0, r->len };
+	if (r->text == NULL)
+		return 0;
+	if (r->f.kind == JSONFAST_RESULT) {
+		*id = r->f.id;
+		return 1;
+	}
+	return msg_member(r, all, "id", id) == 1;
+}
+
 static void
-call_reply_cb(void *arg, json_t *msg, const char *raw, size_t rawlen)
+call_reply_cb(void *arg, struct msg *r)
 {
 	struct call *c = arg;
 	struct session *s = c->s;
-	size_t a, b;
-	if (audit_enabled()) {
-		json_t *t = upstream_reply_tree(msg, raw, rawlen);
-		audit_call(c, t, NULL);
-		json_decref(t);
-	}
+	struct jsonfast_span id;
+	if (audit_enabled())
+		audit_call(c, msg_tree(r), NULL);
 	/* The common case: the answer goes back as the server wrote it, with the client's id in
 	 * place of ours. Nothing is parsed or serialised again. */
-	if (raw && c->client_id_text && c->exposed_uri == NULL && !needs_downconvert(c->s, c->method) &&
-	    jsonrpc_member_span(raw, rawlen, "id", &a, &b) == 1) {
+	if (c->client_id_text && c->exposed_uri == NULL && !needs_downconvert(c->s, c->method) &&
+	    reply_id_span(r, &id)) {
+		const char *raw = r->text;
+		size_t a = id.start, b = id.end, rawlen = r->len;
 		size_t il = strlen(c->client_id_text), n = a + il + (rawlen - b) + 1;
 		char *out = malloc(n);
 		if (out) {
@@ -360,9 +376,8 @@ call_reply_cb(void *arg, json_t *msg, const char *raw, size_t rawlen)
 			return;
 		}
 	}
-	json_t *t = upstream_reply_tree(msg, raw, rawlen);
+	json_t *t = msg_tree(r);
 	json_t *out = t ? json_deep_copy(t) : jsonrpc_error(NULL, JSONRPC_INTERNAL_ERROR, "unreadable reply", NULL);
-	json_decref(t);
 	json_object_set(out, "id", c->client_id);
 	if (c->exposed_uri)
 		map_read_uris(c, json_object_get(out, "result"));
@@ -388,7 +403,8 @@ static void
 call_send(struct call *c)
 {
 	static const struct upstream_call_cbs cbs = { call_reply_cb, call_progress_cb };
-	json_t *params = c->params;
+	struct upstream_req req = { .method = c->method, .params = c->params,
+		.progress = c->client_token != NULL };
 	int rc;
 	c->params = NULL;
 	if (c->st == CALL_WAITING) {
@@ -398,13 +414,15 @@ call_send(struct call *c)
 			evtimer_del(c->wait_timer);
 	}
 	if (c->params_text) {
-		json_decref(params);
-		rc = upstream_call_raw(c->up, c->method, c->params_text, c->params_len, c->token_at,
-		    c->token_len, 0, &cbs, c, &c->upid);
-		free(c->params_text);
-		c->params_text = NULL;
-	} else
-		rc = upstream_call(c->up, c->method, params, c->client_token != NULL, 0, &cbs, c, &c->upid);
+		json_decref(req.params);
+		req.params = NULL;
+		req.params_text = c->params_text;
+		req.params_len = c->params_len;
+		req.token = c->token;
+	}
+	rc = upstream_call(c->up, &req, &cbs, c, &c->upid);
+	free(c->params_text);
+	c->params_text = NULL;
 	if (rc < 0) {
 		send_error(c->s, c->client_id, JSONRPC_SERVER_ERROR,
 		    "server '%s' cannot take the request now (%s)", upstream_name(c->up),
@@ -575,52 +593,61 @@ call_fail_signin(struct call *c)
 	call_finish(c);
 }
 
-/* Takes over params. Routes now when the server is ready, waits for it while it starts. */
-/* tool: the exposed name of a tools/call (audit log), else NULL. client_token (borrowed): the
- * client's progressToken, or NULL. */
+/* One request to send on to an upstream: what it is, where it goes, and its params as a tree or as
+ * the client's text. */
+struct forward {
+	json_t *id;			/* the client's id (borrowed) */
+	const char *id_text;		/* its JSON text when the scan found it (not NUL-terminated) */
+	size_t id_len;
+	const char *method;
+	struct upstream *up;
+	json_t *params;			/* taken over: the tree to send; or NULL with params_text */
+	char *params_text;		/* taken over: the text to send */
+	size_t params_len;
+	struct jsonfast_span token;	/* in params_text: the value of _meta.progressToken */
+	const char *exposed_uri, *orig_uri;	/* resources: the URI as the client and the server see it */
+	const char *tool;		/* tools/call: the exposed name (audit log) */
+	json_t *client_token;		/* borrowed: the client's progressToken, or NULL */
+};
+
+/* Routes now when the server is ready, waits for it while it starts. The caller has checked the
+ * id (session_dispatch). */
 static void
-session_forward(struct session *s, struct jsonrpc_msg *m, struct upstream *up, json_t *params,
-    const char *exposed_uri, const char *orig_uri, char *params_text, size_t params_len,
-    size_t token_at, size_t token_len, const char *tool, json_t *client_token)
+session_forward(struct session *s, struct forward *f)
 {
+	struct upstream *up = f->up;
 	char key[96];
 	struct call *c;
 	json_t *tok;
 
-	id_key(m->id, key, sizeof key);
-	if (key_in_use(s, key)) {	/* the fast path comes here without session_dispatch */
-		json_decref(params);
-		free(params_text);
-		send_error(s, m->id, JSONRPC_INVALID_REQUEST, "request id is already in use by a request in flight");
-		return;
-	}
+	id_key(f->id, key, sizeof key);
 	if (session_busy(s) >= SESSION_MAX_CALLS) {
-		json_decref(params);
-		free(params_text);
-		send_error(s, m->id, JSONRPC_SERVER_ERROR, "too many requests in flight (%d)", SESSION_MAX_CALLS);
+		json_decref(f->params);
+		free(f->params_text);
+		send_error(s, f->id, JSONRPC_SERVER_ERROR, "too many requests in flight (%d)", SESSION_MAX_CALLS);
 		return;
 	}
 	c = calloc(1, sizeof *c);
 	c->s = s;
 	memcpy(c->key, key, sizeof key);
-	c->client_id = json_incref(m->id);
+	c->client_id = json_incref(f->id);
 	c->up = up;
-	c->method = strdup(m->method);
-	c->params = params;
-	c->params_text = params_text;
-	c->params_len = params_len;
-	c->token_at = token_at;
-	c->token_len = token_len;
-	c->client_id_text = json_dumps(m->id, JSON_ENCODE_ANY | JSON_COMPACT);
+	c->method = strdup(f->method);
+	c->params = f->params;
+	c->params_text = f->params_text;
+	c->params_len = f->params_len;
+	c->token = f->token;
+	c->client_id_text = f->id_text ? strndup(f->id_text, f->id_len) :
+	    json_dumps(f->id, JSON_ENCODE_ANY | JSON_COMPACT);
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
-	if (tool)
-		c->tool = strdup(tool);
-	tok = client_token;
+	if (f->tool)
+		c->tool = strdup(f->tool);
+	tok = f->client_token;
 	if (json_is_string(tok) || json_is_integer(tok))
 		c->client_token = json_incref(tok);
-	if (exposed_uri) {
-		c->exposed_uri = strdup(exposed_uri);
-		c->orig_uri = strdup(orig_uri);
+	if (f->exposed_uri) {
+		c->exposed_uri = strdup(f->exposed_uri);
+		c->orig_uri = strdup(f->orig_uri);
 	}
 	hmap_put(s->calls, key, c);
 
@@ -647,7 +674,7 @@ session_forward(struct session *s, struct jsonrpc_msg *m, struct upstream *up, j
 		c->wait_timer = evtimer_new(s->base, call_wait_timeout_cb, c);
 		evtimer_add(c->wait_timer, &tv);
 		router_wake(s->router, up);
-		log_debug(upstream_name(up), "%s waits for the server to be ready", m->method);
+		log_debug(upstream_name(up), "%s waits for the server to be ready", f->method);
 	}
 	}
 }
@@ -726,10 +753,10 @@ run_deferred(struct session *s, int all)
 		if (d->is_list)
 			answer_list(s, json_object_get(d->msg, "id"), d->which);
 		else {
-			struct jsonrpc_msg m;
-			if (jsonrpc_classify(d->msg, &m) == 0)
-				session_dispatch(s, &m);
-			jsonrpc_msg_cleanup(&m);
+			struct msg *m = msg_of_tree(json_incref(d->msg));
+			if (m && m->parsed > 0)
+				session_dispatch(s, m);
+			msg_free(m);
 		}
 		deferred_free(d);
 	}
@@ -830,7 +857,10 @@ handle_initialize(struct session *s, struct jsonrpc_msg *m)
 	json_t *caps = json_object_get(m->params, "capabilities");
 	char *instr;
 
-	if (s->initialized) {
+	/* Only an initialize refuses a second one: a client that tried something else first (a
+	 * modern client's server/discover, issue 12) and then falls back to initialize is doing its
+	 * handshake now. */
+	if (s->initialized && !s->implicit) {
 		send_error(s, m->id, JSONRPC_INVALID_REQUEST, "already initialized");
 		return;
 	}
@@ -842,8 +872,10 @@ handle_initialize(struct session *s, struct jsonrpc_msg *m)
 		if (strcmp(want, session_supported_versions[i]) == 0)
 			v = want;
 	snprintf(s->version, sizeof s->version, "%s", v);
+	json_decref(s->client_caps);
 	s->client_caps = caps ? json_deep_copy(caps) : json_object();
 	s->initialized = 1;
+	s->implicit = 0;
 	instr = router_instructions(s->router);
 	session_send(s, jsonrpc_result(m->id, json_pack(
 	    "{ss s{s{sb} s{sb} s{sbsb} s{} s{}} s{ssssss} ss}",
@@ -866,58 +898,114 @@ handle_initialize(struct session *s, struct jsonrpc_msg *m)
 	gateway_client_caps(s->gw, s, s->client_caps);
 }
 
-/* tools/call without serialising: the client's params text with the upstream's own tool name
- * spliced in, and the place of _meta.progressToken noted for the upstream id. -1 when the text
- * cannot be read that way (escaped keys): then the parsed tree is used. */
+/* The client's progressToken read from the text of _meta (span of m->text): a plain string or an
+ * integer; 0 with *tok NULL when there is none, -1 when it is anything else (the tree decides). */
 static int
-forward_call_raw(struct session *s, struct jsonrpc_msg *m, struct upstream *up, const char *orig,
-    const char *tool, json_t *client_token)
+text_token(const struct msg *m, struct jsonfast_span meta, json_t **tok, struct jsonfast_span *at)
 {
-	size_t ps, pe, ns, ne, ms, me, ts, te, qlen, token_at = (size_t)-1, token_len = 0;
-	if (m->raw == NULL || jsonrpc_member_span(m->raw, m->rawlen, "params", &ps, &pe) != 1)
+	struct jsonfast_span ts;
+	const char *t;
+	int r = msg_member(m, meta, "progressToken", &ts);
+	*tok = NULL;
+	if (r <= 0)
+		return r;
+	t = m->text + ts.start;
+	if (t[0] == '"') {
+		for (size_t i = ts.start + 1; i + 1 < ts.end; i++)
+			if (m->text[i] == '\\')
+				return -1;
+		*tok = json_stringn(t + 1, ts.end - ts.start - 2);
+	} else {
+		/* an integer token only; anything else goes the tree's way */
+		if (!(t[0] == '-' || (t[0] >= '0' && t[0] <= '9')) || memchr(t, '.', ts.end - ts.start) ||
+		    memchr(t, 'e', ts.end - ts.start) || memchr(t, 'E', ts.end - ts.start))
+			return -1;
+		*tok = json_integer(strtoll(t, NULL, 10));
+	}
+	*at = ts;
+	return 1;
+}
+
+/* tools/call routed from its text, never parsed into a tree: the client's params with the
+ * upstream's own tool name spliced in, and the place of _meta.progressToken noted for the upstream
+ * id. 0 when sent on (or answered); -1 when the text cannot be read that way (escaped keys, an
+ * unknown tool that may have to wait, odd values): then the tree is used. */
+static int
+tools_call_text(struct session *s, struct msg *m, json_t *id)
+{
+	struct jsonfast_span p = m->f.params, name, args, meta, tok_at = { 0, 0 };
+	struct upstream *up;
+	const char *orig;
+	char nm[256];
+	json_t *tok = NULL;
+	size_t qlen;
+	int r;
+
+	if (m->f.kind != JSONFAST_REQUEST || p.end == 0 ||
+	    jsonfast_plain_string(m->text, p, "name", &name) != 1 || name.end - name.start >= sizeof nm)
 		return -1;
-	const char *p = m->raw + ps;
-	size_t plen = pe - ps;
-	if (jsonrpc_member_span(p, plen, "name", &ns, &ne) != 1)
+	memcpy(nm, m->text + name.start, name.end - name.start);
+	nm[name.end - name.start] = '\0';
+	if (router_tool(s->router, nm, &up, &orig) < 0)
+		return -1;	/* unknown: the tree's way waits, audits and answers */
+	r = msg_member(m, p, "arguments", &args);
+	if (r < 0 || (r == 1 && m->text[args.start] != '{'))
 		return -1;
+	r = msg_member(m, p, "_meta", &meta);
+	if (r < 0 || (r == 1 && m->text[meta.start] != '{'))
+		return -1;
+	if (r == 1 && text_token(m, meta, &tok, &tok_at) < 0)
+		return -1;
+
+	/* The new params: the name's value (quotes included) replaced by the upstream's name. */
 	char *q = jsonrpc_quote(orig, &qlen);
-	if (q == NULL)
-		return -1;
+	size_t ns = name.start - 1 - p.start, ne = name.end + 1 - p.start, plen = p.end - p.start;
 	size_t nlen = ns + qlen + (plen - ne);
-	char *np = malloc(nlen + 1);
+	char *np = q ? malloc(nlen + 1) : NULL;
 	if (np == NULL) {
 		free(q);
+		json_decref(tok);
 		return -1;
 	}
-	memcpy(np, p, ns);
+	memcpy(np, m->text + p.start, ns);
 	memcpy(np + ns, q, qlen);
-	memcpy(np + ns + qlen, p + ne, plen - ne);
+	memcpy(np + ns + qlen, m->text + p.start + ne, plen - ne);
 	np[nlen] = '\0';
 	free(q);
-	int r = jsonrpc_member_span(np, nlen, "_meta", &ms, &me);
-	if (r == 1 && np[ms] == '{') {
-		r = jsonrpc_member_span(np + ms, me - ms, "progressToken", &ts, &te);
-		if (r == 1) {
-			token_at = ms + ts;
-			token_len = te - ts;
+	struct forward f = { .id = id, .method = "tools/call", .up = up, .params_text = np,
+		.params_len = nlen, .tool = nm, .client_token = tok };
+	if (tok_at.end > tok_at.start) {	/* in np's coordinates */
+		size_t a = tok_at.start - p.start, b = tok_at.end - p.start;
+		if (a >= ne) {
+			a = a - ne + ns + qlen;
+			b = b - ne + ns + qlen;
 		}
+		f.token.start = a;
+		f.token.end = b;
 	}
-	if (r < 0) {
-		free(np);
-		return -1;
-	}
-	session_forward(s, m, up, NULL, NULL, NULL, np, nlen, token_at, token_len, tool, client_token);
+	f.id_text = m->text + m->f.id.start;
+	f.id_len = m->f.id.end - m->f.id.start;
+	session_forward(s, &f);
+	json_decref(tok);
 	return 0;
 }
 
 static void
-handle_tools_call(struct session *s, struct jsonrpc_msg *m)
+handle_tools_call(struct session *s, struct msg *msg, json_t *id)
 {
-	const char *name = json_string_value(json_object_get(m->params, "name"));
-	json_t *args = json_object_get(m->params, "arguments");
+	struct jsonrpc_msg *m;
+	const char *name;
+	json_t *args;
 	struct upstream *up;
 	const char *orig;
 
+	if (tools_call_text(s, msg, id) == 0)
+		return;
+	if (msg_parse(msg) < 0)
+		return;		/* cannot be: the scan accepts a subset of what the parser does */
+	m = &msg->rpc;
+	name = json_string_value(json_object_get(m->params, "name"));
+	args = json_object_get(m->params, "arguments");
 	if (!json_is_object(m->params) || name == NULL || (args && !json_is_object(args))) {
 		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "tools/call needs name (string) and arguments (object)");
 		return;
@@ -935,12 +1023,11 @@ handle_tools_call(struct session *s, struct jsonrpc_msg *m)
 		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown tool: %.200s", name);
 		return;
 	}
-	json_t *tok = json_object_get(json_object_get(m->params, "_meta"), "progressToken");
-	if (forward_call_raw(s, m, up, orig, name, tok) == 0)
-		return;
 	json_t *params = json_deep_copy(m->params);
 	json_object_set_new(params, "name", json_string(orig));
-	session_forward(s, m, up, params, NULL, NULL, NULL, 0, (size_t)-1, 0, name, tok);
+	struct forward f = { .id = m->id, .method = m->method, .up = up, .params = params, .tool = name,
+		.client_token = json_object_get(json_object_get(m->params, "_meta"), "progressToken") };
+	session_forward(s, &f);
 }
 
 static void
@@ -961,8 +1048,9 @@ handle_prompts_get(struct session *s, struct jsonrpc_msg *m)
 	}
 	json_t *params = json_deep_copy(m->params);
 	json_object_set_new(params, "name", json_string(orig));
-	session_forward(s, m, up, params, NULL, NULL, NULL, 0, (size_t)-1, 0, NULL,
-	    json_object_get(json_object_get(m->params, "_meta"), "progressToken"));
+	struct forward f = { .id = m->id, .method = m->method, .up = up, .params = params,
+		.client_token = json_object_get(json_object_get(m->params, "_meta"), "progressToken") };
+	session_forward(s, &f);
 }
 
 static void
@@ -998,8 +1086,10 @@ handle_resource(struct session *s, struct jsonrpc_msg *m)
 			free(sb);
 		}
 	}
-	session_forward(s, m, up, params, uri, orig, NULL, 0, (size_t)-1, 0, NULL,
-	    json_object_get(json_object_get(m->params, "_meta"), "progressToken"));
+	struct forward f = { .id = m->id, .method = m->method, .up = up, .params = params,
+		.exposed_uri = uri, .orig_uri = orig,
+		.client_token = json_object_get(json_object_get(m->params, "_meta"), "progressToken") };
+	session_forward(s, &f);
 	free(orig);
 }
 
@@ -1015,7 +1105,8 @@ resubscribe_fn(const char *key, void *val, void *arg)
 	struct resub_ctx *r = arg;
 	if (sb->up != r->up)
 		return;
-	upstream_call(r->up, "resources/subscribe", json_pack("{ss}", "uri", sb->orig), 0, 0, NULL, NULL, NULL);
+	struct upstream_req req = { .method = "resources/subscribe", .params = json_pack("{ss}", "uri", sb->orig) };
+	upstream_call(r->up, &req, NULL, NULL, NULL);
 	r->n++;
 }
 
@@ -1053,8 +1144,9 @@ handle_complete(struct session *s, struct jsonrpc_msg *m)
 		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "completion/complete needs ref of type ref/prompt or ref/resource");
 		return;
 	}
-	session_forward(s, m, up, params, NULL, NULL, NULL, 0, (size_t)-1, 0, NULL,
-	    json_object_get(json_object_get(m->params, "_meta"), "progressToken"));
+	struct forward f = { .id = m->id, .method = m->method, .up = up, .params = params,
+		.client_token = json_object_get(json_object_get(m->params, "_meta"), "progressToken") };
+	session_forward(s, &f);
 }
 
 static void
@@ -1123,55 +1215,98 @@ implicit_init(struct session *s, struct jsonrpc_msg *m)
 	json_t *meta = json_object_get(m->params, "_meta");
 	json_t *caps = json_object_get(meta, "io.modelcontextprotocol/clientCapabilities");
 	s->initialized = 1;
+	s->implicit = 1;
 	snprintf(s->version, sizeof s->version, "%s", session_supported_versions[0]);
 	s->client_caps = json_is_object(caps) ? json_deep_copy(caps) : json_object();
 	gateway_client_caps(s->gw, s, s->client_caps);
 }
 
 static void
-session_dispatch(struct session *s, struct jsonrpc_msg *m)
+handle_notification(struct session *s, struct jsonrpc_msg *m)
 {
 	const char *method = m->method;
-
-	if (m->kind == JSONRPC_RESPONSE) {
-		handle_client_response(s, m);
-		return;
-	}
-	if (m->kind == JSONRPC_NOTIFICATION) {
-		if (strcmp(method, "notifications/cancelled") == 0)
-			handle_cancelled(s, m);
-		else if (strcmp(method, "notifications/roots/list_changed") == 0) {
-			for (size_t i = 0; i < router_count(s->router); i++) {
-				struct upstream *up = router_upstream(s->router, i);
-				if (upstream_state(up) == UPSTREAM_READY)
-					upstream_notify(up, method, NULL);
-			}
+	if (strcmp(method, "notifications/cancelled") == 0)
+		handle_cancelled(s, m);
+	else if (strcmp(method, "notifications/roots/list_changed") == 0) {
+		for (size_t i = 0; i < router_count(s->router); i++) {
+			struct upstream *up = router_upstream(s->router, i);
+			if (upstream_state(up) == UPSTREAM_READY)
+				upstream_notify(up, method, NULL);
 		}
-		/* notifications/initialized and anything else: nothing to do. */
-		return;
 	}
-	if (id_in_use(s, m->id)) {
-		send_error(s, m->id, JSONRPC_INVALID_REQUEST, "request id is already in use by a request in flight");
-		return;
+	/* notifications/initialized and anything else: nothing to do. */
+}
+
+static void session_batch(struct session *, struct jsonrpc_msg *);
+
+static int
+span_is(const struct msg *m, struct jsonfast_span sp, const char *word)
+{
+	size_t n = strlen(word);
+	return sp.end - sp.start == n && memcmp(m->text + sp.start, word, n) == 0;
+}
+
+/* The one dispatcher: every message of the client comes here once. A plain tools/call (what the
+ * scan could read whole) goes on from its spans without a tree; everything else is parsed. The
+ * checks every request gets (its id not in use, draining, the handshake) are made here, once. */
+static void
+session_dispatch(struct session *s, struct msg *msg)
+{
+	struct jsonrpc_msg *m = &msg->rpc;
+	int text = msg->f.kind == JSONFAST_REQUEST && span_is(msg, msg->f.method, "tools/call");
+	const char *method;
+	json_t *id;
+
+	if (!text) {
+		if (msg_parse(msg) < 0) {
+			log_debug("client", "invalid message: %s", m->err_msg);
+			/* A notification is never answered, not even with an error. */
+			if (!(m->err_code == JSONRPC_INVALID_PARAMS && m->id == NULL))
+				session_send(s, jsonrpc_error(m->id, m->err_code, m->err_msg, NULL));
+			return;
+		}
+		if (m->kind == JSONRPC_BATCH) {
+			session_batch(s, m);
+			return;
+		}
+		if (m->kind == JSONRPC_RESPONSE) {
+			handle_client_response(s, m);
+			return;
+		}
+		if (m->kind == JSONRPC_NOTIFICATION) {
+			handle_notification(s, m);
+			return;
+		}
+	}
+	/* A string id the scan accepted has no escape: its text between the quotes is its value. */
+	id = !text ? json_incref(m->id) : msg->f.id_is_int ? json_integer(msg->f.id_int) :
+	    json_stringn(msg->text + msg->f.id.start + 1, msg->f.id.end - msg->f.id.start - 2);
+	method = text ? "tools/call" : m->method;
+	if (id_in_use(s, id)) {
+		send_error(s, id, JSONRPC_INVALID_REQUEST, "request id is already in use by a request in flight");
+		goto out;
 	}
 	if (s->draining && strcmp(method, "ping") != 0) {
-		send_error(s, m->id, JSONRPC_SERVER_ERROR, "the gateway is shutting down");
-		return;
+		send_error(s, id, JSONRPC_SERVER_ERROR, "the gateway is shutting down");
+		goto out;
 	}
 	if (strcmp(method, "initialize") == 0) {
 		handle_initialize(s, m);
-		return;
+		goto out;
 	}
 	if (strcmp(method, "ping") == 0) {
-		session_send(s, jsonrpc_result(m->id, json_object()));
-		return;
+		session_send(s, jsonrpc_result(id, json_object()));
+		goto out;
 	}
-	if (!s->initialized)
+	if (!s->initialized) {
+		if (msg_parse(msg) < 0)
+			goto out;
 		implicit_init(s, m);
+	}
 	if (strcmp(method, "tools/list") == 0)
 		handle_list(s, m, UPSTREAM_TOOLS);
 	else if (strcmp(method, "tools/call") == 0)
-		handle_tools_call(s, m);
+		handle_tools_call(s, msg, id);
 	else if (strcmp(method, "prompts/list") == 0)
 		handle_list(s, m, UPSTREAM_PROMPTS);
 	else if (strcmp(method, "prompts/get") == 0)
@@ -1188,107 +1323,46 @@ session_dispatch(struct session *s, struct jsonrpc_msg *m)
 	else if (strcmp(method, "logging/setLevel") == 0)
 		handle_set_level(s, m);
 	else
-		send_error(s, m->id, JSONRPC_METHOD_NOT_FOUND, "Method not found: %.100s", method);
+		send_error(s, id, JSONRPC_METHOD_NOT_FOUND, "Method not found: %.100s", method);
+out:
+	json_decref(id);
 }
 
-/* tools/call checked and routed from its text; 0 when done, -1 for the full path. */
-static int
-session_fast_call(struct session *s, const char *line, size_t len)
+/* Batches exist only in 2025-03-26; each member is answered on its own line. */
+static void
+session_batch(struct session *s, struct jsonrpc_msg *m)
 {
-	struct jsonfast f;
-	struct jsonfast_span name;
-	struct upstream *up;
-	const char *orig;
-	size_t a, b;
-	char nm[256];
-	json_t *tok = NULL;
-
-	if (!s->initialized || s->draining || jsonfast_check(line, len, &f) != JSONFAST_REQUEST ||
-	    f.method.end - f.method.start != 10 || memcmp(line + f.method.start, "tools/call", 10) != 0 ||
-	    f.params.end == 0 || jsonfast_plain_string(line, f.params, "name", &name) != 1 ||
-	    name.end - name.start >= sizeof nm)
-		return -1;
-	memcpy(nm, line + name.start, name.end - name.start);
-	nm[name.end - name.start] = '\0';
-	if (router_tool(s->router, nm, &up, &orig) < 0)
-		return -1;	/* unknown: the full path waits, audits and answers */
-	const char *p = line + f.params.start;
-	size_t plen = f.params.end - f.params.start;
-	int r = jsonrpc_member_span(p, plen, "arguments", &a, &b);
-	if (r < 0 || (r == 1 && p[a] != '{'))
-		return -1;
-	r = jsonrpc_member_span(p, plen, "_meta", &a, &b);
-	if (r < 0 || (r == 1 && p[a] != '{'))
-		return -1;
-	if (r == 1) {
-		size_t ta, tb;
-		struct jsonfast_span meta = { f.params.start + a, f.params.start + b }, ts;
-		int rt = jsonfast_plain_string(line, meta, "progressToken", &ts);
-		if (rt == 1)
-			tok = json_stringn(line + ts.start, ts.end - ts.start);
-		else if (rt < 0 && jsonrpc_member_span(line + meta.start, meta.end - meta.start,
-		    "progressToken", &ta, &tb) == 1) {
-			const char *t = line + meta.start + ta;
-			/* an integer token only; anything else goes the full way */
-			if (!(t[0] == '-' || (t[0] >= '0' && t[0] <= '9')) || memchr(t, '.', tb - ta) ||
-			    memchr(t, 'e', tb - ta) || memchr(t, 'E', tb - ta))
-				return -1;
-			tok = json_integer(strtoll(t, NULL, 10));
-		}
+	size_t i;
+	json_t *el;
+	if (strcmp(s->version, "2025-03-26") != 0) {
+		session_send(s, jsonrpc_error(NULL, JSONRPC_INVALID_REQUEST,
+		    "batches are not supported in this protocol version", NULL));
+		return;
 	}
-	json_t *id = f.id_is_int ? json_integer(f.id_int) :
-	    json_stringn(line + f.id.start + 1, f.id.end - f.id.start - 2);
-	struct jsonrpc_msg m = { 0 };
-	m.kind = JSONRPC_REQUEST;
-	m.id = id;
-	m.method = "tools/call";
-	m.raw = line;
-	m.rawlen = len;
-	r = forward_call_raw(s, &m, up, orig, nm, tok);
-	json_decref(id);
-	json_decref(tok);
-	return r;
+	json_array_foreach(m->msg, i, el) {
+		struct msg *em = msg_of_tree(json_incref(el));
+		if (em == NULL)
+			continue;
+		if (em->parsed < 0)
+			session_send(s, jsonrpc_error(em->rpc.id, em->rpc.err_code, em->rpc.err_msg, NULL));
+		else
+			session_dispatch(s, em);
+		msg_free(em);
+	}
 }
 
 void
 session_line(struct session *s, char *line, size_t len)
 {
-	struct jsonrpc_msg m;
-
+	struct msg *m;
 	if (len == 0) {
 		free(line);
 		return;
 	}
-	if (session_fast_call(s, line, len) == 0) {
-		free(line);
+	if ((m = msg_take(line, len)) == NULL)
 		return;
-	}
-	if (jsonrpc_parse(line, len, &m) < 0) {
-		log_debug("client", "invalid message: %s", m.err_msg);
-		/* A notification is never answered, not even with an error. */
-		if (!(m.err_code == JSONRPC_INVALID_PARAMS && m.id == NULL))
-			session_send(s, jsonrpc_error(m.id, m.err_code, m.err_msg, NULL));
-	} else if (m.kind == JSONRPC_BATCH) {
-		/* Batches exist only in 2025-03-26; each member is answered on its own line. */
-		if (strcmp(s->version, "2025-03-26") != 0)
-			session_send(s, jsonrpc_error(NULL, JSONRPC_INVALID_REQUEST,
-			    "batches are not supported in this protocol version", NULL));
-		else {
-			size_t i;
-			json_t *el;
-			json_array_foreach(m.msg, i, el) {
-				struct jsonrpc_msg em;
-				if (jsonrpc_classify(el, &em) < 0)
-					session_send(s, jsonrpc_error(em.id, em.err_code, em.err_msg, NULL));
-				else
-					session_dispatch(s, &em);
-				jsonrpc_msg_cleanup(&em);
-			}
-		}
-	} else
-		session_dispatch(s, &m);
-	jsonrpc_msg_cleanup(&m);
-	free(line);
+	session_dispatch(s, m);
+	msg_free(m);
 }
 
 /* ---- from the router ---- */

@@ -398,21 +398,63 @@ jsonfast_check(const char *buf, size_t len, struct jsonfast *out)
 }
 
 int
+jsonfast_member(const char *buf, struct jsonfast_span obj, const char *key, struct jsonfast_span *out)
+{
+	struct scan s = { buf, obj.end, obj.start, 0 };
+	size_t klen = strlen(key);
+	ws(&s);
+	if (s.i >= s.len || buf[s.i] != '{')
+		return -1;
+	s.i++;
+	ws(&s);
+	if (s.i < s.len && buf[s.i] == '}')
+		return 0;
+	for (;;) {
+		size_t ks, ke, vs;
+		int esc;
+		if (s.i >= s.len || buf[s.i] != '"')
+			return -1;
+		ks = s.i + 1;
+		if (string(&s, &esc) < 0 || esc)
+			return -1;
+		ke = s.i - 1;
+		ws(&s);
+		if (s.i >= s.len || buf[s.i] != ':')
+			return -1;
+		s.i++;
+		ws(&s);
+		vs = s.i;
+		if (value(&s) < 0)
+			return -1;
+		if (ke - ks == klen && memcmp(buf + ks, key, klen) == 0) {
+			out->start = vs;
+			out->end = s.i;
+			return 1;
+		}
+		ws(&s);
+		if (s.i < s.len && buf[s.i] == ',') {
+			s.i++;
+			ws(&s);
+			continue;
+		}
+		return s.i < s.len && buf[s.i] == '}' ? 0 : -1;
+	}
+}
+
+int
 jsonfast_plain_string(const char *buf, struct jsonfast_span obj, const char *key,
     struct jsonfast_span *out)
 {
-	size_t a, b;
-	int r = jsonrpc_member_span(buf + obj.start, obj.end - obj.start, key, &a, &b);
+	struct jsonfast_span v;
+	int r = jsonfast_member(buf, obj, key, &v);
 	if (r != 1)
 		return r;
-	a += obj.start;
-	b += obj.start;
-	if (b - a < 2 || buf[a] != '"')
+	if (v.end - v.start < 2 || buf[v.start] != '"')
 		return -1;
-	for (size_t i = a + 1; i < b - 1; i++)
+	for (size_t i = v.start + 1; i < v.end - 1; i++)
 		if (buf[i] == '\\')
 			return -1;
-	out->start = a + 1;
-	out->end = b - 1;
+	out->start = v.start + 1;
+	out->end = v.end - 1;
 	return 1;
 }

@@ -28,6 +28,14 @@ struct jsonfast {
  * object. */
 enum jsonfast_kind jsonfast_check(const char *buf, size_t len, struct jsonfast *out);
 
+/* Where the value of member `key` of the object value at `obj` in buf lies, read with the same
+ * strict grammar as jsonfast_check (the one scanner of the gateway), for rewriting a message
+ * without serialising it again: 1 and its span; 0 when the object has no such member; -1 when it
+ * cannot be read this way (not an object, a key written with an escape before the member is found
+ * - "na\u006de" is "name" too -, or anything jsonfast_check would be unsure of): then only the
+ * parsed tree is authoritative. */
+int jsonfast_member(const char *buf, struct jsonfast_span obj, const char *key, struct jsonfast_span *out);
+
 /* The text of a member of an object value in buf (span from jsonfast or a previous call) when it
  * is a string without escapes: 1 and its span without quotes; 0 absent; -1 present but not such a
  * string, or the object cannot be read raw. */

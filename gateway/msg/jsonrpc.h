@@ -55,12 +55,6 @@ json_t *jsonrpc_result(json_t *id, json_t *result /* steals */);
 json_t *jsonrpc_request(json_t *id, const char *method, json_t *params /* steals, may be NULL */);
 json_t *jsonrpc_notification(const char *method, json_t *params /* steals, may be NULL */);
 
-/* Where the value of member `key` of the JSON object text t[0..len) lies, for rewriting a message
- * without serialising it again. The text must already be valid JSON (parsed by jsonrpc_parse).
- * Returns 1 with [*start, *end), 0 when the object has no such member, -1 when the text cannot be
- * read this way (not an object, or a key written with an escape before the member is found: then
- * only the parsed tree is authoritative). */
-int jsonrpc_member_span(const char *t, size_t len, const char *key, size_t *start, size_t *end);
 /* Writes s as a JSON string (with quotes) into a new buffer; *len set. */
 char *jsonrpc_quote(const char *s, size_t *len);
 

@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "hmap.h"
 #include "jsonfast.h"
+#include "msg.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "transport.h"
@@ -166,6 +167,20 @@ error_reply(uint64_t id, int code, const char *msg)
 	return r;
 }
 
+/* A reply the gateway made itself (a timeout, a server gone, a cleaned reply): steals tree. */
+static void
+upstream_reply_made(struct pending *p, json_t *tree)
+{
+	struct msg *m = p->cbs.reply ? msg_of_tree(tree) : NULL;
+	if (m == NULL) {
+		if (!p->cbs.reply)
+			json_decref(tree);
+		return;
+	}
+	p->cbs.reply(p->arg, m);
+	msg_free(m);
+}
+
 static void
 pending_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -179,46 +194,8 @@ pending_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	    json_pack("{sIss}", "requestId", (json_int_t)p->id, "reason", "timed out in the gateway"));
 	snprintf(msg, sizeof msg, "request to server '%s' timed out after %ld ms", up->cfg->name,
 	    p->timeout_ms);
-	json_t *r = error_reply(p->id, JSONRPC_REQUEST_TIMEOUT, msg);
-	if (p->cbs.reply)
-		p->cbs.reply(p->arg, r, NULL, 0);
-	json_decref(r);
+	upstream_reply_made(p, error_reply(p->id, JSONRPC_REQUEST_TIMEOUT, msg));
 	pending_free(p);
-}
-
-int
-upstream_call(struct upstream *up, const char *method, json_t *params, int progress, long timeout_ms,
-    const struct upstream_call_cbs *cbs, void *arg, uint64_t *idp)
-{
-	uint64_t id;
-
-	if (up->tr == NULL || up->closing || hmap_count(up->pending) >= UPSTREAM_MAX_INFLIGHT) {
-		json_decref(params);
-		return -1;
-	}
-	id = ++up->next_id;
-	if (progress) {
-		if (params == NULL)
-			params = json_object();
-		json_t *meta = json_object_get(params, "_meta");
-		if (!json_is_object(meta)) {
-			meta = json_object();
-			json_object_set_new(params, "_meta", meta);
-		}
-		json_object_set_new(meta, "progressToken", json_integer((json_int_t)id));
-	}
-	json_t *jid = json_integer((json_int_t)id);
-	json_t *msg = jsonrpc_request(jid, method, params);
-	json_decref(jid);
-	if (upstream_send(up, msg) < 0) {
-		json_decref(msg);
-		return -1;
-	}
-	json_decref(msg);
-	upstream_track(up, id, method, timeout_ms, cbs, arg);
-	if (idp)
-		*idp = id;
-	return 0;
 }
 
 /* Remembers a request sent with this id until its reply, its timeout or its cancellation. */
@@ -247,46 +224,85 @@ upstream_track(struct upstream *up, uint64_t id, const char *method, long timeou
 	hmap_put(up->pending, key, p);
 }
 
-int
-upstream_call_raw(struct upstream *up, const char *method, const char *params, size_t plen,
-    size_t token_at, size_t token_len, long timeout_ms, const struct upstream_call_cbs *cbs,
-    void *arg, uint64_t *idp)
+/* A request whose params are a tree: serialised here, the progress token set to our id. */
+static int
+upstream_send_tree(struct upstream *up, struct upstream_req *r, uint64_t id)
+{
+	json_t *params = r->params, *jid, *msg;
+	int rc;
+	r->params = NULL;
+	if (r->progress) {
+		if (params == NULL)
+			params = json_object();
+		json_t *meta = json_object_get(params, "_meta");
+		if (!json_is_object(meta)) {
+			meta = json_object();
+			json_object_set_new(params, "_meta", meta);
+		}
+		json_object_set_new(meta, "progressToken", json_integer((json_int_t)id));
+	}
+	jid = json_integer((json_int_t)id);
+	msg = jsonrpc_request(jid, r->method, params);
+	json_decref(jid);
+	rc = upstream_send(up, msg);
+	json_decref(msg);
+	return rc;
+}
+
+/* A request whose params are the client's text: written around it without serialising anything
+ * again, the progress token's value replaced by our id. */
+static int
+upstream_send_text(struct upstream *up, const struct upstream_req *r, uint64_t id)
 {
 	char head[160], idtxt[24];
 	struct evbuffer *b;
-	size_t qlen;
+	size_t qlen, plen = r->params_len;
+	const char *params = r->params_text;
 	char *qm;
-	uint64_t id;
 	int rc;
 
-	if (up->tr == NULL || up->closing || hmap_count(up->pending) >= UPSTREAM_MAX_INFLIGHT)
+	if ((qm = jsonrpc_quote(r->method, &qlen)) == NULL)
 		return -1;
-	if ((qm = jsonrpc_quote(method, &qlen)) == NULL)
-		return -1;
-	id = ++up->next_id;
 	snprintf(idtxt, sizeof idtxt, "%" PRIu64, id);
 	int hn = snprintf(head, sizeof head, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":", idtxt);
 	b = evbuffer_new();
 	evbuffer_add(b, head, (size_t)hn);
 	evbuffer_add(b, qm, qlen);
 	evbuffer_add(b, ",\"params\":", 10);
-	if (token_at != (size_t)-1 && token_at + token_len <= plen) {
-		evbuffer_add(b, params, token_at);
+	if (r->token.end > r->token.start && r->token.end <= plen) {
+		evbuffer_add(b, params, r->token.start);
 		evbuffer_add(b, idtxt, strlen(idtxt));
-		evbuffer_add(b, params + token_at + token_len, plen - token_at - token_len);
+		evbuffer_add(b, params + r->token.end, plen - r->token.end);
 	} else
 		evbuffer_add(b, params, plen);
 	evbuffer_add(b, "}\n", 2);
 	free(qm);
 	size_t len = evbuffer_get_length(b);
 	const char *buf = (const char *)evbuffer_pullup(b, -1);
-	rc = up->tr && !up->closing ? transport_send(up->tr, buf, len) : -1;
+	rc = transport_send(up->tr, buf, len);
 	if (rc == 0 && log_enabled(LOG_DEBUG) && len < 2048)
 		log_debug(up->cfg->name, "<- %.*s", (int)len - 1, buf);
 	evbuffer_free(b);
+	return rc;
+}
+
+int
+upstream_call(struct upstream *up, struct upstream_req *r, const struct upstream_call_cbs *cbs,
+    void *arg, uint64_t *idp)
+{
+	uint64_t id;
+	int rc;
+
+	if (up->tr == NULL || up->closing || hmap_count(up->pending) >= UPSTREAM_MAX_INFLIGHT) {
+		json_decref(r->params);
+		r->params = NULL;
+		return -1;
+	}
+	id = ++up->next_id;
+	rc = r->params_text ? upstream_send_text(up, r, id) : upstream_send_tree(up, r, id);
 	if (rc < 0)
 		return -1;
-	upstream_track(up, id, method, timeout_ms, cbs, arg);
+	upstream_track(up, id, r->method, r->timeout_ms, cbs, arg);
 	if (idp)
 		*idp = id;
 	return 0;
@@ -341,10 +357,7 @@ upstream_fail_all(struct upstream *up, const char *why)
 	hmap_clear(up->pending);
 	for (size_t i = 0; i < f.n; i++) {
 		struct pending *p = f.v[i];
-		json_t *r = error_reply(p->id, JSONRPC_SERVER_ERROR, why);
-		if (p->cbs.reply)
-			p->cbs.reply(p->arg, r, NULL, 0);
-		json_decref(r);
+		upstream_reply_made(p, error_reply(p->id, JSONRPC_SERVER_ERROR, why));
 		pending_free(p);
 	}
 	free(f.v);
@@ -411,29 +424,12 @@ upstream_list_done(struct upstream *up, enum upstream_list which, json_t *items)
 	}
 }
 
-/* A reply's parsed tree (new reference): the given one, or parsed from its text when it came
- * through the fast path without one. */
-json_t *
-upstream_reply_tree(json_t *msg, const char *raw, size_t rawlen)
-{
-	struct jsonrpc_msg m;
-	json_t *t = NULL;
-	if (msg)
-		return json_incref(msg);
-	if (raw && jsonrpc_parse(raw, rawlen, &m) == 0)
-		t = json_incref(m.msg);
-	jsonrpc_msg_cleanup(&m);
-	return t;
-}
-
 static void fetch_reply(struct fetch *, json_t *msg);
 
 static void
-fetch_reply_cb(void *arg, json_t *msg, const char *raw, size_t rawlen)
+fetch_reply_cb(void *arg, struct msg *reply)
 {
-	json_t *t = upstream_reply_tree(msg, raw, rawlen);
-	fetch_reply(arg, t);
-	json_decref(t);
+	fetch_reply(arg, msg_tree(reply));
 }
 
 static void
@@ -485,8 +481,9 @@ static void
 upstream_fetch_page(struct fetch *f, const char *cursor)
 {
 	static const struct upstream_call_cbs cbs = { fetch_reply_cb, NULL };
-	json_t *params = cursor ? json_pack("{ss}", "cursor", cursor) : json_object();
-	if (upstream_call(f->up, list_method(f->which), params, 0, 0, &cbs, f, NULL) < 0) {
+	struct upstream_req r = { .method = list_method(f->which),
+		.params = cursor ? json_pack("{ss}", "cursor", cursor) : json_object() };
+	if (upstream_call(f->up, &r, &cbs, f, NULL) < 0) {
 		/* Not reachable now; the exit path will restart and refetch. */
 		f->up->fetching &= ~(unsigned)f->which;
 		json_decref(f->acc);
@@ -538,11 +535,9 @@ upstream_restartable_failure(struct upstream *up, const char *why)
 static void init_reply(struct upstream *, json_t *msg);
 
 static void
-init_reply_cb(void *arg, json_t *msg, const char *raw, size_t rawlen)
+init_reply_cb(void *arg, struct msg *reply)
 {
-	json_t *t = upstream_reply_tree(msg, raw, rawlen);
-	init_reply(arg, t);
-	json_decref(t);
+	init_reply(arg, msg_tree(reply));
 }
 
 static void
@@ -626,7 +621,8 @@ upstream_handshake(struct upstream *up)
 	    "clientInfo", "name", "mcpgw", "version", "0.1.0");
 	/* No timer of its own: the start-up timer bounds it, and a request timeout would cancel it
 	 * (MCP forbids cancelling initialize) and log a second failure for the same attempt. */
-	if (upstream_call(up, "initialize", params, 0, -1, &cbs, up, NULL) < 0)
+	struct upstream_req r = { .method = "initialize", .params = params, .timeout_ms = -1 };
+	if (upstream_call(up, &r, &cbs, up, NULL) < 0)
 		upstream_restartable_failure(up, "cannot send initialize");
 }
 
@@ -710,7 +706,7 @@ static void
 upstream_line_cb(void *arg, char *line, size_t len)
 {
 	struct upstream *up = arg;
-	struct jsonrpc_msg m;
+	struct msg *m;
 
 	if (len == 0) {
 		free(line);
@@ -718,74 +714,74 @@ upstream_line_cb(void *arg, char *line, size_t len)
 	}
 	if (log_enabled(LOG_DEBUG) && len < 2048)
 		log_debug(up->cfg->name, "-> %s", line);
+	if ((m = msg_take(line, len)) == NULL)
+		return;
 	/* The common case, a result for a request of ours, is checked and routed from its text. */
-	struct jsonfast f;
-	if (jsonfast_check(line, len, &f) == JSONFAST_RESULT && f.id_is_int && f.id_int > 0) {
-		struct pending *p = pending_take(up, (uint64_t)f.id_int);
+	if (m->f.kind == JSONFAST_RESULT && m->f.id_is_int && m->f.id_int > 0) {
+		struct pending *p = pending_take(up, (uint64_t)m->f.id_int);
 		if (p == NULL)
 			log_debug(up->cfg->name, "response to an unknown or finished request dropped");
 		else {
 			if (p->cbs.reply)
-				p->cbs.reply(p->arg, NULL, line, len);
+				p->cbs.reply(p->arg, m);
 			pending_free(p);
 		}
-		free(line);
+		msg_free(m);
 		return;
 	}
-	if (jsonrpc_parse(line, len, &m) < 0 || m.kind == JSONRPC_BATCH) {
+	if (msg_parse(m) < 0 || m->rpc.kind == JSONRPC_BATCH) {
 		/* Not protocol: log it (rate-limited by count) and drop it. */
 		if (up->garbage_reported++ < 20)
 			log_warn(up->cfg->name, "dropped a line that is not a JSON-RPC message (%s): %.80s",
-			    m.kind == JSONRPC_BATCH ? "batch" : m.err_msg, line);
-		free(line);
-		jsonrpc_msg_cleanup(&m);
+			    m->rpc.kind == JSONRPC_BATCH ? "batch" : m->rpc.err_msg, m->text);
+		msg_free(m);
 		return;
 	}
-	switch (m.kind) {
+	switch (m->rpc.kind) {
 	case JSONRPC_RESPONSE: {
 		struct pending *p = NULL;
-		if (json_is_integer(m.id) && json_integer_value(m.id) > 0)
-			p = pending_take(up, (uint64_t)json_integer_value(m.id));
+		if (json_is_integer(m->rpc.id) && json_integer_value(m->rpc.id) > 0)
+			p = pending_take(up, (uint64_t)json_integer_value(m->rpc.id));
 		if (p == NULL) {
 			log_debug(up->cfg->name, "response to an unknown or finished request dropped");
 			break;
 		}
 		if (p->cbs.reply) {
-			json_t *clean = upstream_reply_clean(up, p, m.msg);
+			json_t *clean = upstream_reply_clean(up, p, m->rpc.msg);
 			if (clean)
-				p->cbs.reply(p->arg, clean, NULL, 0);
+				upstream_reply_made(p, clean);
 			else
-				p->cbs.reply(p->arg, m.msg, m.raw, m.rawlen);
-			json_decref(clean);
+				p->cbs.reply(p->arg, m);
 		}
 		pending_free(p);
 		break;
 	}
 	case JSONRPC_NOTIFICATION:
-		upstream_on_notification(up, m.method, m.params);
+		upstream_on_notification(up, m->rpc.method, m->rpc.params);
 		break;
 	case JSONRPC_REQUEST:
-		if (strcmp(m.method, "ping") == 0)
-			upstream_respond(up, jsonrpc_result(m.id, json_object()));
+		if (strcmp(m->rpc.method, "ping") == 0)
+			upstream_respond(up, jsonrpc_result(m->rpc.id, json_object()));
 		else if (up->hooks.request)
-			up->hooks.request(up, m.msg, up->hooks.arg);
+			up->hooks.request(up, m->rpc.msg, up->hooks.arg);
 		else
-			upstream_respond(up, jsonrpc_error(m.id, JSONRPC_METHOD_NOT_FOUND, "Method not found", NULL));
+			upstream_respond(up, jsonrpc_error(m->rpc.id, JSONRPC_METHOD_NOT_FOUND, "Method not found", NULL));
 		break;
 	default:
 		break;
 	}
-	jsonrpc_msg_cleanup(&m);
-	free(line);	/* after dispatch: replies read the raw text */
+	msg_free(m);	/* after dispatch: replies read the text */
 }
 
 /* The client's log level, to a server that has a logging capability. */
 static void
 upstream_send_log_level(struct upstream *up)
 {
-	if (up->log_level && json_object_get(up->caps, "logging"))
-		upstream_call(up, "logging/setLevel", json_pack("{ss}", "level", up->log_level), 0, 0,
-		    NULL, NULL, NULL);
+	if (up->log_level && json_object_get(up->caps, "logging")) {
+		struct upstream_req r = { .method = "logging/setLevel",
+			.params = json_pack("{ss}", "level", up->log_level) };
+		upstream_call(up, &r, NULL, NULL, NULL);
+	}
 }
 
 /* A remote server's session was replaced (transport.h): the new one is told the log level, and

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <event2/event.h>
 #include "config.h"
+#include "jsonfast.h"
 
 enum upstream_state {
 	UPSTREAM_STOPPED,	/* not started (lazy, disabled) or stopped at shutdown */
@@ -40,12 +41,15 @@ struct upstream_hooks {
 	void *arg;
 };
 
+struct msg;
+
 struct upstream_call_cbs {
-	/* The response (result or error) with the upstream's id. msg (borrowed) is its parsed tree,
-	 * or NULL when it came through the fast path with its text only (upstream_reply_tree parses
-	 * it); raw is the text (NULL for replies the gateway made itself: timeouts, a server gone).
-	 * Called exactly once unless the call was cancelled with upstream_cancel(). */
-	void (*reply)(void *arg, json_t *msg, const char *raw, size_t rawlen);
+	/* The response (result or error) with the upstream's id, as a message object (msg.h,
+	 * borrowed for the call): the server's text and its spans, a tree only when msg_tree() is
+	 * asked (a plain result never is); no text for replies the gateway made itself (timeouts, a
+	 * server gone, a reply rebuilt from its envelope). Called exactly once unless the call was
+	 * cancelled with upstream_cancel(). */
+	void (*reply)(void *arg, struct msg *reply);
 	/* notifications/progress for this call (params borrowed; progressToken is the upstream's). */
 	void (*progress)(void *arg, json_t *params);
 };
@@ -62,21 +66,23 @@ void upstream_set_client_caps(struct upstream *, json_t *caps);
 /* Ends the process (close stdin, SIGTERM, SIGKILL); done is called once it is reaped. */
 void upstream_stop(struct upstream *, void (*done)(void *), void *arg);
 
-/* Sends a request. progress: rewrite/insert params._meta.progressToken with the upstream id.
- * timeout_ms 0: the server's configured timeout; < 0: none (the caller bounds the request itself).
- * Returns 0 and the upstream id, or -1 when the server cannot take it now (not ready, queue
- * full): then no callback comes. */
-int upstream_call(struct upstream *, const char *method, json_t *params /* steals */, int progress,
-    long timeout_ms, const struct upstream_call_cbs *, void *arg, uint64_t *id);
-/* The same with params given as JSON text (an object, already valid): the request is written
- * around it without serialising anything again. token_at/token_len: where in params the value of
- * _meta.progressToken lies, to be replaced by the upstream id; token_at == (size_t)-1 for none. */
-int upstream_call_raw(struct upstream *, const char *method, const char *params, size_t plen,
-    size_t token_at, size_t token_len, long timeout_ms, const struct upstream_call_cbs *, void *arg,
-    uint64_t *id);
-/* The parsed tree of a reply (new reference): msg itself, or parsed from raw when a reply came
- * with its text only (the fast path). NULL when neither is usable. */
-json_t *upstream_reply_tree(json_t *msg, const char *raw, size_t rawlen);
+/* A request to send: its params either as a tree or as the client's JSON text. */
+struct upstream_req {
+	const char *method;
+	json_t *params;			/* a tree (taken over by upstream_call), or NULL */
+	int progress;			/* tree: set params._meta.progressToken to the upstream id */
+	const char *params_text;	/* or: an object's text, already valid, written as it is */
+	size_t params_len;
+	struct jsonfast_span token;	/* in params_text: the value of _meta.progressToken, replaced
+					 * by the upstream id (start == end: none) */
+	long timeout_ms;		/* 0: the server's configured timeout; < 0: none (the caller
+					 * bounds the request itself) */
+};
+
+/* Sends a request. Returns 0 and the upstream id, or -1 when the server cannot take it now (not
+ * ready, queue full): then no callback comes. The params tree is taken over either way. */
+int upstream_call(struct upstream *, struct upstream_req *, const struct upstream_call_cbs *,
+    void *arg, uint64_t *id);
 /* Forgets a call and sends notifications/cancelled for it; its reply callback is not called. */
 void upstream_cancel(struct upstream *, uint64_t id, const char *reason);
 int upstream_notify(struct upstream *, const char *method, json_t *params /* steals */);

@@ -1,4 +1,4 @@
-/* test_spans.c: reading member spans of validated JSON text, on which replies and calls are
+/* test_spans.c: reading member spans of validated JSON text (jsonfast_member), on which replies and calls are
  * rewritten without serialising them again. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,14 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "jsonfast.h"
 #include "jsonrpc.h"
 
 static const char *
 span(const char *t, const char *key, int want_rc)
 {
 	static char out[256];
-	size_t a = 0, b = 0;
-	int rc = jsonrpc_member_span(t, strlen(t), key, &a, &b);
+	struct jsonfast_span obj = { 0, strlen(t) }, v = { 0, 0 };
+	int rc = jsonfast_member(t, obj, key, &v);
+	size_t a = v.start, b = v.end;
 	assert_int_equal(rc, want_rc);
 	if (rc != 1)
 		return NULL;

@@ -1,0 +1,68 @@
+/* msg.c: owns the message object of the request path: one scan when a message arrives, the
+ * parse into a tree only on demand, and the text and tree freed together. */
+#include <stdlib.h>
+#include <string.h>
+#include "msg.h"
+
+struct msg *
+msg_take(char *text, size_t len)
+{
+	struct msg *m = calloc(1, sizeof *m);
+	if (m == NULL) {
+		free(text);
+		return NULL;
+	}
+	m->text = text;
+	m->len = len;
+	jsonfast_check(text, len, &m->f);
+	return m;
+}
+
+struct msg *
+msg_of_tree(json_t *tree)
+{
+	struct msg *m = calloc(1, sizeof *m);
+	if (m == NULL) {
+		json_decref(tree);
+		return NULL;
+	}
+	if (jsonrpc_classify(tree, &m->rpc) == 0)
+		m->parsed = 1;
+	else
+		m->parsed = -1;
+	json_decref(tree);	/* classify took its own reference */
+	return m;
+}
+
+int
+msg_parse(struct msg *m)
+{
+	if (m->parsed == 0)
+		m->parsed = jsonrpc_parse(m->text, m->len, &m->rpc) == 0 ? 1 : -1;
+	return m->parsed > 0 ? 0 : -1;
+}
+
+json_t *
+msg_tree(struct msg *m)
+{
+	return msg_parse(m) == 0 ? m->rpc.msg : NULL;
+}
+
+int
+msg_member(const struct msg *m, struct jsonfast_span in, const char *key, struct jsonfast_span *out)
+{
+	if (m->text == NULL || in.end <= in.start)
+		return -1;
+	return jsonfast_member(m->text, in, key, out);
+}
+
+void
+msg_free(struct msg *m)
+{
+	if (m == NULL)
+		return;
+	if (m->parsed)
+		jsonrpc_msg_cleanup(&m->rpc);
+	free(m->text);
+	free(m);
+}
