@@ -364,7 +364,7 @@ fail:
 int
 serve_run(const struct serve_options *o)
 {
-	struct gateway_opts go = { o->config_file, NULL, o->system_policy, o->state_dir, 1 };
+	struct gateway_opts go = { o->config_file, NULL, o->system_policy, o->state_dir, 1, NULL };
 	struct gateway_args a = { o->config_file, o->system_policy };
 	struct httpd_backend be = { be_open, be_input, be_close, NULL };
 	struct httpd_options ho = { 0 };
