@@ -43,7 +43,8 @@ struct gateway {
 	struct log_sink *log;		/* NULL: the process log */
 	int npaused;			/* transports asking for backpressure */
 	int stopping, draining, stopped;
-	int caps_fixed;			/* gateway_fix_client_caps: sessions do not choose them */
+	int caps_fixed;
+	int log_level_sent;		/* the level the servers were given (session_log_levels), -1 */			/* gateway_fix_client_caps: sessions do not choose them */
 	void (*done)(void *);
 	void *done_arg;
 };
@@ -136,12 +137,22 @@ gw_leave(struct gateway *g, struct log_sink *prev)
 static struct session *
 gateway_request_session(const struct gateway *g, struct upstream *up)
 {
+	struct session *found = NULL;
+
+	/* A server's request names no call: it goes to a session only when that session is the
+	 * only one with calls in flight there. With several, sending it to one of them could show
+	 * one client another's prompt, so it is refused. With none, only a lone session (the run
+	 * mode's client) is asked. */
 	for (size_t i = 0; i < g->nsess; i++)
-		if (session_calls_at(g->sess[i], up))
-			return g->sess[i];
-	for (size_t i = 0; i < g->nsess; i++)
-		if (session_initialized(g->sess[i]))
-			return g->sess[i];
+		if (session_calls_at(g->sess[i], up)) {
+			if (found)
+				return NULL;
+			found = g->sess[i];
+		}
+	if (found)
+		return found;
+	if (g->nsess == 1 && session_initialized(g->sess[0]))
+		return g->sess[0];
 	return NULL;
 }
 
@@ -212,7 +223,9 @@ gw_request_in(void *arg, struct upstream *up, json_t *msg)
 	struct session *s = gateway_request_session(g, up);
 	if (s == NULL) {
 		upstream_respond(up, jsonrpc_error(json_object_get(msg, "id"), JSONRPC_METHOD_NOT_FOUND,
-		    "Method not found: no client is connected", NULL));
+		    g->nsess == 0 ? "Method not found: no client is connected" :
+		    "Method not found: no single client to ask (none, or several, have calls in flight "
+		    "at this server)", NULL));
 		return;
 	}
 	session_request(s, up, msg);
@@ -281,8 +294,20 @@ gateway_fix_client_caps(struct gateway *g, json_t *caps)
 void
 gateway_log_level(struct gateway *g, struct session *s, const char *level)
 {
-	if (g->nsess > 0 && g->sess[0] == s)
-		router_set_log_level(g->router, level);
+	/* The servers get the most detailed level any session asked for; each session drops what
+	 * is below its own (session_log). */
+	int lowest = -1;
+	(void)s;
+	(void)level;
+	for (size_t i = 0; i < g->nsess; i++) {
+		int l = session_log_level(g->sess[i]);
+		if (l >= 0 && (lowest < 0 || l < lowest))
+			lowest = l;
+	}
+	if (lowest >= 0 && lowest != g->log_level_sent) {
+		g->log_level_sent = lowest;
+		router_set_log_level(g->router, session_log_levels[lowest]);
+	}
 }
 
 /* ---- sessions ---- */
@@ -654,6 +679,7 @@ gateway_new(struct event_base *base, const struct gateway_opts *o, struct config
 	g->log = o->log;
 	gw_set_log_level(g);
 	g->inotify_fd = -1;
+	g->log_level_sent = -1;
 	g->opts.config_file = dup_or_null(o->config_file);
 	g->opts.config_text = dup_or_null(o->config_text);
 	g->opts.system_policy = dup_or_null(o->system_policy);

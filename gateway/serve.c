@@ -58,13 +58,22 @@ link_send(void *arg, const char *buf, size_t len)
 	l->deliver(l->conn, buf, len, NULL);
 }
 
+static void
+link_send_related(void *arg, const char *buf, size_t len, const char *related)
+{
+	struct link *l = arg;
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	l->deliver(l->conn, buf, len, related);
+}
+
 static void *
 be_open(void *arg, const struct httpd_identity *id, httpd_deliver_fn *deliver, void *conn,
     char *err, size_t errlen)
 {
 	struct serve *sv = arg;
 	struct link *l = calloc(1, sizeof *l);
-	struct session_io io = { link_send, l };
+	struct session_io io = { link_send, l, link_send_related };
 
 	(void)id;
 	if (l == NULL) {

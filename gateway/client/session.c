@@ -89,6 +89,7 @@ struct session {
 	struct router *router;		/* the gateway's, which outlives its sessions */
 	struct session_io io;
 	int initialized;
+	int log_level;			/* index into session_log_levels; -1: never set */
 	int implicit;			/* served without initialize (a later one is still the handshake) */
 	char version[16];
 	json_t *client_caps;
@@ -143,6 +144,9 @@ session_send(struct session *s, json_t *msg)
 		free(buf);
 	}
 }
+
+static char *related_call(const struct session *, const struct upstream *);
+static void session_send_related(struct session *, json_t *, const char *related);
 
 static void
 send_error(struct session *s, json_t *id, int code, const char *fmt, ...)
@@ -1149,14 +1153,31 @@ handle_complete(struct session *s, struct jsonrpc_msg *m)
 	session_forward(s, &f);
 }
 
+const char *const session_log_levels[] = { "debug", "info", "notice", "warning", "error",
+	"critical", "alert", "emergency", NULL };
+
+static int
+level_index(const char *level)
+{
+	for (int i = 0; level && session_log_levels[i]; i++)
+		if (strcmp(level, session_log_levels[i]) == 0)
+			return i;
+	return -1;
+}
+
+int
+session_log_level(const struct session *s)
+{
+	return s->log_level;
+}
+
 static void
 handle_set_level(struct session *s, struct jsonrpc_msg *m)
 {
-	static const char *levels[] = { "debug", "info", "notice", "warning", "error", "critical",
-		"alert", "emergency", NULL };
 	const char *level = json_string_value(json_object_get(m->params, "level"));
-	for (int i = 0; level && levels[i]; i++)
-		if (strcmp(level, levels[i]) == 0) {
+	for (int i = 0; level && session_log_levels[i]; i++)
+		if (strcmp(level, session_log_levels[i]) == 0) {
+			s->log_level = i;
 			gateway_log_level(s->gw, s, level);
 			session_send(s, jsonrpc_result(m->id, json_object()));
 			return;
@@ -1422,14 +1443,20 @@ session_log(struct session *s, struct upstream *up, json_t *params, int allowed)
 		}
 		return;
 	}
+	/* The level this client asked for: the server may have been given a lower one for another
+	 * session's sake. */
+	int lvl = level_index(json_string_value(json_object_get(params, "level")));
+	if (s->log_level >= 0 && lvl >= 0 && lvl < s->log_level)
+		return;
 	json_t *p = json_is_object(params) ? json_deep_copy(params) : json_object();
 	const char *logger = json_string_value(json_object_get(p, "logger"));
-	char *l;
+	char *l, *rel = related_call(s, up);
 	if (asprintf(&l, "%s%s%s", upstream_name(up), logger ? "/" : "", logger ? logger : "") >= 0) {
 		json_object_set_new(p, "logger", json_string(l));
 		free(l);
 	}
-	session_send(s, jsonrpc_notification("notifications/message", p));
+	session_send_related(s, jsonrpc_notification("notifications/message", p), rel);
+	free(rel);
 }
 
 void
@@ -1500,7 +1527,9 @@ session_request(struct session *s, struct upstream *up, json_t *msg)
 	json_t *jgid = json_integer((json_int_t)gid);
 	id_key(jgid, key, sizeof key);
 	hmap_put(s->sreqs, key, r);
-	session_send(s, jsonrpc_request(jgid, method, params ? json_deep_copy(params) : NULL));
+	char *rel = related_call(s, up);
+	session_send_related(s, jsonrpc_request(jgid, method, params ? json_deep_copy(params) : NULL), rel);
+	free(rel);
 	json_decref(jgid);
 }
 
@@ -1573,6 +1602,7 @@ session_new(struct gateway *gw, const struct session_io *io)
 	s->base = gateway_base(gw);
 	s->router = gateway_router(gw);
 	s->io = *io;
+	s->log_level = -1;
 	s->calls = hmap_new();
 	s->held = hmap_new();
 	s->sreqs = hmap_new();
@@ -1741,6 +1771,58 @@ call_at_fn(const char *key, void *val, void *arg)
 	struct at_ctx *a = arg;
 	if (c->up == a->up && c->st == CALL_SENT)
 		a->found = 1;
+}
+
+struct only_ctx {
+	const struct upstream *up;
+	const struct call *only;
+	int n;
+};
+
+static void
+only_call_fn(const char *key, void *val, void *arg)
+{
+	struct call *c = val;
+	struct only_ctx *a = arg;
+	if (c->up == a->up && c->st == CALL_SENT) {
+		a->n++;
+		a->only = c;
+	}
+}
+
+/* The id (JSON text, new string) of the session's one call in flight at up; NULL when it has none
+ * or several there (then nothing tells which of them a server's message is about). */
+static char *
+related_call(const struct session *s, const struct upstream *up)
+{
+	struct only_ctx a = { up, NULL, 0 };
+	hmap_foreach(s->calls, only_call_fn, &a);
+	if (a.n != 1)
+		return NULL;
+	if (a.only->client_id_text)
+		return strdup(a.only->client_id_text);
+	return a.only->client_id ? json_dumps(a.only->client_id, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+}
+
+/* session_send for a message about one of the client's requests (session_io.send_related). */
+static void
+session_send_related(struct session *s, json_t *msg, const char *related)
+{
+	size_t len;
+	char *buf;
+
+	if (related == NULL || s->io.send_related == NULL) {
+		session_send(s, msg);
+		return;
+	}
+	buf = jsonrpc_dump(msg, &len);
+	json_decref(msg);
+	if (buf) {
+		s->io.send_related(s->io.arg, buf, len, related);
+		free(buf);
+	}
+	if (s->draining && session_busy(s) == 0)
+		gateway_session_quiet(s->gw);
 }
 
 int

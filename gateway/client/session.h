@@ -17,6 +17,11 @@ struct session_io {
 	/* Sends one serialised message (ends in '\n'). */
 	void (*send)(void *arg, const char *buf, size_t len);
 	void *arg;
+	/* Optional: the same for a message that belongs to one of the client's requests (a log line
+	 * or a server-to-client request while that request's call is the session's only one at the
+	 * server): related is the request's id as JSON text. A transport with a stream per request
+	 * puts it on that stream, before the result. NULL: send() is used. */
+	void (*send_related)(void *arg, const char *buf, size_t len, const char *related);
 };
 
 struct gateway;
@@ -42,7 +47,10 @@ void session_state(struct session *, struct upstream *, enum upstream_state old)
 void session_upstream_gone(struct session *, struct upstream *);
 /* What the gateway asks to choose sessions: */
 int session_initialized(const struct session *);
-int session_calls_at(const struct session *, const struct upstream *);	/* a call in flight there */
+int session_calls_at(const struct session *, const struct upstream *);
+/* The log level the client asked for (an index into session_log_levels), -1 when it did not. */
+int session_log_level(const struct session *);
+extern const char *const session_log_levels[];	/* "debug" .. "emergency", NULL-terminated */	/* a call in flight there */
 int session_subscribed(const struct session *, const struct upstream *, const char *uri);
 /* Stopping: from now on every request but ping is answered with an error; what is in flight
  * goes on. session_busy() counts client requests not answered yet (calls, deferred lists). */

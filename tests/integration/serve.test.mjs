@@ -363,7 +363,7 @@ test("serve: 10,000 connections that never send a byte: bounded memory, others s
       idle.push(s);
       if (i % 500 === 499) await sleep(10);
     }
-    await waitUntil(() => fds() >= fds0 + 9000 || /cannot accept/.test(gw.stderr), T(20000), "the connections to be accepted");
+    await waitUntil(() => fds() >= fds0 + 9000 || /cannot accept/.test(gw.stderr), T(60000), "the connections to be accepted");
     const grown = rss() - rss0;
     assert.ok(grown < 64 * 1024, `RSS grew by ${grown} kB for 10,000 idle connections`);
     // Another client is served meanwhile.
@@ -373,6 +373,62 @@ test("serve: 10,000 connections that never send a byte: bounded memory, others s
     await waitUntil(() => fds() < fds0 + 50, T(30000), "idle connections to be closed", 500);
   } finally {
     idle.forEach((s) => s.destroy());
+    await stop(gw, dir);
+  }
+});
+
+const CONFORMANCE = { command: NODE, args: [path.join(path.dirname(EVERYTHING), "../../../../tests/fixtures/conformance-server.mjs")] };
+
+test("serve: with two sessions' calls in flight at a server, its sampling request goes to neither", async () => {
+  const { gw, dir, addrs } = await startServe({ servers: { everything: servers.everything() } });
+  try {
+    const asked = { a: 0, b: 0 };
+    const mk = (who) => (client) => client.setRequestHandler(CreateMessageRequestSchema, async () => {
+      asked[who]++;
+      return { role: "assistant", content: { type: "text", text: `sampled by ${who}` }, model: who, stopReason: "endTurn" };
+    });
+    const a = await connect(urlOf(addrs[0]), { capabilities: { sampling: {} }, setup: mk("a") });
+    const b = await connect(urlOf(addrs[0]), { capabilities: { sampling: {} }, setup: mk("b") });
+    const tools = (await a.client.listTools()).tools.map((t) => t.name);
+    const sample = tools.find((t) => /sampl/i.test(t));
+    const long = tools.find((t) => /long_running/.test(t));
+    // B holds a call at the server while A's call makes the server ask for a sampling.
+    const bCall = b.client.callTool({ name: long, arguments: { duration: 3, steps: 3 } }, undefined, { timeout: T(20000) });
+    await sleep(300);
+    const r = await a.client.callTool({ name: sample, arguments: { prompt: "A's secret prompt", maxTokens: 10 } }, undefined, { timeout: T(20000) })
+      .catch((e) => ({ error: e.message }));
+    await bCall;
+    assert.deepEqual(asked, { a: 0, b: 0 }, "nobody was shown a prompt that might be another client's");
+    assert.doesNotMatch(JSON.stringify(r), /sampled by/);
+    for (const s of [a, b]) {
+      await s.transport.terminateSession();
+      await s.client.close();
+    }
+  } finally {
+    await stop(gw, dir);
+  }
+});
+
+test("serve: each session's log level is its own; a call's log lines come before its result", async () => {
+  const { gw, dir, addrs } = await startServe({ servers: { conf: { ...CONFORMANCE, prefix: "" } } });
+  try {
+    const logs = { a: [], b: [] };
+    const mk = (who) => (client) => client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => logs[who].push(n.params));
+    const a = await connect(urlOf(addrs[0]), { setup: mk("a") });
+    const b = await connect(urlOf(addrs[0]), { setup: mk("b") });
+    await a.client.setLoggingLevel("debug");
+    await b.client.setLoggingLevel("error");
+    const r = await a.client.callTool({ name: "test_tool_with_logging", arguments: {} });
+    assert.match(r.content[0].text, /executed successfully/);
+    // Before the result: already here when callTool resolved, no waiting.
+    assert.deepEqual(logs.a.map((p) => p.data), ["Tool execution started", "Tool processing data", "Tool execution completed"]);
+    await sleep(300);
+    assert.deepEqual(logs.b, [], "B asked for errors only");
+    for (const s of [a, b]) {
+      await s.transport.terminateSession();
+      await s.client.close();
+    }
+  } finally {
     await stop(gw, dir);
   }
 });
