@@ -150,7 +150,7 @@ csv() {
 }
 
 # Ports inside the namespace (nothing else listens there).
-P_SG=18001 P_MP=18002 P_EH=18003 P_HUB=18004 P_HUBAGG=18005
+P_SG=18001 P_MP=18002 P_EH=18003 P_HUB=18004 P_HUBAGG=18005 P_SV=18006
 everything_yaml everything >"$TMP/one.yaml"
 printf 'version: 1\nservers:\n  remote:\n    url: "http://127.0.0.1:%s/mcp"\n' "$P_EH" >"$TMP/remote.yaml"
 native_yaml 1 native >"$TMP/native.yaml"
@@ -224,6 +224,9 @@ if peer_ok mcp-proxy "$MP"; then
 	    --port "$P_MP" --host 127.0.0.1 --server stream "$NODE" "$ENTRY" stdio
 fi
 if [ "$PEERS_OK" = 1 ]; then
+	# mcpgw's service mode: what supergateway and mcp-proxy do (one stdio server over HTTP).
+	set -- "$@" -- "mcpgw-serve=everything__echo@http://127.0.0.1:$P_SV/mcp" "$GW" serve -c "$TMP/one.yaml" \
+	    --system-policy "" --listen "127.0.0.1:$P_SV"
 	# server-everything's Streamable HTTP mode: the remote upstream of the next three rows.
 	PORT=$P_EH "$NODE" "$ENTRY" streamableHttp >"$LOGS/everything-http.stderr" 2>&1 &
 	EH_PID=$!
@@ -247,6 +250,18 @@ if [ -n "$EH_PID" ]; then
 	kill "$EH_PID" 2>/dev/null || true
 	wait "$EH_PID" 2>/dev/null || true
 	EH_PID=
+fi
+
+# ---- 1b. the service: memory with many idle sessions, and with 32 busy ones ----
+
+d=$(deadline 90)
+if [ "$SMOKE" = 1 ]; then IDLE=50 CALLS=5; else IDLE=1000 CALLS=50; fi
+step "service: $IDLE idle sessions, 32 busy"
+if [ "$d" -gt 0 ] && XDG_STATE_HOME="$TMP" "$NODE" tests/bench/sessions.mjs --gw "$GW" --config "$TMP/one.yaml" \
+    --idle "$IDLE" --busy 32 --calls "$CALLS" --deadline "$d" >>"$KV" 2>"$LOGS/sessions.stderr"; then
+	:
+else
+	echo "fail sessions service memory run failed or out of time (see build/bench-logs/sessions.stderr)" >>"$KV"
 fi
 
 # ---- 2. the native upstream: what mcpgw adds per call over a server that costs next to nothing ----

@@ -18,6 +18,7 @@ R|mcpgw|direct|relay|mcpgw|hwm
 R|mcp-hub|direct|relay|mcp-hub|hwm
 R|supergateway|direct|relay|!bridge-agg|hwm
 R|mcp-proxy|direct|relay|!bridge-agg|hwm
+R|mcpgw-serve|direct|relay|!bridge-agg|hwm
 G|server-everything over Streamable HTTP (the remote hop): ratios and +µs to direct-http
 R|direct-http|direct-http|-|!remote-agg|!direct-rss
 R|mcp-remote|direct-http|-|!remote-one|hwm
@@ -66,6 +67,7 @@ FILENAME == ARGV[1] {
 	if (f[1] == "lat") { med[f[2]] = f[3]; p99[f[2]] = f[4]; mean[f[2]] = f[5]; cpu[f[2]] = f[6] }
 	else if (f[1] == "tp") tp[f[2]] = f[3]
 	else if (f[1] == "hwm") hwm[f[2]] = f[3]
+	else if (f[1] == "sessions") { s_idle = f[2]; s_rss = f[3]; s_per = f[4]; s_busy = f[5]; s_hwm = f[6] }
 	else if (f[1] == "fail") {
 		r = f[2]; sub(/-r[0-9]+$/, "", r)
 		w = $0; sub(/^fail [^ ]+ /, "", w)
@@ -149,6 +151,7 @@ END {
 	print "mcp-hub        mcpbench -HTTP+SSE (legacy: GET /mcp, POST /messages)-> mcp-hub -stdio-> server-everything"
 	print "supergateway   mcpbench -Streamable HTTP-> supergateway --stateful -stdio-> server-everything"
 	print "mcp-proxy      mcpbench -Streamable HTTP-> mcp-proxy -stdio-> server-everything"
+	print "mcpgw-serve    mcpbench -Streamable HTTP-> mcpgw serve -stdio-> server-everything (calls/s: 32 in flight on one session)"
 	print "direct-http    mcpbench -Streamable HTTP-> server-everything streamableHttp"
 	print "mcp-remote     mcpbench -stdio-> mcp-remote -Streamable HTTP-> server-everything streamableHttp"
 	print "mcpgw-remote   mcpbench -stdio-> mcpgw (url:) -Streamable HTTP-> server-everything streamableHttp"
@@ -161,6 +164,10 @@ END {
 			    ahwm["list-" who[k]] != "" ? sprintf(" (peak RSS %.0f kB)", median(ahwm["list-" who[k]])) : "")
 	if (line != "")
 		printf "\nwith %d servers of 100 tools, the first complete tools/list came after: %s\n", AGGN, line
+	if (s_idle != "")
+		printf "\nmcpgw serve: RSS %s kB with %s idle sessions (%s kB a session); peak RSS %s kB with %s sessions busy\n", s_rss, s_idle, s_per, s_hwm, s_busy
+	else if ("sessions" in fail)
+		printf "\nmcpgw serve sessions: %s\n", fail["sessions"]
 	if ("cold-mcpgw" in aggok && anon["cold-mcpgw"] != "")
 		printf "\nmcpgw with %d upstreams, its own process after the cold start: RssAnon %s kB (heap, stacks) + RssFile %s kB (program and libraries)\n",
 		    UP, anon["cold-mcpgw"], file["cold-mcpgw"]
@@ -175,11 +182,13 @@ END {
 	goal("added over relay, stdio", ("mcpgw" in med && "relay" in med) ? med["mcpgw"] - med["relay"] : "", "%+.1f µs", "< 30 µs", 30, 0)
 	goal("added over native, direct", ("mcpgw-native" in med && "direct-native" in med) ? med["mcpgw-native"] - med["direct-native"] : "", "%+.1f µs", "< 30 µs", 30, 0)
 	goal("added over native, relay", ("mcpgw-native" in med && "relay-native" in med) ? med["mcpgw-native"] - med["relay-native"] : "", "%+.1f µs", "< 30 µs", 30, 0)
+	goal("serve RSS, " (s_idle != "" ? s_idle : "1000") " idle sessions", s_rss, "%.0f kB", "< 20480 kB", 20480, 0)
 	goal("peak RSS, " UP " upstreams", ("cold-mcpgw" in aggok && ahwm["cold-mcpgw"] != "") ? median(ahwm["cold-mcpgw"]) : "", "%.0f kB", "<= 8192 kB", 8192, 0)
 	behind = ""; compared = 0
 	for (i = 1; i <= nrows; i++) {
 		if (order[i] != "R" || name[i] !~ /^(mcp-hub|supergateway|mcp-proxy|mcp-remote)$/) continue
-		p = name[i]; g = (p == "mcp-remote") ? "mcpgw-remote" : "mcpgw"
+		# Each peer against mcpgw doing the same job: supergateway and mcp-proxy serve HTTP (serve).
+		p = name[i]; g = (p == "mcp-remote") ? "mcpgw-remote" : (p ~ /^(supergateway|mcp-proxy)$/ && ("mcpgw-serve" in med)) ? "mcpgw-serve" : "mcpgw"
 		if (!(p in med) || !(g in med)) continue
 		compared++
 		if (med[g] + 0 >= med[p] + 0) behind = behind " " p ":median"
