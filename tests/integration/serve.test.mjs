@@ -432,3 +432,33 @@ test("serve: each session's log level is its own; a call's log lines come before
     await stop(gw, dir);
   }
 });
+
+test("serve: SIGHUP reloads with sessions kept; SIGTERM lets a call in flight finish, refuses new sessions, exits 0", async () => {
+  const { gw, dir, config, addrs } = await startServe({ servers: { everything: servers.everything() } });
+  try {
+    const { client, transport } = await connect(urlOf(addrs[0]));
+    const sid = transport.sessionId;
+    assert.ok((await client.listTools()).tools.some((t) => t.name === "everything__echo"));
+    // A second server appears with a reload; the session is the same one.
+    fs.writeFileSync(config, toYaml({ servers: { everything: servers.everything(), more: servers.everything() } }));
+    gw.proc.kill("SIGHUP");
+    await waitUntil(async () => (await client.listTools()).tools.some((t) => t.name === "more__echo"), T(20000), "the reloaded server's tools", 300);
+    assert.equal(transport.sessionId, sid);
+    assert.equal((await client.callTool({ name: "more__echo", arguments: { message: "after reload" } })).content[0].text, "Echo: after reload");
+    // SIGTERM while a call runs.
+    const long = (await client.listTools()).tools.map((t) => t.name).find((t) => /^everything__.*long_running/.test(t));
+    const call = client.callTool({ name: long, arguments: { duration: 2, steps: 2 } }, undefined, { timeout: T(20000) });
+    await sleep(300);
+    gw.proc.kill("SIGTERM");
+    await waitUntil(() => /SIGTERM/.test(gw.stderr), T(5000), "the signal to be taken");
+    const refused = await raw(addrs[0], { headers: JSONH, body: INIT }).catch((e) => ({ status: 0, error: e.message }));
+    assert.equal(refused.status, 503, "no new session while draining");
+    const r = await call;
+    assert.ok(r.content.length > 0 && !r.isError, "the call in flight finished");
+    const st = await Promise.race([gw.exited, sleep(T(10000)).then(() => null)]);
+    assert.deepEqual({ code: st?.code, signal: st?.signal }, { code: 0, signal: null }, gw.stderrTail());
+  } finally {
+    gw.destroy();
+    rmTmp(dir);
+  }
+});
