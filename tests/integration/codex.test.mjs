@@ -47,8 +47,8 @@ const RUN_TIMEOUT = T(40000); // one `codex exec`, hard bound
 const tomlStr = (s) => JSON.stringify(s); // a JSON string is a valid TOML basic string
 const stripAnsi = (s) => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
 
-function codexConfig({ baseUrl, required, tapFile, stateHome, xdgConfig, mcpgwConfig }) {
-  const gw = [...WRAPPER, BIN, "run", "-c", mcpgwConfig, "--system-policy", ""];
+function codexConfig({ baseUrl, required, tapFile, stateHome, xdgConfig, mcpgwConfig, gwArgs }) {
+  const gw = [...WRAPPER, BIN, ...(gwArgs ?? ["run", "-c", mcpgwConfig, "--system-policy", ""])];
   const argv = tapFile ? [NODE, TAP, tapFile, ...gw] : gw;
   return `# written by tests/integration/codex.test.mjs
 model = "mock-model"
@@ -189,7 +189,7 @@ function strays(dir) {
  * One `codex exec` against a fresh mock and a fresh CODEX_HOME.
  * @returns {Promise<object>} {code, signal, timedOut, stdout, stderr, ms, mock, tap, tapFile, home, procs}
  */
-async function runCodex(root, name, { required, tap, stateHome, mcpgwConfig, tool = TOOL, args = { message: MESSAGE } }) {
+async function runCodex(root, name, { required, tap, stateHome, mcpgwConfig, gwArgs, tool = TOOL, args = { message: MESSAGE } }) {
   const dir = path.join(root, name);
   const home = path.join(dir, "codex-home");
   const work = path.join(dir, "work");
@@ -201,7 +201,7 @@ async function runCodex(root, name, { required, tap, stateHome, mcpgwConfig, too
   try {
     fs.writeFileSync(
       path.join(home, "config.toml"),
-      codexConfig({ baseUrl: mock.baseUrl, required, tapFile, stateHome, xdgConfig: path.join(dir, "xdg-config"), mcpgwConfig }),
+      codexConfig({ baseUrl: mock.baseUrl, required, tapFile, stateHome, xdgConfig: path.join(dir, "xdg-config"), mcpgwConfig, gwArgs }),
     );
     // A small, explicit environment: nothing of the user's Codex or OpenAI set-up leaks in.
     const env = {
@@ -361,6 +361,33 @@ describe("Codex CLI end to end", { skip: HAVE_CODEX ? false : "node_modules/@ope
       await assertGatewayLogAndExit(run);
       assert.ok(fs.existsSync(path.join(warmState, "mcpgw", "catalog.json")), "mcpgw wrote its catalogue into XDG_STATE_HOME from the entry's env table");
     });
+  });
+
+  test("through the service: codex exec calls everything__echo via mcpgw connect to mcpgw serve", async () => {
+    // The service runs on its own (as under systemd); Codex starts only `mcpgw connect`.
+    const sock = path.join(root, "svc", "mcpgw.sock");
+    const serve = spawn(BIN, ["serve", "-c", mcpgwRequired, "--system-policy", "", "--listen", `unix:${sock}`],
+      { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, XDG_STATE_HOME: path.join(root, "state-svc") } });
+    let serveErr = "";
+    serve.stderr.on("data", (c) => (serveErr += c));
+    try {
+      const t0 = Date.now();
+      while (!/listening on/.test(serveErr) && Date.now() - t0 < T(10000) && serve.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+      assert.match(serveErr, /listening on unix:/, serveErr);
+      const run = await runCodex(root, "connect", { required: true, tap: false, stateHome: path.join(root, "state-connect"), gwArgs: ["connect", `unix:${sock}`] });
+      await explain(run, async () => {
+        assertRoundTrip(run);
+        // connect is gone with Codex; the service and its server are not.
+        const connects = [...run.procs.values()].filter((p) => p.comm === "mcpgw");
+        assert.ok(connects.length > 0, "Codex started mcpgw connect");
+        assert.deepEqual((await waitGone(connects, T(5000))).map((p) => p.pid), [], "mcpgw connect exits with Codex");
+        assert.equal(serve.exitCode, null, "the service keeps running after its client left");
+        assert.ok(descendants(serve.pid).length > 0, "the service's server keeps running");
+      });
+    } finally {
+      serve.kill("SIGTERM");
+      await new Promise((r) => (serve.exitCode !== null ? r() : serve.on("exit", r)));
+    }
   });
 
   test("warm catalogue, required = false: initialize and tools/list answered at once; the call waits for its server", async (t) => {
