@@ -26,8 +26,8 @@ struct stdio_transport {
 	char *name;
 };
 
-static char **
-build_env(const struct config_server *cfg)
+char **
+transport_stdio_env(const struct config_server *cfg)
 {
 	size_t n = 0, cap = cfg->nenv + cfg->npassthrough + 32;
 	char **env = calloc(cap + 1, sizeof *env);
@@ -152,7 +152,7 @@ transport_stdio_new(struct event_base *base, const struct config_server *cfg,
 	t->base.ops = &stdio_ops;
 	t->cbs = *cbs;
 	argv = calloc(cfg->nargs + 2, sizeof *argv);
-	env = build_env(cfg);
+	env = transport_stdio_env(cfg);
 	if (argv == NULL || env == NULL) {
 		free(argv);
 		free_strv(env);
