@@ -60,9 +60,9 @@ print_tools(const struct tools_opts *t, struct router *r)
 	for (size_t k = 0; k < router_count(r); k++) {
 		struct upstream *up = router_upstream(r, k);
 		if (upstream_state(up) != UPSTREAM_READY)
-			fprintf(stderr, "mcpgw: %s: %s%s%s\n", upstream_name(up),
-			    upstream_state_name(upstream_state(up)), *upstream_last_error(up) ? ": " : "",
-			    upstream_last_error(up));
+			fprintf(stderr, "mcpgw: server %s %s%s%s (next: mcpgw doctor %s)\n", upstream_name(up),
+			    cmd_state_words(upstream_state(up)), *upstream_last_error(up) ? ": " : "",
+			    upstream_last_error(up), upstream_name(up));
 	}
 }
 
