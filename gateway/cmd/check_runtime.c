@@ -47,7 +47,7 @@ xstrdup0(const char *s)
 	return strdup(s ? s : "");
 }
 
-static void
+static void __attribute__((format(printf, 7, 0)))
 rt_vadd(struct rt *rt, int warning, const char *file, int line, int col, const char *path, const char *fmt,
     va_list ap)
 {

@@ -102,15 +102,17 @@ server_pins(struct pins *p, const char *server)
 	return server_map(p->servers, server);
 }
 
-/* Keeps the definition behind a pin, when it is not too large to keep. */
+/* Keeps the definition behind a pin, with the digest it had (so that checking that it still
+ * belongs to the pin costs a string compare), when it is not too large to keep. */
 static void
-def_keep(struct pins *p, const char *server, const char *name, json_t *tool)
+def_keep(struct pins *p, const char *server, const char *name, json_t *tool, const char *digest)
 {
 	json_t *sub = pin_subset(tool);
 	char *canon = json_dumps(sub, JSON_COMPACT);
 
 	if (canon && strlen(canon) <= DEF_MAX) {
-		json_object_set(server_map(p->defs, server), name, sub);
+		json_object_set_new(server_map(p->defs, server), name,
+		    json_pack("{sssO}", "digest", digest, "definition", sub));
 		p->defs_dirty = 1;
 	} else if (json_object_get(json_object_get(p->defs, server), name)) {
 		json_object_del(json_object_get(p->defs, server), name);
@@ -133,14 +135,14 @@ pins_check(struct pins *p, const char *server, json_t *tool, int record)
 		if (record) {
 			json_object_set_new(server_pins(p, server), name, json_string(d));
 			p->dirty = 1;
-			def_keep(p, server, name, tool);
+			def_keep(p, server, name, tool, d);
 		}
 		return PIN_NEW;
 	}
 	if (strcmp(old, d) != 0)
 		return PIN_CHANGED;
 	if (record && pins_pinned(p, server, name) == NULL)
-		def_keep(p, server, name, tool);	/* pinned before definitions were kept */
+		def_keep(p, server, name, tool, d);	/* pinned before definitions were kept */
 	return PIN_MATCH;
 }
 
@@ -154,20 +156,19 @@ pins_accept(struct pins *p, const char *server, json_t *tool)
 	pins_digest(tool, d);
 	json_object_set_new(server_pins(p, server), name, json_string(d));
 	p->dirty = 1;
-	def_keep(p, server, name, tool);
+	def_keep(p, server, name, tool, d);
 }
 
 json_t *
 pins_pinned(struct pins *p, const char *server, const char *name)
 {
 	const char *pin = json_string_value(json_object_get(json_object_get(p->servers, server), name));
-	json_t *def = json_object_get(json_object_get(p->defs, server), name);
-	char d[65];
+	json_t *e = json_object_get(json_object_get(p->defs, server), name);
+	const char *d = json_string_value(json_object_get(e, "digest"));
+	json_t *def = json_object_get(e, "definition");
 
-	if (pin == NULL || !json_is_object(def))
-		return NULL;
-	subset_digest(def, d);
-	return strcmp(d, pin) == 0 ? def : NULL;	/* a stale or edited definition says nothing */
+	/* a definition kept for another pin (an older mcpgw accepted since) says nothing */
+	return pin && d && json_is_object(def) && strcmp(d, pin) == 0 ? def : NULL;
 }
 
 /* ---- the text of a change ---- */

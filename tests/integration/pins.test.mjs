@@ -67,8 +67,13 @@ test("pin: the diff shows a changed schema and annotations, and server text cann
     assert.equal(first.code, 0, first.stdout + first.stderr);
     assert.match(first.stdout, /drift\s+hello\s+pinned/);
     const defs = JSON.parse(fs.readFileSync(path.join(dir, "state/mcpgw/pins-defs.json"), "utf8"));
-    assert.equal(defs.servers.drift.hello.description, "Says hello", "the pinned definition is kept");
+    assert.equal(defs.servers.drift.hello.definition.description, "Says hello", "the pinned definition is kept");
     assert.equal(fs.statSync(path.join(dir, "state/mcpgw/pins-defs.json")).mode & 0o777, 0o600);
+    // pins made before definitions were kept gain theirs while the tool is unchanged
+    fs.rmSync(path.join(dir, "state/mcpgw/pins-defs.json"));
+    const older = await runGateway(["pin", "-c", cfg, "--system-policy", ""], { dir });
+    assert.equal(older.code, 0, older.stdout + older.stderr);
+    assert.ok(fs.existsSync(path.join(dir, "state/mcpgw/pins-defs.json")), "definitions filled in");
 
     fs.writeFileSync(cfg, toYaml({ servers: { drift: drift("Says hello\u001b]0;pwned\u0007", { DRIFT_ARG: "target", DRIFT_READONLY: "1" }) } }));
     const r = await runGateway(["pin", "-c", cfg, "--system-policy", ""], { dir });
