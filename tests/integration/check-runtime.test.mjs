@@ -165,6 +165,22 @@ test("check: a plugin that cannot load (not an ELF file; a missing one) is an er
   }
 });
 
+test("check: a token variable that is not set is an error; an OAuth server not signed in yet is a warning", { timeout: T(30000) }, async () => {
+  const r = await check(
+    "authenv",
+    () => ({
+      envtok: { url: "https://mcp.example.com/e", auth: { plugin: "bearer", token_env: "MCPGW_IT_UNSET_TOKEN" } },
+      settok: { url: "https://mcp.example.com/s", auth: { plugin: "bearer", token_env: "MCPGW_IT_SET_TOKEN" } },
+      signin: { url: "https://mcp.example.com/o", auth: { plugin: "oauth2" } },
+    }),
+    { env: { MCPGW_IT_UNSET_TOKEN: undefined, MCPGW_IT_SET_TOKEN: "abc" } },
+  );
+  assert.equal(r.code, 1, r.out);
+  assert.match(diag(r, "servers.envtok.auth.token_env").message, /environment variable MCPGW_IT_UNSET_TOKEN is not set/);
+  assert.doesNotMatch(r.out, /servers\.settok/);
+  assert.match(diag(r, "servers.signin.auth").message, /^warning: not signed in yet: run mcpgw login signin/);
+});
+
 test("check: a cwd that does not exist, or is a file, is an error at cwd", { timeout: T(30000) }, async () => {
   const r = await check(
     "cwd",
