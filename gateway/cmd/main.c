@@ -131,11 +131,9 @@ main(int argc, char **argv)
 {
 	const char *names[sizeof commands / sizeof *commands];
 	const struct cmd_entry *c = NULL;
-	char **nargv = calloc((size_t)argc + 2, sizeof *nargv);
+	char **nargv;
 	int i = 1, n = 0, k;
 
-	if (nargv == NULL)
-		return 2;
 	/* Skip the common options before the command; -h and -V there are answered at once. */
 	while (i < argc && argv[i][0] == '-' && argv[i][1] != '\0') {
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -163,11 +161,15 @@ main(int argc, char **argv)
 	}
 	/* The command sees: its name, the options given before it, then the rest. `mcpgw -c F`
 	 * without a command is `mcpgw run -c F`. */
+	if ((nargv = calloc((size_t)argc + 2, sizeof *nargv)) == NULL)
+		return 2;
 	nargv[n++] = c ? (char *)c->name : "run";
 	for (k = 1; k < i && k < argc; k++)
 		nargv[n++] = argv[k];
 	for (k = c ? i + 1 : i; k < argc; k++)
 		nargv[n++] = argv[k];
 	nargv[n] = NULL;
-	return c ? c->fn(n, nargv) : cmd_run(n, nargv);
+	k = c ? c->fn(n, nargv) : cmd_run(n, nargv);
+	free(nargv);
+	return k;
 }
