@@ -196,7 +196,9 @@ test("a server that fails is logged in words with the next step, not as a state 
   const file = writeConfig(dir, { broken: { command: "/nonexistent/server" } });
   const t = await run(["tools", "-c", file, "--system-policy", ""], { dir });
   assert.equal(t.code, 2, t.stderr);
-  assert.match(t.stderr, /mcpgw: server broken failed: cannot execute \/nonexistent\/server: No such file or directory \(next: mcpgw doctor broken\)/);
+  assert.match(t.stderr, /mcpgw: error: \[broken\] server broken failed: cannot execute \/nonexistent\/server: No such file or directory \(next: mcpgw doctor broken\)/);
+  assert.match(t.stderr, /mcpgw tools: 1 server not ready, its tools not listed: broken \(failed\); mcpgw doctor NAME says why\n/);
+  assert.equal(t.stderr.split("server broken failed").length, 2, `the reason said once:\n${t.stderr}`);
   // the running gateway's log line
   const argv = [...WRAPPER, BIN, "run", "-c", file, "--system-policy", ""];
   const p = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], cwd: dir, env: { ...process.env, XDG_STATE_HOME: path.join(dir, "state") } });
