@@ -222,6 +222,58 @@ rt_find_program(const char *prog, const char *path, const char *cwd, char *found
 	return -1;
 }
 
+/* A script's interpreter (its #! line) must be there too: `#!/usr/bin/env node` looks node up on
+ * the same PATH, and a missing one fails as "No such file or directory" of the script itself.
+ * 0 when fine or not a script; -1 with the reason. */
+static int
+rt_interpreter(const char *prog, const char *path, char *why, size_t wlen)
+{
+	char line[256], interp[256], found[4096], iwhy[1024];
+	const char *p;
+	ssize_t n;
+	size_t k = 0;
+	int fd = open(prog, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, line, sizeof line - 1);
+	close(fd);
+	if (n < 3 || line[0] != '#' || line[1] != '!')
+		return 0;
+	line[n] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	for (p = line + 2; *p == ' ' || *p == '\t'; p++)
+		;
+	while (*p && *p != ' ' && *p != '\t' && k + 1 < sizeof interp)
+		interp[k++] = *p++;
+	interp[k] = '\0';
+	if (interp[0] != '/')
+		return 0;
+	if (rt_find_program(interp, path, NULL, found, sizeof found, iwhy, sizeof iwhy) < 0) {
+		snprintf(why, wlen, "%.300s starts with #!%.200s, and %.400s", prog, interp, iwhy);
+		return -1;
+	}
+	if (strcmp(interp, "/usr/bin/env") != 0 && strcmp(interp, "/bin/env") != 0)
+		return 0;
+	/* env [-S] [-i] NAME: the first word that is not an option nor an assignment */
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		k = strcspn(p, " \t");
+		if (k == 0)
+			return 0;
+		if (*p != '-' && !memchr(p, '=', k))
+			break;
+		p += k;
+	}
+	snprintf(interp, sizeof interp, "%.*s", (int)(k < sizeof interp ? k : sizeof interp - 1), p);
+	if (rt_find_program(interp, path, NULL, found, sizeof found, iwhy, sizeof iwhy) < 0) {
+		snprintf(why, wlen, "%.300s runs '%.100s' through #!/usr/bin/env, and %.500s", prog, interp, iwhy);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 check_local(struct rt *rt, const struct config_server *s)
 {
@@ -258,6 +310,12 @@ check_local(struct rt *rt, const struct config_server *s)
 			    s->passthrough_set ? " (env_passthrough does not list PATH)" : "");
 		else
 			rt_srv(rt, 0, s, "command", NULL, "%s", why);
+	} else if (cwd_ok || !strchr(s->command, '/') || s->command[0] == '/') {
+		if (rt_interpreter(found, path, why, sizeof why) < 0)
+			rt_srv(rt, 0, s, "command", NULL, "%s", why);
+		if (strchr(s->command, '/') && s->command[0] != '/' && s->cwd == NULL)
+			rt_srv(rt, 1, s, "command", NULL, "%s is relative: it is looked up from the directory the "
+			    "client starts mcpgw in; write an absolute path, or set cwd", s->command);
 	}
 	for (char **e = env; e && *e; e++)
 		free(*e);

@@ -94,6 +94,11 @@ test("check: a command not on the PATH the server gets, or not executable, is an
       passed: { command: "mcpgw-it-tool", env_passthrough: ["PATH"] },
       noexec: { command: path.join(dir, "bin", "plain.sh") },
       relcwd: { command: "./bin/mcpgw-it-tool", cwd: dir },
+      relnocwd: { command: "./bin/mcpgw-it-tool" },
+      // a script whose interpreter is missing fails as "No such file or directory" at run time
+      badinterp: { command: path.join(dir, "bin", "interp.sh") },
+      // #!/usr/bin/env NAME looks NAME up on the server's PATH (npx and node, under Codex)
+      envinterp: { command: path.join(dir, "bin", "env.sh"), env_passthrough: [] },
     }),
     {
       prepare: (dir) => {
@@ -101,6 +106,8 @@ test("check: a command not on the PATH the server gets, or not executable, is an
         fs.mkdirSync(bin);
         fs.writeFileSync(path.join(bin, "mcpgw-it-tool"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
         fs.writeFileSync(path.join(bin, "plain.sh"), "#!/bin/sh\n", { mode: 0o644 });
+        fs.writeFileSync(path.join(bin, "interp.sh"), "#!/nonexistent/interpreter -x\n", { mode: 0o755 });
+        fs.writeFileSync(path.join(bin, "env.sh"), "#!/usr/bin/env -S mcpgw-it-interpreter --flag\n", { mode: 0o755 });
       },
     },
   );
@@ -108,6 +115,9 @@ test("check: a command not on the PATH the server gets, or not executable, is an
   assert.match(diag(r, "servers.nowhere.command").message, /'mcpgw-no-such-program' is not on the PATH the server gets \(/);
   assert.match(diag(r, "servers.noexec.command").message, /plain\.sh is not executable/);
   assert.doesNotMatch(r.out, /servers\.relcwd/, "a relative command is found from the server's cwd");
+  assert.match(diag(r, "servers.relnocwd.command").message, /^warning: \.\/bin\/mcpgw-it-tool is relative: it is looked up from the directory the client starts mcpgw in/);
+  assert.match(diag(r, "servers.badinterp.command").message, /interp\.sh starts with #!\/nonexistent\/interpreter, and \/nonexistent\/interpreter: No such file or directory/);
+  assert.match(diag(r, "servers.envinterp.command").message, /env\.sh runs 'mcpgw-it-interpreter' through #!\/usr\/bin\/env, and 'mcpgw-it-interpreter' is not on the PATH the server gets \(\/usr\/local\/bin:\/usr\/bin:\/bin\)/);
 
   // On this process's PATH but not on the server's: the message names where the shell finds it.
   const dir = makeTmp("chk-path");
