@@ -237,6 +237,18 @@ test("check: an allow entry the system policy drops is a warning naming the syst
   assert.equal(strict.code, 1, strict.out);
 });
 
+test("check: system defaults bind the user's own servers; globs are compared as globs, brackets included", { timeout: T(30000) }, async () => {
+  const policy = 'defaults:\n  tools:\n    allow: ["get_*", "list_*"]\n  prompts:\n    deny: ["*"]\n';
+  const r = await check("policy-defaults", () => ({
+    mine: { command: "/bin/true", tools: { allow: ["[gl]et_x", "*_me", "[!gl]*", "write_*"] }, prompts: { allow: ["p"] } },
+  }), { policy });
+  assert.equal(r.code, 0, r.out);
+  assert.doesNotMatch(r.out, /tools\.allow\[0\]|tools\.allow\[1\]/, "[gl]et_x and *_me can pass get_*");
+  assert.match(diag(r, "servers.mine.tools.allow[2]").message, /^warning: "\[!gl\]\*" is dropped by the system policy: nothing it matches is in the allow list at .*policy\.yaml:3:\d+/);
+  assert.match(diag(r, "servers.mine.tools.allow[3]").message, /^warning: "write_\*" is dropped/);
+  assert.match(diag(r, "servers.mine.prompts.allow[0]").message, /^warning: "p" is dropped by the system policy: denied by "\*"/);
+});
+
 test("check: two servers with prefix \"\" that may expose one name are warned about; disjoint allow lists are not", { timeout: T(30000) }, async () => {
   const r = await check("prefix", () => ({
     a: { command: "/bin/true", prefix: "" },
