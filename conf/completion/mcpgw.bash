@@ -1,6 +1,30 @@
-# bash completion for mcpgw: commands, options, and server names (from `mcpgw check --list-servers`,
-# with the -c FILE of the line being completed). `make install` puts it in
-# $(PREFIX)/share/bash-completion/completions/mcpgw; or source it from ~/.bashrc.
+# bash completion for mcpgw: commands and options (asked of the mcpgw being completed, through its
+# --help, so that they never drift from the program; a fixed list when it cannot be run), and server
+# names (from `mcpgw check --list-servers`, with the -c FILE of the line being completed).
+# `make install` puts it in $(PREFIX)/share/bash-completion/completions/mcpgw; or source it from
+# ~/.bashrc.
+
+_mcpgw_commands()
+{
+	local list
+	list=$("${COMP_WORDS[0]}" --help 2>/dev/null | sed -n 's/^  mcpgw \([a-z][a-z-]*\) .*/\1/p')
+	echo "${list:-run check tools doctor login logout pin version help}"
+}
+
+# The long options of one command, from its --help (a fixed list when mcpgw cannot be run).
+_mcpgw_options()
+{
+	local list
+	list=$("${COMP_WORDS[0]}" "$1" --help 2>/dev/null | grep -o -- '--[a-z][a-z-]*' | sort -u)
+	if [[ -z $list ]]; then
+		case $1 in
+		check) list="--strict --list-servers" ;;
+		tools) list="--all --json" ;;
+		pin) list="--accept" ;;
+		esac
+	fi
+	echo "$list"
+}
 
 _mcpgw_servers()
 {
@@ -18,7 +42,6 @@ _mcpgw_servers()
 _mcpgw()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev= cmd= i opts=
-	local commands="run check tools doctor login logout pin version help"
 	local common="-c --config --system-policy -v --verbose -h --help -V --version"
 
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
@@ -41,17 +64,11 @@ _mcpgw()
 		return
 		;;
 	esac
-	case $cmd in
-	check) opts="--strict --list-servers" ;;
-	tools) opts="--all --json" ;;
-	pin) opts="--accept" ;;
-	esac
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "$common $opts" -- "$cur"))
-	elif [[ -z $cmd ]]; then
-		COMPREPLY=($(compgen -W "$commands" -- "$cur"))
-	elif [[ $cmd == help ]]; then
-		COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+		[[ -n $cmd ]] && opts=$(_mcpgw_options "$cmd")
+		COMPREPLY=($(compgen -W "$(printf '%s\n' $common $opts | sort -u)" -- "$cur"))
+	elif [[ -z $cmd || $cmd == help ]]; then
+		COMPREPLY=($(compgen -W "$(_mcpgw_commands)" -- "$cur"))
 	elif [[ $cmd == doctor || $cmd == login || $cmd == logout ]]; then
 		COMPREPLY=($(compgen -W "$(_mcpgw_servers)" -- "$cur"))
 	fi

@@ -159,11 +159,15 @@ test("bash completion loads and completes commands, options and server names", {
   assert.deepEqual(complete(["mcpgw", "ch"], 1), ["check"]);
   assert.deepEqual(complete(["mcpgw", "-c", file, "lo"], 3), ["login", "logout"]);
   assert.deepEqual(complete(["mcpgw", "tools", "--"], 2).filter((o) => ["--all", "--json"].includes(o)), ["--all", "--json"]);
+  // options are asked of the binary being completed: every option of a command's --help
+  assert.deepEqual(complete([BIN, "check", "--s"], 2), ["--strict", "--system-policy"]);
+  assert.deepEqual(complete([BIN, "pin", "--ac"], 2), ["--accept"]);
   assert.deepEqual(complete([BIN, "doctor", "-c", file, "--system-policy", "", ""], 6), ["alpha", "beta"]);
-  // the script's command list is the binary's
+  // the command list is the binary's (asked of it), and a fixed one when it cannot be run
   const top = await run(["--help"], { dir });
   const names = [...top.stdout.matchAll(/^  mcpgw (\S+) /gm)].map((m) => m[1]).sort();
-  assert.deepEqual(complete(["mcpgw", ""], 1), names);
+  assert.deepEqual(complete([BIN, ""], 1), names);
+  assert.deepEqual(complete(["/nonexistent/mcpgw", "ch"], 1), ["check"]);
 }));
 
 // ---------------------------------------------------------------------------------------------
