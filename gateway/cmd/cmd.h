@@ -42,6 +42,9 @@ struct cmd_fleet {
 int cmd_fleet_start(struct cmd_fleet *, const struct gateway_args *);
 int cmd_fleet_all_ready(const struct cmd_fleet *);
 void cmd_fleet_stop(struct cmd_fleet *);
+/* s with control characters as '?', into buf (bounded): a server's text on a terminal (log.c does
+ * the same for log lines). Returns buf. */
+const char *cmd_safe(const char *s, char *buf, size_t n);
 /* What a server's state means to a user ("ready", "failed", "waiting for a sign-in"...). */
 const char *cmd_state_words(enum upstream_state);
 

@@ -57,6 +57,18 @@ cmd_suggest(const char *w, const char *const *words, size_t n)
 }
 
 const char *
+cmd_safe(const char *s, char *buf, size_t n)
+{
+	size_t i = 0;
+
+	for (; s && s[i] && i + 1 < n; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	if (n)
+		buf[i] = '\0';
+	return buf;
+}
+
+const char *
 cmd_state_words(enum upstream_state s)
 {
 	switch (s) {

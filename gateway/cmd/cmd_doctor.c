@@ -78,17 +78,22 @@ cmd_doctor(int argc, char **argv)
 		printf("  transport:  %s\n", upstream_transport_kind(up) ? upstream_transport_kind(up) :
 		    cfg->command ? "stdio" : "(not connected)");
 		printf("  protocol:   %s\n", upstream_protocol_version(up) ? upstream_protocol_version(up) : "-");
-		if (info)
-			printf("  server:     %s %s\n", json_string_value(json_object_get(info, "name")) ?: "?",
-			    json_string_value(json_object_get(info, "version")) ?: "");
+		if (info) {
+			char n[128], v[128];	/* the server's text */
+			printf("  server:     %s %s\n",
+			    cmd_safe(json_string_value(json_object_get(info, "name")) ?: "?", n, sizeof n),
+			    cmd_safe(json_string_value(json_object_get(info, "version")) ?: "", v, sizeof v));
+		}
 		printf("  auth:       %s\n", plugin ? plugin : "none");
 		if (upstream_state(up) == UPSTREAM_READY) {
 			printf("  handshake:  %ld ms\n", upstream_handshake_ms(up));
 			printf("  tools:      %zu\n", tools ? json_array_size(tools) : 0);
 		} else
 			bad++;
-		if (*upstream_last_error(up))
-			printf("  last error: %s\n", upstream_last_error(up));
+		if (*upstream_last_error(up)) {
+			char why[300];
+			printf("  last error: %s\n", cmd_safe(upstream_last_error(up), why, sizeof why));
+		}
 	}
 	if (d.only && found == 0) {
 		fprintf(stderr, "mcpgw doctor: no server named '%s'\n", d.only);

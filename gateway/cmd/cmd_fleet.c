@@ -53,9 +53,12 @@ fleet_tell(struct cmd_fleet *f, size_t k)
 		tools = upstream_list(up, UPSTREAM_TOOLS);
 		fprintf(stderr, "  %s: ready after %.1f s (%zu tool%s)\n", upstream_name(up), fleet_elapsed(f),
 		    tools ? json_array_size(tools) : 0, tools && json_array_size(tools) == 1 ? "" : "s");
-	} else
+	} else {
+		char why[300];
 		fprintf(stderr, "  %s: %s after %.1f s%s%s\n", upstream_name(up), cmd_state_words(s),
-		    fleet_elapsed(f), *upstream_last_error(up) ? ": " : "", upstream_last_error(up));
+		    fleet_elapsed(f), *upstream_last_error(up) ? ": " : "",
+		    cmd_safe(upstream_last_error(up), why, sizeof why));
+	}
 }
 
 /* The servers not there yet, as "a, b, c" (bounded). */

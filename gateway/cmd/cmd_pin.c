@@ -79,16 +79,19 @@ cmd_pin(int argc, char **argv)
 		if (!cfg->pin)
 			continue;
 		if (upstream_state(up) != UPSTREAM_READY) {
+			char why[300];
 			printf("%-24s (%s%s%s: its tools could not be compared)\n", cfg->name,
 			    cmd_state_words(upstream_state(up)), *upstream_last_error(up) ? ": " : "",
-			    upstream_last_error(up));
+			    cmd_safe(upstream_last_error(up), why, sizeof why));
 			notready++;
 		}
 		json_array_foreach(tools, i, t) {
 			const char *name = json_string_value(json_object_get(t, "name"));
 			if (name == NULL)
 				continue;
+			char shown[256];
 			enum pin_status st = pins_check(pins, cfg->name, t, 1);
+			cmd_safe(name, shown, sizeof shown);	/* the server's text */
 			char *diff = st == PIN_CHANGED ? pins_diff(pins, cfg->name, t) : NULL;
 			for (size_t j = 0; j < p.naccept; j++)
 				if (pin_matches(p.accept[j], cfg->name, name)) {
@@ -96,14 +99,14 @@ cmd_pin(int argc, char **argv)
 					if (st == PIN_CHANGED) {
 						pins_accept(pins, cfg->name, t);
 						st = PIN_MATCH;
-						printf("%s/%s: accepted the new definition\n%s", cfg->name, name,
+						printf("%s/%s: accepted the new definition\n%s", cfg->name, shown,
 						    diff ? diff : "");
 					}
 				}
 			pinned++;
 			if (st == PIN_CHANGED)
 				changed++;
-			printf("%-24s %-40s %s\n", cfg->name, name,
+			printf("%-24s %-40s %s\n", cfg->name, shown,
 			    st == PIN_CHANGED ? "CHANGED: withheld until accepted" : "pinned");
 			if (st == PIN_CHANGED)
 				printf("%s", diff ? diff : "    (what changed is not known: the pinned definition "
