@@ -140,6 +140,9 @@ test("an unknown command gets 'did you mean' and exit 1; -V and --version print 
   const opt = await run(["tools", "--bogus"], { dir });
   assert.equal(opt.code, 1);
   assert.match(opt.stderr, /mcpgw tools: unknown option '--bogus' \(mcpgw tools --help lists them\)/);
+  const acc = await run(["pin", "--accept"], { dir });
+  assert.equal(acc.code, 1, "--accept without its value is a usage error, not ignored");
+  assert.match(acc.stderr, /mcpgw pin: --accept needs SERVER or SERVER\/TOOL/);
   const versions = await Promise.all([["-V"], ["--version"], ["version"]].map((a) => run(a, { dir })));
   for (const v of versions) {
     assert.equal(v.code, 0);
