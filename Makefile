@@ -157,6 +157,9 @@ install: all
 	install -m 0644 include/mcpgw/*.h $(DESTDIR)$(PREFIX)/include/mcpgw/
 	install -d $(DESTDIR)$(PREFIX)/lib/mcpgw/plugins
 	$(if $(PLUGIN_SOS),install -m 0755 $(PLUGIN_SOS) $(DESTDIR)$(PREFIX)/lib/mcpgw/plugins/)
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 0644 conf/completion/mcpgw.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mcpgw
+	install -m 0644 conf/completion/_mcpgw $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mcpgw
 
 clean:
 	rm -rf build build-asan build-fuzz

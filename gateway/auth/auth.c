@@ -500,6 +500,28 @@ fail:
 	return NULL;
 }
 
+int
+auth_plugin_builtin(const char *name)
+{
+	for (size_t k = 0; k < sizeof builtins / sizeof *builtins; k++)
+		if (strcmp(builtins[k].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+auth_plugin_probe(const char *name, char *err, size_t errlen)
+{
+	void *dl = NULL;
+
+	if (auth_plugin_builtin(name))
+		return 0;
+	if (plugin_load(name, &dl, err, errlen) == NULL)
+		return -1;
+	dlclose(dl);
+	return 0;
+}
+
 struct auth *
 auth_new(struct event_base *base, const struct config_server *cfg, const struct auth_cbs *cbs,
     char *err, size_t errlen)

@@ -53,6 +53,13 @@ int auth_header_add(struct mcpgw_headers *, const char *name, const char *value)
 /* The plugin directory in force: $MCPGW_PLUGIN_DIR, else the build's MCPGW_PLUGINDIR. */
 const char *auth_plugin_dir(void);
 
+/* 1 when name is a built-in plugin. */
+int auth_plugin_builtin(const char *name);
+/* For `mcpgw check`: the checks auth_new makes of a third-party plugin before it runs (name,
+ * directory and file trust, dlopen, entry point and ABI), then unloads it; no instance is created.
+ * Built-in names pass. 0, or -1 with the runtime's reason in err. */
+int auth_plugin_probe(const char *name, char *err, size_t errlen);
+
 /* Built-in plugins (the same ABI, linked in). */
 const struct mcpgw_plugin *auth_none_entry(uint32_t host_abi);
 const struct mcpgw_plugin *auth_bearer_entry(uint32_t host_abi);

@@ -1,22 +1,82 @@
-/* cmd_check.c: `mcpgw check`: validate every layer and print every diagnostic with its place. */
+/* cmd_check.c: `mcpgw check`: validate every layer, then look for what would fail at run time
+ * (check_runtime.c), and print every diagnostic with its place. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "check_runtime.h"
 #include "cmd.h"
+
+struct check_opts {
+	int strict, list;
+};
+
+static int
+check_opt(const char *o, void *arg)
+{
+	struct check_opts *c = arg;
+	if (strcmp(o, "--strict") == 0)
+		c->strict = 1;
+	else if (strcmp(o, "--list-servers") == 0)
+		c->list = 1;
+	else
+		return 0;
+	return 1;
+}
+
+static size_t
+count_warnings(const struct config_diags *d)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < d->n; i++)
+		n += d->v[i].warning != 0;
+	return n;
+}
 
 int
 cmd_check(int argc, char **argv)
 {
+	struct check_opts c = { 0 };
 	struct gateway_args a = { 0 };
-	struct config_diags d = { 0 };
-	int rc = cmd_common_args(argc, argv, &a, NULL, NULL);
+	struct config_diags d = { 0 }, rd = { 0 };
+	struct config *cfg;
+	char *user;
+	size_t warnings;
+	int rc = cmd_common_args(argc, argv, &a, check_opt, &c);
+
 	if (rc != 0)
 		return rc < 0 ? 1 : 0;
 	struct config_load_opts o = { a.config_file, a.system_policy, a.config_file != NULL };
-	struct config *cfg = config_load(&o, &d);
+	cfg = config_load(&o, &d);
+	if (c.list) {
+		/* for shell completion: names only, and quiet */
+		for (size_t i = 0; cfg && i < cfg->nservers; i++)
+			printf("%s\n", cfg->servers[i].name);
+		config_diags_cleanup(&d);
+		rc = cfg ? 0 : 1;
+		config_free(cfg);
+		return rc;
+	}
 	/* The diagnostics are what was asked for: they go to stdout. */
 	config_diags_print(&d, stdout);
-	if (cfg)
-		printf("configuration OK (%zu server%s)\n", cfg->nservers, cfg->nservers == 1 ? "" : "s");
+	warnings = count_warnings(&d);
+	if (cfg) {
+		user = a.config_file ? strdup(a.config_file) : config_default_path();
+		check_runtime_run(cfg, user, &rd);
+		free(user);
+		config_diags_print(&rd, stdout);
+		warnings += count_warnings(&rd);
+		if (rd.nerrors)
+			printf("%zu problem%s that would make a server fail at run time\n", rd.nerrors,
+			    rd.nerrors == 1 ? "" : "s");
+		else if (c.strict && warnings)
+			printf("%zu warning%s (--strict: they count as errors)\n", warnings, warnings == 1 ? "" : "s");
+		else
+			printf("configuration OK (%zu server%s%s)\n", cfg->nservers, cfg->nservers == 1 ? "" : "s",
+			    warnings ? ", with warnings" : "");
+	}
+	rc = cfg == NULL || rd.nerrors > 0 || (c.strict && warnings > 0) ? 1 : 0;
 	config_diags_cleanup(&d);
+	config_diags_cleanup(&rd);
 	config_free(cfg);
-	return cfg ? 0 : 1;
+	return rc;
 }

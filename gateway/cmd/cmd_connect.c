@@ -477,11 +477,7 @@ cmd_connect(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			printf("usage: mcpgw connect [ADDR]\n\n"
-			    "Passes an MCP client's stdio to a running `mcpgw serve`. ADDR: unix:PATH, "
-			    "127.0.0.1:PORT,\n[::1]:PORT or an http URL (default: unix:$XDG_RUNTIME_DIR/"
-			    "mcpgw.sock). Point the client at it:\n  [mcp_servers.gw]\n  command = \"mcpgw\"\n"
-			    "  args = [\"connect\"]\n");
+			cmd_help_for(stdout, cmd_find("connect"));
 			return 0;
 		}
 		if (argv[i][0] == '-' || addr != NULL) {

@@ -57,13 +57,21 @@ print_tools(const struct tools_opts *t, struct router *r)
 			first_line(json_string_value(json_object_get(item, "description")), d, sizeof d);
 			printf("%-48s %s\n", json_string_value(json_object_get(item, "name")), d);
 		}
+	/* One summary: each failure's reason is in the log line above it, not said twice. */
+	size_t bad = 0, n = 0;
+	char names[1024] = "";
 	for (size_t k = 0; k < router_count(r); k++) {
 		struct upstream *up = router_upstream(r, k);
-		if (upstream_state(up) != UPSTREAM_READY)
-			fprintf(stderr, "mcpgw: %s: %s%s%s\n", upstream_name(up),
-			    upstream_state_name(upstream_state(up)), *upstream_last_error(up) ? ": " : "",
-			    upstream_last_error(up));
+		if (upstream_state(up) == UPSTREAM_READY)
+			continue;
+		if (n < sizeof names)
+			n += (size_t)snprintf(names + n, sizeof names - n, "%s%s (%s)", bad ? ", " : "", upstream_name(up),
+			    cmd_state_words(upstream_state(up)));
+		bad++;
 	}
+	if (bad)
+		fprintf(stderr, "mcpgw tools: %zu server%s not ready, %s tools not listed: %s; mcpgw doctor NAME says "
+		    "why\n", bad, bad == 1 ? "" : "s", bad == 1 ? "its" : "their", names);
 }
 
 int

@@ -1,5 +1,6 @@
 /* pins.h: tool pinning (DESIGN §6): a digest of each pinned tool's definition (name, title,
- * description, schemas, annotations) kept in the state directory (pins.json). A tool first seen is
+ * description, schemas, annotations) kept in the state directory (pins.json), and the definition
+ * itself (pins-defs.json) to show what changed. A tool first seen is
  * pinned as it is; a tool whose definition later differs is withheld until accepted.
  * Ownership: the pins object owns its JSON; nothing returned needs freeing. */
 #ifndef MCPGW_PINS_H
@@ -19,7 +20,14 @@ void pins_digest(json_t *tool, char out[65]);
 enum pin_status pins_check(struct pins *, const char *server, json_t *tool, int record);
 /* Pins the tool's current definition (accepting a change). */
 void pins_accept(struct pins *, const char *server, json_t *tool);
-/* Writes pins.json when something changed. */
+/* The definition behind a pin (borrowed; what the pin covers), or NULL when it was not kept (pinned
+ * by an older mcpgw, or larger than 64 KiB). */
+json_t *pins_pinned(struct pins *, const char *server, const char *name);
+/* What changed between a tool's pinned definition and this one: one entry per changed field
+ * ("    description:\n      - old\n      + new\n"), server text made safe for a terminal, bounded
+ * (8 KiB). NULL when the pinned definition was not kept. The caller frees it. */
+char *pins_diff(struct pins *, const char *server, json_t *tool);
+/* Writes pins.json (and the kept definitions) when something changed. */
 int pins_save(struct pins *);
 
 #endif

@@ -56,6 +56,10 @@ struct transport {
 
 struct transport *transport_stdio_new(struct event_base *, const struct config_server *,
     const struct transport_cbs *, char *err, size_t errlen);
+/* The environment a local server's child gets ("NAME=value" strings, NULL-terminated; the caller
+ * frees each and the array): the safe set or env_passthrough, then env. `mcpgw check` finds the
+ * command on this PATH. */
+char **transport_stdio_env(const struct config_server *);
 /* Remote servers (url set). NULL with a reason in err when the configuration cannot work (bad
  * auth plugin, unreadable token file, ...). */
 struct transport *transport_http_new(struct event_base *, const struct config_server *,

@@ -34,8 +34,8 @@ env_overridden(const char *name, void *arg)
 
 /* What a child sees of the gateway's environment: env_passthrough, else util_env_server; then env.
  * NULL when out of memory. */
-static char **
-build_env(const struct config_server *cfg)
+char **
+transport_stdio_env(const struct config_server *cfg)
 {
 	size_t n = 0, cap = cfg->nenv + cfg->npassthrough + UTIL_ENV_MAX;
 	char **env = calloc(cap + 1, sizeof *env);
@@ -153,7 +153,7 @@ transport_stdio_new(struct event_base *base, const struct config_server *cfg,
 	t->base.ops = &stdio_ops;
 	t->cbs = *cbs;
 	argv = calloc(cfg->nargs + 2, sizeof *argv);
-	env = build_env(cfg);
+	env = transport_stdio_env(cfg);
 	if (argv == NULL || env == NULL) {
 		free(argv);
 		util_strv_free(env);

@@ -119,8 +119,12 @@ upstream_set_state(struct upstream *up, enum upstream_state s)
 	if (old == s)
 		return;
 	up->state = s;
-	log_msg(s == UPSTREAM_FAILED ? LOG_ERROR : LOG_DEBUG, up->cfg->name, "state %s -> %s",
-	    upstream_state_name(old), upstream_state_name(s));
+	/* The one line a user reads about a failure says what to do next, not the state names. */
+	if (s == UPSTREAM_FAILED)
+		log_error(up->cfg->name, "server %s failed%s%s (next: mcpgw doctor %s)", up->cfg->name,
+		    up->last_error[0] ? ": " : "", up->last_error, up->cfg->name);
+	else
+		log_debug(up->cfg->name, "state %s -> %s", upstream_state_name(old), upstream_state_name(s));
 	if (up->hooks.state)
 		up->hooks.state(up, old, up->hooks.arg);
 }
