@@ -21,6 +21,7 @@ int cmd_pin(int, char **);
 int cmd_doctor(int, char **);
 int cmd_login(int, char **);
 int cmd_logout(int, char **);
+int cmd_import(int, char **);
 
 /* Every configured server started and awaited (cmd_fleet.c). */
 struct cmd_fleet {
