@@ -805,7 +805,7 @@ header(struct tp *t, json_t *root)
 	t->p += aot ? 2 : 1;
 	skip_ws(t);
 	if (read_key(t, &k) < 0)
-		return NULL;
+		goto out;
 	if (t->p >= t->end || *t->p != ']' || (aot && (t->end - t->p < 2 || t->p[1] != ']'))) {
 		tp_fail(t, t->p, aot ? "expected ']]' to close the array-of-tables header" :
 		    "expected ']' to close the table header");
