@@ -126,12 +126,15 @@ demo: all
 deps:
 	@sh scripts/install-deps.sh
 
+# The configuration's JSON Schema goes to $(PREFIX)/share/mcpgw/ for editors (docs/configuration.md).
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/mcpgw
 	install -m 0755 $(BUILD)/mcpgw $(DESTDIR)$(PREFIX)/bin/mcpgw
 	install -m 0644 $(BUILD)/libmcpgw.a $(DESTDIR)$(PREFIX)/lib/libmcpgw.a
 	install -m 0755 $(BUILD)/libmcpgw.so $(DESTDIR)$(PREFIX)/lib/libmcpgw.so
 	install -m 0644 include/mcpgw/*.h $(DESTDIR)$(PREFIX)/include/mcpgw/
+	install -d $(DESTDIR)$(PREFIX)/share/mcpgw
+	install -m 0644 conf/mcpgw.schema.json $(DESTDIR)$(PREFIX)/share/mcpgw/mcpgw.schema.json
 
 clean:
 	rm -rf build build-asan build-fuzz

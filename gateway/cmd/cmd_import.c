@@ -19,6 +19,7 @@
 #define IMPORT_MAX_INPUT	(1u << 20)
 #define IMPORT_MAX_SERVERS	256
 #define CODEX_DEFAULT_STARTUP_S	30	/* Codex's DEFAULT_STARTUP_TIMEOUT (docs/codex.md) */
+#define CODEX_DEFAULT_TOOL_S	300	/* Codex's DEFAULT_TOOL_TIMEOUT */
 #define TOKEN_DIR		"~/.config/mcpgw"
 
 /* What Codex passes to a server from its own environment (CODEX-NOTES.md): also what a child of
@@ -43,6 +44,7 @@ struct imp {
 	json_t *names;			/* server keys used so far (object) */
 	int cold;			/* a server was required or slow to start */
 	double wait_s;			/* the longest start-up a cold start must wait for */
+	double tool_s;			/* the longest tool_timeout_sec of an imported server */
 	int nservers, nskipped;
 	char approval[32];		/* default_tools_approval_mode shared by every server */
 	int approval_mixed, napproval;
@@ -1088,6 +1090,8 @@ codex_server(struct imp *im, const char *orig, json_t *e)
 	}
 	if ((st = num(json_object_get(e, "tool_timeout_sec"))) > 0) {
 		s.o.timeout_s = st;
+		if (st > im->tool_s)
+			im->tool_s = st;
 		note(&s, "tool_timeout_sec = %g -> timeout", st);
 	}
 	if (json_is_array(json_object_get(e, "enabled_tools")))
@@ -1521,6 +1525,9 @@ snippet(const struct imp *im, FILE *f, const char *pfx)
 	fprintf(f, "%s[mcp_servers.gw]\n%scommand = \"mcpgw\"\n", pfx, pfx);
 	if (im->cold)
 		fprintf(f, "%srequired = true\n%sstartup_timeout_sec = %ld\n", pfx, pfx, wait + 15);
+	/* Codex's own limit on one call through the gw entry must not cut a longer server timeout */
+	if (im->tool_s > CODEX_DEFAULT_TOOL_S)
+		fprintf(f, "%stool_timeout_sec = %ld\n", pfx, (long)(im->tool_s + 0.999));
 	if (json_array_size(im->env_vars)) {
 		fprintf(f, "%senv_vars = [", pfx);
 		json_array_foreach(im->env_vars, i, x)

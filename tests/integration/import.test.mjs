@@ -9,6 +9,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
+import Ajv2020 from "ajv/dist/2020.js";
 import { spawnSync } from "node:child_process";
 import { BIN, FIXTURES, NODE, T, fixture, makeTmp, rmTmp, runGateway } from "./lib/harness.mjs";
 import { startServer, stopAll, writeSecret } from "./lib/remote.mjs";
@@ -56,6 +57,14 @@ function makeTokenFiles(text, dir) {
   }
 }
 
+// The JSON Schema `make install` ships for editors accepts what import writes.
+const validate = new Ajv2020({ strict: false, allErrors: true }).compile(
+  JSON.parse(fs.readFileSync(path.join(FIXTURES, "..", "..", "conf", "mcpgw.schema.json"), "utf8")),
+);
+function schemaOk(doc) {
+  assert.ok(validate(doc), `conf/mcpgw.schema.json refuses the imported YAML: ${JSON.stringify(validate.errors)}`);
+}
+
 const sha = (f) => crypto.createHash("sha256").update(fs.readFileSync(f)).digest("hex");
 
 test("import codex: the three-server setup (uvx Serena, GitHub through mcp-proxy, Atlassian through mcp-remote)", { timeout: T(30000) }, async () => {
@@ -67,6 +76,7 @@ test("import codex: the three-server setup (uvx Serena, GitHub through mcp-proxy
     assert.equal(r.code, 0, r.stderr);
     noSecret(r, "import codex");
     const doc = YAML.parse(r.stdout);
+    schemaOk(doc);
     assert.equal(doc.version, 1);
     assert.deepEqual(Object.keys(doc.servers), ["serena", "github", "atlassian"], "server order kept");
 
@@ -75,7 +85,7 @@ test("import codex: the three-server setup (uvx Serena, GitHub through mcp-proxy
       command: "uvx",
       args: ["--from", "git+https://github.com/oraios/serena", "serena", "start-mcp-server", "--context", "codex"],
       startup_timeout: "120s",
-      timeout: "300s",
+      timeout: "600s",
     });
     // GitHub: the mcp-proxy bridge replaced by a direct Streamable HTTP connection, the token in a file
     assert.deepEqual(doc.servers.github, {
@@ -88,7 +98,7 @@ test("import codex: the three-server setup (uvx Serena, GitHub through mcp-proxy
     assert.deepEqual(doc.servers.atlassian, { url: "https://mcp.atlassian.com/v1/sse", auth: { plugin: "oauth2" } });
     // the slow server makes a cold start wait: startup_wait covers it, Codex waits longer than that
     assert.deepEqual(doc.gateway, { startup_wait: "120s" });
-    assert.deepEqual(snippetOf(r.stdout), ["[mcp_servers.gw]", 'command = "mcpgw"', "required = true", "startup_timeout_sec = 135"]);
+    assert.deepEqual(snippetOf(r.stdout), ["[mcp_servers.gw]", 'command = "mcpgw"', "required = true", "startup_timeout_sec = 135", "tool_timeout_sec = 600"]);
 
     // the comments say what happened and what the user must do
     assert.match(r.stdout, /# github: from \[mcp_servers\.github\]/);
@@ -116,6 +126,7 @@ test("import codex: bearer_token_env_var, headers, renamed keys, secrets in env 
     assert.equal(r.code, 0, r.stderr);
     noSecret(r, "import codex");
     const doc = YAML.parse(r.stdout);
+    schemaOk(doc);
     assert.deepEqual(Object.keys(doc.servers), ["github", "docs-local", "remote-hdr"]);
     assert.match(r.stdout, /renamed from 'GitHub'/);
     assert.match(r.stdout, /renamed from 'docs\.local'/);
@@ -165,6 +176,7 @@ test("import claude: Claude's mcpServers and VS Code's commented servers", { tim
     assert.equal(r.code, 0, r.stderr);
     noSecret(r, "import claude");
     let doc = YAML.parse(r.stdout);
+    schemaOk(doc);
     assert.deepEqual(doc.servers.filesystem, { command: "npx", args: ["-y", "@modelcontextprotocol/server-filesystem", "${HOME}/notes"] });
     assert.deepEqual(doc.servers.github, {
       url: "https://api.githubcopilot.com/mcp/",
@@ -184,6 +196,7 @@ test("import claude: Claude's mcpServers and VS Code's commented servers", { tim
     r = await imp(["claude", path.join(IMPORT, "vscode-mcp.json")], dir);
     assert.equal(r.code, 0, r.stderr);
     doc = YAML.parse(r.stdout);
+    schemaOk(doc);
     assert.deepEqual(Object.keys(doc.servers), ["github", "everything-server"]);
     assert.match(r.stdout, /renamed from 'Everything Server'/);
     assert.match(r.stdout, /the token is one the editor asked for \(\$\{input:gh-token\}\)/);
