@@ -12,7 +12,7 @@ static const struct cmd_entry commands[] = {
 	{ "login", cmd_login, "[-c FILE] SERVER", "sign in to a remote server (OAuth) ahead of time" },
 	{ "logout", cmd_logout, "[-c FILE] SERVER", "forget a remote server's OAuth tokens" },
 	{ "pin", cmd_pin, "[-c FILE] [--accept SERVER[/TOOL]]", "show or accept tool-definition drift" },
-	{ "import", cmd_import, "codex [FILE] | claude FILE [--write [--force]]", "translate a client's MCP servers into mcpgw YAML" },
+	{ "import", cmd_import, "codex [FILE] | claude FILE [--write]", "translate a client's MCP servers into mcpgw YAML" },
 	{ "version", cmd_version, "", "print the version" },
 	{ NULL, NULL, NULL, NULL }
 };
