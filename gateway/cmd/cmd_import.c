@@ -72,16 +72,29 @@ struct srv {
 
 /* --- small helpers --- */
 
+/* Text from the input inside a YAML comment: a line break there would end the comment and put
+ * the rest of the line into the configuration, so every control character becomes '?'. */
+static void
+comment_put(FILE *f, const char *t)
+{
+	for (; *t; t++)
+		fputc((unsigned char)*t < 0x20 || *t == 0x7f ? '?' : *t, f);
+}
+
 static void
 note(struct srv *s, const char *fmt, ...)
 {
 	va_list ap;
+	char *t;
 
-	fputs("  #   ", s->c);
 	va_start(ap, fmt);
-	vfprintf(s->c, fmt, ap);
+	if (vasprintf(&t, fmt, ap) < 0)
+		t = NULL;
 	va_end(ap);
+	fputs("  #   ", s->c);
+	comment_put(s->c, t ? t : "(out of memory)");
 	fputc('\n', s->c);
+	free(t);
 }
 
 static void
@@ -136,7 +149,7 @@ static int
 secret_name(const char *n)
 {
 	static const char *w[] = { "token", "secret", "passw", "apikey", "api_key", "api-key",
-		"access_key", "access-key", "private", "credential", "auth", "cookie", "session", NULL };
+		"access_key", "access-key", "private", "credential", "auth", "cookie", NULL };
 	size_t l = strlen(n);
 
 	for (const char **p = w; *p; p++)
@@ -155,6 +168,7 @@ secret_value(const char *v)
 		"sk-", "sk_live_", "sk_test_", "xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-", "AKIA", "AIza",
 		"eyJ", "ya29.", "npm_", "pypi-", "hf_", NULL };
 	size_t n = strlen(v), letters = 0, digits = 0;
+	int lower = 0, upper = 0, dash = 0;
 
 	for (const char **p = pre; *p; p++)
 		if (has_prefix(v, *p) && n > strlen(*p) + 8)
@@ -162,17 +176,22 @@ secret_value(const char *v)
 	if (strncasecmp(v, "bearer ", 7) == 0 || strncasecmp(v, "basic ", 6) == 0 ||
 	    strncasecmp(v, "token ", 6) == 0)
 		return strchr(v + 6, '$') == NULL || n > 40;
-	if (n < 24 || strchr(v, '$') || strstr(v, "://") || v[0] == '/' || v[0] == '~' || v[0] == '.')
+	/* a long random word: not a path, a URL, a domain or a UUID (those have / . or - in them) */
+	if (n < 24)
 		return 0;
 	for (const char *p = v; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
-			letters++;
+		if (*p >= 'a' && *p <= 'z')
+			letters++, lower = 1;
+		else if (*p >= 'A' && *p <= 'Z')
+			letters++, upper = 1;
 		else if (*p >= '0' && *p <= '9')
 			digits++;
-		else if (!strchr("_-.+/=", *p))
+		else if (*p == '-')
+			dash = 1;
+		else if (!strchr("_+=", *p))
 			return 0;
 	}
-	return letters > 0 && digits > 0;
+	return letters > 0 && digits > 0 && ((lower && upper) || (n >= 32 && !dash));
 }
 
 /* Codex's values are literal: a `$` must not start an mcpgw ${VAR}. */
@@ -491,7 +510,9 @@ srv_init(struct srv *s, struct imp *im, const char *orig, const char *table)
 	if ((s->c = open_memstream(&s->cbuf, &s->clen)) == NULL)
 		return -1;
 	server_key(im, orig, s->name);
-	fprintf(s->c, "  # %s: from %s\n", s->name, table);
+	fprintf(s->c, "  # %s: from ", s->name);
+	comment_put(s->c, table);
+	fputc('\n', s->c);
 	if (strcmp(s->name, orig) != 0)
 		note(s, "renamed from '%s': a server key is [a-z0-9]+ with single - or _ between", orig);
 	return 0;
@@ -659,6 +680,11 @@ set_url(struct srv *s, const char *u)
 		note(s, "url '%.200s' is not http:// or https://; not translated", u);
 		return -1;
 	}
+	for (const char *p = u; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
+			note(s, "the url holds a space or a control character; not translated");
+			return -1;
+		}
 	h += 3;
 	slash = h + strcspn(h, "/?#");
 	at = memchr(h, '@', (size_t)(slash - h));
@@ -787,9 +813,11 @@ from_mcp_remote(struct srv *s, const json_t *args, size_t i, const json_t *wenv,
 		if (a == NULL)
 			continue;
 		if (a[0] != '-' || a[1] != '-') {
-			if (a != url)
+			if (a != url && strspn(a, "0123456789") == strlen(a))
 				note(s, "mcp-remote's callback port %s: not needed (mcpgw listens on an ephemeral "
 				    "port of 127.0.0.1)", a);
+			else if (a != url)
+				note(s, "a second positional argument of mcp-remote: not translated");
 			continue;
 		}
 		snprintf(opt, sizeof opt, "%.*s", (int)strcspn(a, "="), a);
@@ -946,27 +974,36 @@ local_args(struct srv *s, const json_t *args)
 	size_t i;
 	json_t *x;
 	int next_secret = 0;
+	const char *flag = NULL;
 
 	s->o.args = json_array();
 	json_array_foreach(args, i, x) {
 		const char *a = json_string_value(x);
-		char what[64], *v;
+		char what[64], hint[80], *v;
 		if (a == NULL) {
 			note(s, "args[%zu] is not a string; left out", i);
 			continue;
 		}
 		snprintf(what, sizeof what, "args[%zu]", i);
-		if (next_secret || secret_value(a)) {
-			v = placeholder(s, next_secret ? "arg" : "secret", what);
-		} else if (a[0] == '-' && strchr(a, '=') && secret_name(a) &&
-		    strlen(strchr(a, '=') + 1) > 0 && !strstr(a, "${")) {
-			char *ph = placeholder(s, "arg", what);
+		/* the variable is named after the option that takes the secret, else after its place */
+		if (next_secret && flag)
+			snprintf(hint, sizeof hint, "%.*s", (int)strcspn(flag, "="), flag);
+		else
+			snprintf(hint, sizeof hint, "arg%zu", i);
+		if (next_secret || (secret_value(a) && !(a[0] == '-' && strchr(a, '=')))) {
+			v = placeholder(s, hint, what);
+		} else if (a[0] == '-' && strchr(a, '=') && strlen(strchr(a, '=') + 1) > 0 && !strstr(a, "${") &&
+		    (secret_name(a) || secret_value(strchr(a, '=') + 1))) {
+			char *ph;
+			snprintf(hint, sizeof hint, "%.*s", (int)strcspn(a, "="), a);
+			ph = placeholder(s, hint, what);
 			if (asprintf(&v, "%.*s=%s", (int)(strchr(a, '=') - a), a, ph ? ph : "") < 0)
 				v = NULL;
 			free(ph);
 		} else
 			v = value_of(s, a, what);
 		next_secret = a[0] == '-' && !strchr(a, '=') && secret_name(a) && !ihas(a, "file");
+		flag = a;
 		json_array_append_new(s->o.args, json_string(v ? v : ""));
 		free(v);
 	}
@@ -1624,9 +1661,10 @@ cmd_import(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	fprintf(f, "# mcpgw configuration imported by `mcpgw import %s` from %s\n"
-	    "# (that file was only read). Check it with `mcpgw check`; docs/configuration.md has every key.\n"
-	    "version: 1\n", io.client, path);
+	fprintf(f, "# mcpgw configuration imported by `mcpgw import %s` from ", io.client);
+	comment_put(f, path);
+	fputs("\n# (that file was only read). Check it with `mcpgw check`; docs/configuration.md has every key.\n"
+	    "version: 1\n", f);
 	if (im.cold) {
 		long wait = (long)(im.wait_s + 0.999);
 		fprintf(f, "gateway:\n"

@@ -141,7 +141,7 @@ test("import codex: bearer_token_env_var, headers, renamed keys, secrets in env 
 
     assert.deepEqual(doc.servers["docs-local"], {
       command: "/usr/local/bin/docs-mcp",
-      args: ["--root", "$$HOME/docs", "--api-key", "${DOCS_LOCAL_ARG}"],	// Codex's $ is literal
+      args: ["--root", "$$HOME/docs", "--api-key", "${DOCS_LOCAL_API_KEY}"],	// Codex's $ is literal
       env: { DOCS_LOG: "debug", OPENAI_API_KEY: "${OPENAI_API_KEY}" },
       env_passthrough: ["HOME", "LOGNAME", "PATH", "SHELL", "USER", "LANG", "LC_ALL", "TERM", "TMPDIR", "TZ", "DOCS_INDEX"],
       cwd: "/srv/docs",
@@ -155,7 +155,7 @@ test("import codex: bearer_token_env_var, headers, renamed keys, secrets in env 
     // required = true on a server: the gw entry is required too, and passes the variables through
     const snip = snippetOf(r.stdout);
     assert.deepEqual(snip.slice(0, 4), ["[mcp_servers.gw]", 'command = "mcpgw"', "required = true", "startup_timeout_sec = 45"]);
-    assert.equal(snip[4], 'env_vars = ["TEAM_HEADER", "DOCS_LOCAL_ARG", "OPENAI_API_KEY", "DOCS_INDEX"]');
+    assert.equal(snip[4], 'env_vars = ["TEAM_HEADER", "DOCS_LOCAL_API_KEY", "OPENAI_API_KEY", "DOCS_INDEX"]');
     assert.equal(doc.gateway.startup_wait, "30s");
     for (const k of ["supports_parallel_tool_calls", "tools.<name>.approval_mode", "enabled = false -> enabled: false"])
       assert.ok(r.stdout.includes(k), `a comment about ${k}`);
@@ -163,7 +163,7 @@ test("import codex: bearer_token_env_var, headers, renamed keys, secrets in env 
     const out = path.join(dir, "out.yaml");
     fs.writeFileSync(out, r.stdout);
     makeTokenFiles(r.stdout, dir);
-    await checkOk(out, dir, { TEAM_HEADER: "t", DOCS_LOCAL_ARG: "a", OPENAI_API_KEY: "k" });
+    await checkOk(out, dir, { TEAM_HEADER: "t", DOCS_LOCAL_API_KEY: "a", OPENAI_API_KEY: "k" });
   } finally {
     rmTmp(dir);
   }
@@ -373,6 +373,37 @@ test("import: broken TOML and JSON are reported as FILE:LINE:COL, bounds hold, u
       assert.equal(r.code, 1, `import ${args.join(" ")}`);
       assert.match(r.stderr, /usage: mcpgw import codex/);
     }
+  } finally {
+    rmTmp(dir);
+  }
+});
+
+test("import: input text never leaves a comment; paths, domains and UUIDs are not taken for secrets", { timeout: T(30000) }, async () => {
+  const dir = makeTmp("import-inject");
+  try {
+    const f = path.join(dir, "c.toml");
+    fs.writeFileSync(
+      f,
+      '[mcp_servers."a\\nversion: 2\\nb"]\ncommand = "x"\n' +
+        'args = ["src/components/widgets/long_file_name_1234.ts", "123e4567-e89b-12d3-a456-426614174000", "mcp.internal-1234567890.example.com", "--token", "not-a-token-format", "--name=AbCdEfGhIjKlMnOpQrStUvWx12"]\n' +
+        '[mcp_servers.b]\nurl = "https://example.com/mcp\\n# injected"\n',
+    );
+    const r = await imp(["codex", f], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = YAML.parse(r.stdout);
+    schemaOk(doc);
+    assert.equal(doc.version, 1, "a line break in a server key stays inside its comment");
+    assert.deepEqual(Object.keys(doc.servers), ["a-version-2-b"], "the server with a broken url is left out");
+    assert.match(r.stderr, /mcp_servers\.b: url is not http\(s\); skipped/);
+    assert.deepEqual(doc.servers["a-version-2-b"].args, [
+      "src/components/widgets/long_file_name_1234.ts",
+      "123e4567-e89b-12d3-a456-426614174000",
+      "mcp.internal-1234567890.example.com",
+      "--token",
+      "${A_VERSION_2_B_TOKEN}", // the value after --token, whatever it looks like
+      "--name=${A_VERSION_2_B_NAME}", // a random word after = is taken for a secret; the option stays
+    ]);
+    assert.ok(!r.stdout.includes("AbCdEfGhIjKlMnOpQrStUvWx12") && !r.stdout.includes("not-a-token-format"));
   } finally {
     rmTmp(dir);
   }
