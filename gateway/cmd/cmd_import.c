@@ -81,6 +81,8 @@ comment_put(FILE *f, const char *t)
 		fputc((unsigned char)*t < 0x20 || *t == 0x7f ? '?' : *t, f);
 }
 
+static void note(struct srv *, const char *, ...) __attribute__((format(printf, 2, 3)));
+
 static void
 note(struct srv *s, const char *fmt, ...)
 {

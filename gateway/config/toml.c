@@ -32,6 +32,8 @@ struct tp {
 	size_t slen, scap;
 };
 
+static void tp_fail(struct tp *, const char *, const char *, ...) __attribute__((format(printf, 3, 4)));
+
 static void
 tp_fail(struct tp *t, const char *at, const char *fmt, ...)
 {
