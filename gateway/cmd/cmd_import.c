@@ -1432,6 +1432,10 @@ load_claude(const char *path, const char **key)
 	doc = json_loadb(b, n, JSON_REJECT_DUPLICATES, &je);
 	free(b);
 	if (doc == NULL) {
+		/* jansson quotes the text "near" the error: that may be a token, so it is cut off */
+		char *near = strstr(je.text, " near '");
+		if (near)
+			*near = '\0';
 		fprintf(stderr, "%s:%d:%d: %s\n", path, je.line, je.column, je.text);
 		return NULL;
 	}

@@ -616,13 +616,8 @@ read_scalar(struct tp *t)
 		return json_integer(sign == '-' ? (json_int_t)(0 - u) : (json_int_t)u);
 	}
 bad:
-	{
-		char sh[48], tmp[48];
-		size_t m = n < sizeof tmp - 1 ? n : sizeof tmp - 1;
-		memcpy(tmp, b, m);
-		tmp[m] = '\0';
-		tp_fail(t, b, "invalid value '%s' (a string needs quotes)", shown(tmp, sh, sizeof sh));
-	}
+	/* the value is not echoed: an unquoted token is still a token */
+	tp_fail(t, b, "invalid value (not a number, date or boolean; a string needs quotes)");
 	return NULL;
 }
 

@@ -341,10 +341,24 @@ test("import: broken TOML and JSON are reported as FILE:LINE:COL, bounds hold, u
     assert.match(r.stderr, /secret\.toml:3:15: expected the end of the line after a value/);
     noSecret(r, "an error in a file with a secret");
 
+    // a token written without quotes is a syntax error that must not echo the token
+    f = path.join(dir, "bare.toml");
+    fs.writeFileSync(f, `[mcp_servers.a]\ncommand = "x"\nenv = { T = ${SECRETS[0]} }\n`);
+    r = await imp(["codex", f], dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /bare\.toml:3:13: invalid value \(not a number, date or boolean; a string needs quotes\)/);
+    noSecret(r, "an unquoted token in TOML");
+    f = path.join(dir, "bare.json");
+    fs.writeFileSync(f, `{"mcpServers": {"a": {"command": "x", "env": {"T": ${SECRETS[1]}}}}}`);
+    r = await imp(["claude", f], dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /bare\.json:1:\d+: invalid token\n$/);
+    noSecret(r, "an unquoted token in JSON");
+
     f = path.join(IMPORT, "broken-dup.json");
     r = await imp(["claude", f], dir);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`^${f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:4:7: duplicate object key`));
+    assert.equal(r.stderr, `${f}:4:7: duplicate object key\n`);
 
     f = path.join(dir, "bad.json");
     fs.writeFileSync(f, '{\n  "mcpServers": {\n    "a": {"command": "x",}\n    "b": 1\n}\n');
