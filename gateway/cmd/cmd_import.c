@@ -1047,6 +1047,16 @@ local_env(struct srv *s, const json_t *env, const char *where)
 	}
 }
 
+/* An entry that starts mcpgw itself (the one entry, already there): importing it would make the
+ * gateway start itself. */
+static int
+is_mcpgw(const char *command)
+{
+	const char *b = strrchr(command, '/');
+
+	return strcmp(b ? b + 1 : command, "mcpgw") == 0;
+}
+
 /* --- Codex --- */
 
 static double
@@ -1101,6 +1111,14 @@ codex_server(struct imp *im, const char *orig, json_t *e)
 	url = json_string_value(json_object_get(e, "url"));
 	if ((command == NULL) == (url == NULL)) {
 		fprintf(stderr, "mcpgw import: %s: mcp_servers.%s: needs exactly one of command and url; skipped\n",
+		    im->file, orig);
+		im->nskipped++;
+		json_object_del(im->names, s.name);
+		srv_free(&s);
+		return;
+	}
+	if (command && is_mcpgw(command)) {
+		fprintf(stderr, "mcpgw import: %s: mcp_servers.%s is mcpgw itself; skipped (it stays as the one entry)\n",
 		    im->file, orig);
 		im->nskipped++;
 		json_object_del(im->names, s.name);
@@ -1279,6 +1297,10 @@ claude_server(struct imp *im, const char *orig, json_t *e)
 	if ((command == NULL) == (url == NULL)) {
 		fprintf(stderr, "mcpgw import: %s: server \"%s\": needs exactly one of command and url; skipped\n",
 		    im->file, orig);
+		goto skip;
+	}
+	if (command && is_mcpgw(command)) {
+		fprintf(stderr, "mcpgw import: %s: server \"%s\" is mcpgw itself; skipped\n", im->file, orig);
 		goto skip;
 	}
 	if (json_is_true(json_object_get(e, "disabled")))

@@ -400,7 +400,8 @@ test("import: input text never leaves a comment; paths, domains and UUIDs are no
       f,
       '[mcp_servers."a\\nversion: 2\\nb"]\ncommand = "x"\n' +
         'args = ["src/components/widgets/long_file_name_1234.ts", "123e4567-e89b-12d3-a456-426614174000", "mcp.internal-1234567890.example.com", "--token", "not-a-token-format", "--name=AbCdEfGhIjKlMnOpQrStUvWx12"]\n' +
-        '[mcp_servers.b]\nurl = "https://example.com/mcp\\n# injected"\n',
+        '[mcp_servers.b]\nurl = "https://example.com/mcp\\n# injected"\n' +
+        '[mcp_servers.gw]\ncommand = "/usr/local/bin/mcpgw"\n',
     );
     const r = await imp(["codex", f], dir);
     assert.equal(r.code, 0, r.stderr);
@@ -409,6 +410,7 @@ test("import: input text never leaves a comment; paths, domains and UUIDs are no
     assert.equal(doc.version, 1, "a line break in a server key stays inside its comment");
     assert.deepEqual(Object.keys(doc.servers), ["a-version-2-b"], "the server with a broken url is left out");
     assert.match(r.stderr, /mcp_servers\.b: url is not http\(s\); skipped/);
+    assert.match(r.stderr, /mcp_servers\.gw is mcpgw itself; skipped/, "the gateway never imports itself");
     assert.deepEqual(doc.servers["a-version-2-b"].args, [
       "src/components/widgets/long_file_name_1234.ts",
       "123e4567-e89b-12d3-a456-426614174000",
