@@ -2,7 +2,7 @@
 // API of tests/fixtures/mock-responses.mjs): a Codex user's config.toml with a slow server is
 // imported with `mcpgw import codex --write`, and the gw entry that the import prints (required =
 // true, startup_timeout_sec above mcpgw's startup_wait) gets the slow server's tools to the model on
-// a cold start. The same entry with a startup_timeout_sec below the server's start-up shows why the
+// a cold start; after `mcpgw tools` the plain entry does too (warm catalogue). The same entry with a startup_timeout_sec below the server's start-up shows why the
 // recipe needs it: Codex gives up on the required entry. (The command is build/mcpgw with -c, as
 // mcpgw is not on this machine's PATH; the rest of the entry is the printed one.)
 import { test } from "node:test";
@@ -119,7 +119,7 @@ XDG_STATE_HOME = ${tomlStr(stateHome)}
   return run;
 }
 
-test("codex recipe: the imported entry brings a slow server's tools to the model on a cold start; a short startup_timeout_sec does not", { skip: !HAVE_CODEX && "@openai/codex not installed", timeout: T(300000) }, async () => {
+test("codex recipe: the imported entry brings a slow server's tools on a cold start, the plain entry with a warm catalogue too; a short startup_timeout_sec does not", { skip: !HAVE_CODEX && "@openai/codex not installed", timeout: T(300000) }, async () => {
   const dir = makeTmp("codex-recipe");
   const runs = [];
   try {
@@ -155,7 +155,25 @@ test("codex recipe: the imported entry brings a slow server's tools to the model
       throw e;
     }
 
-    // 2. why startup_timeout_sec matters: the same entry with a limit below the server's start-up;
+    // 2. a slow server with a warm catalogue: `mcpgw tools` once, then the plain entry (no
+    // required, no timeout) lists the slow server's tools at once; the call waits for the server
+    const warm = await runGateway(["tools", "-c", config, "--system-policy", ""], { dir, timeout: T(60000) });
+    assert.equal(warm.code, 0, warm.stderr);
+    run = await runCodex(dir, "warm", [], config, path.join(dir, "state"));
+    runs.push(run);
+    try {
+      assert.equal(run.code, 0, "codex exec succeeded");
+      const reqs = run.mock.responses();
+      const ns = reqs[0]?.body.tools.find((t) => t.type === "namespace" && t.name === "mcp__gw");
+      assert.ok(ns?.tools.some((t) => t.name === "slow__echo"), "the catalogue brought the slow server's tools to the first model request");
+      assert.doesNotMatch(ns.description, /- slow: \(starting\)/, "the instructions do not call a catalogued server starting");
+      assert.ok(functionCallOutputs(reqs[1].body).some((o) => o.text.includes("slow:hi")), "the call waited for the slow server");
+    } catch (e) {
+      e.message += `\n${run.explain()}`;
+      throw e;
+    }
+
+    // 3. why startup_timeout_sec matters: the same entry with a limit below the server's start-up;
     // Codex gives up on the required entry, and no model request ever sees the slow server
     const short = entry.map((l) => (l.startsWith("startup_timeout_sec") ? "startup_timeout_sec = 2" : l));
     run = await runCodex(dir, "short", short, config, path.join(dir, "state-short"));
