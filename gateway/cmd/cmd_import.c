@@ -603,13 +603,28 @@ bearer_var(const char *v, char *var, size_t n)
 	return NULL;
 }
 
+/* value_of() for a value whose ${VAR} is meant for expansion (mcp-remote's headers), whichever
+ * client the file came from. */
+static char *
+expanded(struct srv *s, const char *value, const char *what)
+{
+	int ex = s->expand;
+	char *v;
+
+	s->expand = 1;
+	v = value_of(s, value, what);
+	s->expand = ex;
+	return v;
+}
+
 /* One HTTP header of a remote server. `wenv`: the environment a wrapper (mcp-remote) expanded
  * ${VAR} from, or NULL; `expand`: the value may hold ${VAR}. */
 static void
 remote_header(struct srv *s, const char *name, const char *value, const json_t *wenv, int expand, const char *where)
 {
 	char var[128], what[160], *v;
-	const char *bv = expand || strncasecmp(value, "bearer ", 7) == 0 ? bearer_var(value, var, sizeof var) : NULL;
+	const char *bv = ieq(name, "authorization") && (expand || strncasecmp(value, "bearer ", 7) == 0) ?
+	    bearer_var(value, var, sizeof var) : NULL;
 
 	snprintf(what, sizeof what, "%s (header %s)", where, name);
 	if (ieq(name, "authorization") && (strncasecmp(value, "bearer ", 7) == 0 || (bv && value[0] == '$'))) {
@@ -652,21 +667,12 @@ remote_header(struct srv *s, const char *name, const char *value, const json_t *
 			}
 		}
 	}
-	if (secret_name(name) || secret_value(value)) {
-		if (expand && strstr(value, "${") && !secret_value(value)) {
-			struct srv *ss = s;
-			int ex = ss->expand;
-			ss->expand = 1;
-			v = value_of(ss, value, what);
-			ss->expand = ex;
-		} else
-			v = placeholder(s, name, what);
-	} else if (expand) {
-		int ex = s->expand;
-		s->expand = 1;
-		v = value_of(s, value, what);
-		s->expand = ex;
-	} else
+	/* a secret-looking header becomes a variable, unless it already is one (${VAR} to expand) */
+	if (expand && !secret_value(value) && (strstr(value, "${") || !secret_name(name)))
+		v = expanded(s, value, what);
+	else if (secret_name(name) || secret_value(value))
+		v = placeholder(s, name, what);
+	else
 		v = literal(value);
 	json_object_set_new(s->o.headers, name, json_string(v ? v : ""));
 	free(v);
@@ -679,7 +685,7 @@ set_url(struct srv *s, const char *u)
 	const char *h = strstr(u, "://"), *at, *slash;
 
 	if (!(has_prefix(u, "http://") || has_prefix(u, "https://")) || h == NULL) {
-		note(s, "url '%.200s' is not http:// or https://; not translated", u);
+		note(s, "the url is not http:// or https://; not translated");
 		return -1;
 	}
 	for (const char *p = u; *p; p++)

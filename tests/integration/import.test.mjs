@@ -21,6 +21,7 @@ const SECRETS = [
   "sk-live-abcdefghijklmnop1234567890",
   "sk-proj-fixtureSECRETvalue1234567890",
   "xoxb-fixture-SECRET-abcdef-123456",
+  "AbCdEfGhIjKlMnOpQrStUvWxYz0123",
   "sntrys_fixtureSECRET0123456789abcdef",
 ];
 
@@ -150,12 +151,15 @@ test("import codex: bearer_token_env_var, headers, renamed keys, secrets in env 
     assert.deepEqual(doc.servers["remote-hdr"], {
       url: "https://mcp.example.com/mcp",
       transport: "streamable-http",
+      // mcp-remote expanded ${VAR} from its env table: a plain value is filled in, a secret is not
+      headers: { "X-Team": "team-blue", "X-Api-Key": "${REMOTE_HDR_X_API_KEY}" },
       auth: { plugin: "bearer", token_file: "~/.config/mcpgw/remote-hdr.token" },
+      tools: { deny: ["delete_*"] },
     });
     // required = true on a server: the gw entry is required too, and passes the variables through
     const snip = snippetOf(r.stdout);
     assert.deepEqual(snip.slice(0, 4), ["[mcp_servers.gw]", 'command = "mcpgw"', "required = true", "startup_timeout_sec = 45"]);
-    assert.equal(snip[4], 'env_vars = ["TEAM_HEADER", "DOCS_LOCAL_API_KEY", "OPENAI_API_KEY", "DOCS_INDEX"]');
+    assert.equal(snip[4], 'env_vars = ["TEAM_HEADER", "DOCS_LOCAL_API_KEY", "OPENAI_API_KEY", "DOCS_INDEX", "REMOTE_HDR_X_API_KEY"]');
     assert.equal(doc.gateway.startup_wait, "30s");
     for (const k of ["supports_parallel_tool_calls", "tools.<name>.approval_mode", "enabled = false -> enabled: false"])
       assert.ok(r.stdout.includes(k), `a comment about ${k}`);
@@ -163,7 +167,7 @@ test("import codex: bearer_token_env_var, headers, renamed keys, secrets in env 
     const out = path.join(dir, "out.yaml");
     fs.writeFileSync(out, r.stdout);
     makeTokenFiles(r.stdout, dir);
-    await checkOk(out, dir, { TEAM_HEADER: "t", DOCS_LOCAL_API_KEY: "a", OPENAI_API_KEY: "k" });
+    await checkOk(out, dir, { TEAM_HEADER: "t", DOCS_LOCAL_API_KEY: "a", OPENAI_API_KEY: "k", REMOTE_HDR_X_API_KEY: "x" });
   } finally {
     rmTmp(dir);
   }
