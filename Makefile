@@ -148,6 +148,7 @@ demo: all
 deps:
 	@sh scripts/install-deps.sh
 
+# The configuration's JSON Schema goes to $(PREFIX)/share/mcpgw/ for editors (docs/configuration.md).
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/mcpgw
 	install -m 0755 $(BUILD)/mcpgw $(DESTDIR)$(PREFIX)/bin/mcpgw
@@ -160,6 +161,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 	install -m 0644 conf/completion/mcpgw.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mcpgw
 	install -m 0644 conf/completion/_mcpgw $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mcpgw
+	install -d $(DESTDIR)$(PREFIX)/share/mcpgw
+	install -m 0644 conf/mcpgw.schema.json $(DESTDIR)$(PREFIX)/share/mcpgw/mcpgw.schema.json
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -26,6 +26,7 @@ int cmd_logout(int, char **);
 int cmd_connect(int, char **);
 int cmd_serve(int, char **);
 int cmd_help(int, char **);
+int cmd_import(int, char **);
 
 /* Every configured server started and awaited (cmd_fleet.c). */
 struct cmd_fleet {

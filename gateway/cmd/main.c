@@ -35,6 +35,16 @@ static const char help_pin[] =
     "                           SERVER); may be given more than once\n"
     "Exit status: 0 nothing withheld, 1 usage or configuration error, 2 a pinned server did not\n"
     "start (its tools could not be compared), 3 a tool is withheld until accepted.\n";
+static const char help_import[] =
+    "Prints an mcpgw configuration for the MCP servers of a client's file: Codex's config.toml\n"
+    "(default $CODEX_HOME/config.toml, else ~/.codex/config.toml) or a Claude / VS Code JSON file,\n"
+    "with a comment per server on what was translated and what needs you, then the one Codex entry.\n"
+    "mcp-remote and mcp-proxy wrappers become url: servers; secrets are never printed.\n"
+    "  --write                  write the configuration to the config path (-c, $MCPGW_CONFIG, else\n"
+    "                           the XDG default) instead of stdout; the client's file is never touched\n"
+    "  --force                  with --write: replace an existing file\n"
+    "Exit status: 0, 1 an unreadable or invalid file (FILE:LINE:COL: message), usage, or a file that\n"
+    "exists without --force.\n";
 static const char help_serve[] =
     "Runs the service: many clients share one set of servers over Streamable HTTP at /mcp.\n"
     "  --listen ADDR            unix:/PATH, 127.0.0.1:PORT, [::1]:PORT or fd:N; may be given more\n"
@@ -57,6 +67,7 @@ static const struct cmd_entry commands[] = {
 	{ "login", cmd_login, "[-c FILE] SERVER", "sign in to a remote server (OAuth) ahead of time", help_login },
 	{ "logout", cmd_logout, "[-c FILE] SERVER", "forget a remote server's OAuth tokens", help_logout },
 	{ "pin", cmd_pin, "[-c FILE] [--accept SERVER[/TOOL]]", "show or accept tool-definition drift", help_pin },
+	{ "import", cmd_import, "codex [FILE] | claude FILE [--write] [--force]", "translate a client's MCP servers into mcpgw YAML", help_import },
 	{ "serve", cmd_serve, "[-c FILE] [--listen ADDR]...", "the service: Streamable HTTP for many clients (docs/service.md)", help_serve },
 	{ "connect", cmd_connect, "[ADDR]", "pass stdio to a running mcpgw serve", help_connect },
 	{ "version", cmd_version, "", "print the version", help_version },

@@ -917,6 +917,8 @@ router_instructions(const struct router *r)
 			const char *c = catalog_instructions(r->catalog, cfg->name, r->digests[i]);
 			if (c)
 				first_line(line, sizeof line, c);
+			else if (tools)
+				line[0] = '\0';	/* its tools are known (catalogue): not "starting" for the model */
 			else
 				snprintf(line, sizeof line, "(starting)");
 		}
@@ -924,7 +926,7 @@ router_instructions(const struct router *r)
 			fprintf(f, "\n- (%zu more servers)", r->nups - i);
 			break;
 		}
-		fprintf(f, "\n- %s: %s", cfg->name, line);
+		fprintf(f, "\n- %s:%s%s", cfg->name, line[0] ? " " : "", line);
 		if (tools && cfg->prefix[0])
 			fprintf(f, " (%zu tools, named %s%s*)", json_array_size(tools), cfg->prefix, r->cfg->separator);
 		else if (tools)
