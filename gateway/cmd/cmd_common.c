@@ -131,9 +131,10 @@ cmd_common_args(int argc, char **argv, struct gateway_args *a, int (*extra)(cons
 			return -1;
 		}
 	}
-	/* $MCPGW_CONFIG names a file on purpose: a misspelt one must not quietly mean "no servers". */
+	/* $MCPGW_CONFIG names a file on purpose: a misspelt one must not quietly mean "no servers".
+	 * Except for `import --write`, which is there to create it. */
 	if (a->config_file == NULL && (env = getenv("MCPGW_CONFIG")) != NULL && *env != '\0') {
-		if (stat(env, &st) < 0 && errno == ENOENT) {
+		if (strcmp(argv[0], "import") != 0 && stat(env, &st) < 0 && errno == ENOENT) {
 			fprintf(stderr, "mcpgw %s: $MCPGW_CONFIG names %s, which does not exist (fix or unset "
 			    "it; without it the file is $XDG_CONFIG_HOME/mcpgw/config.yaml)\n", argv[0], env);
 			return -1;
