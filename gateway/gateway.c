@@ -129,9 +129,9 @@ gw_leave(struct gateway *g, struct log_sink *prev)
 
 /* The session a server-to-client request (sampling, elicitation, roots) or a notification that
  * belongs to one (elicitation/complete) goes to: the first session with a call in flight at that
- * upstream, else the first session that completed its handshake. A server's request names no call,
- * so this is a guess when several sessions call the same server at once; with one session (run
- * mode) it is always that session. The service mode will refine this choice here. */
+ * upstream, else the first session that completed its handshake, else the first. A server's
+ * request names no call, so this is a guess when several sessions call the same server at once;
+ * with one session (run mode) it is always that session. The service mode will refine it here. */
 static struct session *
 gateway_request_session(const struct gateway *g, struct upstream *up)
 {
@@ -141,7 +141,7 @@ gateway_request_session(const struct gateway *g, struct upstream *up)
 	for (size_t i = 0; i < g->nsess; i++)
 		if (session_initialized(g->sess[i]))
 			return g->sess[i];
-	return NULL;
+	return g->nsess > 0 ? g->sess[0] : NULL;	/* it refuses what its client cannot take */
 }
 
 static void
