@@ -130,10 +130,8 @@ gw_leave(struct gateway *g, struct log_sink *prev)
 /* ---- which session gets what an upstream sends ---- */
 
 /* The session a server-to-client request (sampling, elicitation, roots) or a notification that
- * belongs to one (elicitation/complete) goes to: the first session with a call in flight at that
- * upstream, else the first session that completed its handshake. A server's request names no call,
- * so this is a guess when several sessions call the same server at once; with one session (run
- * mode) it is always that session. The service mode will refine this choice here. */
+ * belongs to one (elicitation/complete) goes to; NULL: refused. With one session (run mode) it is
+ * always that session. */
 static struct session *
 gateway_request_session(const struct gateway *g, struct upstream *up)
 {
@@ -151,9 +149,9 @@ gateway_request_session(const struct gateway *g, struct upstream *up)
 		}
 	if (found)
 		return found;
-	if (g->nsess == 1 && session_initialized(g->sess[0]))
-		return g->sess[0];
-	return NULL;
+	/* A lone session (the run mode's client) even before its handshake: it refuses what its
+	 * client cannot take, rather than "no client is connected". */
+	return g->nsess == 1 ? g->sess[0] : NULL;
 }
 
 static void

@@ -367,12 +367,18 @@ static const struct mcpgw_host host = {
 
 /* ---- loading ---- */
 
-static const struct { const char *name; mcpgw_plugin_entry_fn entry; } builtins[] = {
-	{ "none", auth_none_entry },
-	{ "bearer", auth_bearer_entry },
-	{ "exec", auth_exec_entry },
-	{ "headers", auth_headers_entry },
-	{ "oauth2", auth_oauth2_entry },
+/* Built-in plugins. stamp: a value that changes when the server's credentials may have changed
+ * outside this process (auth.h), for those that keep credentials where mcpgw login writes them. */
+static const struct {
+	const char *name;
+	mcpgw_plugin_entry_fn entry;
+	unsigned long long (*stamp)(const struct config_server *);
+} builtins[] = {
+	{ "none", auth_none_entry, NULL },
+	{ "bearer", auth_bearer_entry, NULL },
+	{ "exec", auth_exec_entry, NULL },
+	{ "headers", auth_headers_entry, NULL },
+	{ "oauth2", auth_oauth2_entry, auth_oauth2_stamp },
 };
 
 const char *
@@ -631,3 +637,13 @@ struct event_base *auth_instance_base(struct mcpgw_instance *i) { return AUTH(i)
 const struct config_server *auth_instance_config(struct mcpgw_instance *i) { return AUTH(i)->cfg; }
 
 const char *auth_plugin_name(const struct auth *a) { return a->p->name; }
+
+unsigned long long
+auth_credentials_stamp(const struct config_server *srv)
+{
+	const char *p = srv->auth ? json_string_value(json_object_get(srv->auth, "plugin")) : NULL;
+	for (size_t k = 0; p && k < sizeof builtins / sizeof *builtins; k++)
+		if (strcmp(builtins[k].name, p) == 0)
+			return builtins[k].stamp ? builtins[k].stamp(srv) : 0;
+	return 0;
+}

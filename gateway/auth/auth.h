@@ -66,12 +66,13 @@ const struct mcpgw_plugin *auth_bearer_entry(uint32_t host_abi);
 const struct mcpgw_plugin *auth_exec_entry(uint32_t host_abi);
 const struct mcpgw_plugin *auth_headers_entry(uint32_t host_abi);
 const struct mcpgw_plugin *auth_oauth2_entry(uint32_t host_abi);
+unsigned long long auth_oauth2_stamp(const struct config_server *);	/* its credentials_stamp */
 
 /* For built-in plugins only: the loop and the server's configuration behind an instance. */
 struct event_base *auth_instance_base(struct mcpgw_instance *);
 const struct config_server *auth_instance_config(struct mcpgw_instance *);
 /* A value that changes when the server's credentials may have changed outside this process
- * (oauth2: its token file); 0 for plugins with nothing of the kind. */
+ * (oauth2: its token file), asked of the server's plugin; 0 for plugins with nothing of the kind. */
 unsigned long long auth_credentials_stamp(const struct config_server *);
 
 #endif

@@ -379,14 +379,14 @@ auth_oauth2_entry(uint32_t host_abi)
 	return host_abi == MCPGW_PLUGIN_ABI ? &o2_plugin : NULL;
 }
 
+/* The oauth2 plugin's credentials stamp (auth.h): its token file, which `mcpgw login` writes. */
 unsigned long long
-auth_credentials_stamp(const struct config_server *srv)
+auth_oauth2_stamp(const struct config_server *srv)
 {
-	const char *p = srv->auth ? json_string_value(json_object_get(srv->auth, "plugin")) : NULL;
 	char *state, path[4096];
 	struct stat st;
 
-	if (p == NULL || strcmp(p, "oauth2") != 0 || (state = state_dir_path()) == NULL)
+	if ((state = state_dir_path()) == NULL)
 		return 0;
 	snprintf(path, sizeof path, "%s/tokens/%s.json", state, srv->name);
 	free(state);

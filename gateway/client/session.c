@@ -15,9 +15,8 @@
 #include "msg.h"
 #include "jsonrpc.h"
 #include "log.h"
-#include "oauth.h"
-#include "oauth_util.h"
 #include "session.h"
+#include "signin_prompt.h"
 #include "sha256.h"
 #include "version.h"
 
@@ -28,7 +27,8 @@ const char *const session_supported_versions[] = {
 	"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", NULL
 };
 
-enum call_state { CALL_WAITING, CALL_SENT };
+/* A call's life: made, maybe waiting for its server to start, sent, answered (or failed). */
+enum call_state { CALL_NEW, CALL_WAITING, CALL_SENT, CALL_DONE };
 
 struct call {
 	struct session *s;
@@ -60,18 +60,7 @@ struct sub {
 struct sreq {
 	struct upstream *up;
 	json_t *up_id;
-	struct prompt *prompt;		/* issue 4: the gateway's own elicitation (up, up_id NULL) */
-};
-
-/* Issue 4: a sign-in the client is asked to do through url-mode elicitation. */
-struct prompt {
-	struct session *s;
-	struct upstream *up;
-	struct oauth_watch w;		/* the server's shared sign-in */
-	char id[64];			/* elicitationId */
-	char sreq_key[96];		/* the elicitation/create in flight ("" when none) */
-	int asked;
-	TAILQ_ENTRY(prompt) link;
+	int signin;			/* issue 4: the gateway's own elicitation (up, up_id NULL) */
 };
 
 /* A request held back while servers start: a first list, or a call to a name not known yet. */
@@ -108,7 +97,7 @@ struct session {
 	char *list_text[4];		/* each list as JSON text, to answer without serialising */
 	size_t list_len[4];
 	unsigned long list_gen[4];	/* router_list_gen of that text */
-	TAILQ_HEAD(, prompt) prompts;	/* issue 4: sign-ins the client was asked to do */
+	struct signin_prompts *signin;	/* issue 4: sign-ins the client was asked to do */
 	int draining;			/* stopping: new requests are refused, calls in flight end */
 };
 
@@ -228,12 +217,31 @@ call_free(struct call *c)
 	free(c);
 }
 
+/* Every change of a call's state goes through here: it keeps the waiting queue (and the wait's
+ * timer) in step with the state, and logs old -> new. */
+static void
+call_set_state(struct call *c, enum call_state st)
+{
+	static const char *const names[] = { "new", "waiting", "sent", "done" };
+	enum call_state old = c->st;
+	if (old == st)
+		return;
+	if (old == CALL_WAITING) {
+		TAILQ_REMOVE(&c->s->waiting, c, wait_link);
+		if (c->wait_timer)
+			evtimer_del(c->wait_timer);
+	}
+	if (st == CALL_WAITING)
+		TAILQ_INSERT_TAIL(&c->s->waiting, c, wait_link);
+	c->st = st;
+	log_debug(upstream_name(c->up), "call %s (%s): %s -> %s", c->key, c->method, names[old], names[st]);
+}
+
 static void
 call_finish(struct call *c)
 {
 	struct session *s = c->s;
-	if (c->st == CALL_WAITING)
-		TAILQ_REMOVE(&s->waiting, c, wait_link);
+	call_set_state(c, CALL_DONE);
 	hmap_del(s->calls, c->key);
 	call_free(c);
 	if (s->draining && session_busy(s) == 0)
@@ -373,7 +381,6 @@ call_reply_cb(void *arg, struct msg *r)
 			memcpy(out + a, c->client_id_text, il);
 			memcpy(out + a + il, raw + b, rawlen - b);
 			out[n - 1] = '\n';
-			c->st = CALL_SENT;
 			call_finish(c);
 			session_emit(s, out, n);
 			free(out);
@@ -387,7 +394,6 @@ call_reply_cb(void *arg, struct msg *r)
 		map_read_uris(c, json_object_get(out, "result"));
 	downconvert(c->s, c->method, json_object_get(out, "result"));
 	session_send(c->s, out);
-	c->st = CALL_SENT;
 	call_finish(c);
 }
 
@@ -411,12 +417,7 @@ call_send(struct call *c)
 		.progress = c->client_token != NULL };
 	int rc;
 	c->params = NULL;
-	if (c->st == CALL_WAITING) {
-		TAILQ_REMOVE(&c->s->waiting, c, wait_link);
-		c->st = CALL_SENT;
-		if (c->wait_timer)
-			evtimer_del(c->wait_timer);
-	}
+	call_set_state(c, CALL_SENT);
 	if (c->params_text) {
 		json_decref(req.params);
 		req.params = NULL;
@@ -464,11 +465,8 @@ call_wait_timeout_cb(evutil_socket_t fd, short what, void *arg)
  * A server in UPSTREAM_SIGNIN answers its calls here: a tools/call gets an error result (isError,
  * so that the model reads it) with the server's text, which names `mcpgw login NAME`; any other
  * request a JSON-RPC error with that text. A client that declares url-mode elicitation is asked
- * as well: the gateway joins (or starts) the server's sign-in (oauth.h; the same one its
- * transports wait for), sends elicitation/create {mode: "url", url, elicitationId, message},
- * finishes the flow itself on its loopback callback and then sends
- * notifications/elicitation/complete; the server connects again by itself (upstream.c) and
- * list_changed follows. */
+ * as well (auth/signin_prompt.c: it sends the link through the requests below, finishes the flow
+ * and says so); the server connects again by itself (upstream.c) and list_changed follows. */
 
 static int
 client_url_elicitation(const struct session *s)
@@ -476,106 +474,46 @@ client_url_elicitation(const struct session *s)
 	return json_object_get(json_object_get(s->client_caps, "elicitation"), "url") != NULL;
 }
 
-static struct prompt *
-prompt_find(struct session *s, struct upstream *up)
+/* The prompts' requests to the client: gateway ids like any server-to-client request. */
+static int
+signin_request(void *arg, const char *method, json_t *params, char key[SIGNIN_KEY_MAX])
 {
-	struct prompt *p;
-	TAILQ_FOREACH(p, &s->prompts, link)
-		if (p->up == up)
-			return p;
-	return NULL;
-}
-
-static void
-prompt_free(struct prompt *p)
-{
-	struct session *s = p->s;
+	struct session *s = arg;
 	struct sreq *r;
-
-	oauth_shared_leave(&p->w);
-	if (p->sreq_key[0] && (r = hmap_del(s->sreqs, p->sreq_key)) != NULL)
-		free(r);
-	TAILQ_REMOVE(&s->prompts, p, link);
-	free(p);
-}
-
-static void
-prompt_url_cb(void *arg, const char *url)
-{
-	struct prompt *p = arg;
-	struct session *s = p->s;
-	struct sreq *r;
-	char msg[300];
 	json_t *jgid;
 
-	if (p->asked || hmap_count(s->sreqs) >= SESSION_MAX_SREQS || (r = calloc(1, sizeof *r)) == NULL)
-		return;
-	p->asked = 1;
-	r->prompt = p;
-	jgid = json_integer((json_int_t)++s->next_sreq);
-	id_key(jgid, p->sreq_key, sizeof p->sreq_key);
-	hmap_put(s->sreqs, p->sreq_key, r);
-	snprintf(msg, sizeof msg, "The MCP server '%s' (behind mcpgw) needs you to sign in before its tools "
-	    "can be used. Open the link to sign in.", upstream_name(p->up));
-	log_info(upstream_name(p->up), "asking the client to sign in (url-mode elicitation)");
-	session_send(s, jsonrpc_request(jgid, "elicitation/create", json_pack("{ss ss ss ss}", "mode", "url",
-	    "message", msg, "url", url, "elicitationId", p->id)));
-	json_decref(jgid);
-}
-
-static void
-prompt_done_cb(void *arg, enum oauth_result res, const char *why)
-{
-	struct prompt *p = arg;
-
-	if (res == OAUTH_OK && p->asked)
-		session_send(p->s, jsonrpc_notification("notifications/elicitation/complete",
-		    json_pack("{ss}", "elicitationId", p->id)));
-	prompt_free(p);
-}
-
-/* The client's answer to our elicitation/create: accept means the person is on it (the
- * callback finishes the flow); decline or cancel end the asking (the sign-in itself runs out at
- * its callback_timeout; a later call asks again). */
-static void
-prompt_answer(struct session *s, struct prompt *p, json_t *msg)
-{
-	const char *action = json_string_value(json_object_get(json_object_get(msg, "result"), "action"));
-
-	p->sreq_key[0] = '\0';
-	if (action && strcmp(action, "accept") == 0) {
-		log_debug(upstream_name(p->up), "the client accepted the sign-in link");
-		return;
+	if (hmap_count(s->sreqs) >= SESSION_MAX_SREQS || (r = calloc(1, sizeof *r)) == NULL) {
+		json_decref(params);
+		return -1;
 	}
-	log_info(upstream_name(p->up), "the client did not take the sign-in link (%s)", action ? action : "error");
-	prompt_free(p);
+	r->signin = 1;
+	jgid = json_integer((json_int_t)++s->next_sreq);
+	id_key(jgid, key, SIGNIN_KEY_MAX);
+	hmap_put(s->sreqs, key, r);
+	session_send(s, jsonrpc_request(jgid, method, params));
+	json_decref(jgid);
+	return 0;
+}
+
+static void
+signin_forget(void *arg, const char *key)
+{
+	struct session *s = arg;
+	struct sreq *r = hmap_del(s->sreqs, key);
+	free(r);
+}
+
+static void
+signin_notify(void *arg, const char *method, json_t *params)
+{
+	session_send(arg, jsonrpc_notification(method, params));
 }
 
 static void
 prompt_start(struct session *s, struct upstream *up)
 {
-	struct oauth_signin_opts o = { NULL, NULL, OAUTH_OPEN_NONE };
-	struct prompt *p;
-	char err[300];
-
-	if (!s->initialized || !client_url_elicitation(s) || prompt_find(s, up) != NULL)
-		return;
-	if ((p = calloc(1, sizeof *p)) == NULL)
-		return;
-	p->s = s;
-	p->up = up;
-	p->w.url = prompt_url_cb;
-	p->w.done = prompt_done_cb;
-	p->w.arg = p;
-	if (oauth_state(p->id) < 0) {
-		free(p);
-		return;
-	}
-	TAILQ_INSERT_TAIL(&s->prompts, p, link);
-	if (oauth_shared_join(s->base, upstream_config(up), &o, &p->w, err, sizeof err) < 0) {
-		log_warn(upstream_name(up), "cannot start a sign-in for the client: %s", err);
-		prompt_free(p);
-	}
+	if (s->initialized && client_url_elicitation(s))
+		signin_prompts_start(s->signin, up, upstream_config(up));
 }
 
 static void
@@ -587,7 +525,7 @@ call_fail_signin(struct call *c)
 
 	prompt_start(s, c->up);
 	snprintf(text, sizeof text, "%s%s", *why ? why : "this server needs a sign-in",
-	    prompt_find(s, c->up) ? " (the client was sent a sign-in link)" : "");
+	    signin_prompts_active(s->signin, c->up) ? " (the client was sent a sign-in link)" : "");
 	if (strcmp(c->method, "tools/call") == 0)
 		session_send(s, jsonrpc_result(c->client_id, json_pack("{s[{ssss}]sb}", "content", "type", "text",
 		    "text", text, "isError", 1)));
@@ -657,24 +595,20 @@ session_forward(struct session *s, struct forward *f)
 
 	switch (upstream_state(up)) {
 	case UPSTREAM_READY:
-		c->st = CALL_SENT;
 		call_send(c);
 		return;
 	case UPSTREAM_FAILED:
 	case UPSTREAM_STOPPING:
-		c->st = CALL_SENT;
 		call_fail_unavailable(c);
 		return;
 	case UPSTREAM_SIGNIN:		/* issue 4 */
-		c->st = CALL_SENT;
 		call_fail_signin(c);
 		return;
 	default: {
 		/* Starting, restarting or lazy: the call waits for the server, bounded by its start-up. */
 		struct timeval tv = { upstream_config(up)->startup_timeout_ms / 1000,
 			(upstream_config(up)->startup_timeout_ms % 1000) * 1000 };
-		c->st = CALL_WAITING;
-		TAILQ_INSERT_TAIL(&s->waiting, c, wait_link);
+		call_set_state(c, CALL_WAITING);
 		c->wait_timer = evtimer_new(s->base, call_wait_timeout_cb, c);
 		evtimer_add(c->wait_timer, &tv);
 		router_wake(s->router, up);
@@ -1216,9 +1150,9 @@ handle_client_response(struct session *s, struct jsonrpc_msg *m)
 		log_debug("client", "response to an unknown request dropped");
 		return;
 	}
-	if (r->prompt) {		/* issue 4: our own elicitation */
-		prompt_answer(s, r->prompt, m->msg);
+	if (r->signin) {		/* issue 4: our own elicitation */
 		free(r);
+		signin_prompts_answer(s->signin, key, m->msg);
 		return;
 	}
 	json_t *out = json_deep_copy(m->msg);
@@ -1609,7 +1543,10 @@ session_new(struct gateway *gw, const struct session_io *io)
 	s->subs = hmap_new();
 	TAILQ_INIT(&s->waiting);
 	TAILQ_INIT(&s->deferred);
-	TAILQ_INIT(&s->prompts);
+	{
+		struct signin_client sc = { signin_request, signin_forget, signin_notify, s };
+		s->signin = signin_prompts_new(s->base, &sc);
+	}
 	/* The start-up wait counts from the gateway's start: that is when the servers started. */
 	gateway_started(gw, &s->started);
 	s->deadline = s->started;
@@ -1652,8 +1589,8 @@ session_free(struct session *s)
 	struct deferred *d;
 	if (s == NULL)
 		return;
-	while (!TAILQ_EMPTY(&s->prompts))
-		prompt_free(TAILQ_FIRST(&s->prompts));
+	signin_prompts_free(s->signin);
+	s->signin = NULL;
 	/* Calls still in flight belong to upstreams that are gone by now: their callbacks ran. */
 	hmap_foreach(s->calls, free_call_entry, NULL);
 	hmap_free(s->calls);
@@ -1743,11 +1680,7 @@ session_upstream_gone(struct session *s, struct upstream *up)
 			call_finish(c);
 		}
 	}
-	{
-		struct prompt *p = prompt_find(s, up);
-		if (p)
-			prompt_free(p);
-	}
+	signin_prompts_gone(s->signin, up);
 	drop_entries_of(s->sreqs, up, sreq_owner, free_sreq_entry);
 	drop_entries_of(s->subs, up, sub_owner, free_sub_entry);
 }

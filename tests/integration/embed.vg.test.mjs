@@ -48,5 +48,5 @@ test("two gateways side by side in one process; no descriptor or server left aft
   if (!fs.existsSync(UNIT)) return t.skip(`${UNIT} not built (make unit)`);
   const r = await run(UNIT, [], T(120000));
   assert.equal(r.code, 0, `test_embed\n${r.out}\n${r.err}`);
-  assert.match(r.out + r.err, /\[  PASSED  \] 2 test\(s\)/);
+  assert.match(r.out + r.err, /\[  PASSED  \] 3 test\(s\)/);
 });

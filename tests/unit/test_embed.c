@@ -224,12 +224,148 @@ test_config_errors_reach_the_callback(void **state)
 	event_base_free(base);
 }
 
+/* ---- several sessions on one gateway ---- */
+
+struct client {
+	struct mcpgw_session *s;
+	json_t *replies[16];		/* by id */
+	int list_changed;		/* notifications/tools/list_changed received */
+	json_t *request;		/* a server-to-client request not answered yet */
+	int requests;			/* server-to-client requests received */
+};
+
+static void
+client_message(void *arg, const char *msg, size_t len)
+{
+	struct client *c = arg;
+	json_t *m = json_loadb(msg, len, 0, NULL), *id = json_object_get(m, "id");
+	const char *method = json_string_value(json_object_get(m, "method"));
+	assert_non_null(m);
+	if (method && id) {
+		c->requests++;
+		json_decref(c->request);
+		c->request = json_incref(m);
+	} else if (method && strcmp(method, "notifications/tools/list_changed") == 0)
+		c->list_changed++;
+	else if (json_is_integer(id) && json_integer_value(id) >= 0 && json_integer_value(id) < 16) {
+		json_decref(c->replies[json_integer_value(id)]);
+		c->replies[json_integer_value(id)] = json_incref(m);
+	}
+	json_decref(m);
+}
+
+/* Runs the loop until cond(arg) holds; answers roots/list requests on the way (never from inside
+ * a callback). */
+static void
+run_until(struct event_base *base, struct client **cs, int n, int (*cond)(struct client **), const char *what)
+{
+	long end = ms_now() + WAIT_MS;
+	while (!cond(cs) && ms_now() < end) {
+		struct timeval tv = { 0, 50000 };
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+		for (int i = 0; i < n; i++)
+			if (cs[i]->request) {
+				char *idt = json_dumps(json_object_get(cs[i]->request, "id"), JSON_ENCODE_ANY);
+				char ans[200];
+				snprintf(ans, sizeof ans, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"roots\":"
+				    "[{\"uri\":\"file:///client-%d\"}]}}", idt, i);
+				free(idt);
+				json_decref(cs[i]->request);
+				cs[i]->request = NULL;
+				assert_int_equal(mcpgw_session_send(cs[i]->s, ans, strlen(ans)), 0);
+			}
+	}
+	if (!cond(cs))
+		fail_msg("timed out waiting for %s", what);
+}
+
+static int both_initialized(struct client **c) { return c[0]->replies[1] && c[1]->replies[1]; }
+static int both_listed(struct client **c) { return c[0]->replies[2] && c[1]->replies[2]; }
+static int second_asked(struct client **c) { return c[1]->replies[3] != NULL; }
+static int both_heard_change(struct client **c)
+{
+	return c[0]->replies[4] && c[0]->list_changed > 0 && c[1]->list_changed > 0;
+}
+
+static void
+test_sessions_get_what_belongs_to_them(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct client a = { 0 }, b = { 0 };
+	struct client *cs[2] = { &a, &b };
+	struct mcpgw_config c = { .size = sizeof c };
+	struct mcpgw *gw;
+	static const char *init = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":"
+	    "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{\"roots\":{}},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}";
+	static const char *list = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}";
+
+	c.config_yaml = "servers:\n  f:\n    command: node\n    args: [tests/fixtures/faulty.mjs]\n";
+	c.system_policy = "";
+	c.state_dir = "";
+	c.log = side_log;
+	c.log_arg = &(struct side){ .name = "f" };
+	assert_int_equal(mcpgw_new(base, &c, &gw), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(mcpgw_session_open(gw, client_message, cs[i], &cs[i]->s), 0);
+		assert_int_equal(mcpgw_session_send(cs[i]->s, init, strlen(init)), 0);
+	}
+	run_until(base, cs, 2, both_initialized, "both initialize replies");
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(mcpgw_session_send(cs[i]->s, list, strlen(list)), 0);
+	run_until(base, cs, 2, both_listed, "both tools/list replies");
+
+	/* The server asks for roots while the second session's call is in flight: the second session
+	 * is asked, and its answer goes back to the server. */
+	static const char *ask = "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":"
+	    "{\"name\":\"f__ask\",\"arguments\":{\"method\":\"roots/list\"}}}";
+	assert_int_equal(mcpgw_session_send(b.s, ask, strlen(ask)), 0);
+	run_until(base, cs, 2, second_asked, "the ask call's reply");
+	assert_int_equal(a.requests, 0);
+	assert_int_equal(b.requests, 1);
+	const char *text = json_string_value(json_object_get(json_array_get(json_object_get(json_object_get(
+	    b.replies[3], "result"), "content"), 0), "text"));
+	assert_non_null(text);
+	assert_non_null(strstr(text, "file:///client-1"));
+
+	/* The tool list changes: every session that has seen it hears so. */
+	static const char *add = "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":"
+	    "{\"name\":\"f__add_tools\",\"arguments\":{\"prefix\":\"x\"}}}";
+	assert_int_equal(mcpgw_session_send(a.s, add, strlen(add)), 0);
+	run_until(base, cs, 2, both_heard_change, "list_changed in both sessions");
+
+	/* A session closed while the gateway lives: the other goes on. */
+	mcpgw_session_close(a.s);
+	static const char *ping = "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"}";
+	assert_int_equal(mcpgw_session_send(b.s, ping, strlen(ping)), 0);
+	assert_non_null(b.replies[5]);
+	/* Drained first: a server killed by mcpgw_free() alone is reaped (and its memory freed) only
+	 * when the loop runs again (child.c). */
+	drained_count = 0;
+	assert_int_equal(mcpgw_drain(gw, 2000, on_drained, NULL), 0);
+	long end = ms_now() + WAIT_MS;
+	while (drained_count < 1 && ms_now() < end) {
+		struct timeval tv = { 0, 50000 };
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+	assert_int_equal(drained_count, 1);
+	mcpgw_free(gw);
+	for (int i = 0; i < 2; i++) {
+		for (int k = 0; k < 16; k++)
+			json_decref(cs[i]->replies[k]);
+		json_decref(cs[i]->request);
+	}
+	event_base_free(base);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_gateways_side_by_side),
 		cmocka_unit_test(test_config_errors_reach_the_callback),
+		cmocka_unit_test(test_sessions_get_what_belongs_to_them),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
