@@ -104,7 +104,7 @@ mcpgw_session_open(struct mcpgw *m, void (*on_message)(void *, const char *, siz
     struct mcpgw_session **out)
 {
 	struct mcpgw_session *ms;
-	struct session_io io;
+	struct session_io io = { 0 };
 	int rc = 0;
 
 	if (m == NULL || on_message == NULL || out == NULL)

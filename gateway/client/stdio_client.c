@@ -171,7 +171,7 @@ stdio_client_new(struct gateway *gw, int in_fd, int out_fd, const struct stdio_c
 {
 	struct stdio_client *c = calloc(1, sizeof *c);
 	struct event_base *base = gateway_base(gw);
-	struct session_io io;
+	struct session_io io = { 0 };
 
 	if (c == NULL)
 		return NULL;
