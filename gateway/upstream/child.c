@@ -512,6 +512,18 @@ child_pause(struct child *c, int paused)
 }
 
 void
+child_kill(struct child *c)
+{
+	if (c->reaped || c->fd_ctl < 0)
+		return;
+	close_fd(&c->ev_in, &c->fd_in);
+	evtimer_del(c->ev_term);
+	child_end_tree(c, 0, 1);
+	struct timeval tv = { KEEPER_SLACK_MS / 1000, (KEEPER_SLACK_MS % 1000) * 1000 };
+	evtimer_add(c->ev_kill, &tv);
+}
+
+void
 child_stop(struct child *c, int term_ms, int kill_ms)
 {
 	if (c->reaped)

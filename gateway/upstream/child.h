@@ -42,6 +42,9 @@ size_t child_queued(const struct child *);
 /* Starts the stop sequence: stdin closed now, SIGTERM to every process of the tree after term_ms,
  * SIGKILL after a further kill_ms. The exit callback comes when the last process is gone. */
 void child_stop(struct child *, int term_ms, int kill_ms);
+/* Ends the tree now (SIGKILL, no grace): for a child that broke its protocol. The exit callback
+ * comes when the last process is gone. */
+void child_kill(struct child *);
 void child_pause(struct child *, int paused);		/* stop/resume reading stdout */
 pid_t child_pid(const struct child *);
 int child_running(const struct child *);
