@@ -53,6 +53,16 @@ int auth_header_add(struct mcpgw_headers *, const char *name, const char *value)
 /* The plugin directory in force: $MCPGW_PLUGIN_DIR, else the build's MCPGW_PLUGINDIR. */
 const char *auth_plugin_dir(void);
 
+/* The rule for every file the gateway trusts with a secret or runs (token and secret files,
+ * plugins and their directory, credential helpers): owned by root or by the gateway's user, not
+ * writable by group or others. -1 with "WHAT PATH is ...; refused" in err. */
+struct stat;
+int auth_path_trusted(const struct stat *, const char *what, const char *path, char *err,
+    size_t errlen);
+/* The same for a program, found as exec will find it (PATH when it has no '/'); 0 when it is
+ * not found (running it reports that). */
+int auth_program_trusted(const char *prog, const char *what, char *err, size_t errlen);
+
 /* Built-in plugins (the same ABI, linked in). */
 const struct mcpgw_plugin *auth_none_entry(uint32_t host_abi);
 const struct mcpgw_plugin *auth_bearer_entry(uint32_t host_abi);
