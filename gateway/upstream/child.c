@@ -11,6 +11,7 @@
 #include <string.h>
 #include <poll.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <event2/buffer.h>
@@ -213,8 +214,8 @@ child_end_tree(struct child *c, int grace_ms, int now)
 		n = snprintf(msg, sizeof msg, "K");
 	else
 		n = snprintf(msg, sizeof msg, "G%d\nT", grace_ms < 0 ? 0 : grace_ms);
-	/* A few bytes into an empty pipe that only this side writes: never blocks. */
-	(void)!write(c->fd_ctl, msg, (size_t)n);
+	/* A few bytes into a socket buffer that only this side fills: never blocks. */
+	(void)!send(c->fd_ctl, msg, (size_t)n, MSG_NOSIGNAL);
 }
 
 static void
@@ -386,8 +387,10 @@ child_start(struct event_base *base, const struct child_opts *o, const struct ch
 	struct keeper_rec rec = { 0, 0 };
 	ssize_t n;
 
+	/* The control channel is a socket so that a write after the keeper is gone is EPIPE with
+	 * MSG_NOSIGNAL, never a SIGPIPE in a host program that did not ignore it. */
 	if (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0 ||
-	    pipe2(pctl, O_CLOEXEC) < 0 || pipe2(pst, O_CLOEXEC) < 0) {
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pctl) < 0 || pipe2(pst, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto fail;
 	}

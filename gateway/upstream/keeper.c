@@ -250,7 +250,7 @@ keeper_main(const struct child_opts *o, const struct keeper_fds *f)
 {
 	sigset_t chld;
 	int ip[2], e, sfd, status = 0, reaped = 0, ending = 0, killing = 0, ctl_open = 1;
-	int in_g = 0, killed_said = 0;
+	int in_g = 0, killed_said = 0, termed = 0;
 	long grace = KEEPER_GRACE_MS, gval = 0, t_end = 0;
 	pid_t self = getpid(), pid, p;
 	ssize_t n;
@@ -308,12 +308,14 @@ keeper_main(const struct child_opts *o, const struct keeper_fds *f)
 			ending = 1;
 			t_end = now + grace;
 			keeper_signal_tree(self, pid, reaped, SIGTERM);
+			termed = 1;
 		}
 		if (ending && !killing && now >= t_end)
 			killing = 1;
 		if (killing) {
 			int k = keeper_signal_tree(self, pid, reaped, SIGKILL);
-			if (!killed_said && k > 0)
+			/* Said only after a SIGTERM: "K" kills without asking first. */
+			if (!killed_said && termed && k > 0)
 				keeper_say(KEEPER_REC_KILLED, k);
 			killed_said = 1;
 		}
@@ -344,6 +346,7 @@ keeper_main(const struct child_opts *o, const struct keeper_fds *f)
 				ending = 1;
 				t_end = keeper_now_ms() + grace;
 				keeper_signal_tree(self, pid, reaped, SIGTERM);
+				termed = 1;
 			} else if (c == 'G') {
 				in_g = 1;
 				gval = 0;
@@ -363,6 +366,7 @@ keeper_main(const struct child_opts *o, const struct keeper_fds *f)
 				ending = 1;
 				t_end = keeper_now_ms() + grace;
 				keeper_signal_tree(self, pid, reaped, SIGTERM);
+				termed = 1;
 			}
 		}
 	}

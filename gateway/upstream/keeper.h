@@ -25,9 +25,10 @@ enum keeper_rec_kind {
 	KEEPER_REC_STATUS = 'X',	/* the server's wait status (the last record) */
 };
 
-/* Control pipe, gateway -> keeper: "G<ms>\n" sets the grace; "T" ends the tree: SIGTERM to
- * every descendant, SIGKILL after the grace to what is left; "K" ends it with SIGKILL now. End of
- * file (the gateway is gone, whatever the way) is a "T". */
+/* Control channel, gateway -> keeper (a socket pair, so that a late write is never a SIGPIPE):
+ * "G<ms>\n" sets the grace; "T" ends the tree: SIGTERM to every descendant, SIGKILL after the
+ * grace to what is left; "K" ends it with SIGKILL now. End of file (the gateway is gone, whatever
+ * the way) is a "T". */
 
 struct keeper_fds {
 	int in, out, err;	/* the server's stdin, stdout, stderr */
