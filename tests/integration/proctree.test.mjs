@@ -5,9 +5,9 @@
 // /proc, wherever they were reparented to.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import crypto from "node:crypto";
 import { NODE, T, fixture, isAlive, openSession, procStat, sleep, waitUntil, within } from "./lib/harness.mjs";
+import { killMarker, markerProcs } from "./lib/marker.mjs";
 
 // docs/architecture.md, "Process tree": the bounds from the client's stdin close and from a
 // SIGKILL of the gateway to the last process of every tree gone. The waits below allow these
@@ -15,33 +15,6 @@ import { NODE, T, fixture, isAlive, openSession, procStat, sleep, waitUntil, wit
 const BOUND_EOF_MS = 4000;
 const BOUND_KILL_MS = 2000;
 const SLACK_MS = 10000;
-
-/** Every live process whose environment holds MCPGW_TREE_MARKER=marker. */
-export function markerProcs(marker) {
-  const needle = Buffer.from(`MCPGW_TREE_MARKER=${marker}\0`);
-  const out = [];
-  for (const e of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (!fs.readFileSync(`/proc/${e}/environ`).includes(needle)) continue;
-    } catch {
-      continue;
-    }
-    const st = procStat(Number(e));
-    if (st && st.state !== "Z" && st.state !== "X") out.push(st);
-  }
-  return out;
-}
-
-export function killMarker(marker) {
-  for (const p of markerProcs(marker)) {
-    try {
-      process.kill(p.pid, "SIGKILL");
-    } catch {
-      /* gone */
-    }
-  }
-}
 
 /** Waits until no process of the marker is left; returns [left, ms]. */
 async function waitMarkerGone(marker, ms) {
