@@ -134,7 +134,7 @@ keeper_children(pid_t pid, pid_t *procs, int n, int max)
 /* Sends sig to every descendant (breadth first through the children files). Returns how many
  * were signalled. Without children files, the server's process group is what is reachable. */
 static int
-keeper_signal_tree(pid_t self, pid_t server, int server_reaped, int sig)
+keeper_signal_tree(pid_t self, pid_t server, int sig)
 {
 	pid_t procs[KEEPER_MAX_PROCS];
 	int n = keeper_children(self, procs, 0, KEEPER_MAX_PROCS);
@@ -142,7 +142,6 @@ keeper_signal_tree(pid_t self, pid_t server, int server_reaped, int sig)
 	if (n < 0) {
 		/* The group outlives its leader; once reaped, its number is not reused while any
 		 * member is left. */
-		(void)server_reaped;
 		return kill(-server, sig) == 0 ? 1 : 0;
 	}
 	for (int i = 0; i < n; i++) {
@@ -153,6 +152,25 @@ keeper_signal_tree(pid_t self, pid_t server, int server_reaped, int sig)
 	for (int i = 0; i < n; i++)
 		kill(procs[i], sig);
 	return n;
+}
+
+/* Where the end of the tree stands. */
+struct keeper_end {
+	int ending;		/* SIGTERM sent (or "K"): the tree is being ended */
+	int killing;		/* past the grace (or "K"): SIGKILL rounds */
+	int termed;		/* a SIGTERM went out first */
+	long grace, t_end;	/* ms; when the SIGKILL rounds begin */
+};
+
+/* The one way into ending: SIGTERM to every descendant now, SIGKILL after the grace. */
+static void
+keeper_begin_end(struct keeper_end *e, pid_t self, pid_t server)
+{
+	if (e->ending)
+		return;
+	e->ending = e->termed = 1;
+	e->t_end = keeper_now_ms() + e->grace;
+	keeper_signal_tree(self, server, SIGTERM);
 }
 
 /* In the server's process, between fork and exec. */
@@ -249,9 +267,9 @@ void
 keeper_main(const struct child_opts *o, const struct keeper_fds *f)
 {
 	sigset_t chld;
-	int ip[2], e, sfd, status = 0, reaped = 0, ending = 0, killing = 0, ctl_open = 1;
-	int in_g = 0, killed_said = 0, termed = 0;
-	long grace = KEEPER_GRACE_MS, gval = 0, t_end = 0;
+	int ip[2], e, sfd, status = 0, reaped = 0, ctl_open = 1, in_g = 0, killed_said = 0;
+	struct keeper_end end = { 0, 0, 0, KEEPER_GRACE_MS, 0 };
+	long gval = 0;
 	pid_t self = getpid(), pid, p;
 	ssize_t n;
 
@@ -302,29 +320,24 @@ keeper_main(const struct child_opts *o, const struct keeper_fds *f)
 			}
 		if (p < 0 && errno == ECHILD)
 			break;		/* no child left: as a subreaper, that is no descendant left */
+		if (reaped)
+			keeper_begin_end(&end, self, pid);	/* what the server left goes too */
 		long now = keeper_now_ms();
-		if (reaped && !ending) {
-			/* The server is gone: what it left behind goes too. */
-			ending = 1;
-			t_end = now + grace;
-			keeper_signal_tree(self, pid, reaped, SIGTERM);
-			termed = 1;
-		}
-		if (ending && !killing && now >= t_end)
-			killing = 1;
-		if (killing) {
-			int k = keeper_signal_tree(self, pid, reaped, SIGKILL);
+		if (end.ending && !end.killing && now >= end.t_end)
+			end.killing = 1;
+		if (end.killing) {
+			int k = keeper_signal_tree(self, pid, SIGKILL);
 			/* Said only after a SIGTERM: "K" kills without asking first. */
-			if (!killed_said && termed && k > 0)
+			if (!killed_said && end.termed && k > 0)
 				keeper_say(KEEPER_REC_KILLED, k);
 			killed_said = 1;
 		}
 		struct pollfd pf[2] = { { ctl_open ? FD_CTL : -1, POLLIN, 0 }, { sfd, POLLIN, 0 } };
 		int timeout = -1;
-		if (killing)
+		if (end.killing)
 			timeout = 5;
-		else if (ending)
-			timeout = t_end - now < KEEPER_POLL_MS ? (int)(t_end - now) : KEEPER_POLL_MS;
+		else if (end.ending)
+			timeout = end.t_end - now < KEEPER_POLL_MS ? (int)(end.t_end - now) : KEEPER_POLL_MS;
 		else if (sfd < 0)
 			timeout = KEEPER_POLL_MS;
 		if (poll(pf, 2, timeout) < 0 && errno != EINTR)
@@ -340,21 +353,18 @@ keeper_main(const struct child_opts *o, const struct keeper_fds *f)
 		n = read(FD_CTL, buf, sizeof buf);
 		for (ssize_t i = 0; i < n; i++) {
 			char c = buf[i];
-			if (c == 'K') {
-				ending = killing = 1;
-			} else if (c == 'T' && !ending) {
-				ending = 1;
-				t_end = keeper_now_ms() + grace;
-				keeper_signal_tree(self, pid, reaped, SIGTERM);
-				termed = 1;
-			} else if (c == 'G') {
+			if (c == 'K')
+				end.ending = end.killing = 1;
+			else if (c == 'T')
+				keeper_begin_end(&end, self, pid);
+			else if (c == 'G') {
 				in_g = 1;
 				gval = 0;
 			} else if (in_g && c >= '0' && c <= '9') {
 				if (gval < 3600000)
 					gval = gval * 10 + (c - '0');
 			} else if (in_g && c == '\n') {
-				grace = gval;
+				end.grace = gval;
 				in_g = 0;
 			}
 		}
@@ -362,12 +372,7 @@ keeper_main(const struct child_opts *o, const struct keeper_fds *f)
 			/* Told to stop, or the gateway is gone. */
 			close(FD_CTL);
 			ctl_open = 0;
-			if (!ending) {
-				ending = 1;
-				t_end = keeper_now_ms() + grace;
-				keeper_signal_tree(self, pid, reaped, SIGTERM);
-				termed = 1;
-			}
+			keeper_begin_end(&end, self, pid);
 		}
 	}
 	keeper_say(KEEPER_REC_STATUS, status);
