@@ -142,6 +142,13 @@ fuzz: fuzz-build
 valgrind: all
 	@MCPGW_VALGRIND=1 sh tests/run-integration.sh
 
+# The crash-loop soak (issue 13): the test CI runs with 50 restarts, here with 1,000
+# (MCPGW_SOAK_COUNT=N for another count). A few minutes.
+.PHONY: soak
+soak: all
+	@MCPGW_SOAK_COUNT=$${MCPGW_SOAK_COUNT:-1000} MCPGW_BIN=$${MCPGW_BIN:-$(CURDIR)/$(BUILD)/mcpgw} \
+	    node --test --test-reporter=tap tests/integration/soak.test.mjs
+
 demo: all
 	@sh scripts/demo.sh
 

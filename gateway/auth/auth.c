@@ -245,15 +245,8 @@ host_read_file(struct mcpgw_instance *i, const char *path, int flags, size_t max
 		goto fail;
 	}
 	if (flags & MCPGW_READ_SECRET) {
-		if (st.st_uid != 0 && st.st_uid != geteuid()) {
-			snprintf(err, errlen, "%s is owned by another user (uid %u); refused", path,
-			    (unsigned)st.st_uid);
+		if (auth_path_trusted(&st, "secret file", path, err, errlen) < 0)
 			goto fail;
-		}
-		if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-			snprintf(err, errlen, "%s is writable by group or others; refused (chmod 600 it)", path);
-			goto fail;
-		}
 		if ((st.st_mode & (S_IRGRP | S_IROTH)) && a->warned_stamp != stat_stamp(&st)) {
 			a->warned_stamp = stat_stamp(&st);
 			log_warn(a->cfg->name, "%s holds a secret but group or others may read it (chmod 600 it)", path);
@@ -326,6 +319,9 @@ host_run(struct mcpgw_instance *i, const struct mcpgw_run_opts *o, mcpgw_run_don
 		snprintf(err, errlen, "run: bad options");
 		return -1;
 	}
+	/* Checked at every run, not only when the plugin was set up: a later chmod counts. */
+	if (auth_program_trusted(o->argv[0], "credential helper", err, errlen) < 0)
+		return -1;
 	for (size_t k = 0; k < AUTH_MAX_RUNS; k++)
 		if (a->runs[k].run == NULL) {
 			s = &a->runs[k];
@@ -388,9 +384,8 @@ auth_plugin_dir(void)
 	return d && *d ? d : MCPGW_PLUGINDIR;
 }
 
-/* Owner root or us, not writable by group or others. */
-static int
-path_trusted(const struct stat *st, const char *what, const char *path, char *err, size_t errlen)
+int
+auth_path_trusted(const struct stat *st, const char *what, const char *path, char *err, size_t errlen)
 {
 	if (st->st_uid != 0 && st->st_uid != geteuid()) {
 		snprintf(err, errlen, "%s %s is owned by uid %u (neither root nor this user); refused",
@@ -402,6 +397,38 @@ path_trusted(const struct stat *st, const char *what, const char *path, char *er
 		return -1;
 	}
 	return 0;
+}
+
+int
+auth_program_trusted(const char *prog, const char *what, char *err, size_t errlen)
+{
+	char buf[4096];
+	const char *path = prog;
+	struct stat st;
+
+	if (strchr(prog, '/') == NULL) {
+		/* Where exec will find it: the PATH the helper gets is the gateway's own. */
+		const char *p = getenv("PATH");
+		path = NULL;
+		if (p == NULL || *p == '\0')
+			p = "/usr/local/bin:/usr/bin:/bin";
+		while (*p) {
+			size_t dl = strcspn(p, ":");
+			if ((size_t)snprintf(buf, sizeof buf, "%.*s/%s", (int)dl, p, prog) < sizeof buf &&
+			    access(buf, X_OK) == 0) {
+				path = buf;
+				break;
+			}
+			p += dl;
+			if (*p == ':')
+				p++;
+		}
+		if (path == NULL)
+			return 0;	/* not found: running it says so */
+	}
+	if (stat(path, &st) < 0)
+		return 0;		/* likewise */
+	return auth_path_trusted(&st, what, path, err, errlen);
 }
 
 static int
@@ -446,7 +473,7 @@ plugin_load(const char *name, void **dlp, char *err, size_t errlen)
 		snprintf(err, errlen, "auth plugin '%s': plugin directory %s: %s", name, dir, strerror(errno));
 		return NULL;
 	}
-	if (path_trusted(&st, "auth plugin directory", dir, err, errlen) < 0)
+	if (auth_path_trusted(&st, "auth plugin directory", dir, err, errlen) < 0)
 		return NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0) {
 		if (errno == ENOENT)
@@ -462,7 +489,7 @@ plugin_load(const char *name, void **dlp, char *err, size_t errlen)
 		snprintf(err, errlen, "auth plugin %s is not a regular file; refused", path);
 		goto fail;
 	}
-	if (path_trusted(&st, "auth plugin", path, err, errlen) < 0)
+	if (auth_path_trusted(&st, "auth plugin", path, err, errlen) < 0)
 		goto fail;
 	snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
 	if ((dl = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL)) == NULL) {

@@ -59,6 +59,15 @@ int auth_plugin_builtin(const char *name);
  * directory and file trust, dlopen, entry point and ABI), then unloads it; no instance is created.
  * Built-in names pass. 0, or -1 with the runtime's reason in err. */
 int auth_plugin_probe(const char *name, char *err, size_t errlen);
+/* The rule for every file the gateway trusts with a secret or runs (token and secret files,
+ * plugins and their directory, credential helpers): owned by root or by the gateway's user, not
+ * writable by group or others. -1 with "WHAT PATH is ...; refused" in err. */
+struct stat;
+int auth_path_trusted(const struct stat *, const char *what, const char *path, char *err,
+    size_t errlen);
+/* The same for a program, found as exec will find it (PATH when it has no '/'); 0 when it is
+ * not found (running it reports that). */
+int auth_program_trusted(const char *prog, const char *what, char *err, size_t errlen);
 
 /* Built-in plugins (the same ABI, linked in). */
 const struct mcpgw_plugin *auth_none_entry(uint32_t host_abi);

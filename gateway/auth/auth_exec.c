@@ -2,7 +2,9 @@
  * ARGS...], run without a shell through host->run, with a timeout and an output bound) prints
  * {"access_token": "...", "expires_in": N} or {"headers": {...}, "expires_in": N}; the result is
  * cached until shortly before it expires (or until the server refuses it). The loop never waits
- * for the helper: get_headers answers MCPGW_AUTH_PENDING while it runs. */
+ * for the helper: get_headers answers MCPGW_AUTH_PENDING while it runs. The helper must pass the
+ * rule for token files and plugins (auth_program_trusted): root's or ours, not writable by
+ * group or others. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,12 @@ exec_create(struct mcpgw_instance *i, const struct mcpgw_host *h, void **state, 
 		return -1;
 	}
 	s->argv[n] = NULL;
+	/* Like a token file: a helper others can write to would hand them the credentials. Checked
+	 * here so that the server fails at once, and again at every run (host_run). */
+	if (auth_program_trusted(s->argv[0], "credential helper", err, errlen) < 0) {
+		free(s);
+		return -1;
+	}
 	s->timeout_ms = h->config_duration_ms(i, "timeout", EXEC_DEFAULT_TIMEOUT);
 	if (s->timeout_ms <= 0) {
 		snprintf(err, errlen, "timeout: expected a duration such as 5s");

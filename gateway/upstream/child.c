@@ -1,29 +1,44 @@
-/* child.c: owns child processes: fork/exec, pipes, process groups, SIGCHLD reaping on the loop,
- * and the close-stdin -> SIGTERM -> SIGKILL sequence that leaves no descendant behind. */
+/* child.c: owns child processes as the gateway sees them: pipes and their framing, the keeper
+ * process that starts each one and ends its whole tree (keeper.c), reaping through a pidfd on the
+ * loop (no SIGCHLD handler: the gateway may be a library in someone else's process), and the stop
+ * sequence: close stdin, then the keeper's end of the tree (SIGTERM, SIGKILL after a grace).
+ * No state outside struct child: two gateways in one process do not see each other's children. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <unistd.h>
-#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <event2/buffer.h>
 #include "child.h"
 #include "frame.h"
+#include "keeper.h"
 #include "log.h"
-#include "sentinel.h"
 
 #define STDERR_LINE_MAX 4096
 #define STDERR_LINES_PER_SEC 200
+/* After the keeper was told to end the tree: how much longer than its grace before the gateway
+ * kills the keeper's and the server's groups itself (a keeper that hangs; should not happen). */
+#define KEEPER_SLACK_MS 3000
+/* child_free of a running child: how long to wait for the keeper's SIGKILL round. */
+#define FREE_WAIT_MS 2000
 
 struct child {
 	char *name;
 	struct event_base *base;
-	pid_t pid;			/* also the process group id */
+	pid_t pid;			/* the server; also its process group id */
+	pid_t keeper;			/* our child; its process group id too */
 	int fd_in, fd_out, fd_err;	/* -1 when closed */
-	struct event *ev_in, *ev_out, *ev_err, *ev_term, *ev_kill, *ev_free;
+	int fd_ctl;			/* control pipe to the keeper (write end); -1 once closed */
+	int fd_st;			/* status pipe from the keeper (read end) */
+	int fd_pid;			/* pidfd of the keeper, -1 without pidfd_open (then fd_st's EOF) */
+	int status, have_status, killed;	/* from the keeper's records */
+	struct event *ev_in, *ev_out, *ev_err, *ev_term, *ev_kill, *ev_free, *ev_reap;
 	struct event *ev_errdrop;	/* says how many stderr lines were dropped, once quiet */
 	struct evbuffer *inq, *outbuf, *errbuf;
 	size_t max_queue;
@@ -34,25 +49,7 @@ struct child {
 	/* stderr rate limit */
 	time_t err_sec;
 	int err_lines, err_dropped;
-	struct child *next;
 };
-
-static struct child *children;		/* live (not reaped) children */
-static struct event *sigchld_ev;
-static int live;
-
-static void child_reap_cb(evutil_socket_t, short, void *);
-
-static void
-child_unlink(struct child *c)
-{
-	for (struct child **p = &children; *p; p = &(*p)->next)
-		if (*p == c) {
-			*p = c->next;
-			live--;
-			return;
-		}
-}
 
 static void
 close_fd(struct event **ev, int *fd)
@@ -203,13 +200,22 @@ child_in_cb(evutil_socket_t fd, short what, void *arg)
 		event_del(c->ev_in);
 }
 
+/* Tells the keeper to end the tree: SIGTERM now and SIGKILL after grace_ms, or SIGKILL now.
+ * Our end stays open (a "K" may follow a "T"); it closes when the keeper is reaped. */
 static void
-child_signal_group(struct child *c, int sig)
+child_end_tree(struct child *c, int grace_ms, int now)
 {
-	if (c->reaped)
-		kill(-c->pid, sig);	/* leftovers of the group only */
-	else if (kill(-c->pid, sig) < 0)
-		kill(c->pid, sig);
+	char msg[32];
+	int n;
+
+	if (c->fd_ctl < 0)
+		return;
+	if (now)
+		n = snprintf(msg, sizeof msg, "K");
+	else
+		n = snprintf(msg, sizeof msg, "G%d\nT", grace_ms < 0 ? 0 : grace_ms);
+	/* A few bytes into a socket buffer that only this side fills: never blocks. */
+	(void)!send(c->fd_ctl, msg, (size_t)n, MSG_NOSIGNAL);
 }
 
 static void
@@ -218,32 +224,78 @@ child_term_cb(evutil_socket_t fd, short what, void *arg)
 	struct child *c = arg;
 	if (c->reaped)
 		return;
-	log_info(c->name, "did not exit after stdin closed; sending SIGTERM to its process group");
-	child_signal_group(c, SIGTERM);
-	struct timeval tv = { c->term_ms_kill / 1000, (c->term_ms_kill % 1000) * 1000 };
+	log_info(c->name, "did not exit after stdin closed; ending its process tree (SIGTERM, "
+	    "SIGKILL %d ms later)", c->term_ms_kill);
+	child_end_tree(c, c->term_ms_kill, 0);
+	struct timeval tv = { (c->term_ms_kill + KEEPER_SLACK_MS) / 1000,
+		((c->term_ms_kill + KEEPER_SLACK_MS) % 1000) * 1000 };
 	evtimer_add(c->ev_kill, &tv);
 }
 
+/* The keeper did not finish within its grace and our slack: it is stuck or was stopped. */
 static void
 child_kill_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct child *c = arg;
 	if (c->reaped)
 		return;
-	log_warn(c->name, "ignored SIGTERM; sending SIGKILL to its process group");
-	child_signal_group(c, SIGKILL);
+	log_warn(c->name, "its keeper process did not end the tree in time; sending SIGKILL to "
+	    "the process groups");
+	kill(-c->keeper, SIGKILL);
+	if (c->pid > 0)
+		kill(-c->pid, SIGKILL);
 }
 
+/* The records the keeper wrote: the server's status, how many it had to SIGKILL. Non-blocking;
+ * the keeper wrote them before it exited. */
+static ssize_t
+child_read_records(struct child *c)
+{
+	struct keeper_rec r;
+	ssize_t n;
+
+	if (c->fd_st < 0)
+		return 0;
+	while ((n = read(c->fd_st, &r, sizeof r)) == (ssize_t)sizeof r)
+		if (r.kind == KEEPER_REC_STATUS) {
+			c->status = r.value;
+			c->have_status = 1;
+		} else if (r.kind == KEEPER_REC_KILLED)
+			c->killed += r.value;
+	return n;	/* 0: end of file; the keeper's descriptors are closed */
+}
+
+/* The keeper is gone: with it, by construction, every process of the tree. */
 static void
 child_finish(struct child *c, int status)
 {
 	c->reaped = 1;
-	child_unlink(c);
-	/* Take the rest of the group with it: a grandchild must not outlive its server. */
-	kill(-c->pid, SIGKILL);
-	sentinel_forget(c->pid);
-	/* Read what the child wrote before it died, then close: a grandchild that escaped the
-	 * group and still holds the pipe must not keep us waiting for an EOF. */
+	if (c->ev_reap) {
+		event_free(c->ev_reap);
+		c->ev_reap = NULL;
+	}
+	child_read_records(c);
+	if (c->have_status)
+		status = c->status;
+	else
+		/* The keeper was killed before it could say: its own end, and the group's. */
+		kill(-c->pid, SIGKILL);
+	if (c->killed)
+		log_warn(c->name, "%d process%s of its tree ignored SIGTERM and %s killed", c->killed,
+		    c->killed == 1 ? "" : "es", c->killed == 1 ? "was" : "were");
+	if (c->fd_st >= 0) {
+		close(c->fd_st);
+		c->fd_st = -1;
+	}
+	if (c->fd_pid >= 0) {
+		close(c->fd_pid);
+		c->fd_pid = -1;
+	}
+	if (c->fd_ctl >= 0) {
+		close(c->fd_ctl);
+		c->fd_ctl = -1;
+	}
+	/* Read what the child wrote before it died, then close. */
 	if (c->fd_out >= 0) {
 		while (evbuffer_read(c->outbuf, c->fd_out, 65536) > 0)
 			;
@@ -279,101 +331,66 @@ child_finish(struct child *c, int status)
 		c->cbs.exit(c->cbs.arg, status);
 }
 
+/* Reaps the keeper: its pidfd is readable (it exited), or its status pipe is at end of file
+ * (its descriptors are closed: it is exiting). A host that reaps every child itself (waitpid(-1))
+ * may have taken the wait status first; the server's status is in the keeper's records anyway. */
 static void
-child_reap_cb(evutil_socket_t sig, short what, void *arg)
+child_reap(struct child *c, int block)
 {
-	pid_t pid;
-	int status;
+	int ws = 0;
+	pid_t r;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (struct child *c = children; c; c = c->next)
-			if (c->pid == pid) {
-				child_finish(c, status);
-				break;
-			}
+	do
+		r = waitpid(c->keeper, &ws, block ? 0 : WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return;		/* not yet (a pipe end of file before the exit is done) */
+	child_finish(c, ws);
+}
+
+static void
+child_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct child *c = arg;
+
+	if (c->fd_pid >= 0) {
+		child_reap(c, 0);
+		return;
 	}
+	/* Without a pidfd: the status pipe. Records now, the exit at its end of file. */
+	ssize_t n = child_read_records(c);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		child_reap(c, 1);
 }
 
 static int
-child_setup_signals(struct event_base *base)
+child_pidfd(pid_t pid)
 {
-	if (sigchld_ev)
-		return 0;
-	sigchld_ev = evsignal_new(base, SIGCHLD, child_reap_cb, NULL);
-	if (sigchld_ev == NULL || evsignal_add(sigchld_ev, NULL) < 0)
-		return -1;
-	return 0;
-}
-
-/* In the child between fork and exec: only async-signal-safe calls. */
-static void
-child_exec(const struct child_opts *o, int in, int out, int err, int status_fd)
-{
-	sigset_t all;
-	int e;
-
-	setpgid(0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			signal(s, SIG_DFL);
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
-		goto fail;
-	if (o->cwd && chdir(o->cwd) < 0)
-		goto fail;
-	if (strchr(o->command, '/'))
-		execve(o->command, o->argv, o->envp);
-	else {
-		/* PATH lookup with the child's own PATH. */
-		const char *path = NULL;
-		for (char *const *e2 = o->envp; *e2; e2++)
-			if (strncmp(*e2, "PATH=", 5) == 0)
-				path = *e2 + 5;
-		if (path == NULL)
-			path = "/usr/local/bin:/usr/bin:/bin";
-		char buf[4096];
-		const char *p = path;
-		int saved = ENOENT;
-		while (*p) {
-			const char *q = strchr(p, ':');
-			size_t dl = q ? (size_t)(q - p) : strlen(p), cl = strlen(o->command);
-			if (dl + 1 + cl + 1 <= sizeof buf) {
-				memcpy(buf, p, dl);
-				buf[dl] = '/';
-				memcpy(buf + dl + 1, o->command, cl + 1);
-				execve(buf, o->argv, o->envp);
-				if (errno != ENOENT && errno != ENOTDIR)
-					saved = errno;
-			}
-			if (!q)
-				break;
-			p = q + 1;
-		}
-		errno = saved;
-	}
-fail:
-	e = errno;
-	(void)!write(status_fd, &e, sizeof e);
-	_exit(127);
+#ifdef SYS_pidfd_open
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd >= 0)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+#else
+	(void)pid;
+	return -1;
+#endif
 }
 
 struct child *
 child_start(struct event_base *base, const struct child_opts *o, const struct child_cbs *cbs,
     char *err, size_t errlen)
 {
-	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 }, pst[2] = { -1, -1 };
+	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 }, pctl[2] = { -1, -1 },
+	    pst[2] = { -1, -1 };
 	struct child *c = NULL;
-	int e = 0;
+	struct keeper_rec rec = { 0, 0 };
 	ssize_t n;
 
-	if (child_setup_signals(base) < 0) {
-		snprintf(err, errlen, "cannot watch SIGCHLD");
-		return NULL;
-	}
+	/* The control channel is a socket so that a write after the keeper is gone is EPIPE with
+	 * MSG_NOSIGNAL, never a SIGPIPE in a host program that did not ignore it. */
 	if (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0 ||
-	    pipe2(pst, O_CLOEXEC) < 0) {
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pctl) < 0 || pipe2(pst, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto fail;
 	}
@@ -381,41 +398,47 @@ child_start(struct event_base *base, const struct child_opts *o, const struct ch
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	c->fd_in = c->fd_out = c->fd_err = -1;
-	pid_t pid = fork();
-	if (pid < 0) {
+	c->fd_in = c->fd_out = c->fd_err = c->fd_ctl = c->fd_st = c->fd_pid = -1;
+	pid_t keeper = fork();
+	if (keeper < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		goto fail;
 	}
-	if (pid == 0)
-		child_exec(o, pin[0], pout[1], perr[1], pst[1]);
-	setpgid(pid, pid);	/* both sides set it: no race with an early kill(-pid) */
-	sentinel_watch(pid);
-	close(pin[0]); close(pout[1]); close(perr[1]); close(pst[1]);
-	pin[0] = pout[1] = perr[1] = pst[1] = -1;
-	do
-		n = read(pst[0], &e, sizeof e);
-	while (n < 0 && errno == EINTR);
-	close(pst[0]);
-	pst[0] = -1;
-	if (n == (ssize_t)sizeof e) {
-		int status;
-		waitpid(pid, &status, 0);
-		sentinel_forget(pid);
-		snprintf(err, errlen, "cannot execute %s: %s", o->command, strerror(e));
-		close(pin[1]); close(pout[0]); close(perr[0]);
-		free(c->name);
-		free(c);
-		return NULL;
+	if (keeper == 0) {
+		struct keeper_fds kf = { pin[0], pout[1], perr[1], pctl[0], pst[1] };
+		keeper_main(o, &kf);
 	}
-	c->pid = pid;
+	setpgid(keeper, keeper);	/* both sides set it: no race with an early kill(-keeper) */
+	close(pin[0]); close(pout[1]); close(perr[1]); close(pctl[0]); close(pst[1]);
+	pin[0] = pout[1] = perr[1] = pctl[0] = pst[1] = -1;
+	/* The first record: the server's pid, or why it could not be executed. Comes at once. */
+	do
+		n = read(pst[0], &rec, sizeof rec);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof rec || rec.kind != KEEPER_REC_PID) {
+		int ws;
+		while (waitpid(keeper, &ws, 0) < 0 && errno == EINTR)
+			;
+		if (n == (ssize_t)sizeof rec && rec.kind == KEEPER_REC_EXEC)
+			snprintf(err, errlen, "cannot execute %s: %s", o->command, strerror(rec.value));
+		else
+			snprintf(err, errlen, "cannot start %s: its keeper process failed", o->command);
+		goto fail;
+	}
+	c->pid = rec.value;
+	c->keeper = keeper;
 	c->base = base;
 	c->fd_in = pin[1];
 	c->fd_out = pout[0];
 	c->fd_err = perr[0];
+	c->fd_ctl = pctl[1];
+	c->fd_st = pst[0];
+	pin[1] = pout[0] = perr[0] = pctl[1] = pst[0] = -1;
 	evutil_make_socket_nonblocking(c->fd_in);
 	evutil_make_socket_nonblocking(c->fd_out);
 	evutil_make_socket_nonblocking(c->fd_err);
+	evutil_make_socket_nonblocking(c->fd_st);
+	c->fd_pid = child_pidfd(keeper);
 	c->inq = evbuffer_new();
 	c->outbuf = evbuffer_new();
 	c->errbuf = evbuffer_new();
@@ -425,20 +448,21 @@ child_start(struct event_base *base, const struct child_opts *o, const struct ch
 	c->ev_in = event_new(base, c->fd_in, EV_WRITE | EV_PERSIST, child_in_cb, c);
 	c->ev_out = event_new(base, c->fd_out, EV_READ | EV_PERSIST, child_out_cb, c);
 	c->ev_err = event_new(base, c->fd_err, EV_READ | EV_PERSIST, child_err_cb, c);
+	c->ev_reap = event_new(base, c->fd_pid >= 0 ? c->fd_pid : c->fd_st, EV_READ | EV_PERSIST,
+	    child_reap_cb, c);
 	c->ev_term = evtimer_new(base, child_term_cb, c);
 	c->ev_kill = evtimer_new(base, child_kill_cb, c);
 	c->ev_errdrop = evtimer_new(base, child_errdrop_cb, c);
 	event_add(c->ev_out, NULL);
 	event_add(c->ev_err, NULL);
-	c->next = children;
-	children = c;
-	live++;
+	event_add(c->ev_reap, NULL);
 	return c;
 fail:
 	for (int i = 0; i < 2; i++) {
 		if (pin[i] >= 0) close(pin[i]);
 		if (pout[i] >= 0) close(pout[i]);
 		if (perr[i] >= 0) close(perr[i]);
+		if (pctl[i] >= 0) close(pctl[i]);
 		if (pst[i] >= 0) close(pst[i]);
 	}
 	if (c)
@@ -475,7 +499,6 @@ child_send(struct child *c, const char *buf, size_t len)
 size_t child_queued(const struct child *c) { return evbuffer_get_length(c->inq); }
 pid_t child_pid(const struct child *c) { return c->pid; }
 int child_running(const struct child *c) { return !c->reaped; }
-int child_live_count(void) { return live; }
 
 void
 child_pause(struct child *c, int paused)
@@ -489,6 +512,18 @@ child_pause(struct child *c, int paused)
 		event_add(c->ev_out, NULL);
 		child_deliver_lines(c);	/* lines left buffered while paused */
 	}
+}
+
+void
+child_kill(struct child *c)
+{
+	if (c->reaped || c->fd_ctl < 0)
+		return;
+	close_fd(&c->ev_in, &c->fd_in);
+	evtimer_del(c->ev_term);
+	child_end_tree(c, 0, 1);
+	struct timeval tv = { KEEPER_SLACK_MS / 1000, (KEEPER_SLACK_MS % 1000) * 1000 };
+	evtimer_add(c->ev_kill, &tv);
 }
 
 void
@@ -506,13 +541,6 @@ child_stop(struct child *c, int term_ms, int kill_ms)
 	}
 }
 
-void
-child_kill_all(void)
-{
-	for (struct child *c = children; c; c = c->next)
-		kill(-c->pid, SIGKILL);
-}
-
 static void
 child_free_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -524,6 +552,7 @@ child_free_cb(evutil_socket_t fd, short what, void *arg)
 	if (c->ev_term) event_free(c->ev_term);
 	if (c->ev_kill) event_free(c->ev_kill);
 	if (c->ev_errdrop) event_free(c->ev_errdrop);
+	if (c->ev_reap) event_free(c->ev_reap);
 	if (c->ev_free) event_free(c->ev_free);
 	evbuffer_free(c->inq);
 	evbuffer_free(c->outbuf);
@@ -539,27 +568,31 @@ child_free(struct child *c)
 		return;
 	c->freeing = 1;
 	if (!c->reaped) {
-		/* Still running: end the group now and reap synchronously so nothing is left. */
-		int status;
-		kill(-c->pid, SIGKILL);
-		if (waitpid(c->pid, &status, 0) == c->pid)
-			child_finish(c, status);
-		else {
-			c->reaped = 1;
-			child_unlink(c);
-			sentinel_forget(c->pid);
+		/* Still running: the keeper kills the tree now (SIGKILL rounds until none is left);
+		 * wait for it here, bounded, so that nothing is left when this returns. */
+		struct pollfd pf = { c->fd_pid >= 0 ? c->fd_pid : c->fd_st, POLLIN, 0 };
+		child_end_tree(c, 0, 1);
+		for (int waited = 0; waited < FREE_WAIT_MS; waited += 50) {
+			if (poll(&pf, 1, 50) > 0 && (c->fd_pid >= 0 || child_read_records(c) == 0))
+				break;
 		}
+		int ws = 0;
+		pid_t r = waitpid(c->keeper, &ws, WNOHANG);
+		if (r == 0) {
+			log_warn(c->name, "its keeper process did not end the tree in time; sending "
+			    "SIGKILL to the process groups");
+			kill(-c->keeper, SIGKILL);
+			kill(-c->pid, SIGKILL);
+			do
+				r = waitpid(c->keeper, &ws, 0);
+			while (r < 0 && errno == EINTR);
+		}
+		child_finish(c, ws);
 	}
 	/* Free after the current callback: the caller may be inside one of ours. */
 	c->ev_free = evtimer_new(c->base, child_free_cb, c);
 	event_active(c->ev_free, EV_TIMEOUT, 0);
 }
 
-void
-child_shutdown(void)
-{
-	if (sigchld_ev) {
-		event_free(sigchld_ev);
-		sigchld_ev = NULL;
-	}
-}
+void child_kill_all(void) {}
+void child_shutdown(void) {}

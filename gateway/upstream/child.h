@@ -1,6 +1,8 @@
-/* child.h: one child process with pipes on the event loop: spawn in its own process group, line
- * framing of its stdout, its stderr as log lines, reaping through SIGCHLD on the loop, and a stop
- * sequence (close stdin, SIGTERM, SIGKILL to the whole group).
+/* child.h: one child process with pipes on the event loop: started by a keeper process that
+ * ends its whole tree whatever it does (setsid, double fork, SIGTERM ignored) and whatever
+ * happens to the gateway (keeper.h), line framing of its stdout, its stderr as log lines, reaping
+ * through a pidfd on the loop (no SIGCHLD handler, no global state), and a stop sequence (close
+ * stdin, then SIGTERM to every descendant, then SIGKILL).
  * Ownership: the caller owns the child and frees it with child_free() (safe from inside any of
  * its callbacks: the memory goes after the current callback returns). */
 #ifndef MCPGW_CHILD_H
@@ -37,19 +39,21 @@ struct child *child_start(struct event_base *, const struct child_opts *, const 
 /* Queues bytes for stdin. -1 when the queue bound would be exceeded or stdin is closed. */
 int child_send(struct child *, const char *buf, size_t len);
 size_t child_queued(const struct child *);
-/* Starts the stop sequence: stdin closed now, SIGTERM to the group after term_ms, SIGKILL after
- * a further kill_ms. The exit callback still comes when the child is reaped. */
+/* Starts the stop sequence: stdin closed now, SIGTERM to every process of the tree after term_ms,
+ * SIGKILL after a further kill_ms. The exit callback comes when the last process is gone. */
 void child_stop(struct child *, int term_ms, int kill_ms);
+/* Ends the tree now (SIGKILL, no grace): for a child that broke its protocol. The exit callback
+ * comes when the last process is gone. */
+void child_kill(struct child *);
 void child_pause(struct child *, int paused);		/* stop/resume reading stdout */
 pid_t child_pid(const struct child *);
 int child_running(const struct child *);
-void child_free(struct child *);			/* NULL is a no-op; kills if still running */
+/* NULL is a no-op. A running child's tree is killed (SIGKILL) and reaped before it returns. */
+void child_free(struct child *);
 
-/* Number of children started and not yet reaped (the gateway waits for 0 before exiting). */
-int child_live_count(void);
-/* Sends SIGKILL to every live child's process group (last resort at exit). */
+/* No-ops, kept while callers still have them: there is no process-wide list or SIGCHLD watcher
+ * any more; child_free() ends each child's tree and reaps it before it returns. */
 void child_kill_all(void);
-/* Releases the SIGCHLD watcher (before the event base is freed). */
 void child_shutdown(void);
 
 #endif

@@ -1,17 +1,11 @@
-/* sentinel.h: a watcher process that ends the servers' process groups when the gateway dies
- * without stopping them (SIGKILL, crash). Started on the first sentinel_watch(); every call is a
- * no-op when it could not be started (a warning is logged once). */
+/* sentinel.h: what is left of the sentinel process, which ended the servers' process groups when
+ * the gateway was killed. Each child's keeper process (keeper.h) does that now, for the whole
+ * tree and not only the groups, without a process shared by every gateway in the process. These
+ * stay as no-ops while callers still have them. */
 #ifndef MCPGW_SENTINEL_H
 #define MCPGW_SENTINEL_H
 
-#include <sys/types.h>
-
-/* Forks it now: call before any secret is in memory (the fork is a copy of it). */
-void sentinel_init(void);
-void sentinel_watch(pid_t pgid);	/* a server's process group now exists */
-void sentinel_forget(pid_t pgid);	/* that group was ended (or is being) by the gateway */
-/* Closes our end: the sentinel ends any group still listed and exits. For a process about to
- * exit, or a forked child that is not the gateway. */
-void sentinel_stop(void);
+static inline void sentinel_init(void) {}
+static inline void sentinel_stop(void) {}
 
 #endif

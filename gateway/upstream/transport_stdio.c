@@ -1,5 +1,6 @@
 /* transport_stdio.c: a local server's transport: its child process, the environment it gets (a
- * small safe set plus env_passthrough and env), and its stop sequence. */
+ * small safe set plus env_passthrough and env), its stop sequence, and what counts as broken (a
+ * line over the bound: the server is stopped and reported closed, so its calls fail at once). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ struct stdio_transport {
 	struct child *child;
 	struct transport_cbs cbs;
 	char *name;
+	int broken;		/* wrote a line over STDIO_MAX_LINE: being killed; lines dropped */
 };
 
 /* A variable the server's env sets itself is not passed through. */
@@ -64,15 +66,26 @@ static void
 stdio_line_cb(void *arg, char *line, size_t len)
 {
 	struct stdio_transport *t = arg;
+	if (t->broken) {
+		free(line);
+		return;
+	}
 	t->cbs.message(t->cbs.arg, line, len);
 }
 
+/* A line over the bound (16 MiB, with or without its newline yet) is not a message the server
+ * can mean: whatever it answers after it is suspect, and the calls it was handling would wait
+ * for their timeouts. The server counts as broken: killed now, reported closed with that reason
+ * (its calls fail at once; the upstream restarts it with backoff). */
 static void
 stdio_overlong_cb(void *arg)
 {
 	struct stdio_transport *t = arg;
-	if (t->cbs.overlong)
-		t->cbs.overlong(t->cbs.arg);
+	if (t->broken)
+		return;
+	t->broken = 1;
+	child_pause(t->child, 1);
+	child_kill(t->child);
 }
 
 static void
@@ -88,7 +101,10 @@ stdio_exit_cb(void *arg, int status)
 {
 	struct stdio_transport *t = arg;
 	char why[200];
-	if (WIFSIGNALED(status))
+	if (t->broken)
+		snprintf(why, sizeof why, "server '%s' wrote a line over %u MiB (the bound) and was "
+		    "stopped as broken", t->name, STDIO_MAX_LINE >> 20);
+	else if (WIFSIGNALED(status))
 		snprintf(why, sizeof why, "server '%s' exited (signal %d)", t->name, WTERMSIG(status));
 	else
 		snprintf(why, sizeof why, "server '%s' exited (status %d)", t->name, WEXITSTATUS(status));

@@ -817,10 +817,21 @@ upstream_stderr_cb(void *arg, const char *line)
 	log_info(up->cfg->name, "stderr: %s", line);
 }
 
+/* Test mode only (the crash-loop soak: tests/integration/soak.test.mjs, make soak): with
+ * MCPGW_TEST_RESTART_MS=N every restart waits N ms and restarts never stop. -1 otherwise. */
+static long
+upstream_test_restart_ms(void)
+{
+	const char *e = getenv("MCPGW_TEST_RESTART_MS");
+	return e && *e ? strtol(e, NULL, 10) : -1;
+}
+
 static long
 backoff_ms(int failures)
 {
 	long ms = UPSTREAM_BACKOFF_MS;
+	if (upstream_test_restart_ms() >= 0)
+		return upstream_test_restart_ms();
 	for (int i = 1; i < failures && ms < UPSTREAM_BACKOFF_MAX_MS; i++)
 		ms *= 2;
 	if (ms > UPSTREAM_BACKOFF_MAX_MS)
@@ -864,7 +875,7 @@ upstream_closed_cb(void *arg, const char *why_tr, int status)
 	if (up->state == UPSTREAM_READY && util_ms_since(&up->ready_at) >= UPSTREAM_STABLE_MS)
 		up->failures = 0;
 	up->failures++;
-	if (up->failures > UPSTREAM_MAX_RESTARTS) {
+	if (up->failures > UPSTREAM_MAX_RESTARTS && upstream_test_restart_ms() < 0) {
 		log_error(up->cfg->name, "%s; giving up after %d attempts: %s", why, up->failures,
 		    up->last_error);
 		upstream_set_state(up, UPSTREAM_FAILED);

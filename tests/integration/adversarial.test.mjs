@@ -8,25 +8,38 @@ import fs from "node:fs";
 import { openSession, servers, sleep, waitGone, waitUntil, NODE, fixture, T, SANITIZED, makeTmp, rmTmp, outFile, recorded, readJsonLines, runGateway, toYaml } from "./lib/harness.mjs";
 
 
-test("a server that writes 24 MiB without a newline: the line is dropped at its bound, the call times out, memory stays bounded, the other server is unaffected", { timeout: T(60000) }, async () => {
+test("a server that writes 24 MiB without a newline counts as broken: its call fails at once with the reason, it is restarted, memory stays bounded, the other server is unaffected", { timeout: T(60000) }, async () => {
   const s = await openSession({
     tag: "nonewline",
-    servers: { spew: { command: NODE, args: [fixture("nonewline.mjs")], timeout: "3s" }, ok: servers.faulty(["--name", "ok"]) },
+    // A long per-request timeout: the call must end because the server broke, not by a timeout.
+    servers: { spew: { command: NODE, args: [fixture("nonewline.mjs")], timeout: "120s" }, ok: servers.faulty(["--name", "ok"]) },
   });
   try {
-    const t0 = performance.now();
-    await assert.rejects(s.call("spew__spew", { mb: 24 }, { timeout: T(20000) }), (e) => {
-      assert.match(String(e.message), /timed out/);
+    const pid1 = s.gw.tree().find((p) => p.comm === "node" && fs.readFileSync(`/proc/${p.pid}/cmdline`, "utf8").includes("nonewline"))?.pid;
+    assert.ok(pid1, "the spew server runs");
+    await assert.rejects(s.call("spew__spew", { mb: 24 }, { timeout: T(30000) }), (e) => {
+      assert.doesNotMatch(String(e.message), /timed out/);
+      assert.equal(e.code, -32000, String(e.message));
+      assert.match(String(e.message), /server 'spew' wrote a line over 16 MiB \(the bound\) and was stopped as broken/);
       return true;
     });
-    assert.ok(performance.now() - t0 < T(15000), "the call ended at the gateway's own timeout");
     assert.equal(await s.callText("ok__echo", { text: "still" }), "ok:still");
-    const fs = await import("node:fs");
-    const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${s.gw.pid}/status`, "utf8"))[1]);
+    const fs2 = await import("node:fs");
+    const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(fs2.readFileSync(`/proc/${s.gw.pid}/status`, "utf8"))[1]);
     // ASan keeps freed memory in quarantine (256 MB): the bound is for the real build.
     if (!SANITIZED)
       assert.ok(hwm < 64 * 1024, `gateway peak RSS ${hwm} kB stays bounded (16 MiB line bound)`);
-    assert.match(s.gw.stderr, /\[spew\] dropped a message over the size bound/);
+    assert.match(s.gw.stderr, /\[spew\] server 'spew' wrote a line over 16 MiB \(the bound\) and was stopped as broken; restarting in \d+ ms/);
+    // Restarted with backoff: a new process answers.
+    const text = await waitUntil(async () => {
+      try {
+        return await s.callText("spew__ok", {}, { timeout: T(2000) });
+      } catch {
+        return false;
+      }
+    }, T(15000), "the restarted spew server to answer", 200);
+    assert.equal(text, "ok");
+    assert.ok(!s.gw.tree().some((p) => p.pid === pid1), "the broken process is gone");
     await s.shutdown();
   } finally {
     s.destroy();

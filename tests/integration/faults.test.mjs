@@ -357,7 +357,7 @@ test("SIGTERM drain is bounded, and a second SIGTERM stops at once: calls cut sh
   }
 });
 
-test("SIGKILL of the gateway: its sentinel ends every server group, grandchildren and SIGTERM-ignoring servers included", { timeout: T(30000) }, async () => {
+test("SIGKILL of the gateway: each server's keeper ends its tree, grandchildren and SIGTERM-ignoring servers included", { timeout: T(30000) }, async () => {
   const s = await openSession({
     tag: "sigkill",
     servers: { g: servers.faulty(["--name", "g"]), mule: servers.faulty(["--name", "mule", "--stubborn"]) },
@@ -369,15 +369,15 @@ test("SIGKILL of the gateway: its sentinel ends every server group, grandchildre
     const gc2 = Number(await s.callText("mule__spawn_grandchild"));
     const tree = s.gw.tree();
     for (const gc of [gc1, gc2]) assert.ok(tree.some((p) => p.pid === gc), `grandchild ${gc} in the tree`);
-    const sentinel = tree.filter((p) => p.comm === "mcpgw-sentinel");
-    assert.equal(sentinel.length, 1, `one sentinel process: ${JSON.stringify(tree.map((p) => [p.pid, p.comm]))}`);
-    assert.notEqual(sentinel[0].pgrp, procStat(s.gw.pid).pgrp, "the sentinel left the gateway's process group");
-    // Like a supervisor that kills the gateway's whole process group: the sentinel is not in it.
+    const keepers = tree.filter((p) => p.comm === "mcpgw-keeper");
+    assert.equal(keepers.length, 2, `one keeper process per server: ${JSON.stringify(tree.map((p) => [p.pid, p.comm]))}`);
+    for (const k of keepers) assert.notEqual(k.pgrp, procStat(s.gw.pid).pgrp, "the keeper left the gateway's process group");
+    // Like a supervisor that kills the gateway's whole process group: the keepers are not in it.
     process.kill(s.gw.pid, "SIGKILL");
     const st = await within(s.gw.exited, T(5000), "exit after SIGKILL");
     assert.equal(st.signal, "SIGKILL");
-    // The stubborn server ignores SIGTERM: it goes after the sentinel's 2 s grace.
-    assert.deepEqual((await waitGone(tree, T(8000))).map((p) => `${p.pid} ${p.comm}`), [], "no server, grandchild or sentinel left");
+    // The stubborn server ignores SIGTERM: it goes after the keeper's 1.5 s grace.
+    assert.deepEqual((await waitGone(tree, T(8000))).map((p) => `${p.pid} ${p.comm}`), [], "no server, grandchild or keeper left");
   } finally {
     s.destroy();
   }
