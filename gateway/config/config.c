@@ -59,6 +59,7 @@ struct ld {
 	struct config_diags *diags;
 	size_t nerrors;			/* errors of this load only */
 	int oom;			/* an allocation failed: the load fails with "out of memory" */
+	int spare;			/* diags->v has a free slot for it (diag_vadd keeps one) */
 	int system;			/* walking a system policy file */
 	const char *file;		/* the file being walked (display name) */
 	char path[1024];		/* key path of the value being walked */
@@ -1536,7 +1537,8 @@ static const struct config_check env_key_check = { var_name_ok,
 	"environment variable names are letters, digits and _" };
 static const struct config_check var_name_check = { var_name_ok,
 	"expected an environment variable name" };
-static const struct config_check header_name_check = { header_name_ok, "expected an HTTP header name" };
+static const struct config_check header_name_check = { header_name_ok,
+	"expected an HTTP header name" };
 static const struct config_check header_value_check = { header_value_ok,
 	"header values must not contain line breaks" };
 
@@ -2534,6 +2536,7 @@ config_load(const struct config_load_opts *opts, struct config_diags *diags)
 	if ((diag = ld_reallocarray(&ld, diags->v, diags->n + 1, sizeof *diags->v)) == NULL)
 		goto out;
 	diags->v = diag;
+	ld.spare = 1;
 	if ((cfg = ld_calloc(&ld, 1, sizeof *cfg)) == NULL ||
 	    (ld.locked = ld_calloc(&ld, nitems(config_key_table), sizeof *ld.locked)) == NULL ||
 	    (cfg->separator = ld_strdup(&ld, key_row(CONFIG_IN_GATEWAY, "separator")->def)) == NULL)
@@ -2581,7 +2584,7 @@ out:
 			;
 		else if (diags->v == NULL)	/* no memory to say it: the static one */
 			diags->v = oom_only, diags->n = 1;
-		else if (diags->v != oom_only)	/* the slot kept free for it, static strings */
+		else if (ld.spare)		/* the slot kept free for it, static strings */
 			diags->v[diags->n++] = oom_only[0];
 	}
 	for (int r = 0; r < R__N; r++)

@@ -109,8 +109,9 @@ struct config_load_opts {
 };
 
 /* Parses and merges every layer. Returns NULL when diags->nerrors > 0. Warnings are collected
- * even on success. The caller owns the result and the diags. Out of memory is an error like any
- * other ("out of memory", without a place): the load fails, nothing leaks, nothing aborts. */
+ * even on success. The caller owns the result and the diags, which start zeroed (or as
+ * config_diags_cleanup() leaves them). Out of memory is an error like any other ("out of memory",
+ * without a place): the load fails, nothing leaks, nothing aborts. */
 struct config *config_load(const struct config_load_opts *opts, struct config_diags *diags);
 void config_free(struct config *);
 

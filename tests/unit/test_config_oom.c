@@ -1,7 +1,8 @@
 /* test_config_oom.c: allocation-failure torture of the configuration loader (issue 13, finding 8),
  * as curl runs it: one whole load with every layer (a system policy directory with policy.d, the
  * user's file, an include, ${VAR}, narrowing, defaults, auth), then the same load again for every
- * N, failing only the Nth allocation. Each load must fail with "out of memory" or give exactly the
+ * N, failing only the Nth allocation, then again failing the Nth and every later one (memory
+ * that stays gone: "out of memory" must still be said). Each load must fail with "out of memory" or give exactly the
  * configuration of the run without failures; never crash, never leak (every block allocated during
  * a load is freed by the end of it: the wrappers keep the set of live blocks; under `make asan`,
  * LeakSanitizer checks again at exit and AddressSanitizer catches any use after free).
@@ -23,12 +24,12 @@
 #include <cmocka.h>
 #include "config.h"
 
-/* --- the counting allocator: only while armed, so that cmocka and the test itself are not failed --- */
+/* --- the counting allocator: only while armed, so that cmocka and the test are not failed --- */
 
 /* Volatile: the compiler takes strdup(), free() ... for the C library's, which cannot see this
  * file's variables, and would move these reads and writes across the calls that --wrap sends
  * here (it did: tracking was set after the strdup() below it). */
-static volatile int armed, tracking;
+static volatile int armed, tracking, fail_after;	/* fail_after: the Nth and every later one */
 static volatile long nalloc, fail_at;	/* fail_at 0: count only */
 
 /* The blocks allocated while tracking and not freed yet: an open-addressing set of pointers. */
@@ -82,7 +83,7 @@ fail_now(void)
 {
 	if (!armed)
 		return 0;
-	if (++nalloc == fail_at) {
+	if (++nalloc == fail_at || (fail_after && fail_at > 0 && nalloc > fail_at)) {
 		errno = ENOMEM;
 		return 1;
 	}
@@ -118,13 +119,55 @@ DIR *__wrap_opendir(const char *);
 /* Each returns what it allocated through live_add(); a failed one changes nothing. */
 #define TRACKED(expr) do { void *p_ = (expr); live_add(p_); return p_; } while (0)
 
-void *__wrap_malloc(size_t n) { if (fail_now()) return NULL; TRACKED(__real_malloc(n)); }
-void *__wrap_calloc(size_t n, size_t s) { if (fail_now()) return NULL; TRACKED(__real_calloc(n, s)); }
-char *__wrap_strdup(const char *s) { if (fail_now()) return NULL; TRACKED(__real_strdup(s)); }
-char *__wrap_strndup(const char *s, size_t n) { if (fail_now()) return NULL; TRACKED(__real_strndup(s, n)); }
-/* realpath's own buffer when r is NULL; opendir's DIR is closedir's to free (not tracked) */
-char *__wrap_realpath(const char *p, char *r) { if (fail_now()) return NULL; if (r) return __real_realpath(p, r); TRACKED(__real_realpath(p, r)); }
-DIR *__wrap_opendir(const char *p) { return fail_now() ? NULL : __real_opendir(p); }
+void *
+__wrap_malloc(size_t n)
+{
+	if (fail_now())
+		return NULL;
+	TRACKED(__real_malloc(n));
+}
+
+void *
+__wrap_calloc(size_t n, size_t s)
+{
+	if (fail_now())
+		return NULL;
+	TRACKED(__real_calloc(n, s));
+}
+
+char *
+__wrap_strdup(const char *s)
+{
+	if (fail_now())
+		return NULL;
+	TRACKED(__real_strdup(s));
+}
+
+char *
+__wrap_strndup(const char *s, size_t n)
+{
+	if (fail_now())
+		return NULL;
+	TRACKED(__real_strndup(s, n));
+}
+
+/* realpath's own buffer when r is NULL */
+char *
+__wrap_realpath(const char *p, char *r)
+{
+	if (fail_now())
+		return NULL;
+	if (r != NULL)
+		return __real_realpath(p, r);
+	TRACKED(__real_realpath(p, r));
+}
+
+/* closedir() frees the DIR through the C library's own free(): not tracked */
+DIR *
+__wrap_opendir(const char *p)
+{
+	return fail_now() ? NULL : __real_opendir(p);
+}
 
 void
 __wrap_free(void *p)
@@ -309,7 +352,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	const char *files[] = { "sys/policy.d/10-more.yaml", "sys/policy.yaml", "extra.yaml", "user.yaml" };
+	const char *files[] = { "sys/policy.d/10-more.yaml", "sys/policy.yaml", "extra.yaml",
+		"user.yaml" };
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
@@ -369,7 +413,7 @@ test_the_leak_check_sees_a_leak(void **state)
 }
 
 static void
-test_every_allocation_failure_fails_the_load_cleanly(void **state)
+torture(int after)
 {
 	struct config_load_opts o = { user_file, sys_dir, 1 };
 	struct config_diags d = { 0 };
@@ -378,6 +422,7 @@ test_every_allocation_failure_fails_the_load_cleanly(void **state)
 	long total, failed = 0, degraded = 0;
 
 	/* the reference: no failure; it also counts the allocations of one load */
+	fail_after = after;
 	fail_at = 0;
 	nalloc = 0;
 	armed = 1;
@@ -416,8 +461,8 @@ test_every_allocation_failure_fails_the_load_cleanly(void **state)
 				said |= d.v[i].warning == 0 && strcmp(d.v[i].message, "out of memory") == 0;
 			if (!said || d.nerrors == 0) {
 				config_diags_print(&d, stdout);
-				fail_msg("allocation %ld failed: the load failed without saying out of memory",
-				    n);
+				fail_msg("allocation %ld%s failed: the load failed without saying out of "
+				    "memory", n, after ? " and later ones" : "");
 			}
 			failed++;
 		} else {
@@ -425,8 +470,8 @@ test_every_allocation_failure_fails_the_load_cleanly(void **state)
 			 * keys or more: env above) must not change what it loaded */
 			got = summary(c);
 			if (strcmp(got, want) != 0)
-				fail_msg("allocation %ld failed: the load succeeded with another result:\n"
-				    "%s\ninstead of\n%s", n, got, want);
+				fail_msg("allocation %ld%s failed: the load succeeded with another "
+				    "result:\n%s\ninstead of\n%s", n, after ? " and later ones" : "", got, want);
 			free(got);
 			config_free(c);
 			degraded++;
@@ -434,13 +479,27 @@ test_every_allocation_failure_fails_the_load_cleanly(void **state)
 		config_diags_cleanup(&d);
 		tracking = 0;
 		if (nlive != 0)
-			fail_msg("allocation %ld failed: %zu blocks allocated by the load are not freed",
-			    n, nlive);
+			fail_msg("allocation %ld%s failed: %zu blocks allocated by the load are not "
+			    "freed", n, after ? " and later ones" : "", nlive);
 	}
 	print_message("%ld loads failed with out of memory, %ld absorbed the failure\n", failed,
 	    degraded);
 	assert_true(failed > 0);
 	free(want);
+}
+
+static void
+test_every_allocation_failure_fails_the_load_cleanly(void **state)
+{
+	torture(0);
+}
+
+/* Memory that stays gone: "out of memory" must still be said (the slot and strings kept for it). */
+static void
+test_memory_running_out_for_good_fails_the_load_cleanly(void **state)
+{
+	torture(1);
+	fail_after = 0;
 }
 
 int
@@ -449,6 +508,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_the_leak_check_sees_a_leak),
 		cmocka_unit_test(test_every_allocation_failure_fails_the_load_cleanly),
+		cmocka_unit_test(test_memory_running_out_for_good_fails_the_load_cleanly),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
