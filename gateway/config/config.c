@@ -1,7 +1,8 @@
 /* config.c: owns the configuration format (DESIGN §3, §6): finding and reading every layer (system
  * policy, the user's file, its includes), checking each value at its place, merging the layers so
  * that a later one can add and narrow but never loosen, and the digest that keys a server's tool
- * catalogue. Turning YAML text into positioned nodes is cfgnode.c's job. */
+ * catalogue. Every key is one row of the key table below (config_keys.h); every mapping is walked
+ * through it. Turning YAML text into positioned nodes is cfgnode.c's job. */
 #include <sys/stat.h>
 #include <ctype.h>
 #include <dirent.h>
