@@ -269,6 +269,8 @@ put(const char *name, const char *text)
 	fclose(fp);
 }
 
+static void remove_dir(void);
+
 static int
 setup(void **state)
 {
@@ -276,6 +278,8 @@ setup(void **state)
 
 	if (mkdtemp(dir) == NULL)
 		return -1;
+	/* also when the loader under test exits (the fatal() this test was written against did) */
+	atexit(remove_dir);
 	snprintf(sys_dir, sizeof sys_dir, "%s/sys", dir);
 	snprintf(path, sizeof path, "%s/sys/policy.d", dir);
 	if (mkdir(sys_dir, 0700) < 0 || mkdir(path, 0700) < 0)
@@ -349,8 +353,8 @@ setup(void **state)
 	return 0;
 }
 
-static int
-teardown(void **state)
+static void
+remove_dir(void)
 {
 	const char *files[] = { "sys/policy.d/10-more.yaml", "sys/policy.yaml", "extra.yaml",
 		"user.yaml" };
@@ -364,6 +368,12 @@ teardown(void **state)
 	rmdir(path);
 	rmdir(sys_dir);
 	rmdir(dir);
+}
+
+static int
+teardown(void **state)
+{
+	remove_dir();
 	return 0;
 }
 
