@@ -96,6 +96,20 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmcpgw.a
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libmcpgw.a $(LDLIBS_ALL) -lcmocka
 
+# test_config_oom fails the Nth allocation of a whole configuration load, for every N (issue 13,
+# finding 8). Its allocations go through -Wl,--wrap, and libyaml and jansson are linked statically
+# (libyaml-dev and libjansson-dev ship the archives) so that their own allocations are counted and
+# failed too; without the archives only mcpgw's own are.
+OOM_WRAP   := malloc calloc realloc reallocarray strdup strndup asprintf vasprintf __asprintf_chk free \
+              __vasprintf_chk realpath opendir
+OOM_STATIC := $(wildcard $(shell pkg-config --variable=libdir yaml-0.1)/libyaml.a \
+              $(shell pkg-config --variable=libdir jansson)/libjansson.a)
+$(BUILD)/tests/test_config_oom: tests/unit/test_config_oom.c $(BUILD)/libmcpgw.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libmcpgw.a $(OOM_STATIC) $(OOM_WRAP:%=-Wl,--wrap=%) \
+	    $(LDLIBS_ALL) -lcmocka
+
 # Small standalone tools used by the tests and the benchmark (byte relay, load driver).
 $(BUILD)/tools/%: tests/bench/%.c
 	@mkdir -p $(dir $@)

@@ -7,7 +7,6 @@
 #include <yaml.h>
 #include "cfgnode.h"
 #include "hmap.h"
-#include "log.h"
 
 #define TAG_STR	"tag:yaml.org,2002:str"
 #define TAG_SEQ	"tag:yaml.org,2002:seq"
@@ -23,18 +22,8 @@ struct parse {
 	int depth;
 	size_t nnodes;
 	struct cfgnode *root;
+	int oom;		/* an allocation failed: parsing stops, CFGNODE_NOMEM */
 };
-
-static void *
-xcalloc(size_t n, size_t sz)
-{
-	void *p = calloc(n, sz);
-
-	/* The input is bounded (file size, node count), so running out here is the machine's fault. */
-	if (p == NULL)
-		fatal("out of memory");
-	return p;
-}
 
 /* The key path of the place being parsed: the open collections, then key (a key being added) or the
  * pending key / next index of the innermost one. */
@@ -110,7 +99,8 @@ syntax_error(struct parse *ps, const yaml_parser_t *p)
 
 	switch (p->error) {
 	case YAML_MEMORY_ERROR:
-		fatal("out of memory");
+		ps->oom = 1;
+		return;
 	case YAML_READER_ERROR:
 		offset_place(ps, p->problem_offset, &line, &col);
 		parse_error(ps, line, col, NULL, "invalid input: %s", p->problem ? p->problem : "unreadable");
@@ -129,22 +119,30 @@ syntax_error(struct parse *ps, const yaml_parser_t *p)
 	}
 }
 
-static void
+/* 0, or -1 when out of memory (nothing added; the parent keeps what it had). */
+static int
 node_push(struct cfgnode *parent, struct cfgnode *k, struct cfgnode *v)
 {
 	if (parent->n == parent->cap) {
 		size_t cap = parent->cap ? parent->cap * 2 : 8;
+		struct cfgnode **p;
 
-		parent->vals = realloc(parent->vals, cap * sizeof *parent->vals);
-		if (parent->kind == CFGNODE_MAP)
-			parent->keys = realloc(parent->keys, cap * sizeof *parent->keys);
-		if (parent->vals == NULL || (parent->kind == CFGNODE_MAP && parent->keys == NULL))
-			fatal("out of memory");
+		/* each array is the parent's again as soon as it has grown, so a failure of the
+		 * second leaves nothing to lose */
+		if ((p = reallocarray(parent->vals, cap, sizeof *p)) == NULL)
+			return -1;
+		parent->vals = p;
+		if (parent->kind == CFGNODE_MAP) {
+			if ((p = reallocarray(parent->keys, cap, sizeof *p)) == NULL)
+				return -1;
+			parent->keys = p;
+		}
 		parent->cap = cap;
 	}
 	if (parent->kind == CFGNODE_MAP)
 		parent->keys[parent->n] = k;
 	parent->vals[parent->n++] = v;
+	return 0;
 }
 
 /* Hangs n into the tree. Returns -1 (n freed, error reported) when it cannot go there. */
@@ -160,12 +158,12 @@ node_attach(struct parse *ps, struct cfgnode *n)
 		return 0;
 	}
 	top = ps->stack[ps->depth - 1];
-	if (top->kind == CFGNODE_SEQ) {
-		node_push(top, NULL, n);
-		return 0;
-	}
-	if (top->pending) {
-		node_push(top, top->pending, n);
+	if (top->kind == CFGNODE_SEQ || top->pending) {
+		if (node_push(top, top->pending, n) < 0) {
+			ps->oom = 1;
+			cfgnode_free(n);
+			return -1;
+		}
 		top->pending = NULL;
 		return 0;
 	}
@@ -179,12 +177,16 @@ node_attach(struct parse *ps, struct cfgnode *n)
 	 * fuzz_config). Keys holding a NUL cannot be index keys: they are always scanned. */
 	const struct cfgnode *first = NULL;
 	int plain_key = strlen(n->str) == n->len;
+	/* Out of memory for the index is no error: without it, the scan finds the same keys. */
 	if (top->n >= CFGNODE_INDEX_AT && top->index == NULL) {
 		top->index = hmap_new();
 		for (size_t i = 0; top->index && i < top->n; i++)
 			if (!top->keys[i]->dup && strlen(top->keys[i]->str) == top->keys[i]->len &&
-			    hmap_get(top->index, top->keys[i]->str) == NULL)
-				hmap_put(top->index, top->keys[i]->str, top->keys[i]);
+			    hmap_get(top->index, top->keys[i]->str) == NULL &&
+			    hmap_put(top->index, top->keys[i]->str, top->keys[i]) < 0) {
+				hmap_free(top->index);
+				top->index = NULL;
+			}
 	}
 	if (top->index && plain_key)
 		first = hmap_get(top->index, n->str);
@@ -200,8 +202,10 @@ node_attach(struct parse *ps, struct cfgnode *n)
 		parse_error(ps, n->line, n->col, n->str, "duplicate key '%.64s' (first at %d:%d)",
 		    n->str, first->line, first->col);
 		n->dup = 1;
-	} else if (top->index && plain_key)
-		hmap_put(top->index, n->str, n);
+	} else if (top->index && plain_key && hmap_put(top->index, n->str, n) < 0) {
+		hmap_free(top->index);
+		top->index = NULL;
+	}
 	top->pending = n;
 	return 0;
 }
@@ -216,7 +220,10 @@ node_new(struct parse *ps, enum cfgnode_kind kind, const yaml_event_t *ev)
 		    "too many YAML nodes (more than %d)", CFGNODE_MAX_NODES);
 		return NULL;
 	}
-	n = xcalloc(1, sizeof *n);
+	if ((n = calloc(1, sizeof *n)) == NULL) {
+		ps->oom = 1;
+		return NULL;
+	}
 	n->kind = kind;
 	n->file = ps->file;
 	n->line = (int)ev->start_mark.line + 1;
@@ -238,7 +245,12 @@ on_scalar(struct parse *ps, const yaml_event_t *ev)
 	}
 	if ((n = node_new(ps, CFGNODE_SCALAR, ev)) == NULL)
 		return -1;
-	n->str = xcalloc(1, len + 1);
+	if ((n->str = malloc(len + 1)) == NULL) {
+		ps->oom = 1;
+		cfgnode_free(n);
+		return -1;
+	}
+	n->str[len] = '\0';
 	memcpy(n->str, ev->data.scalar.value, len);
 	n->len = len;
 	n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
@@ -265,7 +277,11 @@ on_start(struct parse *ps, const yaml_event_t *ev, enum cfgnode_kind kind)
 	}
 	if ((n = node_new(ps, kind, ev)) == NULL)
 		return -1;
-	n->str = xcalloc(1, 1);
+	if ((n->str = calloc(1, 1)) == NULL) {
+		ps->oom = 1;
+		cfgnode_free(n);
+		return -1;
+	}
 	if (tag != NULL && strcmp(tag, "!") != 0 &&
 	    strcmp(tag, kind == CFGNODE_MAP ? TAG_MAP : TAG_SEQ) != 0)
 		parse_error(ps, n->line, n->col, NULL, "YAML tags are not supported");
@@ -292,7 +308,7 @@ cfgnode_parse(const char *file, const char *buf, size_t len, struct cfgnode **ro
 	ps.cb = cb;
 	ps.arg = arg;
 	if (!yaml_parser_initialize(&p))
-		fatal("out of memory");
+		return CFGNODE_NOMEM;
 	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
 
 	while (!done) {
@@ -345,7 +361,7 @@ cfgnode_parse(const char *file, const char *buf, size_t len, struct cfgnode **ro
 out:
 	cfgnode_free(ps.root);
 	yaml_parser_delete(&p);
-	return rc;
+	return ps.oom ? CFGNODE_NOMEM : rc;
 }
 
 void

@@ -36,7 +36,9 @@ typedef void cfgnode_error_cb(void *arg, int line, int col, const char *path, co
 
 /* Parses buf (len bytes). Returns 0 with *root set (NULL for a file without content) when the
  * document was read to its end, even if errors that do not stop parsing (duplicate keys, tags) were
- * reported; -1 when an error stopped it (syntax, alias, a bound), with *root NULL. */
+ * reported; -1 when an error stopped it (syntax, alias, a bound), with *root NULL; CFGNODE_NOMEM
+ * when out of memory (not reported through cb), with *root NULL. */
+#define CFGNODE_NOMEM	(-2)
 int cfgnode_parse(const char *file, const char *buf, size_t len, struct cfgnode **root,
     cfgnode_error_cb *cb, void *arg);
 void cfgnode_free(struct cfgnode *);		/* NULL is a no-op */

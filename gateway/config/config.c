@@ -1,7 +1,8 @@
 /* config.c: owns the configuration format (DESIGN §3, §6): finding and reading every layer (system
  * policy, the user's file, its includes), checking each value at its place, merging the layers so
  * that a later one can add and narrow but never loosen, and the digest that keys a server's tool
- * catalogue. Turning YAML text into positioned nodes is cfgnode.c's job. */
+ * catalogue. Every key is one row of the key table below (config_keys.h); every mapping is walked
+ * through it. Turning YAML text into positioned nodes is cfgnode.c's job. */
 #include <sys/stat.h>
 #include <ctype.h>
 #include <dirent.h>
@@ -59,6 +60,8 @@ struct ld {
 	struct config *cfg;
 	struct config_diags *diags;
 	size_t nerrors;			/* errors of this load only */
+	int oom;			/* an allocation failed: the load fails with "out of memory" */
+	int spare;			/* diags->v has a free slot for it (diag_vadd keeps one) */
 	int system;			/* walking a system policy file */
 	const char *file;		/* the file being walked (display name) */
 	char path[1024];		/* key path of the value being walked */
@@ -80,62 +83,74 @@ struct ld {
 	const char *text;		/* the user's configuration given in memory, while it is loaded */
 };
 
-/* --- memory: the input is bounded, so failing here is the machine's fault, never the file's --- */
+/* --- memory (docs/architecture.md, "Out of memory"): a failed allocation marks the load
+ * (ld->oom) and returns NULL; the caller lets go of what it holds and the walk goes on, so that
+ * config_load() frees everything and fails with "out of memory". Never an abort. --- */
 
 static void *
-xcalloc(size_t n, size_t sz)
+ld_calloc(struct ld *ld, size_t n, size_t sz)
 {
 	void *p = calloc(n ? n : 1, sz ? sz : 1);
 
 	if (p == NULL)
-		fatal("out of memory");
+		ld->oom = 1;
 	return p;
 }
 
+/* p grown to n items, or NULL with p untouched (still the caller's). */
 static void *
-xreallocarray(void *p, size_t n, size_t sz)
+ld_reallocarray(struct ld *ld, void *p, size_t n, size_t sz)
 {
-	if (sz && n > SIZE_MAX / sz)
-		fatal("out of memory");
-	if ((p = realloc(p, n * sz > 0 ? n * sz : 1)) == NULL)
-		fatal("out of memory");
-	return p;
+	void *q = reallocarray(p, n ? n : 1, sz ? sz : 1);
+
+	if (q == NULL)
+		ld->oom = 1;
+	return q;
 }
 
 static char *
-xstrdup(const char *s)
+ld_strdup(struct ld *ld, const char *s)
 {
 	char *p = strdup(s);
 
 	if (p == NULL)
-		fatal("out of memory");
+		ld->oom = 1;
 	return p;
 }
 
-static char *xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+static char *ld_asprintf(struct ld *, const char *, ...) __attribute__((format(printf, 2, 3)));
 
 static char *
-xasprintf(const char *fmt, ...)
+ld_asprintf(struct ld *ld, const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
+	int r;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		fatal("out of memory");
+	r = vasprintf(&s, fmt, ap);
 	va_end(ap);
+	if (r < 0) {
+		ld->oom = 1;
+		return NULL;
+	}
 	return s;
 }
 
 /* --- diagnostics --- */
 
+/* "out of memory" when there is no memory to say it: static, never freed (config_diags_cleanup
+ * knows these), read-only once set. */
+static char oom_path[] = "", oom_message[] = "out of memory";
+static struct config_diag oom_only[1] = { { NULL, 0, 0, oom_path, oom_message, 0 } };
+
 /* A copy safe to print: whatever the file holds must not forge lines on a terminal. */
 static char *
-printable(const char *s)
+printable(struct ld *ld, const char *s)
 {
-	char *p = xstrdup(s ? s : "");
+	char *p = ld_strdup(ld, s ? s : "");
 
-	for (char *q = p; *q; q++)
+	for (char *q = p; q && *q; q++)
 		if ((unsigned char)*q < 0x20 || *q == 0x7f)
 			*q = '?';
 	return p;
@@ -149,7 +164,7 @@ diag_vadd(struct ld *ld, int warning, const char *file, int line, int col, const
     const char *fmt, va_list ap)
 {
 	struct config_diags *d = ld->diags;
-	struct config_diag *g;
+	struct config_diag *g, *v;
 	char msg[1024];
 
 	if (!warning) {
@@ -167,14 +182,24 @@ diag_vadd(struct ld *ld, int warning, const char *file, int line, int col, const
 		 * (found by fuzz_config: a warning turned into an uncounted error) */
 	} else
 		vsnprintf(msg, sizeof msg, fmt, ap);
-	d->v = xreallocarray(d->v, d->n + 1, sizeof *d->v);
-	g = &d->v[d->n++];
-	g->file = file ? printable(file) : NULL;
+	/* one slot more than used, always: the "out of memory" at the end of a load has room */
+	if ((v = ld_reallocarray(ld, d->v, d->n + 2, sizeof *d->v)) == NULL)
+		return;
+	d->v = v;
+	g = &d->v[d->n];
+	g->file = file ? printable(ld, file) : NULL;
 	g->line = line;
 	g->col = col;
-	g->path = printable(path);
-	g->message = printable(msg);
+	g->path = printable(ld, path);
+	g->message = printable(ld, msg);
 	g->warning = warning;
+	if ((file && g->file == NULL) || g->path == NULL || g->message == NULL) {
+		free(g->file);
+		free(g->path);
+		free(g->message);
+		return;		/* ld->oom is set: the load fails and says so */
+	}
+	d->n++;
 }
 
 static void diag_at(struct ld *, int, const char *, int, int, const char *, const char *, ...)
@@ -405,24 +430,32 @@ url_problem(const char *u, int https_only)
 /* --- values --- */
 
 struct sbuf {
+	struct ld *ld;
 	char *p;
 	size_t len, cap;
-	int over;
+	int over, oom;
 };
 
 static void
 sbuf_add(struct sbuf *b, const char *s, size_t n)
 {
+	if (b->oom)
+		return;
 	if (b->over || n > MAX_VALUE - b->len) {
 		b->over = 1;
 		return;
 	}
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 64;
+		char *p;
 
 		while (cap < b->len + n + 1)
 			cap *= 2;
-		b->p = xreallocarray(b->p, cap, 1);
+		if ((p = ld_reallocarray(b->ld, b->p, cap, 1)) == NULL) {
+			b->oom = 1;
+			return;
+		}
+		b->p = p;
 		b->cap = cap;
 	}
 	memcpy(b->p + b->len, s, n);
@@ -435,7 +468,7 @@ static char *
 expand(struct ld *ld, const struct cfgnode *n)
 {
 	const char *s = n->str;
-	struct sbuf b = { 0 };
+	struct sbuf b = { .ld = ld };
 	size_t i = 0;
 
 	sbuf_add(&b, "", 0);
@@ -487,6 +520,8 @@ expand(struct ld *ld, const struct cfgnode *n)
 			i = (size_t)(end - s) + 1;
 		}
 	}
+	if (b.oom)
+		goto fail;
 	if (b.over) {
 		err(ld, n, "value longer than %d bytes after expansion", MAX_VALUE);
 		goto fail;
@@ -512,7 +547,7 @@ tilde(struct ld *ld, const struct cfgnode *at, char *s)
 		free(s);
 		return NULL;
 	}
-	t = xasprintf("%s%s", home, s + 1);
+	t = ld_asprintf(ld, "%s%s", home, s + 1);
 	free(s);
 	return t;
 }
@@ -627,7 +662,8 @@ get_strlist(struct ld *ld, const struct cfgnode *n, str_check_fn *check, const c
 		err(ld, n, "expected a list of strings");
 		return -1;
 	}
-	v = xcalloc(n->n + 1, sizeof *v);
+	if ((v = ld_calloc(ld, n->n + 1, sizeof *v)) == NULL)
+		return -1;
 	for (size_t i = 0; i < n->n; i++) {
 		size_t m = path_index(ld, i);
 		char *s = get_str(ld, n->vals[i]);
@@ -699,10 +735,18 @@ get_kvmap(struct ld *ld, const struct cfgnode *n, str_check_fn *keycheck, const 
 				err(ld, n->vals[i], "%s", valwhat);
 				free(v);
 			} else {
-				*kvp = xreallocarray(*kvp, *np + 1, sizeof **kvp);
-				(*kvp)[*np].key = xstrdup(k->str);
-				(*kvp)[*np].value = v;
-				(*np)++;
+				struct config_kv *kv = ld_reallocarray(ld, *kvp, *np + 1, sizeof **kvp);
+				char *key = kv ? ld_strdup(ld, k->str) : NULL;
+
+				if (kv != NULL)
+					*kvp = kv;
+				if (key == NULL)
+					free(v);
+				else {
+					(*kvp)[*np].key = key;
+					(*kvp)[*np].value = v;
+					(*np)++;
+				}
 			}
 		}
 		path_set(ld, m);
@@ -721,13 +765,19 @@ globs_free(struct config_globs *g)
 	g->n = 0;
 }
 
-static void
-globs_copy(struct config_globs *dst, const struct config_globs *src)
+/* 0, or -1 (out of memory) with dst empty. */
+static int
+globs_copy(struct ld *ld, struct config_globs *dst, const struct config_globs *src)
 {
-	dst->v = xcalloc(src->n + 1, sizeof *dst->v);
-	for (size_t i = 0; i < src->n; i++)
-		dst->v[i] = xstrdup(src->v[i]);
-	dst->n = src->n;
+	memset(dst, 0, sizeof *dst);
+	if ((dst->v = ld_calloc(ld, src->n + 1, sizeof *dst->v)) == NULL)
+		return -1;
+	for (dst->n = 0; dst->n < src->n; dst->n++)
+		if ((dst->v[dst->n] = ld_strdup(ld, src->v[dst->n])) == NULL) {
+			globs_free(dst);
+			return -1;
+		}
+	return 0;
 }
 
 static void
@@ -740,47 +790,59 @@ rules_free(struct config_rules *r)
 	memset(r, 0, sizeof *r);
 }
 
-/* Adds one allow layer; steals g's contents. */
+/* Adds one allow layer; steals g's contents (freed when out of memory). */
 static void
-rules_add_allow(struct config_rules *r, struct config_globs *g)
+rules_add_allow(struct ld *ld, struct config_rules *r, struct config_globs *g)
 {
-	r->allow = xreallocarray(r->allow, r->nallow + 1, sizeof *r->allow);
+	struct config_globs *a = ld_reallocarray(ld, r->allow, r->nallow + 1, sizeof *r->allow);
+
+	if (a == NULL) {
+		globs_free(g);
+		return;
+	}
+	r->allow = a;
 	r->allow[r->nallow++] = *g;
 	memset(g, 0, sizeof *g);
 }
 
-/* Adds deny patterns; steals g's contents. */
+/* Adds deny patterns; steals g's contents (freed when out of memory). */
 static void
-rules_add_deny(struct config_rules *r, struct config_globs *g)
+rules_add_deny(struct ld *ld, struct config_rules *r, struct config_globs *g)
 {
-	r->deny.v = xreallocarray(r->deny.v, r->deny.n + g->n + 1, sizeof *r->deny.v);
+	char **v = ld_reallocarray(ld, r->deny.v, r->deny.n + g->n + 1, sizeof *r->deny.v);
+
+	if (v == NULL) {
+		globs_free(g);
+		return;
+	}
+	r->deny.v = v;
 	for (size_t i = 0; i < g->n; i++)
 		r->deny.v[r->deny.n++] = g->v[i];
+	r->deny.v[r->deny.n] = NULL;
 	free(g->v);
 	memset(g, 0, sizeof *g);
 }
 
 /* dst gets every allow layer and deny pattern of src (copied). */
 static void
-rules_merge_copy(struct config_rules *dst, const struct config_rules *src)
+rules_merge_copy(struct ld *ld, struct config_rules *dst, const struct config_rules *src)
 {
 	struct config_globs g;
 
-	for (size_t i = 0; i < src->nallow; i++) {
-		globs_copy(&g, &src->allow[i]);
-		rules_add_allow(dst, &g);
-	}
-	globs_copy(&g, &src->deny);
-	rules_add_deny(dst, &g);
+	for (size_t i = 0; i < src->nallow; i++)
+		if (globs_copy(ld, &g, &src->allow[i]) == 0)
+			rules_add_allow(ld, dst, &g);
+	if (globs_copy(ld, &g, &src->deny) == 0)
+		rules_add_deny(ld, dst, &g);
 }
 
 /* dst gets every allow layer and deny pattern of src; src is left empty. */
 static void
-rules_merge_move(struct config_rules *dst, struct config_rules *src)
+rules_merge_move(struct ld *ld, struct config_rules *dst, struct config_rules *src)
 {
 	for (size_t i = 0; i < src->nallow; i++)
-		rules_add_allow(dst, &src->allow[i]);
-	rules_add_deny(dst, &src->deny);
+		rules_add_allow(ld, dst, &src->allow[i]);
+	rules_add_deny(ld, dst, &src->deny);
 	rules_free(src);
 }
 
@@ -1056,7 +1118,7 @@ walk_key(struct config_walk *w, const struct config_key *row, unsigned int scope
 		walk_section(w, v, row->section);
 	if ((row->flags & CONFIG_KEY_LOCKED) && ld->system) {
 		free(ld->locked[idx]);
-		ld->locked[idx] = xasprintf("%s:%d:%d", k->file, k->line, k->col);
+		ld->locked[idx] = ld_asprintf(ld, "%s:%d:%d", k->file, k->line, k->col);
 	}
 }
 
@@ -1255,14 +1317,14 @@ static void
 set_allow(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
     const struct cfgnode *v)
 {
-	rules_add_allow(w->rules, &w->val.g);
+	rules_add_allow(w->ld, w->rules, &w->val.g);
 }
 
 static void
 set_deny(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
     const struct cfgnode *v)
 {
-	rules_add_deny(w->rules, &w->val.g);
+	rules_add_deny(w->ld, w->rules, &w->val.g);
 }
 
 static void
@@ -1311,9 +1373,18 @@ set_rename(struct config_walk *w, const struct config_key *row, const struct cfg
 				err(ld, rv, "'%s' is already the new name of '%.64s'", to, s->rename[j].key);
 				free(to);
 			} else {
-				s->rename = xreallocarray(s->rename, s->nrename + 1, sizeof *s->rename);
-				s->rename[s->nrename].key = xstrdup(rk->str);
-				s->rename[s->nrename++].value = to;
+				struct config_kv *kv = ld_reallocarray(ld, s->rename, s->nrename + 1,
+				    sizeof *s->rename);
+				char *from = kv ? ld_strdup(ld, rk->str) : NULL;
+
+				if (kv != NULL)
+					s->rename = kv;
+				if (from == NULL)
+					free(to);
+				else {
+					s->rename[s->nrename].key = from;
+					s->rename[s->nrename++].value = to;
+				}
 			}
 		}
 		path_set(ld, m);
@@ -1483,10 +1554,17 @@ set_user_servers(struct config_walk *w, const struct config_key *row, const stru
 		err(ld, v, "expected true, false or a list of command or url globs");
 		return;
 	}
-	r.file = xstrdup(v->file);
+	struct user_rule *u = ld_reallocarray(ld, ld->urules, ld->nurules + 1, sizeof *ld->urules);
+
+	if (u == NULL || (r.file = ld_strdup(ld, v->file)) == NULL) {
+		if (u != NULL)
+			ld->urules = u;
+		globs_free(&r.globs);
+		return;
+	}
 	r.line = v->line;
 	r.col = v->col;
-	ld->urules = xreallocarray(ld->urules, ld->nurules + 1, sizeof *ld->urules);
+	ld->urules = u;
 	ld->urules[ld->nurules++] = r;
 }
 
@@ -1551,7 +1629,8 @@ static const struct config_check token_name_check = { word_ok,
 	"a token's name is letters, digits and _" };
 static const struct config_check token_value_check = { token_value_ok,
 	"expected sha256:<64 hex digits> or file:PATH (the token itself never goes in the configuration)" };
-static const struct config_check header_name_check = { header_name_ok, "expected an HTTP header name" };
+static const struct config_check header_name_check = { header_name_ok,
+	"expected an HTTP header name" };
 static const struct config_check header_value_check = { header_value_ok,
 	"header values must not contain line breaks" };
 
@@ -1715,6 +1794,41 @@ int_like(const char *s, size_t len)
 	return len > neg && len - neg <= 18 && strspn(s + neg, "0123456789") == len - neg;
 }
 
+/* Well-formed UTF-8 (RFC 3629: no overlongs, surrogates or code points past U+10FFFF). */
+static int
+utf8_ok(const char *p)
+{
+	const unsigned char *s = (const unsigned char *)p;
+
+	while (*s) {
+		size_t n;
+		unsigned int c;
+
+		if (*s < 0x80) {
+			s++;
+			continue;
+		}
+		if (*s >= 0xc2 && *s <= 0xdf)
+			n = 1, c = *s & 0x1f;
+		else if (*s >= 0xe0 && *s <= 0xef)
+			n = 2, c = *s & 0x0f;
+		else if (*s >= 0xf0 && *s <= 0xf4)
+			n = 3, c = *s & 0x07;
+		else
+			return 0;
+		for (size_t i = 1; i <= n; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return 0;
+			c = (c << 6) | (s[i] & 0x3f);
+		}
+		if ((n == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) || (n == 3 &&
+		    (c < 0x10000 || c > 0x10ffff)))
+			return 0;
+		s += n + 1;
+	}
+	return 1;
+}
+
 /* The node as JSON: plain null, booleans and integers keep their type, every other scalar is an
  * expanded string. NULL after reporting. */
 static json_t *
@@ -1725,8 +1839,10 @@ node_json(struct ld *ld, const struct cfgnode *n, const char *key)
 
 	switch (n->kind) {
 	case CFGNODE_MAP:
-		if ((j = json_object()) == NULL)
-			fatal("out of memory");
+		if ((j = json_object()) == NULL) {
+			ld->oom = 1;
+			return NULL;
+		}
 		for (size_t i = 0; i < n->n; i++) {
 			size_t m;
 			json_t *c;
@@ -1734,20 +1850,23 @@ node_json(struct ld *ld, const struct cfgnode *n, const char *key)
 			if (n->keys[i]->dup)
 				continue;
 			m = path_key(ld, n->keys[i]->str);
-			if ((c = node_json(ld, n->vals[i], n->keys[i]->str)) != NULL)
-				json_object_set_new(j, n->keys[i]->str, c);
+			if ((c = node_json(ld, n->vals[i], n->keys[i]->str)) != NULL &&
+			    json_object_set_new(j, n->keys[i]->str, c) < 0)
+				ld->oom = 1;	/* c is freed: _new steals even on failure */
 			path_set(ld, m);
 		}
 		return j;
 	case CFGNODE_SEQ:
-		if ((j = json_array()) == NULL)
-			fatal("out of memory");
+		if ((j = json_array()) == NULL) {
+			ld->oom = 1;
+			return NULL;
+		}
 		for (size_t i = 0; i < n->n; i++) {
 			size_t m = path_index(ld, i);
 			json_t *c;
 
-			if ((c = node_json(ld, n->vals[i], NULL)) != NULL)
-				json_array_append_new(j, c);
+			if ((c = node_json(ld, n->vals[i], NULL)) != NULL && json_array_append_new(j, c) < 0)
+				ld->oom = 1;
 			path_set(ld, m);
 		}
 		return j;
@@ -1758,8 +1877,11 @@ node_json(struct ld *ld, const struct cfgnode *n, const char *key)
 		return json_null();
 	if (cfgnode_bool(n, &b) == 0)
 		return json_boolean(b);
-	if (n->plain && int_like(n->str, n->len))
-		return json_integer(strtoll(n->str, NULL, 10));
+	if (n->plain && int_like(n->str, n->len)) {
+		if ((j = json_integer(strtoll(n->str, NULL, 10))) == NULL)
+			ld->oom = 1;
+		return j;
+	}
 	{
 		char *s = expand(ld, n);
 
@@ -1767,10 +1889,13 @@ node_json(struct ld *ld, const struct cfgnode *n, const char *key)
 			s = tilde(ld, n, s);
 		if (s == NULL)
 			return NULL;
-		j = json_string(s);
-		free(s);
-		if (j == NULL)
+		/* ${VAR} may bring bytes that are not UTF-8; the file itself was checked by libyaml */
+		if (!utf8_ok(s)) {
 			err(ld, n, "value is not valid UTF-8");
+			j = NULL;
+		} else if ((j = json_string_nocheck(s)) == NULL)
+			ld->oom = 1;
+		free(s);
 		return j;
 	}
 }
@@ -1976,10 +2101,14 @@ walk_server(struct ld *ld, const struct cfgnode *key, const struct cfgnode *body
 	    *kurl = key_row(CONFIG_IN_SERVER, "url"), *ktransport = key_row(CONFIG_IN_SERVER, "transport"),
 	    *kauth = key_row(CONFIG_IN_SERVER, "auth");
 	struct config_server s, *old = server_find(ld->cfg, key->str);
-	const struct cfgnode **seen = xcalloc(nt, sizeof *seen);
+	const struct cfgnode **seen = ld_calloc(ld, nt, sizeof *seen);
 	struct config_walk w = { .ld = ld, .s = &s, .old = old, .seen = seen };
 	const struct user_rule *refused;
 	struct config *cfg = ld->cfg;
+	struct config_server *v;
+
+	if (seen == NULL)
+		return;
 
 	if (!server_name_ok(key->str))
 		err(ld, key, "server names are lowercase letters and digits with single - or _ "
@@ -1991,7 +2120,7 @@ walk_server(struct ld *ld, const struct cfgnode *key, const struct cfgnode *body
 		/* A later layer narrows: one more allow layer, more denies, read_only and
 		 * enabled: false only ever tighten. */
 		for (int r = 0; r < R__N; r++)
-			rules_merge_move(server_rules(old, r), server_rules(&s, r));
+			rules_merge_move(ld, server_rules(old, r), server_rules(&s, r));
 		old->read_only |= s.read_only;
 		old->enabled &= s.enabled;
 		server_cleanup(&s);
@@ -2048,14 +2177,21 @@ walk_server(struct ld *ld, const struct cfgnode *key, const struct cfgnode *body
 	}
 	/* Kept even when wrong, so that a later layer mentioning it narrows instead of adding
 	 * a second round of errors. The load fails anyway. */
-	s.name = xstrdup(key->str);
+	s.name = ld_strdup(ld, key->str);
 	if (s.prefix == NULL)
-		s.prefix = xstrdup(key->str);
-	s.file = xstrdup(key->file);
+		s.prefix = ld_strdup(ld, key->str);
+	s.file = ld_strdup(ld, key->file);
 	s.line = key->line;
 	s.col = key->col;
 	s.system = ld->system;
-	cfg->servers = xreallocarray(cfg->servers, cfg->nservers + 1, sizeof *cfg->servers);
+	v = ld_reallocarray(ld, cfg->servers, cfg->nservers + 1, sizeof *cfg->servers);
+	if (v == NULL || s.name == NULL || s.prefix == NULL || s.file == NULL) {
+		if (v != NULL)
+			cfg->servers = v;
+		server_cleanup(&s);
+		return;
+	}
+	cfg->servers = v;
 	cfg->servers[cfg->nservers++] = s;
 }
 
@@ -2077,13 +2213,13 @@ walk_servers(struct ld *ld, const struct cfgnode *n)
 
 /* An include path, relative to the directory of the including file. */
 static char *
-include_resolve(const char *from, const char *inc)
+include_resolve(struct ld *ld, const char *from, const char *inc)
 {
 	const char *slash;
 
 	if (inc[0] == '/' || (slash = strrchr(from, '/')) == NULL)
-		return xstrdup(inc);
-	return xasprintf("%.*s/%s", (int)(slash - from), from, inc);
+		return ld_strdup(ld, inc);
+	return ld_asprintf(ld, "%.*s/%s", (int)(slash - from), from, inc);
 }
 
 static void
@@ -2107,11 +2243,19 @@ walk_include(struct ld *ld, const struct cfgnode *n, struct include **incs, size
 		char *p = get_path(ld, items[i]);
 
 		if (p != NULL) {
-			*incs = xreallocarray(*incs, *nincs + 1, sizeof **incs);
-			(*incs)[*nincs].path = include_resolve(ld->file, p);
-			(*incs)[*nincs].keypath = xstrdup(ld->path);
-			(*incs)[*nincs].at = items[i];
-			(*nincs)++;
+			struct include *v = ld_reallocarray(ld, *incs, *nincs + 1, sizeof **incs);
+			char *path = v ? include_resolve(ld, ld->file, p) : NULL;
+			char *keypath = path ? ld_strdup(ld, ld->path) : NULL;
+
+			if (v != NULL)
+				*incs = v;
+			if (keypath != NULL) {
+				(*incs)[*nincs].path = path;
+				(*incs)[*nincs].keypath = keypath;
+				(*incs)[*nincs].at = items[i];
+				(*nincs)++;
+			} else
+				free(path);
 			free(p);
 		}
 		path_set(ld, m);
@@ -2149,9 +2293,10 @@ walk_root(struct ld *ld, const struct cfgnode *root, struct include **incs, size
 
 /* --- files --- */
 
-/* The whole file, bounded, or NULL with *why set (*missing when it does not exist). */
+/* The whole file, bounded, or NULL with *why set (*missing when it does not exist; ld->oom and
+ * no why when out of memory). */
 static char *
-file_read(const char *path, size_t *lenp, char *why, size_t whysz, int *missing)
+file_read(struct ld *ld, const char *path, size_t *lenp, char *why, size_t whysz, int *missing)
 {
 	struct stat st;
 	size_t len = 0;
@@ -2175,7 +2320,11 @@ file_read(const char *path, size_t *lenp, char *why, size_t whysz, int *missing)
 		close(fd);
 		return NULL;
 	}
-	buf = xcalloc(1, MAX_FILE_SIZE + 2);
+	if ((buf = ld_calloc(ld, 1, MAX_FILE_SIZE + 2)) == NULL) {
+		why[0] = '\0';
+		close(fd);
+		return NULL;
+	}
 	for (;;) {
 		ssize_t r = read(fd, buf + len, MAX_FILE_SIZE + 1 - len);
 
@@ -2211,11 +2360,15 @@ load_file(struct ld *ld, const char *path, int required, const struct include *f
 	struct include *incs = NULL;
 	size_t nincs = 0, len;
 	struct cfgnode *root = NULL;
-	char why[256], *real, *buf;
+	char why[256], *real, *buf, *name, **v;
 	const char *saved_file = ld->file;
-	int missing;
+	int missing, rc;
 
-	if ((real = realpath(path, NULL)) != NULL) {
+	if ((real = realpath(path, NULL)) == NULL && errno == ENOMEM) {
+		ld->oom = 1;
+		return;
+	}
+	if (real != NULL) {
 		for (int i = 0; i < depth; i++) {
 			if (strcmp(ld->chain_real[i], real) == 0) {
 				char chain[1024] = "";
@@ -2249,10 +2402,16 @@ load_file(struct ld *ld, const char *path, int required, const struct include *f
 	}
 	if (ld->text != NULL && from == NULL) {		/* the embedding API's YAML string */
 		len = strlen(ld->text);
-		buf = xstrdup(ld->text);
+		buf = ld_strdup(ld, ld->text);
 		ld->text = NULL;
-	} else if ((buf = file_read(path, &len, why, sizeof why, &missing)) == NULL) {
-		if (from != NULL)
+		if (buf == NULL) {
+			free(real);
+			return;		/* out of memory: said once, at the end of the load */
+		}
+	} else if ((buf = file_read(ld, path, &len, why, sizeof why, &missing)) == NULL) {
+		if (why[0] == '\0')
+			;		/* out of memory: said once, at the end of the load */
+		else if (from != NULL)
 			diag_at(ld, 0, from->at->file, from->at->line, from->at->col, from->keypath,
 			    "cannot open include %s: %s", path, why);
 		else if (required || !missing)
@@ -2260,14 +2419,32 @@ load_file(struct ld *ld, const char *path, int required, const struct include *f
 		free(real);
 		return;
 	}
-	ld->real = xreallocarray(ld->real, ld->nreal + 1, sizeof *ld->real);
-	ld->real[ld->nreal++] = real != NULL ? real : xstrdup(path);
-	cfg->files = xreallocarray(cfg->files, cfg->nfiles + 1, sizeof *cfg->files);
-	cfg->files[cfg->nfiles++] = xstrdup(path);
-	ld->file = cfg->files[cfg->nfiles - 1];
+	if (real == NULL && (real = ld_strdup(ld, path)) == NULL) {
+		free(buf);
+		return;
+	}
+	if ((v = ld_reallocarray(ld, ld->real, ld->nreal + 1, sizeof *ld->real)) == NULL) {
+		free(real);
+		free(buf);
+		return;
+	}
+	ld->real = v;
+	ld->real[ld->nreal++] = real;
+	name = ld_strdup(ld, path);
+	if (name == NULL || (v = ld_reallocarray(ld, cfg->files, cfg->nfiles + 1,
+	    sizeof *cfg->files)) == NULL) {
+		free(name);
+		free(buf);
+		return;
+	}
+	cfg->files = v;
+	cfg->files[cfg->nfiles++] = name;
+	ld->file = name;
 
-	if (cfgnode_parse(ld->file, buf, len, &root, parse_error_cb, ld) == 0)
+	if ((rc = cfgnode_parse(ld->file, buf, len, &root, parse_error_cb, ld)) == 0)
 		walk_root(ld, root, &incs, &nincs);
+	else if (rc == CFGNODE_NOMEM)
+		ld->oom = 1;
 	free(buf);
 
 	ld->chain[depth] = ld->file;
@@ -2324,21 +2501,31 @@ load_system(struct ld *ld, const char *sp)
 		load_file(ld, sp, 0, NULL, 0);
 		return;
 	}
-	p = xasprintf("%s%spolicy.yaml", sp, sep);
+	if ((p = ld_asprintf(ld, "%s%spolicy.yaml", sp, sep)) == NULL)
+		return;
 	load_file(ld, p, 0, NULL, 0);
 	free(p);
-	p = xasprintf("%s%spolicy.d", sp, sep);
+	if ((p = ld_asprintf(ld, "%s%spolicy.d", sp, sep)) == NULL)
+		return;
 	if ((d = opendir(p)) == NULL) {
-		if (errno != ENOENT && errno != ENOTDIR)
+		if (errno == ENOMEM)
+			ld->oom = 1;
+		else if (errno != ENOENT && errno != ENOTDIR)
 			diag_at(ld, 0, p, 0, 0, "", "cannot open: %s", strerror(errno));
 		free(p);
 		return;
 	}
 	while ((de = readdir(d)) != NULL && n <= MAX_FILES) {
+		char **v, *name;
+
 		if (!yaml_name(de->d_name))
 			continue;
-		names = xreallocarray(names, n + 1, sizeof *names);
-		names[n++] = xasprintf("%s/%s", p, de->d_name);
+		if ((v = ld_reallocarray(ld, names, n + 1, sizeof *names)) == NULL)
+			break;
+		names = v;
+		if ((name = ld_asprintf(ld, "%s/%s", p, de->d_name)) == NULL)
+			break;
+		names[n++] = name;
 	}
 	closedir(d);
 	if (n > 0)
@@ -2353,11 +2540,11 @@ load_system(struct ld *ld, const char *sp)
 
 /* [A-Za-z0-9_] form of a prefix, as the name module will expose it. */
 static char *
-prefix_sanitize(const char *s)
+prefix_sanitize(struct ld *ld, const char *s)
 {
-	char *p = xstrdup(s);
+	char *p = ld_strdup(ld, s);
 
-	for (char *q = p; *q; q++)
+	for (char *q = p; q && *q; q++)
 		if (!isalnum((unsigned char)*q) && *q != '_')
 			*q = '_';
 	return p;
@@ -2379,26 +2566,29 @@ finalize(struct ld *ld)
 			s->startup_timeout_ms = ld->def_startup > 0 ? ld->def_startup :
 			    key_default_ms(CONFIG_IN_DEFAULTS, "startup_timeout");
 		for (int r = 0; r < R__N; r++)
-			rules_merge_copy(server_rules(s, r), &ld->def_rules[r]);
+			rules_merge_copy(ld, server_rules(s, r), &ld->def_rules[r]);
 		s->read_only |= ld->def_read_only;
 		s->pin |= ld->def_pin;
 	}
 
 	/* DESIGN §4: allowed, but the later server's names get renamed, so say so. */
-	san = xcalloc(cfg->nservers + 1, sizeof *san);
+	if ((san = ld_calloc(ld, cfg->nservers + 1, sizeof *san)) == NULL)
+		return;
 	for (size_t j = 0; j < cfg->nservers; j++) {
 		const struct config_server *s = &cfg->servers[j];
 
-		san[j] = prefix_sanitize(s->prefix);
+		if ((san[j] = prefix_sanitize(ld, s->prefix)) == NULL)
+			break;
 		if (*san[j] == '\0')
 			continue;
 		for (size_t i = 0; i < j; i++) {
 			const struct config_server *o = &cfg->servers[i];
 			char *path;
 
-			if (strcmp(san[i], san[j]) != 0)
+			if (san[i] == NULL || strcmp(san[i], san[j]) != 0)
 				continue;
-			path = xasprintf("servers.%s", s->name);
+			if ((path = ld_asprintf(ld, "servers.%s", s->name)) == NULL)
+				break;
 			diag_at(ld, 1, s->file, s->line, s->col, path, "prefix %s of server %s is the "
 			    "same as that of server %s at %s:%d:%d; its names will be renamed", san[j],
 			    s->name, o->name, o->file, o->line, o->col);
@@ -2413,19 +2603,29 @@ finalize(struct ld *ld)
 
 /* --- the interface --- */
 
-char *
-config_default_path(void)
+/* config_default_path(), telling "HOME is not set" (NULL) from out of memory (NULL, ld->oom). */
+static char *
+default_path(struct ld *ld)
 {
 	const char *e;
 
 	if ((e = getenv("MCPGW_CONFIG")) != NULL && *e != '\0')
-		return xstrdup(e);
+		return ld_strdup(ld, e);
 	/* The XDG spec says to ignore a relative XDG_CONFIG_HOME. */
 	if ((e = getenv("XDG_CONFIG_HOME")) != NULL && *e == '/')
-		return xasprintf("%s/mcpgw/config.yaml", e);
+		return ld_asprintf(ld, "%s/mcpgw/config.yaml", e);
 	if ((e = getenv("HOME")) == NULL || *e == '\0')
 		return NULL;
-	return xasprintf("%s/.config/mcpgw/config.yaml", e);
+	return ld_asprintf(ld, "%s/.config/mcpgw/config.yaml", e);
+}
+
+char *
+config_default_path(void)
+{
+	struct ld ld;
+
+	memset(&ld, 0, sizeof ld);
+	return default_path(&ld);
 }
 
 static struct config *config_load_any(const struct config_load_opts *, const char *, struct config_diags *);
@@ -2446,17 +2646,27 @@ static struct config *
 config_load_any(const struct config_load_opts *opts, const char *text, struct config_diags *diags)
 {
 	static const struct config_load_opts none;
+	struct config_diag *diag;
 	const char *sp;
-	struct config *cfg;
+	struct config *cfg = NULL;
 	struct ld ld;
 	char *path;
 
 	if (opts == NULL)
 		opts = &none;
 	memset(&ld, 0, sizeof ld);
-	cfg = xcalloc(1, sizeof *cfg);
+	ld.diags = diags;
+	ld.def_timeout = ld.def_startup = -1;
+	/* a free slot for "out of memory", kept by diag_vadd (one more than used, always) */
+	if ((diag = ld_reallocarray(&ld, diags->v, diags->n + 1, sizeof *diags->v)) == NULL)
+		goto out;
+	diags->v = diag;
+	ld.spare = 1;
+	if ((cfg = ld_calloc(&ld, 1, sizeof *cfg)) == NULL ||
+	    (ld.locked = ld_calloc(&ld, nitems(config_key_table), sizeof *ld.locked)) == NULL ||
+	    (cfg->separator = ld_strdup(&ld, key_row(CONFIG_IN_GATEWAY, "separator")->def)) == NULL)
+		goto out;
 	/* the defaults are the table's, so that what docs and schema say is what is used */
-	cfg->separator = xstrdup(key_row(CONFIG_IN_GATEWAY, "separator")->def);
 	cfg->max_name_length = (int)strtol(key_row(CONFIG_IN_GATEWAY, "max_name_length")->def, NULL,
 	    10);
 	cfg->startup_wait_ms = key_default_ms(CONFIG_IN_GATEWAY, "startup_wait");
@@ -2465,9 +2675,6 @@ config_load_any(const struct config_load_opts *opts, const char *text, struct co
 	cfg->session_idle_ms = key_default_ms(CONFIG_IN_GATEWAY, "session_idle");
 	cfg->session_queue_kib = strtol(key_row(CONFIG_IN_GATEWAY, "session_queue_kib")->def, NULL, 10);
 	ld.cfg = cfg;
-	ld.diags = diags;
-	ld.def_timeout = ld.def_startup = -1;
-	ld.locked = xcalloc(nitems(config_key_table), sizeof *ld.locked);
 
 	sp = opts->system_policy != NULL ? opts->system_policy : MCPGW_SYSCONFDIR;
 	if (*sp != '\0') {
@@ -2476,15 +2683,17 @@ config_load_any(const struct config_load_opts *opts, const char *text, struct co
 		ld.system = 0;
 	}
 
-	path = opts->file != NULL ? xstrdup(opts->file) : text != NULL ? xstrdup("(config text)") :
-	    config_default_path();
-	if (text != NULL) {
+	path = opts->file != NULL ? ld_strdup(&ld, opts->file) : text != NULL ?
+	    ld_strdup(&ld, "(config text)") : default_path(&ld);
+	if (text != NULL && path != NULL) {
 		ld.text = text;
 		load_file(&ld, path, 1, NULL, 0);
 		ld.text = NULL;
 		free(path);
 	} else if (path == NULL) {
-		if (opts->require_file)
+		if (ld.oom)
+			;		/* said below */
+		else if (opts->require_file)
 			diag_at(&ld, 0, NULL, 0, 0, "", "no configuration file: HOME is not set");
 	} else {
 		/* $MCPGW_CONFIG names a file on purpose: say so when it is not there. */
@@ -2499,7 +2708,19 @@ config_load_any(const struct config_load_opts *opts, const char *text, struct co
 		free(path);
 	}
 	finalize(&ld);
+out:
+	if (ld.oom) {
+		size_t n = diags->n;
 
+		/* once, without a place: no line of the files is to blame */
+		diag_at(&ld, 0, NULL, 0, 0, "", "out of memory");
+		if (diags->n > n)
+			;
+		else if (diags->v == NULL)	/* no memory to say it: the static one */
+			diags->v = oom_only, diags->n = 1;
+		else if (ld.spare)		/* the slot kept free for it, static strings */
+			diags->v[diags->n++] = oom_only[0];
+	}
 	for (int r = 0; r < R__N; r++)
 		rules_free(&ld.def_rules[r]);
 	for (size_t i = 0; i < ld.nurules; i++) {
@@ -2507,7 +2728,7 @@ config_load_any(const struct config_load_opts *opts, const char *text, struct co
 		free(ld.urules[i].file);
 	}
 	free(ld.urules);
-	for (size_t i = 0; i < nitems(config_key_table); i++)
+	for (size_t i = 0; ld.locked != NULL && i < nitems(config_key_table); i++)
 		free(ld.locked[i]);
 	free(ld.locked);
 	for (size_t i = 0; i < ld.nreal; i++)
@@ -2570,10 +2791,13 @@ config_diags_cleanup(struct config_diags *d)
 		return;
 	for (size_t i = 0; i < d->n; i++) {
 		free(d->v[i].file);
-		free(d->v[i].path);
-		free(d->v[i].message);
+		if (d->v[i].path != oom_path)
+			free(d->v[i].path);
+		if (d->v[i].message != oom_message)
+			free(d->v[i].message);
 	}
-	free(d->v);
+	if (d->v != oom_only)
+		free(d->v);
 	memset(d, 0, sizeof *d);
 }
 
@@ -2643,29 +2867,28 @@ dg_num(struct sha256 *c, char tag, long v)
 	dg_str(c, tag, b);
 }
 
-static int
-kv_cmp(const void *a, const void *b)
-{
-	return strcmp((*(const struct config_kv *const *)a)->key,
-	    (*(const struct config_kv *const *)b)->key);
-}
-
-/* Mappings are unordered in YAML: hash them sorted by key. */
+/* Mappings are unordered in YAML: hash them sorted by key. The entries are taken smallest key
+ * first by scanning (a handful of env or header entries), so that a digest needs no memory and
+ * cannot fail. Keys are unique within a mapping (duplicates are refused). */
 static void
 dg_kv(struct sha256 *c, char tag, const struct config_kv *kv, size_t n)
 {
-	const struct config_kv **v = xcalloc(n + 1, sizeof *v);
+	const char *last = NULL;
 
-	for (size_t i = 0; i < n; i++)
-		v[i] = &kv[i];
-	if (n > 0)
-		qsort(v, n, sizeof *v, kv_cmp);
 	dg_num(c, tag, (long)n);
-	for (size_t i = 0; i < n; i++) {
-		dg_str(c, 'k', v[i]->key);
-		dg_str(c, 'v', v[i]->value);
+	for (size_t k = 0; k < n; k++) {
+		const struct config_kv *next = NULL;
+
+		for (size_t i = 0; i < n; i++)
+			if ((last == NULL || strcmp(kv[i].key, last) > 0) &&
+			    (next == NULL || strcmp(kv[i].key, next->key) < 0))
+				next = &kv[i];
+		if (next == NULL)
+			break;
+		dg_str(c, 'k', next->key);
+		dg_str(c, 'v', next->value);
+		last = next->key;
 	}
-	free(v);
 }
 
 static void

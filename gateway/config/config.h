@@ -120,7 +120,9 @@ struct config_load_opts {
 };
 
 /* Parses and merges every layer. Returns NULL when diags->nerrors > 0. Warnings are collected
- * even on success. The caller owns the result and the diags. */
+ * even on success. The caller owns the result and the diags, which start zeroed (or as
+ * config_diags_cleanup() leaves them). Out of memory is an error like any other ("out of memory",
+ * without a place): the load fails, nothing leaks, nothing aborts. */
 struct config *config_load(const struct config_load_opts *opts, struct config_diags *diags);
 /* The same with the user's configuration given as YAML text (the embedding API); opts->file, if
  * set, names it in diagnostics; its includes are read from files. */
@@ -128,7 +130,8 @@ struct config *config_load_text(const struct config_load_opts *opts, const char 
     struct config_diags *diags);
 void config_free(struct config *);
 
-/* The file config_load would read when opts->file is NULL (newly allocated; NULL if HOME unset). */
+/* The file config_load would read when opts->file is NULL (newly allocated; NULL if HOME unset
+ * or out of memory). */
 char *config_default_path(void);
 
 /* Prints each diagnostic as "FILE:LINE:COL: key.path: message" (warnings as "...: warning: ...")

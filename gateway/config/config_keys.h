@@ -1,7 +1,8 @@
 /* config_keys.h: the configuration's keys as one table (config.c), as tmux's options-table.c: a row
  * per key says its name, where it may appear, its type, bounds and default, and the function that
- * applies it. The loader walks every mapping through the table, so adding a key is adding a row; the
- * unit test test_config_keys checks conf/mcpgw.schema.json and docs/configuration.md against it.
+ * applies it. The loader walks every mapping through the table, so adding a key is adding a row;
+ * the unit test test_config_keys checks conf/mcpgw.schema.json and docs/configuration.md against
+ * it.
  * Ownership: the table is static and read-only; nothing here allocates. */
 #ifndef MCPGW_CONFIG_KEYS_H
 #define MCPGW_CONFIG_KEYS_H

@@ -1,5 +1,5 @@
-/* test_config_keys.c: the key table (gateway/config/config_keys.h) against what users read about it:
- * conf/mcpgw.schema.json and docs/configuration.md. Every key of the table is in both, in the right
+/* test_config_keys.c: the key table (gateway/config/config_keys.h) against what users read about
+ * it: conf/mcpgw.schema.json and docs/configuration.md. Every key of the table is in both, in the right
  * place, with the same type (schema), default (both), bounds and choices (schema); neither names a
  * key the table does not have. Run from the repository root. */
 #include <stdarg.h>
@@ -171,7 +171,8 @@ schema_types(json_t *root, json_t *s)
 	return bits;
 }
 
-/* What the loader takes for a type (a bare "key:" is null: a mapping or a file list may be empty). */
+/* What the loader takes for a type (a bare "key:" is null: a mapping or a file list may be
+ * empty). */
 static unsigned int
 row_types(const struct config_key *r)
 {
@@ -406,7 +407,8 @@ static struct section sections[] = {
 	{ "`tools`, `resources` and `prompts`", CONFIG_IN_TOOLS | CONFIG_IN_RULES |
 	    CONFIG_IN_DEFAULTS_TOOLS | CONFIG_IN_DEFAULTS_RULES, 0 },
 	{ "`tls`", CONFIG_IN_TLS, 0 },
-	{ "`auth`", CONFIG_IN_AUTH | CONFIG_IN_AUTH_BEARER | CONFIG_IN_AUTH_EXEC | CONFIG_IN_AUTH_OAUTH2, 0 },
+	{ "`auth`", CONFIG_IN_AUTH | CONFIG_IN_AUTH_BEARER | CONFIG_IN_AUTH_EXEC |
+	    CONFIG_IN_AUTH_OAUTH2, 0 },
 	{ "`policy` (system policy only)", CONFIG_IN_POLICY, 0 },
 };
 

@@ -43,7 +43,8 @@ skip_b(const char *name, void *arg)
 static void
 test_env_copy_passes_only_listed_and_set_variables(void **state)
 {
-	static const char *const names[] = { "MCPGW_T_A", "MCPGW_T_B", "MCPGW_T_UNSET", "MCPGW_T_C", NULL };
+	static const char *const names[] = { "MCPGW_T_A", "MCPGW_T_B", "MCPGW_T_UNSET", "MCPGW_T_C",
+		NULL };
 	char *env[8] = { NULL };
 	size_t n = 0;
 
