@@ -1,6 +1,6 @@
 /* router.c: owns aggregation and policy: builds the exposed lists from every upstream in config
- * order, applies allow/deny/read_only/rename, cleans descriptions, keeps the routing tables, feeds
- * and reads the catalogue, and debounces list_changed. */
+ * order, applies allow/deny/read_only/rename, cleans every model-visible text, keeps the routing
+ * tables, feeds and reads the catalogue, and debounces list_changed. */
 #include <ctype.h>
 #include <fnmatch.h>
 #include <stdio.h>
@@ -15,7 +15,8 @@
 #include "text.h"
 
 #define ROUTER_DEBOUNCE_MS 50
-#define DESC_MAX 8192
+#define DESC_MAX 8192		/* model-visible descriptions (docs/architecture.md, Bounds) */
+#define TITLE_MAX 256		/* titles and display names */
 #define INSTR_LINE_MAX 200
 #define INSTR_MAX 4000
 #define URI_SCHEME "mcpgw://"
@@ -88,17 +89,96 @@ router_listed(const struct upstream *up)
 	return listed_in(upstream_state(up), upstream_config(up)->lazy);
 }
 
-static char *
-clean_field(json_t *obj, const char *key)
+/* ASCII case folding only: a peer's keys must not depend on the locale. */
+static int
+key_is(const char *key, const char *want)
 {
-	const char *s = json_string_value(json_object_get(obj, key));
+	for (; *key != '\0' && *want != '\0'; key++, want++)
+		if ((*key >= 'A' && *key <= 'Z' ? *key - 'A' + 'a' : *key) != *want)
+			return 0;
+	return *key == *want;
+}
+
+/* obj[key], when a string, replaced by its cleaned and bounded form. */
+static void
+clean_member(json_t *obj, const char *key, size_t max)
+{
+	json_t *v = json_object_get(obj, key);
 	char *c;
-	if (s == NULL)
+	if (!json_is_string(v) || (c = text_clean(json_string_value(v), max)) == NULL)
+		return;
+	json_object_set_new(obj, key, json_string(c));
+	free(c);
+}
+
+/* Every "title" and "description" string of a JSON Schema, at any depth (clients show the schema
+ * to the model whole). A key that is one of these but for case is cleaned too: some readers fold
+ * case. Replacing a member's value keeps jansson's iteration valid. */
+static void
+clean_schema(json_t *node)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_object(node)) {
+		json_object_foreach(node, k, v) {
+			if (!json_is_string(v))
+				clean_schema(v);
+			else if (key_is(k, "description"))
+				clean_member(node, k, DESC_MAX);
+			else if (key_is(k, "title"))
+				clean_member(node, k, TITLE_MAX);
+		}
+	} else if (json_is_array(node))
+		json_array_foreach(node, i, v)
+			clean_schema(v);
+}
+
+/* obj[key] replaced by a deep copy of itself (for cleaning without touching the upstream's list);
+ * the copy, or NULL when absent. */
+static json_t *
+own_member(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	if (v == NULL || (v = json_deep_copy(v)) == NULL)
 		return NULL;
-	c = text_clean(s, DESC_MAX);
-	if (c)
-		json_object_set_new(obj, key, json_string(c));
-	return c;
+	json_object_set_new(obj, key, v);
+	return v;
+}
+
+/* The one place where an upstream's list item becomes what a client sees: a copy in which every
+ * text a model or a person reads (DESIGN §6) went through text_clean() with its bound: titles,
+ * descriptions, annotations.title, the titles and descriptions inside inputSchema and
+ * outputSchema, prompt arguments' titles and descriptions, resource and template names.
+ * Names the client sends back (tool, prompt and argument names, URIs) are never changed here. */
+static json_t *
+view_item(enum upstream_list which, json_t *item)
+{
+	json_t *copy = json_copy(item), *v;
+	size_t i;
+
+	if (copy == NULL)
+		return NULL;
+	clean_member(copy, "description", DESC_MAX);
+	clean_member(copy, "title", TITLE_MAX);
+	switch (which) {
+	case UPSTREAM_TOOLS:
+		clean_member(own_member(copy, "annotations"), "title", TITLE_MAX);
+		clean_schema(own_member(copy, "inputSchema"));
+		clean_schema(own_member(copy, "outputSchema"));
+		break;
+	case UPSTREAM_PROMPTS:
+		json_array_foreach(own_member(copy, "arguments"), i, v) {
+			clean_member(v, "description", DESC_MAX);
+			clean_member(v, "title", TITLE_MAX);
+		}
+		break;
+	default:	/* resources and templates: the name is for display, the URI routes */
+		clean_member(copy, "name", TITLE_MAX);
+		break;
+	}
+	return copy;
 }
 
 /* Why a tool is hidden, or NULL when it is exposed. */
@@ -262,10 +342,8 @@ build_named(struct router *r, enum upstream_list which)
 			if (changed)
 				log_info(cfg->name, "%s '%s' exposed as '%s' (too long or colliding)",
 				    which == UPSTREAM_TOOLS ? "tool" : "prompt", name, exposed);
-			json_t *copy = json_copy(item);
+			json_t *copy = view_item(which, item);
 			json_object_set_new(copy, "name", json_string(exposed));
-			free(clean_field(copy, "description"));
-			free(clean_field(copy, "title"));
 			json_array_append_new(out, copy);
 		}
 	}
@@ -354,9 +432,8 @@ build_resources(struct router *r)
 			e->server = (int)i;
 			e->orig = strdup(uri);
 			hmap_put(r->uris, exposed, e);
-			json_t *copy = json_copy(item);
+			json_t *copy = view_item(UPSTREAM_RESOURCES, item);
 			json_object_set_new(copy, "uri", json_string(exposed));
-			free(clean_field(copy, "description"));
 			json_array_append_new(out, copy);
 			free(exposed);
 		}
@@ -392,9 +469,7 @@ build_templates(struct router *r)
 				continue;
 			}
 			json_object_set_new(seen, t, json_integer((json_int_t)i));
-			json_t *copy = json_copy(item);
-			free(clean_field(copy, "description"));
-			json_array_append_new(out, copy);
+			json_array_append_new(out, view_item(UPSTREAM_TEMPLATES, item));
 		}
 	}
 	json_decref(seen);
