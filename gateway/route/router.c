@@ -8,6 +8,7 @@
 #include <string.h>
 #include "catalog.h"
 #include "hmap.h"
+#include "jsonrpc.h"
 #include "log.h"
 #include "names.h"
 #include "pins.h"
@@ -277,6 +278,25 @@ router_warn_once(struct router *r, const char *server, const char *what, const c
 	free(key);
 }
 
+/* 1 when an upstream's list item has a case variant of a key the gateway reads (jsonrpc.h): it
+ * is dropped, said once with the server, the list and the key; the rest of the list stays. */
+static int
+item_refused(struct router *r, const char *server, enum upstream_list which, json_t *item)
+{
+	static const char *const lists[] = { "tools", "prompts", "resources", "resourceTemplates" };
+	static const char *const methods[] = { "tools/list", "prompts/list", "resources/list",
+		"resources/templates/list" };
+	static const char *const ids[] = { "name", "name", "uri", "uriTemplate" };
+	char why[160];
+	int k = slot(which);
+	const char *id = json_string_value(json_object_get(item, ids[k]));
+
+	if (!jsonrpc_item_problem(lists[k], item, why, sizeof why))
+		return 0;
+	router_warn_once(r, server, methods[k], id ? id : "?", why);
+	return 1;
+}
+
 /* Says once per changed definition that a pinned tool is withheld, and how to accept it. */
 static void
 router_pin_warn(struct router *r, const char *server, json_t *tool)
@@ -323,6 +343,8 @@ build_named(struct router *r, enum upstream_list which)
 				router_warn_once(r, cfg->name, "entry", name ? name : "?", bad);
 				continue;
 			}
+			if (item_refused(r, cfg->name, which, item))
+				continue;
 			if (which == UPSTREAM_TOOLS) {
 				const char *why = tool_hidden_by(cfg, item);
 				if (why == NULL && cfg->pin && pins_check(r->pins, cfg->name, item, 1) == PIN_CHANGED) {
@@ -412,7 +434,8 @@ build_resources(struct router *r)
 				router_warn_once(r, cfg->name, "resource", uri ? uri : "?", "has no uri or name");
 				continue;
 			}
-			if (!config_rules_pass(&cfg->resources, uri))
+			if (!config_rules_pass(&cfg->resources, uri) ||
+			    item_refused(r, cfg->name, UPSTREAM_RESOURCES, item))
 				continue;
 			if (hmap_get(r->uris, uri) || strncmp(uri, URI_SCHEME, strlen(URI_SCHEME)) == 0) {
 				/* Another server published it first: this one gets a gateway-owned form. */
@@ -455,7 +478,8 @@ build_templates(struct router *r)
 			continue;
 		json_array_foreach(list, k, item) {
 			const char *t = json_string_value(json_object_get(item, "uriTemplate"));
-			if (t == NULL || !config_rules_pass(&cfg->resources, t))
+			if (t == NULL || !config_rules_pass(&cfg->resources, t) ||
+			    item_refused(r, cfg->name, UPSTREAM_TEMPLATES, item))
 				continue;
 			if (json_object_get(seen, t)) {
 				char *key = NULL;
