@@ -7,7 +7,9 @@
 #include <string.h>
 #include "jsonrpc.h"
 
-#define JSONRPC_LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)
+/* JSON_ALLOW_NUL: "\u0000" in a string is valid JSON (a NUL in a key jansson still refuses). Where
+ * the gateway reads a string as C text, a NUL is refused by the table below instead. */
+#define JSONRPC_LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL)
 #define JSONRPC_DUMP_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY)
 
 /* Where the gateway reads a message, key by key: for routing (method, name, uri, ref), policy
@@ -18,35 +20,37 @@
  * gateway never mapped. Places are paths from the message (or, for list items, from the item):
  * members joined by '.', "[]" for every element of an array. Both directions and every method
  * go through this one table; a key the gateway never reads (tool arguments, content data) is not
- * its business, so a twin there passes. `item` marks an upstream's list items: those are judged
+ * its business, so a twin there passes. A key marked '$' is read as C text (a name, a URI, an id,
+ * a token): a string there must not hold U+0000, or "echo\u0000x" would be read as "echo". `item` marks an upstream's list items: those are judged
  * one by one (jsonrpc_item_problem) so that one bad item does not cost the whole list. */
 static const struct read_place {
 	const char *at;
 	const char *keys;	/* separated by one space */
 	int item;
 } read_places[] = {
-	{ "", "jsonrpc id method params result error", 0 },
-	{ "params", "name uri cursor level ref arguments _meta progressToken requestId reason logger "
-	    "protocolVersion capabilities clientInfo mode", 0 },
-	{ "params._meta", "progressToken io.modelcontextprotocol/clientCapabilities", 0 },
-	{ "params.ref", "type name uri", 0 },
+	{ "", "jsonrpc id$ method$ params result error", 0 },
+	{ "params", "name$ uri$ cursor$ level$ ref arguments _meta progressToken$ requestId$ reason "
+	    "logger protocolVersion$ capabilities clientInfo mode$", 0 },
+	{ "params._meta", "progressToken$ io.modelcontextprotocol/clientCapabilities", 0 },
+	{ "params.ref", "type$ name$ uri$", 0 },
 	{ "params.clientInfo", "name", 0 },
 	{ "params.capabilities", "roots sampling elicitation", 0 },
 	{ "params.capabilities.elicitation", "url", 0 },
-	{ "result", "tools prompts resources resourceTemplates nextCursor protocolVersion capabilities "
-	    "serverInfo instructions contents content structuredContent isError messages action", 0 },
+	{ "result", "tools prompts resources resourceTemplates nextCursor$ protocolVersion$ "
+	    "capabilities serverInfo instructions contents content structuredContent isError messages "
+	    "action$", 0 },
 	{ "result.capabilities", "tools prompts resources logging completions", 0 },
 	{ "result.serverInfo", "name title", 0 },
-	{ "result.contents[]", "uri", 0 },
-	{ "result.content[]", "type uri name", 0 },
+	{ "result.contents[]", "uri$", 0 },
+	{ "result.content[]", "type$ uri$ name", 0 },
 	{ "result.messages[]", "content", 0 },
 	{ "error", "code message", 0 },
-	{ "result.tools[]", "name title description inputSchema outputSchema annotations", 1 },
+	{ "result.tools[]", "name$ title description inputSchema outputSchema annotations", 1 },
 	{ "result.tools[].annotations", "title readOnlyHint", 1 },
-	{ "result.prompts[]", "name title description arguments", 1 },
+	{ "result.prompts[]", "name$ title description arguments", 1 },
 	{ "result.prompts[].arguments[]", "name title description", 1 },
-	{ "result.resources[]", "uri name title description", 1 },
-	{ "result.resourceTemplates[]", "uriTemplate name title description", 1 },
+	{ "result.resources[]", "uri$ name title description", 1 },
+	{ "result.resourceTemplates[]", "uriTemplate$ name title description", 1 },
 };
 
 #define READ_PLACES (sizeof read_places / sizeof read_places[0])
@@ -74,14 +78,19 @@ same_but_case(const char *a, size_t alen, const char *b, size_t blen)
 	return differs;
 }
 
-/* The read key that key is a case variant of, in the list keys (its length in *klen), or NULL. */
+/* The read key in the list keys that key[0..len) is, or is a case variant of (*exact says
+ * which), its length in *klen and whether it is read as C text ('$') in *text; NULL if none. */
 static const char *
-variant_of(const char *key, size_t len, const char *keys, size_t *klen)
+find_key(const char *key, size_t len, const char *keys, size_t *klen, int *exact, int *text)
 {
 	for (const char *k = keys; *k != '\0';) {
-		size_t kl = strcspn(k, " ");
-		if (same_but_case(key, len, k, kl)) {
-			*klen = kl;
+		size_t kl = strcspn(k, " "), nl = kl;
+		if (nl > 0 && k[nl - 1] == '$')
+			nl--;
+		if (len == nl && (memcmp(key, k, nl) == 0 || same_but_case(key, len, k, nl))) {
+			*klen = nl;
+			*exact = memcmp(key, k, nl) == 0;
+			*text = nl != kl;
 			return k;
 		}
 		k += kl;
@@ -95,9 +104,10 @@ int
 jsonrpc_key_suspect(const char *key, size_t len)
 {
 	size_t kl;
+	int exact, text;
 
 	for (size_t i = 0; i < READ_PLACES; i++)
-		if (variant_of(key, len, read_places[i].keys, &kl) != NULL)
+		if (find_key(key, len, read_places[i].keys, &kl, &exact, &text) != NULL && !exact)
 			return 1;
 	return 0;
 }
@@ -128,13 +138,21 @@ walk_keys(json_t *obj, const char *keys, struct walk *w)
 	const char *key, *k;
 	json_t *v;
 	size_t kl;
+	int exact, text;
 
 	if (!json_is_object(obj))
 		return 0;
 	json_object_foreach(obj, key, v) {
-		if ((k = variant_of(key, strlen(key), keys, &kl)) != NULL) {
+		if ((k = find_key(key, strlen(key), keys, &kl, &exact, &text)) == NULL)
+			continue;
+		if (!exact) {
 			snprintf(w->why, w->whylen, "key \"%.*s%s%s\" differs from \"%.*s\" only by case",
 			    (int)w->plen, w->path, w->plen ? "." : "", key, (int)kl, k);
+			return 1;
+		}
+		if (text && json_is_string(v) && memchr(json_string_value(v), '\0', json_string_length(v))) {
+			snprintf(w->why, w->whylen, "\"%.*s%s%s\" holds U+0000, which the gateway cannot read",
+			    (int)w->plen, w->path, w->plen ? "." : "", key);
 			return 1;
 		}
 	}

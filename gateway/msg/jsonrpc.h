@@ -37,7 +37,9 @@ struct jsonrpc_msg {
 	size_t rawlen;		/* NULL for jsonrpc_classify */
 };
 
-/* Parses and validates one message (bytes of one line, no newline). Rules: valid UTF-8, no NUL,
+/* Parses and validates one message (bytes of one line, no newline). Rules: valid UTF-8, no raw NUL
+ * byte (an escaped \u0000 inside a string is valid JSON and accepted, but not in a key, which
+ * jansson refuses, nor in a string the gateway reads as text: a name, a URI, an id, below),
  * no duplicate keys (at any depth), nesting <= JSONRPC_MAX_DEPTH, "jsonrpc":"2.0", id a string or
  * integer (not null, not fractional, not bool), method a non-empty string, params an object or
  * array when present, response has exactly one of result/error, no top-level key that differs from

@@ -106,7 +106,8 @@ clean_member(json_t *obj, const char *key, size_t max)
 {
 	json_t *v = json_object_get(obj, key);
 	char *c;
-	if (!json_is_string(v) || (c = text_clean(json_string_value(v), max)) == NULL)
+	if (!json_is_string(v) ||
+	    (c = text_clean(json_string_value(v), json_string_length(v), max)) == NULL)
 		return;
 	json_object_set_new(obj, key, json_string(c));
 	free(c);
@@ -961,7 +962,7 @@ server_summary(const struct upstream *up, char *dst, size_t n)
 static void
 first_line(char *dst, size_t n, const char *s)
 {
-	char *c = text_clean(s, 4096), *p, *heading = NULL, *pick = NULL;
+	char *c = text_clean(s, strlen(s), 4096), *p, *heading = NULL, *pick = NULL;
 	size_t i = 0;
 	dst[0] = '\0';
 	if (c == NULL)

@@ -86,8 +86,7 @@ static const struct parse_case parse_cases[] = {
 	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xed\xa0\x80\"}", JSONRPC_PARSE_ERROR, NULL),
 	BAD("lone_surrogate_escape_is_parse_error",
 	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\\ud800\"}", JSONRPC_PARSE_ERROR, NULL),
-	BAD("nul_escape_in_value_is_parse_error",
-	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\\u0000b\"}", JSONRPC_PARSE_ERROR, NULL),
+
 	BAD("nul_escape_in_key_is_parse_error",
 	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\\u0000\":\"x\",\"method\":\"m\"}", JSONRPC_PARSE_ERROR, NULL),
 	RAW("raw_nul_byte_in_string_is_parse_error",
@@ -162,6 +161,21 @@ static const struct parse_case parse_cases[] = {
 	BAD("null_is_invalid_request", "null", JSONRPC_INVALID_REQUEST, NULL),
 	BAD("empty_batch_is_invalid_request", "[]", JSONRPC_INVALID_REQUEST, NULL),
 
+	/* \u0000 is valid JSON: accepted, but not where the gateway reads the string as text. */
+	BAD("nul_escape_in_method_is_invalid_request",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\\u0000b\"}", JSONRPC_INVALID_REQUEST, "1"),
+	BAD("nul_escape_in_string_id_is_invalid_request",
+	    "{\"jsonrpc\":\"2.0\",\"id\":\"a\\u0000b\",\"method\":\"m\"}", JSONRPC_INVALID_REQUEST, "\"a\\u0000b\""),
+	BAD("nul_escape_in_tool_name_is_invalid_params",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\\u0000x\"}}",
+	    JSONRPC_INVALID_PARAMS, "1"),
+	OK("nul_escape_in_arguments_is_accepted",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"t\":\"a\\u0000b\"}}}",
+	    JSONRPC_REQUEST, "tools/call", "1"),
+	OK("nul_escape_in_a_reply_description_is_accepted",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[{\"name\":\"a\",\"description\":\"x\\u0000y\"}]}}",
+	    JSONRPC_RESPONSE, NULL, "1"),
+
 	/* -32602: a case variant of a key the gateway reads, in params at any place it reads. */
 	BAD("case_twin_of_name_in_params_is_invalid_params",
 	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"a\",\"Name\":\"b\"}}",
@@ -230,6 +244,9 @@ test_list_items_are_judged_one_by_one(void **state)
 	assert_int_equal(jsonrpc_key_suspect("ReadOnlyHint", 12), 1);
 	assert_int_equal(jsonrpc_key_suspect("readOnlyHint", 12), 0);
 	assert_int_equal(jsonrpc_key_suspect("Text", 4), 0);
+	json_object_set_new(ok, "name", json_stringn("a\0b", 3));	/* read as text: refused */
+	assert_int_equal(jsonrpc_item_problem("tools", ok, why, sizeof why), 1);
+	assert_string_equal(why, "\"name\" holds U+0000, which the gateway cannot read");
 	json_decref(ok);
 	json_decref(ann);
 	json_decref(arg);
