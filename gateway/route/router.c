@@ -315,6 +315,32 @@ router_pin_warn(struct router *r, const char *server, json_t *tool)
 	free(key);
 }
 
+/* DESIGN §4: names go in config order, and a later server never takes an earlier one's name, also
+ * while the earlier one is starting. One whose names are known (listed, or from the catalogue)
+ * takes them in the table at once. One still on its first start with nothing known holds every
+ * name it could expose: a later server's tool or prompt that could collide is left out until the
+ * earlier server has listed, or has failed to start within its start-up bound (it then has a
+ * last error, and a restart does not hold names again). Never by which server answered first. */
+static int
+holds_names(const struct upstream *up, enum upstream_list which)
+{
+	const char *err = upstream_last_error(up);
+	return upstream_state(up) == UPSTREAM_STARTING && upstream_list(up, which) == NULL &&
+	    (err == NULL || *err == '\0');
+}
+
+/* The earlier server (index < i) that may still take the name (prefix, name), or NULL. */
+static const struct upstream *
+name_held_by(const struct router *r, const struct names *nt, enum upstream_list which, size_t i,
+    const char *prefix, const char *name)
+{
+	for (size_t j = 0; j < i; j++)
+		if (holds_names(r->ups[j], which) &&
+		    names_may_take(nt, upstream_config(r->ups[j])->prefix, prefix, name))
+			return r->ups[j];
+	return NULL;
+}
+
 static json_t *
 build_named(struct router *r, enum upstream_list which)
 {
@@ -358,8 +384,16 @@ build_named(struct router *r, enum upstream_list which)
 				}
 			} else if (!config_rules_pass(&cfg->prompts, name))
 				continue;
-			exposed = names_add(nt, (int)i, cfg->name, cfg->prefix, name,
-			    which == UPSTREAM_TOOLS ? rename_hint(cfg, name) : NULL, &changed);
+			const char *hint = which == UPSTREAM_TOOLS ? rename_hint(cfg, name) : NULL;
+			const struct upstream *holder = name_held_by(r, nt, which, i, cfg->prefix,
+			    hint ? hint : name);
+			if (holder != NULL) {
+				log_debug(cfg->name, "%s '%s' left out until %s, which comes first and is "
+				    "starting, has listed", which == UPSTREAM_TOOLS ? "tool" : "prompt", name,
+				    upstream_name(holder));
+				continue;
+			}
+			exposed = names_add(nt, (int)i, cfg->name, cfg->prefix, name, hint, &changed);
 			if (exposed == NULL)
 				continue;
 			if (changed)
@@ -589,6 +623,9 @@ router_state_hook(struct upstream *up, enum upstream_state old, void *arg)
 		evtimer_del(r->ev_save);
 		catalog_save(r->catalog);
 	}
+	/* A server that ends its start without names known releases what it held (holds_names). */
+	if (old == UPSTREAM_STARTING && s != UPSTREAM_STARTING)
+		router_rebuild(r, UPSTREAM_TOOLS | UPSTREAM_PROMPTS);
 	/* A server leaving or entering the listed set changes every view. */
 	if (listed_in(s, lazy) != listed_in(old, lazy))
 		router_rebuild(r, UPSTREAM_TOOLS | UPSTREAM_PROMPTS | UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES);
