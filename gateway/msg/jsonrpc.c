@@ -1,7 +1,9 @@
 /* jsonrpc.c: owns the JSON-RPC 2.0 envelope rules: which bytes are one acceptable message, which
  * error code a bad one earns, and the one-line form every message is written in. Nothing here
  * allocates by a peer's say-so before the depth bound has been checked. */
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,14 +102,69 @@ find_key(const char *key, size_t len, const char *keys, size_t *klen, int *exact
 	return NULL;
 }
 
+/* Every read key once, by the hash of its ASCII-folded form, for jsonrpc_key_suspect: it runs on
+ * every key of every message on the fast path, where a walk over the table cost 20 times the
+ * scan itself (a 240 KB reply of 12,000 keys: 14.6 ms against 0.7). Built once, from the table. */
+#define READ_SLOTS 256	/* a power of two, more than twice the distinct keys */
+static struct read_key {
+	const char *k;
+	size_t len;
+} read_slots[READ_SLOTS];
+static pthread_once_t read_slots_once = PTHREAD_ONCE_INIT;
+/* A first sieve, cheaper than the hash: by length, a bit for the folded first character. */
+#define READ_LEN_MAX 48
+static uint32_t read_first[READ_LEN_MAX];
+
+static unsigned
+first_bit(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		c = (char)(c - 'A' + 'a');
+	return c >= 'a' && c <= 'z' ? (unsigned)(c - 'a') : c == '_' ? 26u : 27u;
+}
+
+static unsigned
+fold_hash(const char *s, size_t len)
+{
+	unsigned h = 2166136261u;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		h = (h ^ (c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c)) * 16777619u;
+	}
+	return h;
+}
+
+static void
+read_slots_init(void)
+{
+	for (size_t i = 0; i < READ_PLACES; i++)
+		for (const char *k = read_places[i].keys; *k != '\0';) {
+			size_t kl = strcspn(k, " "), nl = kl > 0 && k[kl - 1] == '$' ? kl - 1 : kl;
+			unsigned h = fold_hash(k, nl) & (READ_SLOTS - 1);
+			while (read_slots[h].k != NULL &&
+			    !(read_slots[h].len == nl && memcmp(read_slots[h].k, k, nl) == 0))
+				h = (h + 1) & (READ_SLOTS - 1);
+			read_slots[h].k = k;
+			read_slots[h].len = nl;
+			if (nl > 0 && nl < READ_LEN_MAX)
+				read_first[nl] |= 1u << first_bit(k[0]);
+			k += kl;
+			while (*k == ' ')
+				k++;
+		}
+}
+
 int
 jsonrpc_key_suspect(const char *key, size_t len)
 {
-	size_t kl;
-	int exact, text;
+	unsigned h;
 
-	for (size_t i = 0; i < READ_PLACES; i++)
-		if (find_key(key, len, read_places[i].keys, &kl, &exact, &text) != NULL && !exact)
+	pthread_once(&read_slots_once, read_slots_init);
+	if (len == 0 || len >= READ_LEN_MAX || !(read_first[len] & (1u << first_bit(key[0]))))
+		return 0;
+	for (h = fold_hash(key, len) & (READ_SLOTS - 1); read_slots[h].k != NULL;
+	    h = (h + 1) & (READ_SLOTS - 1))
+		if (same_but_case(key, len, read_slots[h].k, read_slots[h].len))
 			return 1;
 	return 0;
 }

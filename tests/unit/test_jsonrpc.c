@@ -244,6 +244,12 @@ test_list_items_are_judged_one_by_one(void **state)
 	assert_int_equal(jsonrpc_key_suspect("ReadOnlyHint", 12), 1);
 	assert_int_equal(jsonrpc_key_suspect("readOnlyHint", 12), 0);
 	assert_int_equal(jsonrpc_key_suspect("Text", 4), 0);
+	assert_int_equal(jsonrpc_key_suspect("progresstoken", 13), 1);
+	assert_int_equal(jsonrpc_key_suspect("URITEMPLATE", 11), 1);
+	assert_int_equal(jsonrpc_key_suspect("Id", 2), 1);
+	assert_int_equal(jsonrpc_key_suspect("IO.modelcontextprotocol/clientcapabilities", 42), 1);
+	assert_int_equal(jsonrpc_key_suspect("uriTemplate", 11), 0);
+	assert_int_equal(jsonrpc_key_suspect("", 0), 0);
 	json_object_set_new(ok, "name", json_stringn("a\0b", 3));	/* read as text: refused */
 	assert_int_equal(jsonrpc_item_problem("tools", ok, why, sizeof why), 1);
 	assert_string_equal(why, "\"name\" holds U+0000, which the gateway cannot read");
