@@ -1,5 +1,6 @@
 /* jsonrpc.c: owns the JSON-RPC 2.0 envelope rules: which bytes are one acceptable message, which
- * error code a bad one earns, and the one-line form every message is written in. Nothing here
+ * error code a bad one earns, the places where the gateway reads keys (no case variants there),
+ * and the one-line form every message is written in. Nothing here
  * allocates by a peer's say-so before the depth bound has been checked. */
 #include <pthread.h>
 #include <stdarg.h>
@@ -23,8 +24,9 @@
  * members joined by '.', "[]" for every element of an array. Both directions and every method
  * go through this one table; a key the gateway never reads (tool arguments, content data) is not
  * its business, so a twin there passes. A key marked '$' is read as C text (a name, a URI, an id,
- * a token): a string there must not hold U+0000, or "echo\u0000x" would be read as "echo". `item` marks an upstream's list items: those are judged
- * one by one (jsonrpc_item_problem) so that one bad item does not cost the whole list. */
+ * a token): a string there must not hold U+0000, or "echo\u0000x" would be read as "echo".
+ * `item` marks an upstream's list items: those are judged one by one (jsonrpc_item_problem) so
+ * that one bad item does not cost the whole list. */
 static const struct read_place {
 	const char *at;
 	const char *keys;	/* separated by one space */
@@ -416,9 +418,11 @@ jsonrpc_classify(json_t *msg, struct jsonrpc_msg *out)
 		return set_invalid(out, JSONRPC_INVALID_REQUEST,
 		    "invalid request: message is not an object");
 
-	/* The id first, so that an error reply can carry it whatever else is wrong. */
+	/* The id first, so that an error reply can carry it whatever else is wrong; not one with a
+	 * NUL, which the gateway cannot key (refused below): such a reply goes with "id": null. */
 	id = json_object_get(msg, "id");
-	if (json_is_string(id) || json_is_integer(id))
+	if (json_is_integer(id) || (json_is_string(id) &&
+	    memchr(json_string_value(id), '\0', json_string_length(id)) == NULL))
 		out->id = id;
 
 	/* The envelope's own keys first (read_places[0]): nothing else can be trusted before them. */
