@@ -13,12 +13,13 @@ const lists = (file, args = []) => ({ command: NODE, args: [fixture("lists.mjs")
 const schema = { type: "object" };
 
 /** Servers a (first, slow to start) and b (second, fast), both with an unprefixed `echo`. */
-function twoServers(dir, slowMs) {
+function twoServers(dir, slowMs, delayIf) {
   const a = path.join(dir, "a.json");
   const b = path.join(dir, "b.json");
   fs.writeFileSync(a, JSON.stringify({ tools: [{ name: "echo", inputSchema: schema }] }));
   fs.writeFileSync(b, JSON.stringify({ tools: [{ name: "echo", inputSchema: schema }, { name: "other", inputSchema: schema }] }));
-  return { a: lists(a, ["--name", "a", "--delay-ms", String(slowMs)]), b: lists(b, ["--name", "b"]) };
+  const slow = ["--delay-ms", String(slowMs), ...(delayIf ? ["--delay-if", delayIf] : [])];
+  return { a: lists(a, ["--name", "a", ...slow]), b: lists(b, ["--name", "b"]) };
 }
 
 const upLine = (s, name) => s.gw.stderr.split("\n").some((l) => l.includes(`[${name}] ready in`));
@@ -70,6 +71,36 @@ test("once the first list is given up on, a shared name is never the later serve
     const renamed = [...tools.keys()].find((n) => /^echo_[0-9a-f]{8}$/.test(n));
     assert.ok(renamed, `b's echo renamed: ${[...tools.keys()]}`);
     assert.equal(await s.callText(renamed), "b:echo");
+    await s.shutdown();
+  } finally {
+    s.destroy();
+    rmTmp(dir);
+  }
+});
+
+test("from the catalogue, the first server owns its names at once while it starts", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("shadow-cat");
+  const slow = path.join(dir, "slow");
+  const defs = twoServers(dir, T(3000), slow);
+  let s = await openSession({ dir, servers: defs, gateway: { startup_wait: "10s" } }).catch((e) => {
+    rmTmp(dir);
+    throw e;
+  });
+  try {
+    const first = await s.tools();
+    const renamed = [...first.keys()].find((n) => /^echo_[0-9a-f]{8}$/.test(n));
+    assert.ok(first.has("echo") && renamed, `both up: ${[...first.keys()]}`);
+    await s.shutdown();
+    s.destroy();
+
+    fs.writeFileSync(slow, ""); // a is slow from now on; the catalogue knows its tools
+    s = await openSession({ dir, servers: defs, gateway: { startup_wait: "200ms" } });
+    await waitUntil(() => upLine(s, "b"), T(10000), "server b ready");
+    assert.ok(!upLine(s, "a"), "server a is still starting (the test needs it slow)");
+    const tools = await s.tools();
+    assert.ok(tools.has("echo") && tools.has(renamed) && tools.has("other"), `the same names at once: ${[...tools.keys()]}`);
+    assert.equal(await s.callText(renamed), "b:echo");
+    assert.equal(await s.callText("echo"), "a:echo", "a call to a's echo waits for a");
     await s.shutdown();
   } finally {
     s.destroy();
