@@ -1,7 +1,7 @@
 /* jsonrpc.c: owns the JSON-RPC 2.0 envelope rules: which bytes are one acceptable message, which
  * error code a bad one earns, the places where the gateway reads keys (no case variants there),
- * and the one-line form every message is written in. Nothing here
- * allocates by a peer's say-so before the depth bound has been checked. */
+ * and the one-line form every message is written in. Nothing here allocates by a peer's say-so
+ * before the depth bound has been checked. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>

@@ -928,6 +928,9 @@ router_uri(const struct router *r, const char *uri, struct upstream **up, char *
 		json_array_foreach(list, k, item) {
 			const char *t = json_string_value(json_object_get(item, "uriTemplate"));
 			size_t p = t ? template_prefix(t) : 0;
+			char why[160];
+			if (jsonrpc_item_problem("resourceTemplates", item, why, sizeof why))
+				continue;	/* left out of the view too (item_refused) */
 			if (t && p > best && strncmp(uri, t, p) == 0 &&
 			    config_rules_pass(&upstream_config(r->ups[i])->resources, t)) {
 				best = p;
