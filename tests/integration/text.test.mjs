@@ -52,8 +52,10 @@ test("titles, annotations and schema texts of every list are cleaned and bounded
     prompts: [{ name: "p", title: POISON, description: POISON, arguments: [{ name: "x", title: POISON, description: POISON }] }],
     resources: [{ uri: "test://r", name: POISON, title: POISON, description: POISON }],
     resourceTemplates: [{ uriTemplate: "test://t/{x}", name: POISON, title: POISON, description: POISON }],
+    serverInfo: { name: "lists", title: POISON, version: "0" },
+    instructions: POISON,
   }));
-  const s = await openSession({ dir, servers: { up: lists(data) }, gateway: { startup_wait: "10s" } }).catch((e) => {
+  let s = await openSession({ dir, servers: { up: lists(data) }, gateway: { startup_wait: "10s" } }).catch((e) => {
     rmTmp(dir);
     throw e;
   });
@@ -87,6 +89,14 @@ test("titles, annotations and schema texts of every list are cleaned and bounded
     assert.equal(prompts[0].arguments[0].name, "x");
     assert.equal(resources[0].uri, "test://r");
     assert.equal(templates[0].uriTemplate, "test://t/{x}");
+    await s.shutdown();
+    s.destroy();
+    // The initialize instructions say what the server said of itself (remembered in the
+    // catalogue from the first run): cleaned as well.
+    s = await openSession({ dir, servers: { up: lists(data) }, gateway: { startup_wait: "10s" } });
+    const instr = s.client.getInstructions();
+    assert.match(instr, /- up: safetxetzerobell\[31mredc1bom/, `instructions: ${JSON.stringify(instr)}`);
+    assert.doesNotMatch(instr, HIDDEN);
     await s.shutdown();
   } finally {
     s.destroy();
