@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { NODE, T, fixture, makeTmp, openSession, outFile, recorded, rmTmp, sleep } from "./lib/harness.mjs";
+import { NODE, T, fixture, makeTmp, openSession, outFile, recorded, rmTmp, servers, sleep } from "./lib/harness.mjs";
 
 const lists = (file, args = []) => ({ command: NODE, args: [fixture("lists.mjs"), "--data", file, ...args] });
 const schema = { type: "object", properties: { text: { type: "string" } } };
@@ -97,5 +97,25 @@ test("an upstream's list item with a case twin is dropped and named in the log; 
   } finally {
     s.destroy();
     rmTmp(dir);
+  }
+});
+
+test("a client's reply with a case twin reaches the server as an error for its request", { timeout: T(60000) }, async () => {
+  const s = await openSession({ tag: "twins-reply", servers: { f: servers.faulty(["--name", "f"]) }, gateway: { startup_wait: "10s" }, connect: false });
+  try {
+    await s.gw.initialize({ capabilities: { elicitation: { form: {} } } });
+    await s.gw.request({ jsonrpc: "2.0", id: 1, method: "tools/list" }, T(15000));
+    const from = s.gw.messages.length;
+    s.gw.send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "f__ask", arguments: { method: "elicitation/create" } } });
+    const ask = await s.gw.waitFor((m) => m.method === "elicitation/create", T(10000), "elicitation/create", from);
+    // The gateway would pass on "accept"; a server that folds case would read "decline".
+    s.gw.send({ jsonrpc: "2.0", id: ask.id, result: { action: "accept", Action: "decline", content: { n: "x" } } });
+    const r = await s.gw.waitFor((m) => m.id === 2 && ("result" in m || "error" in m), T(10000), "the tools/call reply", from);
+    const said = JSON.parse(r.result.content[0].text);
+    assert.equal(said.error?.code, -32603, `the server got an error, not the result: ${JSON.stringify(said)}`);
+    assert.match(said.error.message, /"result\.Action"/);
+    await s.shutdown();
+  } finally {
+    s.destroy();
   }
 });
