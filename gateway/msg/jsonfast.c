@@ -214,6 +214,9 @@ object(struct scan *s)
 		k.end = s->i - 1;
 		if (nkeys == FAST_MAX_KEYS || keys_dup(s, keys, nkeys, k))
 			return UNSURE;
+		/* "Name" where the gateway reads "name": only the tree knows where it is (jsonrpc.h) */
+		if (jsonrpc_key_suspect(s->b + k.start, k.end - k.start))
+			return UNSURE;
 		keys[nkeys++] = k;
 		ws(s);
 		if (s->i >= s->len || s->b[s->i] != ':')

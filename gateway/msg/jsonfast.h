@@ -1,7 +1,7 @@
 /* jsonfast.h: a strict, allocation-free check of one JSON-RPC message for the per-call path.
  * It says "valid, and simple enough to route from the text" or "not sure": never "invalid".
  * Anything unusual (an escaped key, \u0000, a lone surrogate, a huge number, an unknown envelope
- * key, an error reply, a batch) is "not sure", and the caller uses jsonrpc_parse(), which has the
+ * key, a case variant of a key the gateway reads, an error reply, a batch) is "not sure", and the caller uses jsonrpc_parse(), which has the
  * last word on validity and gives the right error. So the fast path can only ever accept a subset
  * of what jsonrpc_parse accepts. */
 #ifndef MCPGW_JSONFAST_H

@@ -37,17 +37,34 @@ struct jsonrpc_msg {
 	size_t rawlen;		/* NULL for jsonrpc_classify */
 };
 
-/* Parses and validates one message (bytes of one line, no newline). Rules: valid UTF-8, no NUL,
+/* Parses and validates one message (bytes of one line, no newline). Rules: valid UTF-8, no raw NUL
+ * byte (an escaped \u0000 inside a string is valid JSON and accepted, but not in a key, which
+ * jansson refuses, nor in a string the gateway reads as text: a name, a URI, an id, below),
  * no duplicate keys (at any depth), nesting <= JSONRPC_MAX_DEPTH, "jsonrpc":"2.0", id a string or
  * integer (not null, not fractional, not bool), method a non-empty string, params an object or
  * array when present, response has exactly one of result/error, no top-level key that differs from
- * an envelope key only by case ("Method", "ID"...). Parse failures -> -32700; a parsed but invalid
+ * an envelope key only by case ("Method", "ID"...), nor any other case variant of a key the
+ * gateway reads (below). Parse failures -> -32700; a parsed but invalid
  * envelope -> -32600; params of the wrong type -> -32602. Returns 0 when valid (kind != INVALID),
  * -1 otherwise. Always call jsonrpc_msg_cleanup(). */
 int jsonrpc_parse(const char *buf, size_t len, struct jsonrpc_msg *out);
 /* Validates an already parsed element (e.g. one member of a batch); borrows msg (increfs it). */
 int jsonrpc_classify(json_t *msg, struct jsonrpc_msg *out);
 void jsonrpc_msg_cleanup(struct jsonrpc_msg *);
+
+/* Keys the gateway reads (jsonrpc.c's table of places, for both directions and every method) have
+ * no case variants: at such a place, a key equal to a read key but for ASCII case ("Name" beside
+ * or instead of "name") is refused, since a peer that folds case would act on it (go-sdk
+ * CVE-2026-27896). jsonrpc_parse/classify apply this to each message: in the envelope -32600, in
+ * a request's or notification's params -32602 naming the key; a reply with such a key becomes an
+ * error reply (-32603 "reply refused: ...") for the same id, so the call ends. Items of an
+ * upstream's lists are not judged there but one by one, with jsonrpc_item_problem(). */
+/* 1 (and why) when the item of result.<list> (list: "tools", "prompts", "resources",
+ * "resourceTemplates") has such a key. */
+int jsonrpc_item_problem(const char *list, json_t *item, char *why, size_t whylen);
+/* 1 when key[0..len) is a case variant of a key the gateway reads anywhere: for a check that
+ * has no tree (msg/jsonfast.c), which then leaves the message to the full parser. */
+int jsonrpc_key_suspect(const char *key, size_t len);
 
 /* Builders. id is borrowed (copied); NULL id -> "id": null (allowed only in error replies). */
 json_t *jsonrpc_error(json_t *id, int code, const char *message, json_t *data /* steals, may be NULL */);

@@ -348,6 +348,29 @@ names_exposed(const struct names *t, int server, const char *orig)
 	return e->exposed;
 }
 
+int
+names_may_take(const struct names *t, const char *holder_prefix, const char *prefix,
+    const char *name)
+{
+	char *hp = names_sanitize(holder_prefix), *sp = names_sanitize(prefix), *sn = names_sanitize(name);
+	int r = 1;	/* when out of memory: say it may, which only delays a name */
+
+	if (t != NULL && hp != NULL && sp != NULL && sn != NULL && *hp != '\0') {
+		size_t hl = strlen(hp), sl = strlen(t->sep);
+		/* the exposed name starts with sp + sep, or is sn alone when sp is empty */
+		char *full = NULL;
+		if (asprintf(&full, "%s%s%s", sp, *sp ? t->sep : "", *sn ? sn : "_") < 0)
+			full = NULL;
+		if (full != NULL)
+			r = strncmp(full, hp, hl) == 0 && strncmp(full + hl, t->sep, sl) == 0;
+		free(full);
+	}
+	free(hp);
+	free(sp);
+	free(sn);
+	return r;
+}
+
 size_t
 names_count(const struct names *t)
 {

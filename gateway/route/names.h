@@ -33,6 +33,13 @@ const char *names_exposed(const struct names *, int server, const char *orig);
 
 size_t names_count(const struct names *);
 
+/* 1 when a server whose prefix is `holder_prefix` could expose the name that (prefix, name) gets
+ * from names_add: any name when holder_prefix sanitises to "", else a name that starts with the
+ * holder's sanitised prefix and the separator. For a server whose names are not known yet
+ * (starting, nothing catalogued): what it may still take is not given to a later server. */
+int names_may_take(const struct names *, const char *holder_prefix, const char *prefix,
+    const char *name);
+
 /* Writes the [A-Za-z0-9_] form of s into a new string. */
 char *names_sanitize(const char *s);
 

@@ -1,6 +1,6 @@
 /* router.c: owns aggregation and policy: builds the exposed lists from every upstream in config
- * order, applies allow/deny/read_only/rename, cleans descriptions, keeps the routing tables, feeds
- * and reads the catalogue, and debounces list_changed. */
+ * order, applies allow/deny/read_only/rename, cleans every model-visible text, keeps the routing
+ * tables, feeds and reads the catalogue, and debounces list_changed. */
 #include <ctype.h>
 #include <fnmatch.h>
 #include <stdio.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 #include "catalog.h"
 #include "hmap.h"
+#include "jsonrpc.h"
 #include "log.h"
 #include "names.h"
 #include "pins.h"
@@ -15,7 +16,8 @@
 #include "text.h"
 
 #define ROUTER_DEBOUNCE_MS 50
-#define DESC_MAX 8192
+#define DESC_MAX 8192		/* model-visible descriptions (docs/architecture.md, Bounds) */
+#define TITLE_MAX 256		/* titles and display names */
 #define INSTR_LINE_MAX 200
 #define INSTR_MAX 4000
 #define URI_SCHEME "mcpgw://"
@@ -88,17 +90,97 @@ router_listed(const struct upstream *up)
 	return listed_in(upstream_state(up), upstream_config(up)->lazy);
 }
 
-static char *
-clean_field(json_t *obj, const char *key)
+/* ASCII case folding only: a peer's keys must not depend on the locale. */
+static int
+key_is(const char *key, const char *want)
 {
-	const char *s = json_string_value(json_object_get(obj, key));
+	for (; *key != '\0' && *want != '\0'; key++, want++)
+		if ((*key >= 'A' && *key <= 'Z' ? *key - 'A' + 'a' : *key) != *want)
+			return 0;
+	return *key == *want;
+}
+
+/* obj[key], when a string, replaced by its cleaned and bounded form. */
+static void
+clean_member(json_t *obj, const char *key, size_t max)
+{
+	json_t *v = json_object_get(obj, key);
 	char *c;
-	if (s == NULL)
+	if (!json_is_string(v) ||
+	    (c = text_clean(json_string_value(v), json_string_length(v), max)) == NULL)
+		return;
+	json_object_set_new(obj, key, json_string(c));
+	free(c);
+}
+
+/* Every "title" and "description" string of a JSON Schema, at any depth (clients show the schema
+ * to the model whole). A key that is one of these but for case is cleaned too: some readers fold
+ * case. Replacing a member's value keeps jansson's iteration valid. */
+static void
+clean_schema(json_t *node)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_object(node)) {
+		json_object_foreach(node, k, v) {
+			if (!json_is_string(v))
+				clean_schema(v);
+			else if (key_is(k, "description"))
+				clean_member(node, k, DESC_MAX);
+			else if (key_is(k, "title"))
+				clean_member(node, k, TITLE_MAX);
+		}
+	} else if (json_is_array(node))
+		json_array_foreach(node, i, v)
+			clean_schema(v);
+}
+
+/* obj[key] replaced by a deep copy of itself (for cleaning without touching the upstream's list);
+ * the copy, or NULL when absent. */
+static json_t *
+own_member(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	if (v == NULL || (v = json_deep_copy(v)) == NULL)
 		return NULL;
-	c = text_clean(s, DESC_MAX);
-	if (c)
-		json_object_set_new(obj, key, json_string(c));
-	return c;
+	json_object_set_new(obj, key, v);
+	return v;
+}
+
+/* The one place where an upstream's list item becomes what a client sees: a copy in which every
+ * text a model or a person reads (DESIGN §6) went through text_clean() with its bound: titles,
+ * descriptions, annotations.title, the titles and descriptions inside inputSchema and
+ * outputSchema, prompt arguments' titles and descriptions, resource and template names.
+ * Names the client sends back (tool, prompt and argument names, URIs) are never changed here. */
+static json_t *
+view_item(enum upstream_list which, json_t *item)
+{
+	json_t *copy = json_copy(item), *v;
+	size_t i;
+
+	if (copy == NULL)
+		return NULL;
+	clean_member(copy, "description", DESC_MAX);
+	clean_member(copy, "title", TITLE_MAX);
+	switch (which) {
+	case UPSTREAM_TOOLS:
+		clean_member(own_member(copy, "annotations"), "title", TITLE_MAX);
+		clean_schema(own_member(copy, "inputSchema"));
+		clean_schema(own_member(copy, "outputSchema"));
+		break;
+	case UPSTREAM_PROMPTS:
+		json_array_foreach(own_member(copy, "arguments"), i, v) {
+			clean_member(v, "description", DESC_MAX);
+			clean_member(v, "title", TITLE_MAX);
+		}
+		break;
+	default:	/* resources and templates: the name is for display, the URI routes */
+		clean_member(copy, "name", TITLE_MAX);
+		break;
+	}
+	return copy;
 }
 
 /* Why a tool is hidden, or NULL when it is exposed. */
@@ -197,6 +279,25 @@ router_warn_once(struct router *r, const char *server, const char *what, const c
 	free(key);
 }
 
+/* 1 when an upstream's list item has a case variant of a key the gateway reads (jsonrpc.h): it
+ * is dropped, said once with the server, the list and the key; the rest of the list stays. */
+static int
+item_refused(struct router *r, const char *server, enum upstream_list which, json_t *item)
+{
+	static const char *const lists[] = { "tools", "prompts", "resources", "resourceTemplates" };
+	static const char *const methods[] = { "tools/list", "prompts/list", "resources/list",
+		"resources/templates/list" };
+	static const char *const ids[] = { "name", "name", "uri", "uriTemplate" };
+	char why[160];
+	int k = slot(which);
+	const char *id = json_string_value(json_object_get(item, ids[k]));
+
+	if (!jsonrpc_item_problem(lists[k], item, why, sizeof why))
+		return 0;
+	router_warn_once(r, server, methods[k], id ? id : "?", why);
+	return 1;
+}
+
 /* Says once per changed definition that a pinned tool is withheld, and how to accept it. */
 static void
 router_pin_warn(struct router *r, const char *server, json_t *tool)
@@ -212,6 +313,32 @@ router_pin_warn(struct router *r, const char *server, json_t *tool)
 		    name, server, name);
 	}
 	free(key);
+}
+
+/* DESIGN §4: names go in config order, and a later server never takes an earlier one's name, also
+ * while the earlier one is starting. One whose names are known (listed, or from the catalogue)
+ * takes them in the table at once. One still on its first start with nothing known holds every
+ * name it could expose: a later server's tool or prompt that could collide is left out until the
+ * earlier server has listed, or has failed to start within its start-up bound (it then has a
+ * last error, and a restart does not hold names again). Never by which server answered first. */
+static int
+holds_names(const struct upstream *up, enum upstream_list which)
+{
+	const char *err = upstream_last_error(up);
+	return upstream_state(up) == UPSTREAM_STARTING && upstream_list(up, which) == NULL &&
+	    (err == NULL || *err == '\0');
+}
+
+/* The earlier server (index < i) that may still take the name (prefix, name), or NULL. */
+static const struct upstream *
+name_held_by(const struct router *r, const struct names *nt, enum upstream_list which, size_t i,
+    const char *prefix, const char *name)
+{
+	for (size_t j = 0; j < i; j++)
+		if (holds_names(r->ups[j], which) &&
+		    names_may_take(nt, upstream_config(r->ups[j])->prefix, prefix, name))
+			return r->ups[j];
+	return NULL;
 }
 
 static json_t *
@@ -243,6 +370,8 @@ build_named(struct router *r, enum upstream_list which)
 				router_warn_once(r, cfg->name, "entry", name ? name : "?", bad);
 				continue;
 			}
+			if (item_refused(r, cfg->name, which, item))
+				continue;
 			if (which == UPSTREAM_TOOLS) {
 				const char *why = tool_hidden_by(cfg, item);
 				if (why == NULL && cfg->pin && pins_check(r->pins, cfg->name, item, 1) == PIN_CHANGED) {
@@ -255,17 +384,23 @@ build_named(struct router *r, enum upstream_list which)
 				}
 			} else if (!config_rules_pass(&cfg->prompts, name))
 				continue;
-			exposed = names_add(nt, (int)i, cfg->name, cfg->prefix, name,
-			    which == UPSTREAM_TOOLS ? rename_hint(cfg, name) : NULL, &changed);
+			const char *hint = which == UPSTREAM_TOOLS ? rename_hint(cfg, name) : NULL;
+			const struct upstream *holder = name_held_by(r, nt, which, i, cfg->prefix,
+			    hint ? hint : name);
+			if (holder != NULL) {
+				log_debug(cfg->name, "%s '%s' left out until %s, which comes first and is "
+				    "starting, has listed", which == UPSTREAM_TOOLS ? "tool" : "prompt", name,
+				    upstream_name(holder));
+				continue;
+			}
+			exposed = names_add(nt, (int)i, cfg->name, cfg->prefix, name, hint, &changed);
 			if (exposed == NULL)
 				continue;
 			if (changed)
 				log_info(cfg->name, "%s '%s' exposed as '%s' (too long or colliding)",
 				    which == UPSTREAM_TOOLS ? "tool" : "prompt", name, exposed);
-			json_t *copy = json_copy(item);
+			json_t *copy = view_item(which, item);
 			json_object_set_new(copy, "name", json_string(exposed));
-			free(clean_field(copy, "description"));
-			free(clean_field(copy, "title"));
 			json_array_append_new(out, copy);
 		}
 	}
@@ -334,7 +469,8 @@ build_resources(struct router *r)
 				router_warn_once(r, cfg->name, "resource", uri ? uri : "?", "has no uri or name");
 				continue;
 			}
-			if (!config_rules_pass(&cfg->resources, uri))
+			if (!config_rules_pass(&cfg->resources, uri) ||
+			    item_refused(r, cfg->name, UPSTREAM_RESOURCES, item))
 				continue;
 			if (hmap_get(r->uris, uri) || strncmp(uri, URI_SCHEME, strlen(URI_SCHEME)) == 0) {
 				/* Another server published it first: this one gets a gateway-owned form. */
@@ -354,9 +490,8 @@ build_resources(struct router *r)
 			e->server = (int)i;
 			e->orig = strdup(uri);
 			hmap_put(r->uris, exposed, e);
-			json_t *copy = json_copy(item);
+			json_t *copy = view_item(UPSTREAM_RESOURCES, item);
 			json_object_set_new(copy, "uri", json_string(exposed));
-			free(clean_field(copy, "description"));
 			json_array_append_new(out, copy);
 			free(exposed);
 		}
@@ -378,7 +513,8 @@ build_templates(struct router *r)
 			continue;
 		json_array_foreach(list, k, item) {
 			const char *t = json_string_value(json_object_get(item, "uriTemplate"));
-			if (t == NULL || !config_rules_pass(&cfg->resources, t))
+			if (t == NULL || !config_rules_pass(&cfg->resources, t) ||
+			    item_refused(r, cfg->name, UPSTREAM_TEMPLATES, item))
 				continue;
 			if (json_object_get(seen, t)) {
 				char *key = NULL;
@@ -392,9 +528,7 @@ build_templates(struct router *r)
 				continue;
 			}
 			json_object_set_new(seen, t, json_integer((json_int_t)i));
-			json_t *copy = json_copy(item);
-			free(clean_field(copy, "description"));
-			json_array_append_new(out, copy);
+			json_array_append_new(out, view_item(UPSTREAM_TEMPLATES, item));
 		}
 	}
 	json_decref(seen);
@@ -489,6 +623,9 @@ router_state_hook(struct upstream *up, enum upstream_state old, void *arg)
 		evtimer_del(r->ev_save);
 		catalog_save(r->catalog);
 	}
+	/* A server that ends its start without names known releases what it held (holds_names). */
+	if (old == UPSTREAM_STARTING && s != UPSTREAM_STARTING)
+		router_rebuild(r, UPSTREAM_TOOLS | UPSTREAM_PROMPTS);
 	/* A server leaving or entering the listed set changes every view. */
 	if (listed_in(s, lazy) != listed_in(old, lazy))
 		router_rebuild(r, UPSTREAM_TOOLS | UPSTREAM_PROMPTS | UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES);
@@ -791,6 +928,9 @@ router_uri(const struct router *r, const char *uri, struct upstream **up, char *
 		json_array_foreach(list, k, item) {
 			const char *t = json_string_value(json_object_get(item, "uriTemplate"));
 			size_t p = t ? template_prefix(t) : 0;
+			char why[160];
+			if (jsonrpc_item_problem("resourceTemplates", item, why, sizeof why))
+				continue;	/* left out of the view too (item_refused) */
 			if (t && p > best && strncmp(uri, t, p) == 0 &&
 			    config_rules_pass(&upstream_config(r->ups[i])->resources, t)) {
 				best = p;
@@ -862,7 +1002,7 @@ server_summary(const struct upstream *up, char *dst, size_t n)
 static void
 first_line(char *dst, size_t n, const char *s)
 {
-	char *c = text_clean(s, 4096), *p, *heading = NULL, *pick = NULL;
+	char *c = text_clean(s, strlen(s), 4096), *p, *heading = NULL, *pick = NULL;
 	size_t i = 0;
 	dst[0] = '\0';
 	if (c == NULL)

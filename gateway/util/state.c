@@ -170,7 +170,8 @@ state_read_servers(const char *dir, const char *name, size_t max, const char *wh
 		log_warn("gateway", "%s/%s: %s not used: %s", dir, name, what, strerror(errno));
 		return NULL;
 	}
-	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* JSON_ALLOW_NUL: a server's tools as it listed them, "\u0000" in a description included */
+	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	free(buf);
 	json_t *servers = json_object_get(root, "servers");
 	if (json_integer_value(json_object_get(root, "version")) == 1 && json_is_object(servers)) {

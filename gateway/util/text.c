@@ -49,10 +49,10 @@ text_decode(const unsigned char *s, size_t n, unsigned *cp)
 }
 
 char *
-text_clean(const char *in, size_t max)
+text_clean(const char *in, size_t n, size_t max)
 {
 	const unsigned char *s = (const unsigned char *)in;
-	size_t n = strlen(in), o = 0;
+	size_t o = 0;
 	char *out = malloc(n * 3 + 4);	/* U+FFFD is 3 bytes for 1 invalid byte */
 	if (out == NULL)
 		return NULL;

@@ -6,7 +6,9 @@
 
 #include <stddef.h>
 
-/* Returns a new cleaned string of at most max bytes (cut at a character boundary, "..." added). */
-char *text_clean(const char *s, size_t max);
+/* Returns a new cleaned string of at most max bytes (cut at a character boundary, "..." added)
+ * from the len bytes at s. A NUL among them (JSON's \u0000 is valid in a string) is a control
+ * character like the others: removed, and what follows it kept. The result has no NUL inside. */
+char *text_clean(const char *s, size_t len, size_t max);
 
 #endif

@@ -1,4 +1,4 @@
-/* fuzz_text.c: text_clean() on any bytes (up to the first NUL, as it takes a C string) with several
+/* fuzz_text.c: text_clean() on any bytes (NULs included: JSON strings may hold them) with several
  * length caps. Checks: the result is valid UTF-8 of at most max bytes and holds no hidden character
  * (C0 but \n and \t, DEL and C1, bidi controls, zero-width and invisible characters, tag characters);
  * clean text that fits comes back unchanged; a capped result is the start of the uncapped one (with
@@ -81,9 +81,9 @@ clean(const char *s, size_t n)
 }
 
 static void
-check(const char *in, size_t max, const char *full)
+check(const char *in, size_t n, size_t max, const char *full)
 {
-	char *out = text_clean(in, max);
+	char *out = text_clean(in, n, max);
 	size_t len, flen = strlen(full);
 
 	if (out == NULL)
@@ -119,20 +119,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memcpy(in, data, size);
 	in[size] = '\0';
-	n = strlen(in);
+	n = size;
 
 	/* with room for all of it (invalid bytes triple), the reference for the capped runs */
-	full = text_clean(in, n * 3 + 3);
+	full = text_clean(in, n, n * 3 + 3);
 	if (full == NULL || !clean(full, strlen(full)))
 		abort();
 	if (clean(in, n) && strcmp(full, in) != 0)
 		abort();		/* clean text comes through as it is */
 	for (i = 0; i < sizeof caps / sizeof caps[0]; i++)
-		check(in, caps[i], full);
-	check(in, n, full);
+		check(in, n, caps[i], full);
+	check(in, n, n, full);
 	if (n > 0) {
-		check(in, n - 1, full);
-		check(in, n / 2 + 3, full);
+		check(in, n, n - 1, full);
+		check(in, n, n / 2 + 3, full);
 	}
 	free(full);
 	free(in);

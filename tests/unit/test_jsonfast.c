@@ -19,7 +19,10 @@ static const struct {
 	{ "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progress\":1}}", JSONFAST_NOTIFICATION },
 	{ "{\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"\\u00e9\\ud83d\\ude00\"}]},\"jsonrpc\":\"2.0\",\"id\":6}", JSONFAST_RESULT },
 	{ "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"x\":[1,-0,0.5,1e10,true,false,null]}}", JSONFAST_RESULT },
+	{ "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"a\",\"arguments\":{\"x\":1,\"X\":2}}}", JSONFAST_REQUEST },
 	/* everything below must be left to the full parser */
+	{ "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"a\",\"Name\":\"b\"}}", JSONFAST_UNSURE },
+	{ "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[],\"Content\":[]}}", JSONFAST_UNSURE },
 	{ "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-1,\"message\":\"m\"}}", JSONFAST_UNSURE },
 	{ "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"Method\":\"y\"}", JSONFAST_UNSURE },
 	{ "{\"jsonrpc\":\"2.0\",\"id\":1,\"id\":2,\"method\":\"x\"}", JSONFAST_UNSURE },

@@ -86,8 +86,7 @@ static const struct parse_case parse_cases[] = {
 	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xed\xa0\x80\"}", JSONRPC_PARSE_ERROR, NULL),
 	BAD("lone_surrogate_escape_is_parse_error",
 	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\\ud800\"}", JSONRPC_PARSE_ERROR, NULL),
-	BAD("nul_escape_in_value_is_parse_error",
-	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\\u0000b\"}", JSONRPC_PARSE_ERROR, NULL),
+
 	BAD("nul_escape_in_key_is_parse_error",
 	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\\u0000\":\"x\",\"method\":\"m\"}", JSONRPC_PARSE_ERROR, NULL),
 	RAW("raw_nul_byte_in_string_is_parse_error",
@@ -162,6 +161,41 @@ static const struct parse_case parse_cases[] = {
 	BAD("null_is_invalid_request", "null", JSONRPC_INVALID_REQUEST, NULL),
 	BAD("empty_batch_is_invalid_request", "[]", JSONRPC_INVALID_REQUEST, NULL),
 
+	/* \u0000 is valid JSON: accepted, but not where the gateway reads the string as text. */
+	BAD("nul_escape_in_method_is_invalid_request",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\\u0000b\"}", JSONRPC_INVALID_REQUEST, "1"),
+	BAD("nul_escape_in_string_id_is_invalid_request",
+	    "{\"jsonrpc\":\"2.0\",\"id\":\"a\\u0000b\",\"method\":\"m\"}", JSONRPC_INVALID_REQUEST, NULL),
+	BAD("nul_escape_in_tool_name_is_invalid_params",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\\u0000x\"}}",
+	    JSONRPC_INVALID_PARAMS, "1"),
+	OK("nul_escape_in_arguments_is_accepted",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"t\":\"a\\u0000b\"}}}",
+	    JSONRPC_REQUEST, "tools/call", "1"),
+	OK("nul_escape_in_a_reply_description_is_accepted",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[{\"name\":\"a\",\"description\":\"x\\u0000y\"}]}}",
+	    JSONRPC_RESPONSE, NULL, "1"),
+
+	/* -32602: a case variant of a key the gateway reads, in params at any place it reads. */
+	BAD("case_twin_of_name_in_params_is_invalid_params",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"a\",\"Name\":\"b\"}}",
+	    JSONRPC_INVALID_PARAMS, "1"),
+	BAD("lone_case_variant_of_name_is_invalid_params",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"NAME\":\"b\"}}",
+	    JSONRPC_INVALID_PARAMS, "1"),
+	BAD("case_twin_of_progress_token_in_meta_is_invalid_params",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":{\"_meta\":{\"progressToken\":1,\"ProgressToken\":2}}}",
+	    JSONRPC_INVALID_PARAMS, "1"),
+	BAD("case_twin_of_request_id_in_a_notification_is_invalid_params",
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":1,\"requestID\":2}}",
+	    JSONRPC_INVALID_PARAMS, NULL),
+	OK("case_twins_the_gateway_does_not_read_pass",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"a\",\"arguments\":{\"name\":1,\"Name\":2}}}",
+	    JSONRPC_REQUEST, "tools/call", "1"),
+	OK("list_items_are_not_judged_with_the_reply",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[{\"name\":\"a\",\"Name\":\"b\"}]}}",
+	    JSONRPC_RESPONSE, NULL, "1"),
+
 	/* -32602: a well-formed call with params of the wrong type. */
 	BAD("string_params_is_invalid_params",
 	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":\"x\"}", JSONRPC_INVALID_PARAMS, "1"),
@@ -170,6 +204,59 @@ static const struct parse_case parse_cases[] = {
 	BAD("null_params_is_invalid_params",
 	    "{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":null}", JSONRPC_INVALID_PARAMS, NULL),
 };
+
+/* A reply with a case variant of a key the gateway reads still answers its call, as an error. */
+static void
+test_reply_with_a_case_twin_becomes_an_error(void **state)
+{
+	static const char t[] = "{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"content\":[],\"Content\":[]}}";
+	struct jsonrpc_msg m;
+	json_t *e;
+
+	assert_int_equal(jsonrpc_parse(t, sizeof t - 1, &m), 0);
+	assert_int_equal(m.kind, JSONRPC_RESPONSE);
+	assert_null(m.raw);	/* the text is not the message any more */
+	assert_int_equal(json_integer_value(m.id), 4);
+	assert_null(json_object_get(m.msg, "result"));
+	e = json_object_get(m.msg, "error");
+	assert_int_equal(json_integer_value(json_object_get(e, "code")), JSONRPC_INTERNAL_ERROR);
+	assert_non_null(strstr(json_string_value(json_object_get(e, "message")), "\"result.Content\""));
+	jsonrpc_msg_cleanup(&m);
+}
+
+/* List items are judged one by one, at every place the gateway reads in them. */
+static void
+test_list_items_are_judged_one_by_one(void **state)
+{
+	char why[160];
+	json_t *ok = json_pack("{ss s{ss} s{sb}}", "name", "a", "inputSchema", "type", "object",
+	    "annotations", "readOnlyHint", 1);
+	json_t *ann = json_pack("{ss s{ss} s{sbsb}}", "name", "a", "inputSchema", "type", "object",
+	    "annotations", "readOnlyHint", 1, "ReadOnlyHint", 0);
+	json_t *arg = json_pack("{ss s[{ssss}]}", "name", "p", "arguments", "name", "x", "NAME", "y");
+
+	assert_int_equal(jsonrpc_item_problem("tools", ok, why, sizeof why), 0);
+	assert_int_equal(jsonrpc_item_problem("tools", ann, why, sizeof why), 1);
+	assert_string_equal(why, "key \"annotations.ReadOnlyHint\" differs from \"readOnlyHint\" only by case");
+	assert_int_equal(jsonrpc_item_problem("prompts", arg, why, sizeof why), 1);
+	assert_non_null(strstr(why, "\"arguments[0].NAME\""));
+	assert_int_equal(jsonrpc_item_problem("resources", ann, why, sizeof why), 0);	/* not read there */
+	assert_int_equal(jsonrpc_key_suspect("ReadOnlyHint", 12), 1);
+	assert_int_equal(jsonrpc_key_suspect("readOnlyHint", 12), 0);
+	assert_int_equal(jsonrpc_key_suspect("Text", 4), 0);
+	assert_int_equal(jsonrpc_key_suspect("progresstoken", 13), 1);
+	assert_int_equal(jsonrpc_key_suspect("URITEMPLATE", 11), 1);
+	assert_int_equal(jsonrpc_key_suspect("Id", 2), 1);
+	assert_int_equal(jsonrpc_key_suspect("IO.modelcontextprotocol/clientcapabilities", 42), 1);
+	assert_int_equal(jsonrpc_key_suspect("uriTemplate", 11), 0);
+	assert_int_equal(jsonrpc_key_suspect("", 0), 0);
+	json_object_set_new(ok, "name", json_stringn("a\0b", 3));	/* read as text: refused */
+	assert_int_equal(jsonrpc_item_problem("tools", ok, why, sizeof why), 1);
+	assert_string_equal(why, "\"name\" holds U+0000, which the gateway cannot read");
+	json_decref(ok);
+	json_decref(ann);
+	json_decref(arg);
+}
 
 static char *
 id_text(const json_t *id)
@@ -541,6 +628,8 @@ test_parse_error_message_names_the_position(void **state)
 }
 
 static const struct CMUnitTest fixed_tests[] = {
+	cmocka_unit_test(test_reply_with_a_case_twin_becomes_an_error),
+	cmocka_unit_test(test_list_items_are_judged_one_by_one),
 	cmocka_unit_test(test_nesting_at_the_bound_is_accepted),
 	cmocka_unit_test(test_nesting_one_past_the_bound_is_parse_error),
 	cmocka_unit_test(test_ten_thousand_brackets_are_parse_error_before_jansson),

@@ -384,6 +384,21 @@ test_reset_forgets_everything_and_reassigns_the_same_names(void **state)
 	names_free(NULL);
 }
 
+/* What a server whose names are not known yet may still take (DESIGN §4 while it starts). */
+static void
+test_what_a_starting_server_may_take(void **state)
+{
+	struct names *t = *state;
+
+	assert_int_equal(names_may_take(t, "", "", "echo"), 1);		/* unprefixed: anything */
+	assert_int_equal(names_may_take(t, "", "gh", "search"), 1);
+	assert_int_equal(names_may_take(t, "gh", "", "gh__search"), 1);	/* a bare name in its range */
+	assert_int_equal(names_may_take(t, "gh", "", "search"), 0);
+	assert_int_equal(names_may_take(t, "gh", "gl", "search"), 0);
+	assert_int_equal(names_may_take(t, "gh", "ghe", "search"), 0);	/* ghe__ is not gh__ */
+	assert_int_equal(names_may_take(t, "dup-a", "dup_a", "x"), 1);	/* the same once sanitised */
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_table, teardown_table)
 
 static const struct CMUnitTest fixed_tests[] = {
@@ -403,6 +418,7 @@ static const struct CMUnitTest fixed_tests[] = {
 	cmocka_unit_test(test_same_inputs_give_same_names_in_two_tables),
 	T(test_five_thousand_names_all_route_back),
 	T(test_reset_forgets_everything_and_reassigns_the_same_names),
+	T(test_what_a_starting_server_may_take),
 };
 
 int

@@ -11,7 +11,7 @@
 static void
 check(const char *in, size_t max, const char *want)
 {
-	char *out = text_clean(in, max);
+	char *out = text_clean(in, strlen(in), max);
 	assert_non_null(out);
 	assert_string_equal(out, want);
 	free(out);
@@ -30,6 +30,18 @@ static void long_text_is_cut_with_a_mark(void **s) { check("abcdefghij", 8, "abc
 static void cut_never_splits_a_character(void **s) { check("ab\xc3\xa9\xc3\xa9\xc3\xa9", 7, "ab\xc3\xa9..."); check("ab\xc3\xa9\xc3\xa9\xc3\xa9", 6, "ab..."); }
 
 static void a_cap_below_the_mark_cuts_without_it(void **s) { check("abc", 2, "ab"); check("a", 0, ""); check("\xc3\xa9x", 1, ""); }
+/* JSON's \u0000 is valid inside a string: a NUL is removed like any control, and the rest kept. */
+static void nul_is_removed_and_the_rest_kept(void **s)
+{
+	static const char in[] = "before\0after\0\x1b[1m!";
+	char *out = text_clean(in, sizeof in - 1, 100);
+	assert_string_equal(out, "beforeafter[1m!");
+	free(out);
+	out = text_clean(in, sizeof in - 1, 8);	/* the cap counts what is kept, not the NULs */
+	assert_string_equal(out, "befor...");
+	free(out);
+}
+
 static void variation_selectors_and_fillers_are_removed(void **s)
 {
 	check("a\xef\xb8\x8f" "b\xf3\xa0\x84\x80" "c", 100, "abc");	/* U+FE0F, U+E0100 */
@@ -53,6 +65,7 @@ main(void)
 		cmocka_unit_test(cut_never_splits_a_character),
 		cmocka_unit_test(a_cap_below_the_mark_cuts_without_it),
 		cmocka_unit_test(variation_selectors_and_fillers_are_removed),
+		cmocka_unit_test(nul_is_removed_and_the_rest_kept),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
