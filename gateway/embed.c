@@ -11,7 +11,6 @@
 #include "log.h"
 #include "oauth.h"
 #include "router.h"
-#include "sentinel.h"
 #include "session.h"
 #include "upstream.h"
 
@@ -326,11 +325,8 @@ mcpgw_free(struct mcpgw *m)
 		free(ms);
 	}
 	if (--live_gateways == 0) {
-		/* The process-wide parts: a sign-in waiting for its browser, the SIGCHLD watcher, the
-		 * sentinel's pipe (at its end of file it exits, having nothing left to end). */
+		/* The process-wide part: a sign-in waiting for its browser. */
 		oauth_shared_cancel_all();
-		child_shutdown();
-		sentinel_stop();
 	}
 	LEAVE(m);
 	if (m->has_sink)

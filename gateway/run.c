@@ -10,7 +10,6 @@
 #include "embed.h"
 #include "gateway.h"
 #include "log.h"
-#include "sentinel.h"
 #include "stdio_client.h"
 #include "version.h"
 
@@ -40,7 +39,7 @@ run_client_closed(void *arg, const char *why)
 /* SIGTERM or SIGINT: the catalogue is written first (a supervisor such as Codex may send SIGKILL
  * about 20 ms later). With nothing in flight the servers are stopped at once; otherwise new
  * requests are refused while those in flight finish, for at most DRAIN_MS. A second signal stops
- * at once. Whenever we are killed on the way, the sentinel process ends the servers' groups. */
+ * at once. Whenever we are killed on the way, each server's keeper ends its tree (keeper.c). */
 static void
 run_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -67,7 +66,6 @@ mcpgw_run_stdio(const struct mcpgw_options *o)
 	struct event *ev_term, *ev_int, *ev_hup;
 
 	gateway_harden_process();
-	sentinel_init();
 	if ((cfg = gateway_load_config(&a)) == NULL)
 		return 1;
 	log_set_level((enum log_level)cfg->log_level);
@@ -101,7 +99,7 @@ mcpgw_run_stdio(const struct mcpgw_options *o)
 	event_base_dispatch(r.base);
 
 	/* Last answers (errors for calls cut short) go out before we leave; mcpgw_free() also ends a
-	 * sign-in still waiting for its browser (issue 4) and closes the sentinel's pipe. */
+	 * sign-in still waiting for its browser (issue 4). */
 	mcpgw_free(r.m);
 	stdio_client_free(r.client);
 	event_free(ev_term);

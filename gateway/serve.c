@@ -22,7 +22,6 @@
 #include "log.h"
 #include "oauth.h"
 #include "router.h"
-#include "sentinel.h"
 #include "serve.h"
 #include "session.h"
 #include "sha256.h"
@@ -385,7 +384,6 @@ serve_run(const struct serve_options *o)
 
 	gateway_harden_process();
 	raise_nofile();
-	sentinel_init();
 	if ((cfg = gateway_load_config(&a)) == NULL)
 		return 1;
 	log_set_level((enum log_level)cfg->log_level);
@@ -455,8 +453,6 @@ out:
 		event_free(ev_int);
 	if (ev_hup)
 		event_free(ev_hup);
-	child_shutdown();
-	sentinel_stop();
 	event_base_free(sv.base);
 	libevent_global_shutdown();
 	return rc;

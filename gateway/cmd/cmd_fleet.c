@@ -10,7 +10,6 @@
 #include "child.h"
 #include "cmd.h"
 #include "log.h"
-#include "sentinel.h"
 #include "oauth.h"
 
 #define FLEET_TICK_MS	5000	/* how often the servers still awaited are named */
@@ -155,7 +154,6 @@ cmd_fleet_start(struct cmd_fleet *f, const struct gateway_args *a)
 	long wait = 0;
 
 	gateway_harden_process();
-	sentinel_init();
 	if ((f->cfg = gateway_load_config(a)) == NULL)
 		return 1;
 	if (fleet_no_config(a, f->cfg))
@@ -228,7 +226,6 @@ cmd_fleet_stop(struct cmd_fleet *f)
 		event_free(f->tick);
 	free(f->told);
 	router_free(f->router);
-	child_shutdown();
 	event_base_free(f->base);
 	config_free(f->cfg);
 }

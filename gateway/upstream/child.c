@@ -594,5 +594,3 @@ child_free(struct child *c)
 	event_active(c->ev_free, EV_TIMEOUT, 0);
 }
 
-void child_kill_all(void) {}
-void child_shutdown(void) {}

@@ -51,9 +51,5 @@ int child_running(const struct child *);
 /* NULL is a no-op. A running child's tree is killed (SIGKILL) and reaped before it returns. */
 void child_free(struct child *);
 
-/* No-ops, kept while callers still have them: there is no process-wide list or SIGCHLD watcher
- * any more; child_free() ends each child's tree and reaps it before it returns. */
-void child_kill_all(void);
-void child_shutdown(void);
 
 #endif
