@@ -1,11 +1,15 @@
 /* http_credentials.c: owns a remote server's credentials on the wire: its auth plugin (created,
  * asked for headers before each request, told of a 401/403), the server's own headers:, what to
- * do when the server refuses them, and keeping every such value out of any text we write. */
+ * do when the server refuses them, and keeping every such value out of any text we write.
+ * Static credentials (every plugin but oauth2) that were refused are sent again only once they
+ * changed, and only once: a server that refuses a token that nobody changed will refuse it again,
+ * so the transport fails for good (TRANSPORT_CLOSED_FAILED) with one text naming what to check. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 #include "log.h"
+#include "sha256.h"
 #include "transport_http_int.h"
 #include "http_credentials.h"
 #include "http_stream.h"
@@ -111,12 +115,108 @@ http_credentials_free(struct remote *t)
 	t->nsecrets = 0;
 }
 
+static const char *
+http_credentials_state_name(enum cred_state c)
+{
+	static const char *n[] = { "ok", "refused" };
+	return n[c];
+}
+
+static void
+http_credentials_set_state(struct remote *t, enum cred_state c)
+{
+	if (t->cred_state == c)
+		return;
+	log_debug(t->name, "credentials %s -> %s", http_credentials_state_name(t->cred_state),
+	    http_credentials_state_name(c));
+	t->cred_state = c;
+}
+
+/* oauth2 answers a 401 with a refresh, or a sign-in: its own business, as before. Every other
+ * plugin's credentials are the same until something outside changes them. */
+static int
+http_credentials_static(const struct remote *t)
+{
+	return strcmp(auth_plugin_name(t->auth), "oauth2") != 0;
+}
+
+static void
+http_credentials_digest(const struct mcpgw_headers *h, unsigned char out[32])
+{
+	struct sha256 c;
+
+	sha256_init(&c);
+	for (size_t i = 0; i < h->n; i++) {
+		sha256_update(&c, h->name[i], strlen(h->name[i]) + 1);
+		sha256_update(&c, h->value[i], strlen(h->value[i]) + 1);
+	}
+	sha256_final(&c, out);
+}
+
+/* What a person should look at when the server refuses the credentials: a file, a variable, a
+ * program or a setting by name, never a value. */
+static void
+http_credentials_advice(const struct remote *t, char *out, size_t outlen)
+{
+	const char *plugin = auth_plugin_name(t->auth);
+	json_t *a = t->cfg->auth;
+	const char *file = json_string_value(json_object_get(a, "token_file"));
+	const char *env = json_string_value(json_object_get(a, "token_env"));
+	const char *prog = json_string_value(json_array_get(json_object_get(a, "command"), 0));
+
+	if (strcmp(plugin, "bearer") == 0 && file)
+		snprintf(out, outlen, "check the token in %s", file);
+	else if (strcmp(plugin, "bearer") == 0 && env)
+		snprintf(out, outlen, "check environment variable %s (read when the server starts)", env);
+	else if (strcmp(plugin, "exec") == 0 && prog)
+		snprintf(out, outlen, "check what credential helper %s prints", prog);
+	else if (strcmp(plugin, "headers") == 0)
+		snprintf(out, outlen, "check the values under its auth: headers:");
+	else
+		snprintf(out, outlen, "check the credentials of auth plugin %s", plugin);
+}
+
+/* The credentials for s. Static ones that the server refused and that have not changed since
+ * are not sent again: AUTH_ERROR, s->cred_dead, and the reason in err. */
 enum auth_result
 http_credentials_get(struct stream *s, char *err, size_t errlen)
 {
 	struct remote *t = s->t;
+	enum auth_result ar;
+	char advice[200];
 
-	return auth_headers(t->auth, &t->auth_hdrs, err, errlen);
+	if ((ar = auth_headers(t->auth, &t->auth_hdrs, err, errlen)) != AUTH_OK)
+		return ar;
+	http_credentials_digest(&t->auth_hdrs, s->cred);
+	if (t->cred_state != CRED_REFUSED || memcmp(s->cred, t->cred_refused, sizeof s->cred) != 0)
+		return AUTH_OK;
+	auth_headers_clear(&t->auth_hdrs);
+	http_credentials_advice(t, advice, sizeof advice);
+	if (strcmp(auth_plugin_name(t->auth), "none") == 0)
+		snprintf(err, errlen, "server '%s' wants credentials (%s); not retried: give it an auth: plugin",
+		    t->name, t->cred_why);
+	else
+		snprintf(err, errlen, "server '%s' refused its credentials (%s) and they have not changed since; "
+		    "not retried: %s", t->name, t->cred_why, advice);
+	s->cred_dead = 1;
+	return AUTH_ERROR;
+}
+
+void
+http_credentials_accepted(struct remote *t)
+{
+	http_credentials_set_state(t, CRED_OK);
+}
+
+/* Static credentials of s refused: remembered, so that only different ones go out. */
+static void
+http_credentials_refuse(struct stream *s, const char *why)
+{
+	struct remote *t = s->t;
+
+	memcpy(t->cred_refused, s->cred, sizeof t->cred_refused);
+	snprintf(t->cred_why, sizeof t->cred_why, "%.90s", why);
+	http_credentials_set_state(t, CRED_REFUSED);
 }
 
 struct curl_slist *
@@ -145,10 +245,12 @@ void
 http_credentials_refused(struct stream *s, struct out_msg *m, const char *why, int first_init)
 {
 	struct remote *t = s->t;
-	char w[400];
+	char w[400], advice[200];
 
 	http_credentials_challenge(s);
-	if (!m->auth_retried) {		/* once more with fresh credentials */
+	if (http_credentials_static(t))
+		http_credentials_refuse(s, why);
+	if (!m->auth_retried) {		/* once more with fresh credentials (static: changed ones) */
 		m->auth_retried = 1;
 		transport_http_outq_push(t, m, 1);
 		if (first_init)
@@ -157,11 +259,42 @@ http_credentials_refused(struct stream *s, struct out_msg *m, const char *why, i
 			transport_http_flush(t);
 		return;
 	}
-	snprintf(w, sizeof w, "server '%s' refused the credentials of auth plugin %s (%.200s)", t->name,
-	    auth_plugin_name(t->auth), why);
-	if (first_init) {
+	if (!http_credentials_static(t)) {
+		snprintf(w, sizeof w, "server '%s' refused the credentials of auth plugin %s (%.200s)", t->name,
+		    auth_plugin_name(t->auth), why);
+		if (first_init) {
+			transport_http_out_free(m);
+			transport_http_close(t, w);
+		} else
+			transport_http_fail_msg(t, m, w);
+		return;
+	}
+	http_credentials_advice(t, advice, sizeof advice);
+	snprintf(w, sizeof w, "server '%s' refused its credentials again after they changed (%.90s): %s",
+	    t->name, why, advice);
+	if (first_init || s->reinit || m->internal) {
 		transport_http_out_free(m);
-		transport_http_close(t, w);
+		transport_http_fail(t, w);
 	} else
 		transport_http_fail_msg(t, m, w);
+}
+
+int
+http_credentials_refused_events(struct stream *s, const char *why)
+{
+	struct remote *t = s->t;
+	char w[400], advice[200];
+
+	http_credentials_challenge(s);
+	if (!http_credentials_static(t) ||
+	    (t->state != REMOTE_SSE_CONNECTING && t->state != REMOTE_RECOVERING))
+		return 0;
+	http_credentials_refuse(s, why);
+	if (!s->auth_retry)
+		return 1;
+	http_credentials_advice(t, advice, sizeof advice);
+	snprintf(w, sizeof w, "server '%s' refused its credentials again after they changed (%.90s): %s",
+	    t->name, why, advice);
+	transport_http_fail(t, w);
+	return -1;
 }

@@ -57,7 +57,10 @@ http_post_done(struct stream *s, enum http_result res, const char *err)
 	}
 	if (res == HTTP_ERR_ABORTED && s->status == 0) {	/* never started (credentials, memory) */
 		s->msg = NULL;
-		if (first_init) {
+		if (s->cred_dead && (first_init || s->reinit || m->internal)) {
+			transport_http_out_free(m);
+			transport_http_fail(t, err);
+		} else if (first_init) {
 			transport_http_out_free(m);
 			transport_http_close(t, err);
 		} else

@@ -24,6 +24,7 @@ http_sse_open(struct remote *t, long delay_ms)
 	if ((s = http_stream_new(t, ST_LEGACY, NULL)) == NULL)
 		return;
 	t->get = s;
+	s->auth_retry = t->cred_state == CRED_REFUSED;
 	free(t->endpoint);
 	t->endpoint = NULL;
 	if (t->inflight == NULL)
@@ -75,6 +76,10 @@ http_sse_done(struct stream *s, enum http_result res, const char *err)
 	struct remote *t = s->t;
 	char why[300], w[600];
 
+	if (s->cred_dead) {		/* not sent: the server refused these credentials already */
+		transport_http_fail(t, err);
+		return;
+	}
 	if (s->overlong)
 		transport_http_inq_mark(t, 0);
 	if (s->status >= 300)
@@ -90,8 +95,13 @@ http_sse_done(struct stream *s, enum http_result res, const char *err)
 		http_sse_open(t, 0);
 		return;
 	}
-	if (s->auth_refused)
-		http_credentials_challenge(s);
+	if (s->auth_refused) {
+		int r = http_credentials_refused_events(s, why);
+		if (r > 0)
+			http_sse_open(t, 0);
+		if (r != 0)
+			return;
+	}
 	if (t->state == REMOTE_SSE_CONNECTING) {
 		http_detect_neither(t, why, w, sizeof w);
 		transport_http_close(t, w);

@@ -310,6 +310,7 @@ http_stream_response_cb(void *arg, struct http_req *req, long status)
 
 	s->status = status;
 	if (status >= 200 && status < 300) {
+		http_credentials_accepted(t);
 		if (http_streamable_take_session(s, req) < 0)
 			return -1;
 		if (http_stream_ct_is(ct, "text/event-stream")) {

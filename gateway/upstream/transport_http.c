@@ -321,6 +321,15 @@ transport_http_close(struct remote *t, const char *why)
 	transport_http_kick(t);
 }
 
+void
+transport_http_fail(struct remote *t, const char *why)
+{
+	if (t->closing)
+		return;
+	t->fatal = 1;
+	transport_http_close(t, why);
+}
+
 /* Sends one message now (the caller checked that it may). */
 void
 transport_http_post(struct remote *t, struct out_msg *m)
@@ -427,7 +436,8 @@ transport_http_work_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (t->closing && !t->closed_reported && !t->freed && (t->inq == NULL || t->paused)) {
 		t->closed_reported = 1;
-		t->cbs.closed(t->cbs.arg, t->closed_why, t->signin ? TRANSPORT_CLOSED_SIGNIN : -1);
+		t->cbs.closed(t->cbs.arg, t->closed_why, t->signin ? TRANSPORT_CLOSED_SIGNIN :
+		    t->fatal ? TRANSPORT_CLOSED_FAILED : -1);
 	}
 	t->depth--;
 	if (t->freed && t->depth == 0)

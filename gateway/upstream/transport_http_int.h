@@ -61,6 +61,12 @@ enum get_state {
 	GET_OFF,		/* the server offers none (405): never again in this session */
 };
 
+/* Static credentials after a refusal (http_credentials.c); oauth2 keeps its own refresh. */
+enum cred_state {
+	CRED_OK,		/* nothing refused since the last success */
+	CRED_REFUSED,		/* refused: only different credentials are sent (once) */
+};
+
 enum stream_kind { ST_POST, ST_GET, ST_RESUME, ST_LEGACY, ST_DELETE };
 enum body_kind { BODY_IGNORE, BODY_JSON, BODY_SSE, BODY_ERROR };
 
@@ -108,6 +114,9 @@ struct stream {
 	int resumes;			/* RESUME: attempts without progress */
 	unsigned epoch;
 	int reinit;			/* POST: a recovery's initialize */
+	int auth_retry;			/* LEGACY: opened while the credentials stood refused */
+	int cred_dead;			/* not sent: the credentials were the refused ones */
+	unsigned char cred[32];		/* digest of the credentials it carries */
 	struct timespec started;
 };
 
@@ -158,8 +167,12 @@ struct remote {
 	int depth, freed;
 	char closed_why[300];
 	int closing, closed_reported;
+	int fatal;			/* closed for a reason a restart cannot fix */
 
 	int signin;			/* the auth plugin waits for a person to sign in */
+	enum cred_state cred_state;
+	unsigned char cred_refused[32];	/* digest of the refused credentials (CRED_REFUSED) */
+	char cred_why[100];		/* and the server's answer, as status text */
 	struct mcpgw_headers auth_hdrs;
 	char *secrets[2 * AUTH_MAX_HEADERS + 64];	/* header values kept out of any text we write */
 	size_t nsecrets;
@@ -178,6 +191,8 @@ void transport_http_set_get_state(struct remote *, enum get_state);
 const struct transport_ops *transport_http_ops(enum remote_kind);
 void transport_http_kick(struct remote *);
 void transport_http_close(struct remote *, const char *why);
+/* Closed, and the upstream must not start it again (TRANSPORT_CLOSED_FAILED). */
+void transport_http_fail(struct remote *, const char *why);
 void transport_http_post(struct remote *, struct out_msg *);
 void transport_http_flush(struct remote *);
 long transport_http_stream_ms(const struct stream *);
