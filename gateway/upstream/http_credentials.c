@@ -176,6 +176,17 @@ http_credentials_advice(const struct remote *t, char *out, size_t outlen)
 		snprintf(out, outlen, "check the credentials of auth plugin %s", plugin);
 }
 
+/* Changed credentials were refused as well. */
+static void
+http_credentials_again(const struct remote *t, const char *why, char *out, size_t outlen)
+{
+	char advice[200];
+
+	http_credentials_advice(t, advice, sizeof advice);
+	snprintf(out, outlen, "server '%s' refused its credentials again after they changed (%.90s): %s",
+	    t->name, why, advice);
+}
+
 /* The credentials for s. Static ones that the server refused and that have not changed since
  * are not sent again: AUTH_ERROR, s->cred_dead, and the reason in err. */
 enum auth_result
@@ -185,8 +196,11 @@ http_credentials_get(struct stream *s, char *err, size_t errlen)
 	enum auth_result ar;
 	char advice[200];
 
-	if ((ar = auth_headers(t->auth, &t->auth_hdrs, err, errlen)) != AUTH_OK)
+	if ((ar = auth_headers(t->auth, &t->auth_hdrs, err, errlen)) != AUTH_OK) {
+		if (ar == AUTH_SIGNIN)
+			t->signin = 1;	/* closed as TRANSPORT_CLOSED_SIGNIN: no restarts, a wait */
 		return ar;
+	}
 	http_credentials_digest(&t->auth_hdrs, s->cred);
 	if (t->cred_state != CRED_REFUSED || memcmp(s->cred, t->cred_refused, sizeof s->cred) != 0)
 		return AUTH_OK;
@@ -245,7 +259,7 @@ void
 http_credentials_refused(struct stream *s, struct out_msg *m, const char *why, int first_init)
 {
 	struct remote *t = s->t;
-	char w[400], advice[200];
+	char w[400];
 
 	http_credentials_challenge(s);
 	if (http_credentials_static(t))
@@ -269,9 +283,7 @@ http_credentials_refused(struct stream *s, struct out_msg *m, const char *why, i
 			transport_http_fail_msg(t, m, w);
 		return;
 	}
-	http_credentials_advice(t, advice, sizeof advice);
-	snprintf(w, sizeof w, "server '%s' refused its credentials again after they changed (%.90s): %s",
-	    t->name, why, advice);
+	http_credentials_again(t, why, w, sizeof w);
 	if (first_init || s->reinit || m->internal) {
 		transport_http_out_free(m);
 		transport_http_fail(t, w);
@@ -283,7 +295,7 @@ int
 http_credentials_refused_events(struct stream *s, const char *why)
 {
 	struct remote *t = s->t;
-	char w[400], advice[200];
+	char w[400];
 
 	http_credentials_challenge(s);
 	if (!http_credentials_static(t) ||
@@ -292,9 +304,7 @@ http_credentials_refused_events(struct stream *s, const char *why)
 	http_credentials_refuse(s, why);
 	if (!s->auth_retry)
 		return 1;
-	http_credentials_advice(t, advice, sizeof advice);
-	snprintf(w, sizeof w, "server '%s' refused its credentials again after they changed (%.90s): %s",
-	    t->name, why, advice);
+	http_credentials_again(t, why, w, sizeof w);
 	transport_http_fail(t, w);
 	return -1;
 }

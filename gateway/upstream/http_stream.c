@@ -223,8 +223,6 @@ http_stream_start(struct stream *s)
 	}
 	if (ar == AUTH_ERROR || ar == AUTH_SIGNIN) {
 		http_stream_unlink(t, s);
-		if (ar == AUTH_SIGNIN)
-			t->signin = 1;
 		http_stream_finish(s, HTTP_ERR_ABORTED, err);
 		http_stream_free(s);
 		/* A sign-in is a person's business: the transport ends (the upstream says so to its

@@ -95,3 +95,38 @@ test("a refused token whose file was rewritten before the retry: sent once more,
     rmTmp(dir);
   }
 });
+
+test("a token refused while the server is up: that call fails at once naming the file, the server stays up, the next call after a fix succeeds", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("refused-up");
+  const serverTok = path.join(dir, "server-token");
+  const gwTok = path.join(dir, "gw-token");
+  const rec = path.join(dir, "requests.jsonl");
+  const NEW = "tok-new-77777777777777777777777777";
+  writeSecret(serverTok, GOOD + "\n");
+  writeSecret(gwTok, GOOD + "\n");
+  const srv = await startServer(["--name", "f", "--token-file", serverTok, "--record", rec]);
+  let s;
+  try {
+    s = await openSession({ dir, servers: { f: { url: srv.url, auth: { plugin: "bearer", token_file: gwTok } } } });
+    assert.equal(await s.callText("f__echo", { text: "1" }), "f:1");
+    // the server moves to a new token; the gateway's file still holds the old one
+    writeSecret(serverTok, NEW + "\n");
+    const before = records(rec).filter((r) => r.method === "POST").length;
+    await assert.rejects(s.call("f__echo", { text: "2" }), (e) => {
+      assert.match(e.message, /server 'f' refused its credentials \(HTTP 401.*\) and they have not changed since; not retried: check the token in .*gw-token/);
+      assert.ok(!e.message.includes(GOOD), "no token in the error");
+      return true;
+    });
+    const posts = records(rec).filter((r) => r.method === "POST").slice(before);
+    assert.equal(posts.length, 1, "the refused call went out once");
+    writeSecret(gwTok, NEW + "\n");
+    assert.equal(await s.callText("f__echo", { text: "3" }), "f:3");
+    assert.ok(!/restarting in|-> failed/.test(s.gw.stderr), `the server stayed up:\n${s.gw.stderr}`);
+    assert.ok(!s.gw.stderr.includes(GOOD) && !s.gw.stderr.includes(NEW), "no token in the log");
+    await s.shutdown();
+  } finally {
+    s?.destroy();
+    await stopAll([srv]);
+    rmTmp(dir);
+  }
+});
