@@ -205,6 +205,8 @@ http_credentials_get(struct stream *s, char *err, size_t errlen)
 	if (t->cred_state != CRED_REFUSED || memcmp(s->cred, t->cred_refused, sizeof s->cred) != 0)
 		return AUTH_OK;
 	auth_headers_clear(&t->auth_hdrs);
+	/* and the plugin looks again next time (bearer: the file; exec: the helper), as after a 401 */
+	auth_rejected(t->auth, t->cred_status);
 	http_credentials_advice(t, advice, sizeof advice);
 	if (strcmp(auth_plugin_name(t->auth), "none") == 0)
 		snprintf(err, errlen, "server '%s' wants credentials (%s); not retried: give it an auth: plugin",
@@ -229,6 +231,7 @@ http_credentials_refuse(struct stream *s, const char *why)
 	struct remote *t = s->t;
 
 	memcpy(t->cred_refused, s->cred, sizeof t->cred_refused);
+	t->cred_status = (int)s->status;
 	snprintf(t->cred_why, sizeof t->cred_why, "%.90s", why);
 	http_credentials_set_state(t, CRED_REFUSED);
 }

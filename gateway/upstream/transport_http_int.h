@@ -173,6 +173,7 @@ struct remote {
 	enum cred_state cred_state;
 	unsigned char cred_refused[32];	/* digest of the refused credentials (CRED_REFUSED) */
 	char cred_why[100];		/* and the server's answer, as status text */
+	int cred_status;		/* 401 or 403 */
 	struct mcpgw_headers auth_hdrs;
 	char *secrets[2 * AUTH_MAX_HEADERS + 64];	/* header values kept out of any text we write */
 	size_t nsecrets;

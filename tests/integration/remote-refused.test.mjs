@@ -96,20 +96,31 @@ test("a refused token whose file was rewritten before the retry: sent once more,
   }
 });
 
-test("a token refused while the server is up: that call fails at once naming the file, the server stays up, the next call after a fix succeeds", { timeout: T(60000) }, async () => {
+test("a token refused while the server is up: that call fails at once naming what to check, the server stays up, the next call after a fix succeeds", { timeout: T(60000) }, async () => {
   const dir = makeTmp("refused-up");
   const serverTok = path.join(dir, "server-token");
   const gwTok = path.join(dir, "gw-token");
+  const helperTok = path.join(dir, "helper-token");
   const rec = path.join(dir, "requests.jsonl");
   const NEW = "tok-new-77777777777777777777777777";
   writeSecret(serverTok, GOOD + "\n");
   writeSecret(gwTok, GOOD + "\n");
-  const srv = await startServer(["--name", "f", "--token-file", serverTok, "--record", rec]);
+  writeSecret(helperTok, GOOD + "\n");
+  const helper = path.join(dir, "cred-helper");
+  fs.writeFileSync(helper, `#!/bin/sh\nprintf '{"access_token": "%s"}\\n' "$(cat ${helperTok})"\n`, { mode: 0o755 });
+  const srv = await startServer(["--name", "r", "--token-file", serverTok, "--record", rec]);
   let s;
   try {
-    s = await openSession({ dir, servers: { f: { url: srv.url, auth: { plugin: "bearer", token_file: gwTok } } } });
-    assert.equal(await s.callText("f__echo", { text: "1" }), "f:1");
-    // the server moves to a new token; the gateway's file still holds the old one
+    s = await openSession({
+      dir,
+      servers: {
+        f: { url: srv.url, auth: { plugin: "bearer", token_file: gwTok } },
+        x: { url: srv.url, auth: { plugin: "exec", command: [helper] } },
+      },
+    });
+    assert.equal(await s.callText("f__echo", { text: "1" }), "r:1");
+    assert.equal(await s.callText("x__echo", { text: "1" }), "r:1");
+    // the server moves to a new token; the gateway's file and the helper still give the old one
     writeSecret(serverTok, NEW + "\n");
     const before = records(rec).filter((r) => r.method === "POST").length;
     await assert.rejects(s.call("f__echo", { text: "2" }), (e) => {
@@ -117,11 +128,16 @@ test("a token refused while the server is up: that call fails at once naming the
       assert.ok(!e.message.includes(GOOD), "no token in the error");
       return true;
     });
-    const posts = records(rec).filter((r) => r.method === "POST").slice(before);
-    assert.equal(posts.length, 1, "the refused call went out once");
+    await assert.rejects(s.call("x__echo", { text: "2" }), /server 'x' refused its credentials .*not retried: check what credential helper .*cred-helper prints/);
+    assert.equal(records(rec).filter((r) => r.method === "POST").length - before, 2, "each refused call went out once");
+    // a second call before any fix is not sent at all
+    await assert.rejects(s.call("f__echo", { text: "3" }), /not retried/);
+    assert.equal(records(rec).filter((r) => r.method === "POST").length - before, 2, "nothing sent with a token known to be refused");
     writeSecret(gwTok, NEW + "\n");
-    assert.equal(await s.callText("f__echo", { text: "3" }), "f:3");
-    assert.ok(!/restarting in|-> failed/.test(s.gw.stderr), `the server stayed up:\n${s.gw.stderr}`);
+    writeSecret(helperTok, NEW + "\n");
+    assert.equal(await s.callText("f__echo", { text: "4" }), "r:4");
+    assert.equal(await s.callText("x__echo", { text: "4" }), "r:4");
+    assert.ok(!/restarting in|-> failed/.test(s.gw.stderr), `the servers stayed up:\n${s.gw.stderr}`);
     assert.ok(!s.gw.stderr.includes(GOOD) && !s.gw.stderr.includes(NEW), "no token in the log");
     await s.shutdown();
   } finally {
