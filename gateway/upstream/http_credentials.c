@@ -167,7 +167,7 @@ http_credentials_advice(const struct remote *t, char *out, size_t outlen)
 	if (strcmp(plugin, "bearer") == 0 && file)
 		snprintf(out, outlen, "check the token in %s", file);
 	else if (strcmp(plugin, "bearer") == 0 && env)
-		snprintf(out, outlen, "check environment variable %s (read when the server starts)", env);
+		snprintf(out, outlen, "check environment variable %s where the gateway is started", env);
 	else if (strcmp(plugin, "exec") == 0 && prog)
 		snprintf(out, outlen, "check what credential helper %s prints", prog);
 	else if (strcmp(plugin, "headers") == 0)
