@@ -15,6 +15,7 @@
 struct transport;
 
 #define TRANSPORT_CLOSED_SIGNIN	(-2)
+#define TRANSPORT_CLOSED_FAILED	(-3)
 
 struct transport_cbs {
 	/* One complete JSON-RPC message (text without newline; taken over). */
@@ -24,7 +25,9 @@ struct transport_cbs {
 	/* The transport is gone for good (process exited, HTTP server unreachable after retries,
 	 * authorisation refused). why is for the log and error replies; no secret in it.
 	 * status: the wait status for a child, -1 otherwise, TRANSPORT_CLOSED_SIGNIN when the
-	 * server waits for a person to sign in (its auth plugin said so; why says how). */
+	 * server waits for a person to sign in (its auth plugin said so; why says how),
+	 * TRANSPORT_CLOSED_FAILED when starting it again cannot help (static credentials that
+	 * the server refused; why says what to check). */
 	void (*closed)(void *arg, const char *why, int status);
 	/* A line of the server's diagnostics (a child's stderr). */
 	void (*log)(void *arg, const char *line);

@@ -870,6 +870,12 @@ upstream_closed_cb(void *arg, const char *why_tr, int status)
 		upstream_signin_wait(up, why);
 		return;
 	}
+	if (status == TRANSPORT_CLOSED_FAILED) {	/* a restart would meet the same refusal */
+		snprintf(up->last_error, sizeof up->last_error, "%s", why);
+		log_error(up->cfg->name, "%s", why);
+		upstream_set_state(up, UPSTREAM_FAILED);
+		return;
+	}
 	if (up->last_error[0] == '\0' || up->state == UPSTREAM_READY)
 		snprintf(up->last_error, sizeof up->last_error, "%s", why);
 	if (up->state == UPSTREAM_READY && util_ms_since(&up->ready_at) >= UPSTREAM_STABLE_MS)
