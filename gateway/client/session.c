@@ -871,28 +871,31 @@ text_token(const struct msg *m, struct jsonfast_span meta, json_t **tok, struct 
 static int
 tools_call_text(struct session *s, struct msg *m, json_t *id)
 {
-	struct jsonfast_span p = m->f.params, name, args, meta, tok_at = { 0, 0 };
+	static const char *const keys[] = { "name", "arguments", "_meta" };
+	struct jsonfast_span p = m->f.params, v[3], name, meta, tok_at = { 0, 0 };
 	struct upstream *up;
 	const char *orig;
 	char nm[256];
 	json_t *tok = NULL;
 	size_t qlen;
-	int r;
 
-	if (m->f.kind != JSONFAST_REQUEST || p.end == 0 ||
-	    jsonfast_plain_string(m->text, p, "name", &name) != 1 || name.end - name.start >= sizeof nm)
+	/* One pass over params finds the three members a call is routed by. */
+	if (m->f.kind != JSONFAST_REQUEST || p.end == 0 || jsonfast_members(m->text, p, keys, 3, v) < 0)
 		return -1;
+	name = v[0];
+	meta = v[2];
+	if (name.end - name.start < 2 || m->text[name.start] != '"' || name.end - name.start - 2 >= sizeof nm ||
+	    memchr(m->text + name.start + 1, '\\', name.end - name.start - 2))
+		return -1;	/* absent, not a string, or escaped: the tree's way answers */
+	name.start++;
+	name.end--;
 	memcpy(nm, m->text + name.start, name.end - name.start);
 	nm[name.end - name.start] = '\0';
 	if (router_tool(s->router, nm, &up, &orig) < 0)
 		return -1;	/* unknown: the tree's way waits, audits and answers */
-	r = msg_member(m, p, "arguments", &args);
-	if (r < 0 || (r == 1 && m->text[args.start] != '{'))
+	if ((v[1].end && m->text[v[1].start] != '{') || (meta.end && m->text[meta.start] != '{'))
 		return -1;
-	r = msg_member(m, p, "_meta", &meta);
-	if (r < 0 || (r == 1 && m->text[meta.start] != '{'))
-		return -1;
-	if (r == 1 && text_token(m, meta, &tok, &tok_at) < 0)
+	if (meta.end && text_token(m, meta, &tok, &tok_at) < 0)
 		return -1;
 
 	/* The new params: the name's value (quotes included) replaced by the upstream's name. */

@@ -401,10 +401,13 @@ jsonfast_check(const char *buf, size_t len, struct jsonfast *out)
 }
 
 int
-jsonfast_member(const char *buf, struct jsonfast_span obj, const char *key, struct jsonfast_span *out)
+jsonfast_members(const char *buf, struct jsonfast_span obj, const char *const *keys, size_t n,
+    struct jsonfast_span *out)
 {
 	struct scan s = { buf, obj.end, obj.start, 0 };
-	size_t klen = strlen(key);
+	int found = 0;
+	for (size_t k = 0; k < n; k++)
+		out[k].start = out[k].end = 0;
 	ws(&s);
 	if (s.i >= s.len || buf[s.i] != '{')
 		return -1;
@@ -419,7 +422,7 @@ jsonfast_member(const char *buf, struct jsonfast_span obj, const char *key, stru
 			return -1;
 		ks = s.i + 1;
 		if (string(&s, &esc) < 0 || esc)
-			return -1;
+			return -1;	/* "na\u006de" is "name" too: only the tree can say */
 		ke = s.i - 1;
 		ws(&s);
 		if (s.i >= s.len || buf[s.i] != ':')
@@ -429,19 +432,28 @@ jsonfast_member(const char *buf, struct jsonfast_span obj, const char *key, stru
 		vs = s.i;
 		if (value(&s) < 0)
 			return -1;
-		if (ke - ks == klen && memcmp(buf + ks, key, klen) == 0) {
-			out->start = vs;
-			out->end = s.i;
-			return 1;
-		}
+		for (size_t k = 0; k < n; k++)
+			if (out[k].end == 0 && strlen(keys[k]) == ke - ks && memcmp(buf + ks, keys[k], ke - ks) == 0) {
+				out[k].start = vs;
+				out[k].end = s.i;
+				if (++found == (int)n)
+					return found;	/* a later duplicate is the parser's to refuse */
+			}
 		ws(&s);
 		if (s.i < s.len && buf[s.i] == ',') {
 			s.i++;
 			ws(&s);
 			continue;
 		}
-		return s.i < s.len && buf[s.i] == '}' ? 0 : -1;
+		return s.i < s.len && buf[s.i] == '}' ? found : -1;
 	}
+}
+
+int
+jsonfast_member(const char *buf, struct jsonfast_span obj, const char *key, struct jsonfast_span *out)
+{
+	int r = jsonfast_members(buf, obj, &key, 1, out);
+	return r < 0 ? -1 : r;
 }
 
 int

@@ -35,6 +35,10 @@ enum jsonfast_kind jsonfast_check(const char *buf, size_t len, struct jsonfast *
  * - "na\u006de" is "name" too -, or anything jsonfast_check would be unsure of): then only the
  * parsed tree is authoritative. */
 int jsonfast_member(const char *buf, struct jsonfast_span obj, const char *key, struct jsonfast_span *out);
+/* The same for n keys in one pass: out[i] is key i's value span ({0, 0} when absent). The number
+ * of keys found, or -1 as above. */
+int jsonfast_members(const char *buf, struct jsonfast_span obj, const char *const *keys, size_t n,
+    struct jsonfast_span *out);
 
 /* The text of a member of an object value in buf (span from jsonfast or a previous call) when it
  * is a string without escapes: 1 and its span without quotes; 0 absent; -1 present but not such a
