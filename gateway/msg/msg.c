@@ -37,8 +37,17 @@ msg_of_tree(json_t *tree)
 int
 msg_parse(struct msg *m)
 {
-	if (m->parsed == 0)
+	if (m->parsed == 0) {
 		m->parsed = jsonrpc_parse(m->text, m->len, &m->rpc) == 0 ? 1 : -1;
+		if (m->parsed > 0 && m->rpc.raw == NULL) {
+			/* The parse replaced the message (a reply refused for a case-variant key became an
+			 * error for its call): the text is not what goes on any more, only the tree. */
+			free(m->text);
+			m->text = NULL;
+			m->len = 0;
+			m->f.kind = JSONFAST_UNSURE;
+		}
+	}
 	return m->parsed > 0 ? 0 : -1;
 }
 
