@@ -626,8 +626,13 @@ upstream_handshake(struct upstream *up)
 	/* No timer of its own: the start-up timer bounds it, and a request timeout would cancel it
 	 * (MCP forbids cancelling initialize) and log a second failure for the same attempt. */
 	struct upstream_req r = { .method = "initialize", .params = params, .timeout_ms = -1 };
-	if (upstream_call(up, &r, &cbs, up, NULL) < 0)
-		upstream_restartable_failure(up, "cannot send initialize");
+	if (upstream_call(up, &r, &cbs, up, NULL) < 0 && up->tr && !up->closing) {
+		/* Its input is closed: the server has exited, and the close path says how (with its
+		 * exit status, which comes once its keeper has ended the whole tree). */
+		log_debug(up->cfg->name, "initialize not sent: the server's input is closed");
+		up->closing = 1;
+		transport_stop(up->tr);
+	}
 }
 
 void

@@ -1,7 +1,8 @@
 // sessions.mjs: the service's memory per session for `make bench`: starts `mcpgw serve` on a unix
 // socket with server-everything, opens N idle sessions (initialize, initialized, tools/list), reads
-// the gateway's RSS, then keeps 32 sessions busy with echo calls and reads its peak RSS. Prints
-// "sessions IDLE_N RSS_KB PER_SESSION_KB BUSY_N HWM_KB" for table.sh. Bounded by --deadline.
+// the gateway's RSS, then keeps 32 sessions busy with echo calls (each its own client, one call at a
+// time) and reads its peak RSS and the calls a second. Prints
+// "sessions IDLE_N RSS_KB PER_SESSION_KB BUSY_N HWM_KB CALLS_PER_S" for table.sh. Bounded by --deadline.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -52,11 +53,13 @@ try {
   for (let i = 0; i < N; i++) await open(i);
   const rss = status("VmRSS");
   const busy = await Promise.all(Array.from({ length: BUSY }, (_, i) => open(N + i)));
+  const t0 = performance.now();
   await Promise.all(busy.map(async (sid) => {
     for (let k = 0; k < CALLS; k++) await post(sid, { jsonrpc: "2.0", id: 10 + k, method: "tools/call", params: { name: "everything__echo", arguments: { message: "x" } } });
   }));
+  const cps = (BUSY * CALLS) / ((performance.now() - t0) / 1000);
   const hwm = status("VmHWM");
-  console.log(`sessions ${N} ${rss} ${((rss - rss0) / N).toFixed(2)} ${BUSY} ${hwm}`);
+  console.log(`sessions ${N} ${rss} ${((rss - rss0) / N).toFixed(2)} ${BUSY} ${hwm} ${cps.toFixed(0)}`);
   done(0);
 } catch (e) {
   console.error(`sessions: ${e.message}\n${stderr.slice(-1000)}`);

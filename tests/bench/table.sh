@@ -67,7 +67,7 @@ FILENAME == ARGV[1] {
 	if (f[1] == "lat") { med[f[2]] = f[3]; p99[f[2]] = f[4]; mean[f[2]] = f[5]; cpu[f[2]] = f[6] }
 	else if (f[1] == "tp") tp[f[2]] = f[3]
 	else if (f[1] == "hwm") hwm[f[2]] = f[3]
-	else if (f[1] == "sessions") { s_idle = f[2]; s_rss = f[3]; s_per = f[4]; s_busy = f[5]; s_hwm = f[6] }
+	else if (f[1] == "sessions") { s_idle = f[2]; s_rss = f[3]; s_per = f[4]; s_busy = f[5]; s_hwm = f[6]; s_cps = f[7] }
 	else if (f[1] == "fail") {
 		r = f[2]; sub(/-r[0-9]+$/, "", r)
 		w = $0; sub(/^fail [^ ]+ /, "", w)
@@ -165,7 +165,7 @@ END {
 	if (line != "")
 		printf "\nwith %d servers of 100 tools, the first complete tools/list came after: %s\n", AGGN, line
 	if (s_idle != "")
-		printf "\nmcpgw serve: RSS %s kB with %s idle sessions (%s kB a session); peak RSS %s kB with %s sessions busy\n", s_rss, s_idle, s_per, s_hwm, s_busy
+		printf "\nmcpgw serve: RSS %s kB with %s idle sessions (%s kB a session); peak RSS %s kB with %s sessions busy, %s calls/s over them (node fetch clients on a unix socket)\n", s_rss, s_idle, s_per, s_hwm, s_busy, s_cps
 	else if ("sessions" in fail)
 		printf "\nmcpgw serve sessions: %s\n", fail["sessions"]
 	if ("cold-mcpgw" in aggok && anon["cold-mcpgw"] != "")

@@ -219,6 +219,21 @@ test("a server that fails is logged in words with the next step, not as a state 
   assert.doesNotMatch(err, /state \w+ -> failed/);
 }));
 
+test("a server that exits at once is reported by its exit status, not by the initialize it could not send", { timeout: T(30000) }, withDir("exitlog", async (dir) => {
+  const file = writeConfig(dir, { dies: { command: "/bin/sh", args: ["-c", "exit 3"] } });
+  const argv = [...WRAPPER, BIN, "run", "-c", file, "--system-policy", ""];
+  const p = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], cwd: dir, env: { ...process.env, XDG_STATE_HOME: path.join(dir, "state") } });
+  let err = "";
+  p.stderr.on("data", (c) => (err += c));
+  p.stdin.write(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } }) + "\n");
+  const deadline = Date.now() + T(15000);
+  while ((err.match(/exited \(status 3\)/g) || []).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  p.stdin.end();
+  await new Promise((r) => p.on("close", r));
+  assert.match(err, /mcpgw: warn: \[dies\] server 'dies' exited \(status 3\); restarting in \d+ ms \(attempt 1 of 5\)/);
+  assert.doesNotMatch(err, /cannot send initialize/, "the exit status is the reason, said once per attempt");
+}));
+
 // ---------------------------------------------------------------------------------------------
 // item 4: progress
 

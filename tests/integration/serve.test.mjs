@@ -115,10 +115,10 @@ test("serve: the SDK's Streamable HTTP client lists and calls tools, progress be
   }
 });
 
-test("serve: 20 clients share one child per server, and no session sees another's replies", async () => {
+test("serve: 50 clients share one child per server, and no session sees another's replies", async () => {
   const { gw, dir, addrs } = await startServe({ servers: { everything: servers.everything() } });
   try {
-    const n = 20;
+    const n = 50;
     const sessions = await Promise.all(Array.from({ length: n }, () => connect(urlOf(addrs[0]))));
     // Every SDK client numbers its requests from 0: the same ids in every session, at once.
     const results = await Promise.all(sessions.map(({ client }, i) =>
