@@ -127,6 +127,16 @@ gw_leave(struct gateway *g, struct log_sink *prev)
 		log_sink_leave(prev);
 }
 
+/* Every callback into the gateway (router hooks, timers, the file watch) runs with the gateway's
+ * log sink current: NAME is NAME_in between gw_enter and gw_leave. */
+#define GW_WRAP(name, params, args)						\
+	static void name params							\
+	{									\
+		struct log_sink *prev_ = gw_enter(arg);				\
+		name##_in args;							\
+		gw_leave(arg, prev_);						\
+	}
+
 /* ---- which session gets what an upstream sends ---- */
 
 /* The session a server-to-client request (sampling, elicitation, roots) or a notification that
@@ -163,14 +173,7 @@ gw_list_changed_in(void *arg, unsigned which)
 		session_list_changed(g->sess[i], which);
 }
 
-static void
-gw_list_changed(void *arg, unsigned which)
-{
-	struct gateway *g_ = arg;
-	struct log_sink *prev = gw_enter(g_);
-	gw_list_changed_in(arg, which);
-	gw_leave(g_, prev);
-}
+GW_WRAP(gw_list_changed, (void *arg, unsigned which), (arg, which))
 
 static void
 gw_notification_in(void *arg, struct upstream *up, const char *method, json_t *params)
@@ -205,14 +208,8 @@ gw_notification_in(void *arg, struct upstream *up, const char *method, json_t *p
 	}
 }
 
-static void
-gw_notification(void *arg, struct upstream *up, const char *method, json_t *params)
-{
-	struct gateway *g_ = arg;
-	struct log_sink *prev = gw_enter(g_);
-	gw_notification_in(arg, up, method, params);
-	gw_leave(g_, prev);
-}
+GW_WRAP(gw_notification, (void *arg, struct upstream *up, const char *method, json_t *params),
+    (arg, up, method, params))
 
 static void
 gw_request_in(void *arg, struct upstream *up, json_t *msg)
@@ -229,14 +226,7 @@ gw_request_in(void *arg, struct upstream *up, json_t *msg)
 	session_request(s, up, msg);
 }
 
-static void
-gw_request(void *arg, struct upstream *up, json_t *msg)
-{
-	struct gateway *g_ = arg;
-	struct log_sink *prev = gw_enter(g_);
-	gw_request_in(arg, up, msg);
-	gw_leave(g_, prev);
-}
+GW_WRAP(gw_request, (void *arg, struct upstream *up, json_t *msg), (arg, up, msg))
 
 static void
 gw_state_in(void *arg, struct upstream *up, enum upstream_state old)
@@ -246,14 +236,7 @@ gw_state_in(void *arg, struct upstream *up, enum upstream_state old)
 		session_state(g->sess[i], up, old);
 }
 
-static void
-gw_state(void *arg, struct upstream *up, enum upstream_state old)
-{
-	struct gateway *g_ = arg;
-	struct log_sink *prev = gw_enter(g_);
-	gw_state_in(arg, up, old);
-	gw_leave(g_, prev);
-}
+GW_WRAP(gw_state, (void *arg, struct upstream *up, enum upstream_state old), (arg, up, old))
 
 static void
 gw_gone_in(void *arg, struct upstream *up)
@@ -263,14 +246,7 @@ gw_gone_in(void *arg, struct upstream *up)
 		session_upstream_gone(g->sess[i], up);
 }
 
-static void
-gw_gone(void *arg, struct upstream *up)
-{
-	struct gateway *g_ = arg;
-	struct log_sink *prev = gw_enter(g_);
-	gw_gone_in(arg, up);
-	gw_leave(g_, prev);
-}
+GW_WRAP(gw_gone, (void *arg, struct upstream *up), (arg, up))
 
 /* The client capabilities and log level the upstreams get are one per gateway (an upstream has
  * one session with its server): the first session's, the one run mode has. A later session's are
@@ -388,14 +364,7 @@ gw_stopped_in(void *arg)
 	gw_finish(arg);
 }
 
-static void
-gw_stopped(void *arg)
-{
-	struct gateway *g_ = arg;
-	struct log_sink *prev = gw_enter(g_);
-	gw_stopped_in(arg);
-	gw_leave(g_, prev);
-}
+GW_WRAP(gw_stopped, (void *arg), (arg))
 
 static void
 gw_hard_cb_in(evutil_socket_t fd, short what, void *arg)
@@ -405,14 +374,7 @@ gw_hard_cb_in(evutil_socket_t fd, short what, void *arg)
 	gw_finish(arg);
 }
 
-static void
-gw_hard_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct gateway *g_ = arg;
-	struct log_sink *prev = gw_enter(g_);
-	gw_hard_cb_in(fd, what, arg);
-	gw_leave(g_, prev);
-}
+GW_WRAP(gw_hard_cb, (evutil_socket_t fd, short what, void *arg), (fd, what, arg))
 
 static void
 gw_stop(struct gateway *g, const char *why)
@@ -435,14 +397,7 @@ gw_drained_cb_in(evutil_socket_t fd, short what, void *arg)
 		gw_stop(g, "drained");
 }
 
-static void
-gw_drained_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct gateway *g_ = arg;
-	struct log_sink *prev = gw_enter(g_);
-	gw_drained_cb_in(fd, what, arg);
-	gw_leave(g_, prev);
-}
+GW_WRAP(gw_drained_cb, (evutil_socket_t fd, short what, void *arg), (fd, what, arg))
 
 void
 gateway_session_quiet(struct gateway *g)
@@ -464,14 +419,7 @@ gw_drain_timeout_cb_in(evutil_socket_t fd, short what, void *arg)
 	gw_stop(g, "drain timeout");
 }
 
-static void
-gw_drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct gateway *g_ = arg;
-	struct log_sink *prev = gw_enter(g_);
-	gw_drain_timeout_cb_in(fd, what, arg);
-	gw_leave(g_, prev);
-}
+GW_WRAP(gw_drain_timeout_cb, (evutil_socket_t fd, short what, void *arg), (fd, what, arg))
 
 void
 gateway_drain(struct gateway *g, const char *why, long bound_ms, void (*done)(void *), void *arg)
@@ -542,14 +490,7 @@ gw_settle_cb_in(evutil_socket_t fd, short what, void *arg)
 	gateway_reload(arg, "configuration file changed");
 }
 
-static void
-gw_settle_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct gateway *g_ = arg;
-	struct log_sink *prev = gw_enter(g_);
-	gw_settle_cb_in(fd, what, arg);
-	gw_leave(g_, prev);
-}
+GW_WRAP(gw_settle_cb, (evutil_socket_t fd, short what, void *arg), (fd, what, arg))
 
 /* 1 when a change to dir/name concerns the configuration: one of the files it was read from, or
  * a new or removed YAML file in a policy.d directory. */
@@ -593,14 +534,7 @@ gw_watch_cb_in(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(g->ev_settle, &tv);
 }
 
-static void
-gw_watch_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct gateway *g_ = arg;
-	struct log_sink *prev = gw_enter(g_);
-	gw_watch_cb_in(fd, what, arg);
-	gw_leave(g_, prev);
-}
+GW_WRAP(gw_watch_cb, (evutil_socket_t fd, short what, void *arg), (fd, what, arg))
 
 static void
 gw_unwatch(struct gateway *g)

@@ -119,20 +119,14 @@ static void
 stdio_in_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct stdio_client *c = arg;
-	char buf[65536];
 	ssize_t n;
 	char *line;
 	size_t len;
 	enum frame_result r;
 
-	/* read(2), not evbuffer_read, which costs an ioctl(FIONREAD) per message */
-	do
-		n = read(c->in_fd, buf, sizeof buf);
-	while (n < 0 && errno == EINTR);
+	n = frame_fill(c->in, c->in_fd);
 	if (n < 0 && errno == EAGAIN)
 		return;
-	if (n > 0)
-		evbuffer_add(c->in, buf, (size_t)n);
 	while ((r = frame_next(&c->frame, c->in, &line, &len)) != FRAME_NEED_MORE) {
 		if (r == FRAME_OVERLONG)	/* the framing's own error: answered here */
 			stdio_overlong(c);

@@ -261,19 +261,15 @@ static void
 in_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct connect *c = arg;
-	char buf[65536], *line;
+	char *line;
 	size_t len;
 	ssize_t n;
 	enum frame_result r;
 
 	(void)what;
-	do
-		n = read(fd, buf, sizeof buf);
-	while (n < 0 && errno == EINTR);
+	n = frame_fill(c->in, fd);
 	if (n < 0 && errno == EAGAIN)
 		return;
-	if (n > 0)
-		evbuffer_add(c->in, buf, (size_t)n);
 	while ((r = frame_next(&c->frame, c->in, &line, &len)) != FRAME_NEED_MORE) {
 		if (r == FRAME_OVERLONG) {
 			static const char e[] = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,"

@@ -1,3 +1,5 @@
+#include <unistd.h>
+#include <errno.h>
 /* frame.c: owns line splitting and the per-line size bound for every stdio peer. */
 #include <stdlib.h>
 #include "frame.h"
@@ -61,4 +63,18 @@ frame_next(struct frame *f, struct evbuffer *in, char **line, size_t *len)
 	*line = p;
 	*len = n;
 	return FRAME_LINE;
+}
+
+ssize_t
+frame_fill(struct evbuffer *b, int fd)
+{
+	char buf[65536];
+	ssize_t n;
+
+	do
+		n = read(fd, buf, sizeof buf);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		evbuffer_add(b, buf, (size_t)n);
+	return n;
 }

@@ -5,6 +5,7 @@
 #define MCPGW_FRAME_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <event2/buffer.h>
 
 struct frame {
@@ -20,5 +21,9 @@ void frame_init(struct frame *, size_t max);
  * FRAME_OVERLONG: an overlong line was (or is being) dropped; call again.
  * FRAME_NEED_MORE: no complete line buffered. */
 enum frame_result frame_next(struct frame *, struct evbuffer *, char **line, size_t *len);
+/* One read(2) of what fd has into b (EINTR retried): the bytes read, 0 at end of file, -1 with
+ * errno (EAGAIN: nothing now). Not evbuffer_read, which asks the kernel with ioctl(FIONREAD)
+ * before every read: one system call more per message on the hot path. */
+ssize_t frame_fill(struct evbuffer *b, int fd);
 
 #endif

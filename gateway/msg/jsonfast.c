@@ -189,6 +189,25 @@ keys_dup(const struct scan *s, const struct jsonfast_span *keys, size_t n, struc
 	return 0;
 }
 
+/* After a member or an element: a comma goes on (1), the closing bracket ends the object or array
+ * (OK), anything else is UNSURE. */
+static inline int
+list_next(struct scan *s, char close)
+{
+	ws(s);
+	if (s->i < s->len && s->b[s->i] == ',') {
+		s->i++;
+		ws(s);
+		return 1;
+	}
+	if (s->i < s->len && s->b[s->i] == close) {
+		s->i++;
+		s->depth--;
+		return OK;
+	}
+	return UNSURE;
+}
+
 static int
 object(struct scan *s)
 {
@@ -225,18 +244,9 @@ object(struct scan *s)
 		ws(s);
 		if (value(s) < 0)
 			return UNSURE;
-		ws(s);
-		if (s->i < s->len && s->b[s->i] == ',') {
-			s->i++;
-			ws(s);
-			continue;
-		}
-		if (s->i < s->len && s->b[s->i] == '}') {
-			s->i++;
-			s->depth--;
-			return OK;
-		}
-		return UNSURE;
+		int more = list_next(s, '}');
+		if (more <= 0)
+			return more;
 	}
 }
 
@@ -255,18 +265,9 @@ array(struct scan *s)
 	for (;;) {
 		if (value(s) < 0)
 			return UNSURE;
-		ws(s);
-		if (s->i < s->len && s->b[s->i] == ',') {
-			s->i++;
-			ws(s);
-			continue;
-		}
-		if (s->i < s->len && s->b[s->i] == ']') {
-			s->i++;
-			s->depth--;
-			return OK;
-		}
-		return UNSURE;
+		int more = list_next(s, ']');
+		if (more <= 0)
+			return more;
 	}
 }
 

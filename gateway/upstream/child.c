@@ -141,26 +141,11 @@ child_stderr_lines(struct child *c, int flush)
 	}
 }
 
-/* read(2) into a buffer, not evbuffer_read: that one asks the kernel with ioctl(FIONREAD) before
- * every read, one system call more per message on the hot path. */
-static ssize_t
-read_into(struct evbuffer *b, int fd)
-{
-	char buf[65536];
-	ssize_t n;
-	do
-		n = read(fd, buf, sizeof buf);
-	while (n < 0 && errno == EINTR);
-	if (n > 0)
-		evbuffer_add(b, buf, (size_t)n);
-	return n;
-}
-
 static void
 child_out_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct child *c = arg;
-	ssize_t n = read_into(c->outbuf, fd);
+	ssize_t n = frame_fill(c->outbuf, fd);
 
 	c->in_cb++;
 	if (n > 0)
