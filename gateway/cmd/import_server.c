@@ -353,6 +353,22 @@ yaml_flow(FILE *f, const json_t *v)
 		fputs("null", f);
 }
 
+/* One "KEY: VALUE" line (KEY with its indent): a string as a scalar, anything else in flow style.
+ * Takes v over (it may be NULL: out of memory, and the line says null). */
+static void
+yaml_key(FILE *f, const char *key, json_t *v)
+{
+	fprintf(f, "%s: ", key);
+	if (json_is_string(v))
+		yaml_scalar(f, json_string_value(v));
+	else if (v)
+		yaml_flow(f, v);
+	else
+		fputs("null", f);
+	fputc('\n', f);
+	json_decref(v);
+}
+
 static void
 yaml_duration(FILE *f, const char *key, double sec)
 {
@@ -391,40 +407,24 @@ out_emit(struct srv *s)
 	fprintf(f, "\n%s", s->cbuf ? s->cbuf : "");
 	fprintf(f, "  %s:\n", s->name);
 	if (o->command) {
-		fputs("    command: ", f);
-		yaml_scalar(f, o->command);
-		fputc('\n', f);
-		if (json_array_size(o->args)) {
-			fputs("    args: ", f);
-			yaml_flow(f, o->args);
-			fputc('\n', f);
-		}
+		yaml_key(f, "    command", json_string_nocheck(o->command));
+		if (json_array_size(o->args))
+			yaml_key(f, "    args", json_incref(o->args));
 		if (json_object_size(o->env))
 			yaml_block(f, "env", o->env);
-		if (o->pass) {
-			fputs("    env_passthrough: ", f);
-			yaml_flow(f, o->pass);
-			fputc('\n', f);
-		}
-		if (o->cwd) {
-			fputs("    cwd: ", f);
-			yaml_scalar(f, o->cwd);
-			fputc('\n', f);
-		}
+		if (o->pass)
+			yaml_key(f, "    env_passthrough", json_incref(o->pass));
+		if (o->cwd)
+			yaml_key(f, "    cwd", json_string_nocheck(o->cwd));
 	} else {
-		fputs("    url: ", f);
-		yaml_scalar(f, o->url);
-		fputc('\n', f);
+		yaml_key(f, "    url", json_string_nocheck(o->url));
 		if (o->transport)
 			fprintf(f, "    transport: %s\n", o->transport);
 		if (json_object_size(o->headers))
 			yaml_block(f, "headers", o->headers);
 	}
-	if (o->auth) {
-		fputs("    auth: ", f);
-		yaml_flow(f, o->auth);
-		fputc('\n', f);
-	}
+	if (o->auth)
+		yaml_key(f, "    auth", json_incref(o->auth));
 	if (o->enabled == 0)
 		fputs("    enabled: false\n", f);
 	if (o->startup_s > 0)
@@ -433,16 +433,10 @@ out_emit(struct srv *s)
 		yaml_duration(f, "timeout", o->timeout_s);
 	if (o->allow || o->deny) {
 		fputs("    tools:\n", f);
-		if (o->allow) {
-			fputs("      allow: ", f);
-			yaml_flow(f, o->allow);
-			fputc('\n', f);
-		}
-		if (o->deny) {
-			fputs("      deny: ", f);
-			yaml_flow(f, o->deny);
-			fputc('\n', f);
-		}
+		if (o->allow)
+			yaml_key(f, "      allow", json_incref(o->allow));
+		if (o->deny)
+			yaml_key(f, "      deny", json_incref(o->deny));
 	}
 	s->im->nservers++;
 }
