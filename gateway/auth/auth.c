@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "auth.h"
+#include "util.h"
 #include "auth_run.h"
 #include "log.h"
 
@@ -192,13 +193,7 @@ host_get_env(struct mcpgw_instance *i, const char *name)
 
 static int64_t host_time_wall(void) { return (int64_t)time(NULL); }
 
-static int64_t
-host_time_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static int64_t host_time_mono_ms(void) { return (int64_t)util_now_ms(); }
 
 static uint64_t
 stat_stamp(const struct stat *st)

@@ -25,19 +25,12 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include "keeper.h"
+#include "util.h"
 
 #define KEEPER_MAX_PROCS 4096	/* signalled per round; the rounds go on until none is left */
 #define KEEPER_POLL_MS	 20	/* while ending: how often the tree is looked at again */
 /* Where the five descriptors sit in the keeper (and the server's three before its dup2). */
 enum { FD_IN = 3, FD_OUT, FD_ERR, FD_CTL, FD_ST };
-
-static long
-keeper_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 keeper_say(int kind, int value)
@@ -169,7 +162,7 @@ keeper_begin_end(struct keeper_end *e, pid_t self, pid_t server)
 	if (e->ending)
 		return;
 	e->ending = e->termed = 1;
-	e->t_end = keeper_now_ms() + e->grace;
+	e->t_end = (long)util_now_ms() + e->grace;
 	keeper_signal_tree(self, server, SIGTERM);
 }
 
@@ -322,7 +315,7 @@ keeper_main(const struct child_opts *o, const struct keeper_fds *f)
 			break;		/* no child left: as a subreaper, that is no descendant left */
 		if (reaped)
 			keeper_begin_end(&end, self, pid);	/* what the server left goes too */
-		long now = keeper_now_ms();
+		long now = (long)util_now_ms();
 		if (end.ending && !end.killing && now >= end.t_end)
 			end.killing = 1;
 		if (end.killing) {

@@ -10,6 +10,8 @@
 
 /* Milliseconds from t (CLOCK_MONOTONIC) to now. */
 long util_ms_since(const struct timespec *t);
+/* CLOCK_MONOTONIC now, in milliseconds. */
+long long util_now_ms(void);
 
 /* Frees each string of a NULL-terminated vector, then the vector. NULL is a no-op. */
 void util_strv_free(char **v);
