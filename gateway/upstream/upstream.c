@@ -876,8 +876,8 @@ upstream_closed_cb(void *arg, const char *why_tr, int status)
 		return;
 	}
 	if (status == TRANSPORT_CLOSED_FAILED) {	/* a restart would meet the same refusal */
+		/* Said once: the failed state's line carries the reason and the next step. */
 		snprintf(up->last_error, sizeof up->last_error, "%s", why);
-		log_error(up->cfg->name, "%s", why);
 		upstream_set_state(up, UPSTREAM_FAILED);
 		return;
 	}
