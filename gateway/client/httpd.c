@@ -21,6 +21,7 @@
 #include "hmap.h"
 #include "http_guard.h"
 #include "httpd.h"
+#include "jsonrpc.h"
 #include "log.h"
 #include "util.h"
 
@@ -621,7 +622,7 @@ handle_post(struct httpd *h, struct evhttp_request *req, struct httpd_identity *
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	struct evbuffer *body = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(body);
-	json_error_t jerr;
+	struct jsonrpc_msg rpc = { 0 };
 	json_t *j = NULL, *method, *id;
 	struct hsess *s = NULL;
 	char *text = NULL;
@@ -649,19 +650,17 @@ handle_post(struct httpd *h, struct evhttp_request *req, struct httpd_identity *
 	}
 	evbuffer_remove(body, text, len);
 	text[len] = '\0';
-	j = json_loadb(text, len, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &jerr);
-	if (j == NULL) {
-		char m[256];
-		snprintf(m, sizeof m, "Parse error: %s at line %d column %d", jerr.text, jerr.line,
-		    jerr.column);
-		reply_error(req, 400, "Bad Request", -32700, m);
+	/* The validator the stdio transport's messages go through: the same errors for the same input. */
+	if (jsonrpc_parse(text, len, &rpc) != 0) {
+		reply_error(req, 400, "Bad Request", rpc.err_code, rpc.err_msg);
 		goto out;
 	}
-	if (!json_is_object(j)) {
+	if (rpc.kind == JSONRPC_BATCH || !json_is_object(rpc.msg)) {
 		reply_error(req, 400, "Bad Request", -32600,
 		    "one JSON-RPC message per POST (batches are not taken)");
 		goto out;
 	}
+	j = json_incref(rpc.msg);
 	method = json_object_get(j, "method");
 	id = json_object_get(j, "id");
 	if (json_is_string(method) && strcmp(json_string_value(method), "initialize") == 0 &&
@@ -728,10 +727,12 @@ handle_post(struct httpd *h, struct evhttp_request *req, struct httpd_identity *
 	}
 	json_decref(j);
 	j = NULL;
+	jsonrpc_msg_cleanup(&rpc);
 	h->be.input(s->backend, text, len);
 	return;
 out:
 	json_decref(j);
+	jsonrpc_msg_cleanup(&rpc);
 	free(text);
 }
 

@@ -198,6 +198,19 @@ test("serve: bad requests get the right HTTP status with a JSON-RPC error body",
     }
     const parse = JSON.parse((await raw(addr, { headers: { ...JSONH, "Mcp-Session-Id": sid }, body: "{\"jsonrpc\": " })).body);
     assert.equal(parse.error.code, -32700);
+    // Malformed JSON-RPC: the errors the stdio transport gives for the same text.
+    for (const [what, body, code, re] of [
+      ["wrong version", '{"jsonrpc":"1.0","id":5,"method":"tools/list"}', -32600, /jsonrpc/],
+      ["no method, result or error", '{"jsonrpc":"2.0","id":6}', -32600, /method/],
+      ["duplicate key", '{"jsonrpc":"2.0","id":7,"method":"tools/list","method":"x"}', -32700, /duplicate/i],
+      ["a case twin of name", '{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"everything__echo","Name":"x"}}', -32602, /name/i],
+    ]) {
+      const r = await raw(addr, { headers: { ...JSONH, "Mcp-Session-Id": sid }, body });
+      assert.equal(r.status, 400, `${what}: ${r.body}`);
+      const e = JSON.parse(r.body).error;
+      assert.equal(e.code, code, `${what}: ${r.body}`);
+      assert.match(e.message, re, what);
+    }
     // The session still works after all that.
     const ok = await raw(addr, { headers: { ...JSONH, "Mcp-Session-Id": sid }, body: list });
     assert.equal(ok.status, 200);
