@@ -215,6 +215,16 @@ signin_refused(struct oauth_signin *si, struct oauth_fetch *f, const char *shown
 	return 1;
 }
 
+/* A candidate document was no good: say why, keep it for the error a user reads, try the next. */
+static void
+signin_skip(struct oauth_signin *si, const char *what, const char *shown, const char *why)
+{
+	log_debug(si->cfg->name, "%s %s: %s", what, shown, why);
+	snprintf(si->tried, sizeof si->tried, "%.180s: %.110s", shown, why);
+	si->cand++;
+	signin_next(si);
+}
+
 static void
 as_reply_cb(void *arg, struct oauth_fetch *f)
 {
@@ -266,10 +276,7 @@ as_reply_cb(void *arg, struct oauth_fetch *f)
 	return;
 next:
 	json_decref(j);
-	log_debug(si->cfg->name, "authorization server metadata %s: %s", shown, why);
-	snprintf(si->tried, sizeof si->tried, "%.180s: %.110s", shown, why);
-	si->cand++;
-	signin_next(si);
+	signin_skip(si, "authorization server metadata", shown, why);
 }
 
 static void
@@ -326,10 +333,7 @@ prm_reply_cb(void *arg, struct oauth_fetch *f)
 	return;
 next:
 	json_decref(j);
-	log_debug(si->cfg->name, "protected resource metadata %s: %s", shown, why);
-	snprintf(si->tried, sizeof si->tried, "%.180s: %.110s", shown, why);
-	si->cand++;
-	signin_next(si);
+	signin_skip(si, "protected resource metadata", shown, why);
 }
 
 /* The legacy fallback (2025-03-26): no protected resource metadata; the server's origin is the
