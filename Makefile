@@ -46,8 +46,9 @@ CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-TOOL_SRCS := $(wildcard tests/bench/*.c)
-TOOL_BINS := $(TOOL_SRCS:tests/bench/%.c=$(BUILD)/tools/%)
+# tests/tools/: helpers of the integration tests (notify_sink: the systemd end of sd_notify).
+TOOL_SRCS := $(wildcard tests/bench/*.c tests/tools/*.c)
+TOOL_BINS := $(addprefix $(BUILD)/tools/,$(basename $(notdir $(TOOL_SRCS))))
 
 .PHONY: all test check unit integration bench asan valgrind install clean demo deps
 # The shared library exports only <mcpgw/mcpgw.h> (gateway/libmcpgw.map); its soname carries the ABI
@@ -101,6 +102,10 @@ $(BUILD)/tools/%: tests/bench/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS_ALL)
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $<
 
 unit: $(UNIT_BINS)
 	@sh tests/run-unit.sh $(UNIT_BINS)
