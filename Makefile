@@ -4,6 +4,12 @@
 
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+SYSTEMDUNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSTEMDUSERUNITDIR ?= $(PREFIX)/lib/systemd/user
+SYSUSERSDIR        ?= $(PREFIX)/lib/sysusers.d
 DESTDIR    ?=
 BUILD      ?= build
 CC         ?= cc
@@ -50,7 +56,8 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tests/bench/*.c tests/tools/*.c)
 TOOL_BINS := $(addprefix $(BUILD)/tools/,$(basename $(notdir $(TOOL_SRCS))))
 
-.PHONY: all test check unit integration bench asan valgrind install clean demo deps
+.PHONY: all test check unit integration bench asan valgrind install install-files clean demo deps deb man pc
+VERSION := $(shell sed -n 's/^\#define MCPGW_VERSION "\(.*\)"/\1/p' gateway/util/version.h)
 # The shared library exports only <mcpgw/mcpgw.h> (gateway/libmcpgw.map); its soname carries the ABI
 # version (MCPGW_ABI in the header).
 SO_ABI    := $(shell sed -n 's/^\#define MCPGW_ABI \([0-9]*\).*/\1/p' include/mcpgw/mcpgw.h)
@@ -153,15 +160,50 @@ demo: all
 deps:
 	@sh scripts/install-deps.sh
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/mcpgw
+# Man pages (docs/man/*.scd, scdoc(1)) and the pkg-config file.
+MAN_PAGES := $(patsubst docs/man/%.scd,$(BUILD)/man/%,$(wildcard docs/man/*.scd))
+man: $(MAN_PAGES)
+$(BUILD)/man/%: docs/man/%.scd
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  SCDOC   $@")
+	$(Q)scdoc < $< > $@.tmp && mv $@.tmp $@
+
+pc: $(BUILD)/mcpgw.pc
+$(BUILD)/mcpgw.pc: packaging/mcpgw.pc.in gateway/util/version.h Makefile
+	@mkdir -p $(dir $@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# What `make install` installs, built (no test tools, no examples).
+install-files: $(BUILD)/mcpgw $(BUILD)/libmcpgw.a $(BUILD)/libmcpgw.so plugins man pc
+
+# The systemd units name /usr/bin/mcpgw and /etc/mcpgw: rewritten for the PREFIX and SYSCONFDIR.
+UNIT_SED := sed -e 's|/usr/bin/mcpgw|$(PREFIX)/bin/mcpgw|g; s|/etc/mcpgw|$(SYSCONFDIR)/mcpgw|g'
+
+install: install-files
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/mcpgw
 	install -m 0755 $(BUILD)/mcpgw $(DESTDIR)$(PREFIX)/bin/mcpgw
-	install -m 0644 $(BUILD)/libmcpgw.a $(DESTDIR)$(PREFIX)/lib/libmcpgw.a
-	install -m 0755 $(BUILD)/$(SO_NAME) $(DESTDIR)$(PREFIX)/lib/$(SO_NAME)
-	ln -sf $(SO_NAME) $(DESTDIR)$(PREFIX)/lib/libmcpgw.so
-	install -m 0644 include/mcpgw/*.h $(DESTDIR)$(PREFIX)/include/mcpgw/
+	install -m 0644 $(BUILD)/libmcpgw.a $(DESTDIR)$(LIBDIR)/libmcpgw.a
+	install -m 0644 $(BUILD)/$(SO_NAME) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libmcpgw.so
+	install -m 0644 $(BUILD)/mcpgw.pc $(DESTDIR)$(LIBDIR)/pkgconfig/mcpgw.pc
+	install -m 0644 include/mcpgw/*.h $(DESTDIR)$(INCLUDEDIR)/mcpgw/
 	install -d $(DESTDIR)$(PREFIX)/lib/mcpgw/plugins
-	$(if $(PLUGIN_SOS),install -m 0755 $(PLUGIN_SOS) $(DESTDIR)$(PREFIX)/lib/mcpgw/plugins/)
+	$(if $(PLUGIN_SOS),install -m 0644 $(PLUGIN_SOS) $(DESTDIR)$(PREFIX)/lib/mcpgw/plugins/)
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 $(BUILD)/man/mcpgw.1 $(DESTDIR)$(MANDIR)/man1/mcpgw.1
+	install -m 0644 $(BUILD)/man/mcpgw.yaml.5 $(DESTDIR)$(MANDIR)/man5/mcpgw.yaml.5
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSTEMDUSERUNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	for u in mcpgw.service mcpgw.socket; do \
+	    $(UNIT_SED) packaging/systemd/system/$$u > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u; \
+	    $(UNIT_SED) packaging/systemd/user/$$u > $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$$u; \
+	    chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$$u; done
+	install -m 0644 packaging/systemd/mcpgw.sysusers $(DESTDIR)$(SYSUSERSDIR)/mcpgw.conf
+
+# Debian packages (packaging/debian/) built from a copy of the tree in $(BUILD)/deb/, which gets
+# the .deb files; the developer's $(BUILD)/ is not touched otherwise.
+deb:
+	@sh packaging/build-deb.sh $(BUILD)/deb $(VERSION)
 
 clean:
 	rm -rf build build-asan build-fuzz
