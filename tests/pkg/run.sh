@@ -17,9 +17,12 @@ pass() { echo "pkg: ok: $*"; }
 fail() { echo "pkg: FAIL: $*"; fails=$((fails + 1)); }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcpgw-pkg.XXXXXX")
 installed=
+# Installing needs root: as root, or through sudo where that works without a password (as
+# scripts/install-deps.sh does).
+if [ "$(id -u)" -eq 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi
 cleanup() {
 	if [ -n "$installed" ]; then
-		dpkg --purge libmcpgw-dev libmcpgw0 mcpgw >/dev/null 2>&1 || true
+		$SUDO dpkg --purge libmcpgw-dev libmcpgw0 mcpgw >/dev/null 2>&1 || true
 	fi
 	rm -rf "$tmp"
 }
@@ -131,15 +134,15 @@ if BIN=$BUILD/mcpgw sh tests/pkg/units.sh; then pass "units: verify clean, expos
 # ---- install, use, purge ---------------------------------------------------------------------
 if [ "${CI:-}" != "true" ] && [ "${MCPGW_PKG_INSTALL:-}" != 1 ]; then
 	echo "pkg: skipped: dpkg -i and purge (set MCPGW_PKG_INSTALL=1, or CI=true, to install on this machine)"
-elif [ "$(id -u)" -ne 0 ]; then
-	fail "dpkg -i needs root"
+elif [ "$SUDO" = none ]; then
+	fail "dpkg -i needs root (or sudo without a password)"
 elif dpkg-query -W -f='${Status}' mcpgw libmcpgw0 libmcpgw-dev 2>/dev/null | grep -q 'ok installed'; then
 	fail "an mcpgw package is installed already: not touching it"
 elif [ -e /etc/mcpgw ] || [ -e /var/lib/private/mcpgw ]; then
 	fail "/etc/mcpgw or /var/lib/private/mcpgw exists already: not touching it"
 else
 	installed=1
-	if dpkg -i "$DEB/mcpgw_${version}_${arch}.deb" "$DEB/libmcpgw0_${version}_${arch}.deb" \
+	if $SUDO dpkg -i "$DEB/mcpgw_${version}_${arch}.deb" "$DEB/libmcpgw0_${version}_${arch}.deb" \
 	    "$DEB/libmcpgw-dev_${version}_${arch}.deb" > "$tmp/dpkg.log" 2>&1; then
 		pass "dpkg -i mcpgw libmcpgw0 libmcpgw-dev"
 	else
@@ -178,25 +181,27 @@ EOC
 
 	# Purge: /etc/mcpgw (with an admin's policy file), the service's state and runtime directory
 	# go; a user's configuration and state stay.
-	printf 'version: 1\n' > /etc/mcpgw/policy.d/10-team.yaml
-	mkdir -p /var/lib/private/mcpgw && chmod 0700 /var/lib/private/mcpgw && echo '{}' > /var/lib/private/mcpgw/catalog.json
-	[ -e /var/lib/mcpgw ] || ln -s private/mcpgw /var/lib/mcpgw
+	$SUDO sh -c 'printf "version: 1\n" > /etc/mcpgw/policy.d/10-team.yaml
+	    [ -d /var/lib/private ] || install -d -m 0700 /var/lib/private
+	    install -d -m 0700 /var/lib/private/mcpgw && echo "{}" > /var/lib/private/mcpgw/catalog.json
+	    [ -e /var/lib/mcpgw ] || ln -s private/mcpgw /var/lib/mcpgw
+	    install -d -m 0755 /run/mcpgw'
 	user=$tmp/home
 	mkdir -p "$user/.config/mcpgw" "$user/.local/state/mcpgw"
 	printf 'version: 1\n' > "$user/.config/mcpgw/config.yaml"
 	echo '{}' > "$user/.local/state/mcpgw/catalog.json"
-	if dpkg --purge libmcpgw-dev libmcpgw0 mcpgw > "$tmp/purge.log" 2>&1; then
+	if $SUDO dpkg --purge libmcpgw-dev libmcpgw0 mcpgw > "$tmp/purge.log" 2>&1; then
 		installed=
 		pass "dpkg --purge"
 	else
 		cat "$tmp/purge.log"; fail "dpkg --purge"
 	fi
 	left=
-	for f in /etc/mcpgw /var/lib/private/mcpgw /var/lib/mcpgw /usr/bin/mcpgw /lib/systemd/system/mcpgw.service \
+	for f in /etc/mcpgw /var/lib/private/mcpgw /var/lib/mcpgw /run/mcpgw /usr/bin/mcpgw /lib/systemd/system/mcpgw.service \
 	    /usr/lib/systemd/user/mcpgw.socket "/usr/lib/$multiarch/libmcpgw.so.0" /usr/include/mcpgw; do
 		{ [ -e "$f" ] || [ -L "$f" ]; } && left="$left $f"
 	done
-	[ -z "$left" ] && pass "purge removed /etc/mcpgw, the service's state and every file" || fail "left after purge:$left"
+	[ -z "$left" ] && pass "purge removed /etc/mcpgw, the service's state and runtime directory, and every file" || fail "left after purge:$left"
 	if [ -f "$user/.config/mcpgw/config.yaml" ] && [ -f "$user/.local/state/mcpgw/catalog.json" ]; then
 		pass "purge left the user's ~/.config/mcpgw and ~/.local/state/mcpgw alone"
 	else
