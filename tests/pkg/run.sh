@@ -5,8 +5,9 @@
 # with a security exposure of 2.0 or lower (tests/pkg/units.sh). Then, where installing is allowed
 # (CI=true or MCPGW_PKG_INSTALL=1, as root, with no mcpgw package installed before): dpkg -i of the
 # three packages, `mcpgw check` on the shipped configuration, the installed units, a program built
-# with `pkg-config --cflags --libs mcpgw`, and a purge that removes /etc/mcpgw and the service's
-# state and nothing of any user's. Prints one line per check; exits 1 if any failed.
+# with `pkg-config --cflags --libs mcpgw`, a purge that removes /etc/mcpgw and the service's state
+# and nothing of any user's, and the units under a real systemd (tests/pkg/nspawn.sh). Prints one
+# line per check; exits 1 if any failed.
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -206,6 +207,18 @@ EOC
 		pass "purge left the user's ~/.config/mcpgw and ~/.local/state/mcpgw alone"
 	else
 		fail "purge touched a user's files"
+	fi
+
+	# The same packages under a real systemd, in a container (tests/pkg/nspawn.sh). Root only: it
+	# mounts an overlay and boots systemd-nspawn. MCPGW_PKG_NSPAWN=0 leaves it out.
+	if [ "${MCPGW_PKG_NSPAWN:-1}" = 0 ]; then
+		echo "pkg: skipped: the systemd-nspawn boot test (MCPGW_PKG_NSPAWN=0)"
+	elif [ -n "$SUDO" ]; then
+		if $SUDO env "BUILD=$BUILD" sh tests/pkg/nspawn.sh; then pass "systemd-nspawn: the units under systemd"; else fail "systemd-nspawn"; fi
+	elif sh tests/pkg/nspawn.sh; then
+		pass "systemd-nspawn: the units under systemd"
+	else
+		fail "systemd-nspawn"
 	fi
 fi
 
