@@ -4,8 +4,9 @@
 # build/deb/*.deb there, and checks the units as shipped (DynamicUser, the sandbox): the socket is
 # listening; a member of _mcpgw gets an initialize answer through it, which starts the service
 # (Type=notify: active, with its STATUS line); `systemctl reload` keeps the main PID and the service
-# answers again; stop ends it with status 0. Then the per-user units for a user with lingering: the
-# socket at $XDG_RUNTIME_DIR/mcpgw.sock answers initialize. Root only; run after `make deb`.
+# answers again; stop ends it with status 0; a Node.js server dies under the sandbox and runs with
+# the drop-in docs/service.md gives. Then the per-user units for a user with lingering: the socket
+# at $XDG_RUNTIME_DIR/mcpgw.sock answers initialize. Root only; run after `make deb`.
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -128,6 +129,45 @@ if [ "$(prop "" ActiveState mcpgw.service)" = inactive ] && [ "$(prop "" ExecMai
 	pass "systemctl stop: exit status 0, result success"
 else
 	fail "stop: $(prop "" ActiveState mcpgw.service) status $(prop "" ExecMainStatus mcpgw.service) result $(prop "" Result mcpgw.service)"
+fi
+
+# What the sandbox costs a Node.js server (docs/service.md): under the unit as shipped, V8 dies
+# (MemoryDenyWriteExecute); with the documented drop-in it runs. Node is the host's binary.
+node=$(command -v node || true)
+if [ -n "$node" ]; then
+	mkdir -p "$run/root/opt/node"
+	cp "$(readlink -f "$node")" "$run/root/opt/node/node"
+	cp tests/pkg/echo-server.mjs "$run/root/opt/node/"
+	printf 'version: 1\nservers:\n  echo:\n    command: /opt/node/node\n    args: [/opt/node/echo-server.mjs]\n' \
+	    > "$run/root/etc/mcpgw/config.yaml"
+	# journal_wait PATTERN: the current run of the service logged PATTERN (30 s at most).
+	journal_wait() {
+		inv=$(prop "" InvocationID mcpgw.service)
+		for _ in $(seq 1 60); do
+			$IN journalctl --no-pager -o cat "_SYSTEMD_INVOCATION_ID=$inv" 2>/dev/null | grep -q "$1" && return 0
+			sleep 0.5
+		done
+		return 1
+	}
+	$IN systemctl start mcpgw.socket mcpgw.service
+	if journal_wait '\[echo\] server .echo. exited' &&
+	    ! $IN journalctl --no-pager -o cat -u mcpgw.service | grep -q '\[echo\] ready in'; then
+		pass "a Node.js server dies under the unit as shipped (MemoryDenyWriteExecute: $($IN journalctl --no-pager -o cat -u mcpgw.service | grep -m1 -o 'Check failed.*' || echo V8 fatal))"
+	else
+		fail "a Node.js server under MemoryDenyWriteExecute=yes: expected V8 to fail"
+	fi
+	mkdir -p "$run/root/etc/systemd/system/mcpgw.service.d"
+	printf '[Service]\nMemoryDenyWriteExecute=no\n' > "$run/root/etc/systemd/system/mcpgw.service.d/node.conf"
+	$IN systemctl daemon-reload
+	$IN systemctl restart mcpgw.service
+	if journal_wait '\[echo\] ready in'; then
+		pass "with the drop-in MemoryDenyWriteExecute=no the Node.js server runs (the rest of the sandbox kept)"
+	else
+		$IN journalctl --no-pager -o cat -u mcpgw.service | tail -5; fail "the Node.js server with the drop-in"
+	fi
+	$IN systemctl stop mcpgw.service mcpgw.socket
+else
+	echo "nspawn: skipped: the Node.js server under the sandbox (no node on this machine)"
 fi
 
 # The per-user pair, for a user whose manager runs (lingering).
