@@ -1,5 +1,7 @@
 # mcpgw: plain Makefile. `make` builds build/mcpgw, build/libmcpgw.a, build/libmcpgw.so.0 (with the
-# build/libmcpgw.so link) and the example host of docs/examples/.
+# build/libmcpgw.so link) and the example host of docs/examples/. `make deb` builds the Debian packages
+# into build/deb/ (packaging/), `make install` installs the program, the library, the man pages and
+# the systemd units under PREFIX.
 # V=1 shows full command lines; WERROR=1 (set by CI) turns warnings into errors.
 
 PREFIX     ?= /usr/local
