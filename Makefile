@@ -1,9 +1,17 @@
 # mcpgw: plain Makefile. `make` builds build/mcpgw, build/libmcpgw.a, build/libmcpgw.so.0 (with the
-# build/libmcpgw.so link) and the example host of docs/examples/.
+# build/libmcpgw.so link) and the example host of docs/examples/. `make deb` builds the Debian packages
+# into build/deb/ (packaging/), `make install` installs the program, the library, the man pages and
+# the systemd units under PREFIX.
 # V=1 shows full command lines; WERROR=1 (set by CI) turns warnings into errors.
 
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+SYSTEMDUNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSTEMDUSERUNITDIR ?= $(PREFIX)/lib/systemd/user
+SYSUSERSDIR        ?= $(PREFIX)/lib/sysusers.d
 DESTDIR    ?=
 BUILD      ?= build
 CC         ?= cc
@@ -46,10 +54,12 @@ CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-TOOL_SRCS := $(wildcard tests/bench/*.c)
-TOOL_BINS := $(TOOL_SRCS:tests/bench/%.c=$(BUILD)/tools/%)
+# tests/tools/: helpers of the integration tests (notify_sink: the systemd end of sd_notify).
+TOOL_SRCS := $(wildcard tests/bench/*.c tests/tools/*.c)
+TOOL_BINS := $(addprefix $(BUILD)/tools/,$(basename $(notdir $(TOOL_SRCS))))
 
-.PHONY: all test check unit integration bench asan valgrind install clean demo deps
+.PHONY: all test check unit integration bench asan valgrind install install-files clean demo deps deb man pc
+VERSION := $(shell sed -n 's/^\#define MCPGW_VERSION "\(.*\)"/\1/p' gateway/util/version.h)
 # The shared library exports only <mcpgw/mcpgw.h> (gateway/libmcpgw.map); its soname carries the ABI
 # version (MCPGW_ABI in the header).
 SO_ABI    := $(shell sed -n 's/^\#define MCPGW_ABI \([0-9]*\).*/\1/p' include/mcpgw/mcpgw.h)
@@ -115,6 +125,10 @@ $(BUILD)/tools/%: tests/bench/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS_ALL)
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $<
 
 unit: $(UNIT_BINS)
 	@sh tests/run-unit.sh $(UNIT_BINS)
@@ -169,21 +183,57 @@ demo: all
 deps:
 	@sh scripts/install-deps.sh
 
-# The configuration's JSON Schema goes to $(PREFIX)/share/mcpgw/ for editors (docs/configuration.md).
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/mcpgw
+# Man pages (docs/man/*.scd, scdoc(1)) and the pkg-config file.
+MAN_PAGES := $(patsubst docs/man/%.scd,$(BUILD)/man/%,$(wildcard docs/man/*.scd))
+man: $(MAN_PAGES)
+$(BUILD)/man/%: docs/man/%.scd
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  SCDOC   $@")
+	$(Q)scdoc < $< > $@.tmp && mv $@.tmp $@
+
+pc: $(BUILD)/mcpgw.pc
+$(BUILD)/mcpgw.pc: packaging/mcpgw.pc.in gateway/util/version.h Makefile
+	@mkdir -p $(dir $@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# What `make install` installs, built (no test tools, no examples).
+install-files: $(BUILD)/mcpgw $(BUILD)/libmcpgw.a $(BUILD)/libmcpgw.so plugins man pc
+
+# The systemd units name /usr/bin/mcpgw and /etc/mcpgw: rewritten for the PREFIX and SYSCONFDIR.
+UNIT_SED := sed -e 's|/usr/bin/mcpgw|$(PREFIX)/bin/mcpgw|g; s|/etc/mcpgw|$(SYSCONFDIR)/mcpgw|g'
+
+# Also the configuration's JSON Schema, in $(PREFIX)/share/mcpgw/ for editors (docs/configuration.md),
+# and the shell completions.
+install: install-files
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/mcpgw
 	install -m 0755 $(BUILD)/mcpgw $(DESTDIR)$(PREFIX)/bin/mcpgw
-	install -m 0644 $(BUILD)/libmcpgw.a $(DESTDIR)$(PREFIX)/lib/libmcpgw.a
-	install -m 0755 $(BUILD)/$(SO_NAME) $(DESTDIR)$(PREFIX)/lib/$(SO_NAME)
-	ln -sf $(SO_NAME) $(DESTDIR)$(PREFIX)/lib/libmcpgw.so
-	install -m 0644 include/mcpgw/*.h $(DESTDIR)$(PREFIX)/include/mcpgw/
+	install -m 0644 $(BUILD)/libmcpgw.a $(DESTDIR)$(LIBDIR)/libmcpgw.a
+	install -m 0644 $(BUILD)/$(SO_NAME) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libmcpgw.so
+	install -m 0644 $(BUILD)/mcpgw.pc $(DESTDIR)$(LIBDIR)/pkgconfig/mcpgw.pc
+	install -m 0644 include/mcpgw/*.h $(DESTDIR)$(INCLUDEDIR)/mcpgw/
 	install -d $(DESTDIR)$(PREFIX)/lib/mcpgw/plugins
-	$(if $(PLUGIN_SOS),install -m 0755 $(PLUGIN_SOS) $(DESTDIR)$(PREFIX)/lib/mcpgw/plugins/)
+	$(if $(PLUGIN_SOS),install -m 0644 $(PLUGIN_SOS) $(DESTDIR)$(PREFIX)/lib/mcpgw/plugins/)
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 	install -m 0644 conf/completion/mcpgw.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mcpgw
 	install -m 0644 conf/completion/_mcpgw $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mcpgw
 	install -d $(DESTDIR)$(PREFIX)/share/mcpgw
 	install -m 0644 conf/mcpgw.schema.json $(DESTDIR)$(PREFIX)/share/mcpgw/mcpgw.schema.json
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 $(BUILD)/man/mcpgw.1 $(DESTDIR)$(MANDIR)/man1/mcpgw.1
+	install -m 0644 $(BUILD)/man/mcpgw.yaml.5 $(DESTDIR)$(MANDIR)/man5/mcpgw.yaml.5
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSTEMDUSERUNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	for u in mcpgw.service mcpgw.socket; do \
+	    $(UNIT_SED) packaging/systemd/system/$$u > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u; \
+	    $(UNIT_SED) packaging/systemd/user/$$u > $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$$u; \
+	    chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$$u; done
+	install -m 0644 packaging/systemd/mcpgw.sysusers $(DESTDIR)$(SYSUSERSDIR)/mcpgw.conf
+
+# Debian packages (packaging/debian/) built from a copy of the tree in $(BUILD)/deb/, which gets
+# the .deb files; the developer's $(BUILD)/ is not touched otherwise.
+deb:
+	@sh packaging/build-deb.sh $(BUILD)/deb $(VERSION)
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "oauth.h"
 #include "router.h"
+#include "sdnotify.h"
 #include "serve.h"
 #include "session.h"
 #include "sha256.h"
@@ -35,6 +36,8 @@ struct serve {
 	struct gateway *gw;
 	struct httpd *httpd;
 	int stopping;
+	struct sdnotify *sd;	/* systemd's Type=notify; silent outside systemd */
+	size_t nlisten;
 	/* client tokens of gateway.client_tokens: names and SHA-256 digests */
 	char **token_names, **token_digests;
 	size_t ntokens;
@@ -193,8 +196,21 @@ serve_signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct serve *sv = arg;
 	(void)what;
 	sv->stopping = 1;
+	sdnotify_set_state(sv->sd, SDNOTIFY_STOPPING, "stopping: finishing the calls in flight");
 	httpd_drain(sv->httpd);
 	gateway_drain(sv->gw, sig == SIGTERM ? "SIGTERM" : "SIGINT", DRAIN_MS, serve_done, sv);
+}
+
+/* READY=1 with a STATUS line systemctl status shows. */
+static void
+serve_ready_status(struct serve *sv, const char *what)
+{
+	char status[256];
+	size_t ns = router_count(gateway_router(sv->gw));
+
+	snprintf(status, sizeof status, "%s%sserving %zu server%s on %zu listener%s", what ? what : "",
+	    what ? "; " : "", ns, ns == 1 ? "" : "s", sv->nlisten, sv->nlisten == 1 ? "" : "s");
+	sdnotify_set_state(sv->sd, SDNOTIFY_READY, status);
 }
 
 static void
@@ -203,7 +219,10 @@ serve_hup_cb(evutil_socket_t sig, short what, void *arg)
 	struct serve *sv = arg;
 	(void)sig;
 	(void)what;
-	gateway_reload(sv->gw, "SIGHUP");
+	sdnotify_set_state(sv->sd, SDNOTIFY_RELOADING, "reloading the configuration (SIGHUP)");
+	int rc = gateway_reload(sv->gw, "SIGHUP");
+	serve_ready_status(sv, rc == 0 ? "configuration reloaded" :
+	    "reload refused (see the log): the previous configuration runs on");
 }
 
 /* The digest of a token kept in a file: the file must be the user's (or root's) and readable by
@@ -299,7 +318,8 @@ serve_listen(struct serve *sv, const struct serve_options *o, const struct confi
 {
 	char err[512], desc[256];
 	size_t n = 0;
-	int nsd = listen_systemd_fds();
+	char **names = NULL;
+	int nsd = listen_systemd_fds(&names);
 	/* Reachable from other machines: only with the admin's yes and a token for every client. */
 	int remote_ok = cfg->allow_remote && sv->ntokens > 0;
 	const char **addrs = calloc(o->nlisten + cfg->nlisten + 1, sizeof *addrs);
@@ -317,13 +337,22 @@ serve_listen(struct serve *sv, const struct serve_options *o, const struct confi
 		struct listen_addr a = { .kind = LISTEN_FD, .fd = fd };
 		if (listen_open(&a, err, sizeof err) < 0) {
 			log_error("gateway", "socket passed by systemd: %s", err);
-			return -1;
+			goto fail;
+		}
+		/* A socket unit's ListenStream=8750 listens on every interface: held to the same rule
+		 * as --listen, or the unit would open the gateway to the network without tokens. */
+		if (!listen_fd_loopback(fd) && !remote_ok) {
+			log_error("gateway", "socket passed by systemd (fd %d): not a loopback address; a "
+			    "service reachable from other machines needs gateway.allow_remote: true and "
+			    "gateway.client_tokens (or ListenStream=127.0.0.1:PORT)", fd);
+			goto fail;
 		}
 		if (httpd_listen(sv->httpd, fd, !listen_fd_loopback(fd) || listen_describe(fd, desc,
 		    sizeof desc) != 0 || strncmp(desc, "unix:", 5) != 0) != 0)
-			return -1;
+			goto fail;
 		if (listen_describe(fd, desc, sizeof desc) == 0)
-			log_info("gateway", "listening on %s (from systemd)", desc);
+			log_info("gateway", "listening on %s (from systemd%s%s)", desc,
+			    names && names[i] ? ": " : "", names && names[i] ? names[i] : "");
 		n++;
 	}
 	for (size_t i = 0; i < naddrs; i++) {
@@ -358,6 +387,8 @@ serve_listen(struct serve *sv, const struct serve_options *o, const struct confi
 		n++;
 	}
 	free(addrs);
+	listen_names_free(names, nsd);
+	sv->nlisten = n;
 	if (n == 0) {
 		log_error("gateway", "nothing to listen on: give --listen unix:PATH or "
 		    "--listen 127.0.0.1:PORT, or set gateway.listen");
@@ -366,6 +397,7 @@ serve_listen(struct serve *sv, const struct serve_options *o, const struct confi
 	return 0;
 fail:
 	free(addrs);
+	listen_names_free(names, nsd);
 	return -1;
 }
 
@@ -397,6 +429,7 @@ serve_run(const struct serve_options *o)
 		event_base_free(sv.base);
 		return 2;
 	}
+	sv.sd = sdnotify_new(sv.base);
 	be.arg = &sv;
 	cfg = NULL;	/* the gateway's now: gateway_config() */
 	if (serve_tokens(&sv, gateway_config(sv.gw)) != 0) {
@@ -438,6 +471,7 @@ serve_run(const struct serve_options *o)
 	log_info("gateway", "mcpgw %s serving %zu server%s", MCPGW_VERSION,
 	    router_count(gateway_router(sv.gw)), router_count(gateway_router(sv.gw)) == 1 ? "" : "s");
 	gateway_start(sv.gw);
+	serve_ready_status(&sv, NULL);
 
 	event_base_dispatch(sv.base);
 	rc = 0;
@@ -447,6 +481,7 @@ out:
 	httpd_free(sv.httpd);
 	gateway_free(sv.gw);
 	serve_tokens_free(&sv);
+	sdnotify_free(sv.sd);
 	if (ev_term)
 		event_free(ev_term);
 	if (ev_int)

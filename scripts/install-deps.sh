@@ -18,8 +18,12 @@ fi
 
 # haproxy: the service test in front of two serve instances (tests/integration/haproxy.test.mjs)
 # iproute2: the conformance tests bring up loopback in a network namespace of their own (ip link)
+# debhelper, lintian, scdoc, man-db: `make deb`, its checks and the man pages (tests/pkg/run.sh)
+# systemd: systemd-analyze (the units) and systemd-socket-activate (tests/integration/systemd.test.mjs)
+# systemd-container, debootstrap: the packages under a real systemd in a container (tests/pkg/nspawn.sh)
 PKGS="build-essential pkg-config libevent-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev
-libcmocka-dev clang libclang-rt-14-dev valgrind ca-certificates iproute2 haproxy"
+libcmocka-dev clang libclang-rt-14-dev valgrind ca-certificates iproute2 haproxy
+debhelper lintian scdoc man-db systemd systemd-container debootstrap"
 
 LOG=$(mktemp "${TMPDIR:-/tmp}/install-deps.XXXXXX")
 trap 'rm -f "$LOG"' EXIT INT TERM

@@ -264,13 +264,36 @@ listen_open(const struct listen_addr *a, char *err, size_t errlen)
 	return -1;
 }
 
+/* LISTEN_FDNAMES: colon-separated, one name per descriptor (FileDescriptorName=, or the socket
+ * unit's name). Names beyond the count, or a count mismatch, are ignored: the names are only for
+ * the log, the descriptors are what counts. */
+static char **
+systemd_fd_names(const char *s, long n)
+{
+	char **v = calloc((size_t)n + 1, sizeof *v);
+
+	if (v == NULL || s == NULL)
+		return v;
+	for (long i = 0; i < n && *s; i++) {
+		size_t len = strcspn(s, ":");
+		if (len > 0 && len < 256 && (v[i] = strndup(s, len)) == NULL)
+			break;
+		s += len;
+		if (*s == ':')
+			s++;
+	}
+	return v;
+}
+
 int
-listen_systemd_fds(void)
+listen_systemd_fds(char ***names)
 {
 	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
 	char *end;
 	long p, n;
 
+	if (names)
+		*names = NULL;
 	if (pid == NULL || fds == NULL)
 		return 0;
 	p = strtol(pid, &end, 10);
@@ -279,10 +302,22 @@ listen_systemd_fds(void)
 	n = strtol(fds, &end, 10);
 	if (*end != '\0' || n < 0 || n > 64)
 		n = 0;
+	if (names && n > 0)
+		*names = systemd_fd_names(getenv("LISTEN_FDNAMES"), n);
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
 	return (int)n;
+}
+
+void
+listen_names_free(char **names, int n)
+{
+	if (names == NULL)
+		return;
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }
 
 int

@@ -28,8 +28,11 @@ int listen_parse(const char *text, struct listen_addr *, char *err, size_t errle
 int listen_open(const struct listen_addr *, char *err, size_t errlen);
 
 /* The sockets systemd passed (LISTEN_PID = this process, LISTEN_FDS = n, from fd 3): the count,
- * 0 when none were passed. The variables are removed so that children do not see them. */
-int listen_systemd_fds(void);
+ * 0 when none were passed. The variables are removed so that children do not see them. names (may
+ * be NULL): set to n entries from LISTEN_FDNAMES (NULL where none was given; the vector itself is
+ * NULL when none were passed), to be freed with listen_names_free(names, n). */
+int listen_systemd_fds(char ***names);
+void listen_names_free(char **names, int n);
 
 /* 1 when a listening socket is a unix socket or bound to a loopback address. */
 int listen_fd_loopback(int fd);

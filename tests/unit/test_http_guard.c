@@ -192,19 +192,39 @@ listen_tcp_and_fd(void **s)
 static void
 systemd_fds(void **s)
 {
-	char pid[32];
+	char pid[32], **names = NULL;
 	unsetenv("LISTEN_PID");
-	assert_int_equal(listen_systemd_fds(), 0);
+	assert_int_equal(listen_systemd_fds(NULL), 0);
 	setenv("LISTEN_PID", "1", 1);
 	setenv("LISTEN_FDS", "2", 1);
-	assert_int_equal(listen_systemd_fds(), 0);	/* not for this process */
+	assert_int_equal(listen_systemd_fds(&names), 0);	/* not for this process */
+	assert_null(names);
 	snprintf(pid, sizeof pid, "%ld", (long)getpid());
 	setenv("LISTEN_PID", pid, 1);
 	setenv("LISTEN_FDNAMES", "a:b", 1);
-	assert_int_equal(listen_systemd_fds(), 2);
+	assert_int_equal(listen_systemd_fds(&names), 2);
+	assert_non_null(names);
+	assert_string_equal(names[0], "a");
+	assert_string_equal(names[1], "b");
+	listen_names_free(names, 2);
 	assert_null(getenv("LISTEN_FDS"));
 	assert_null(getenv("LISTEN_PID"));
 	assert_null(getenv("LISTEN_FDNAMES"));
+	/* Fewer names than descriptors, an empty one, one too long: NULL where there is none. */
+	setenv("LISTEN_PID", pid, 1);
+	setenv("LISTEN_FDS", "3", 1);
+	setenv("LISTEN_FDNAMES", "web::", 1);
+	assert_int_equal(listen_systemd_fds(&names), 3);
+	assert_string_equal(names[0], "web");
+	assert_null(names[1]);
+	assert_null(names[2]);
+	listen_names_free(names, 3);
+	/* Without names: the vector is all NULL. */
+	setenv("LISTEN_PID", pid, 1);
+	setenv("LISTEN_FDS", "1", 1);
+	assert_int_equal(listen_systemd_fds(&names), 1);
+	assert_null(names[0]);
+	listen_names_free(names, 1);
 }
 
 int
