@@ -9,6 +9,7 @@ SYSCONFDIR ?= /etc
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 SYSTEMDUNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSTEMDUSERUNITDIR ?= $(PREFIX)/lib/systemd/user
 SYSUSERSDIR        ?= $(PREFIX)/lib/sysusers.d
@@ -215,9 +216,9 @@ install: install-files
 	install -m 0644 include/mcpgw/*.h $(DESTDIR)$(INCLUDEDIR)/mcpgw/
 	install -d $(DESTDIR)$(PREFIX)/lib/mcpgw/plugins
 	$(if $(PLUGIN_SOS),install -m 0644 $(PLUGIN_SOS) $(DESTDIR)$(PREFIX)/lib/mcpgw/plugins/)
-	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 0644 conf/completion/mcpgw.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mcpgw
-	install -m 0644 conf/completion/_mcpgw $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mcpgw
+	install -m 0644 conf/completion/_mcpgw $(DESTDIR)$(ZSHCOMPDIR)/_mcpgw
 	install -d $(DESTDIR)$(PREFIX)/share/mcpgw
 	install -m 0644 conf/mcpgw.schema.json $(DESTDIR)$(PREFIX)/share/mcpgw/mcpgw.schema.json
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5

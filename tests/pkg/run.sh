@@ -66,7 +66,8 @@ expect mcpgw /usr/bin/mcpgw /etc/mcpgw/config.yaml /etc/mcpgw/policy.d/ /usr/lib
 	/lib/systemd/system/mcpgw.service /lib/systemd/system/mcpgw.socket \
 	/usr/lib/systemd/user/mcpgw.service /usr/lib/systemd/user/mcpgw.socket /usr/lib/sysusers.d/mcpgw.conf \
 	/usr/share/man/man1/mcpgw.1.gz /usr/share/man/man5/mcpgw.yaml.5.gz /usr/share/doc/mcpgw/copyright \
-	/usr/share/doc/mcpgw/service.md
+	/usr/share/doc/mcpgw/service.md /usr/share/bash-completion/completions/mcpgw \
+	/usr/share/zsh/vendor-completions/_mcpgw /usr/share/mcpgw/mcpgw.schema.json
 expect libmcpgw0 "/usr/lib/$multiarch/libmcpgw.so.0"
 expect libmcpgw-dev /usr/include/mcpgw/mcpgw.h /usr/include/mcpgw/plugin.h "/usr/lib/$multiarch/libmcpgw.a" \
 	"/usr/lib/$multiarch/libmcpgw.so" "/usr/lib/$multiarch/pkgconfig/mcpgw.pc"
