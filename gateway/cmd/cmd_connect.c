@@ -248,6 +248,8 @@ static void
 flush_queue(struct connect *c)
 {
 	size_t i = 0;
+	if (c->nqueue == 0)
+		return;
 	for (; i < c->nqueue && c->state == CONNECT_UP; i++) {
 		if (send_line(c, c->queue[i], strlen(c->queue[i])) != 0)
 			break;
