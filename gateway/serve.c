@@ -18,6 +18,7 @@
 #include "child.h"
 #include "gateway.h"
 #include "httpd.h"
+#include "ident.h"
 #include "listen.h"
 #include "log.h"
 #include "oauth.h"
@@ -75,7 +76,6 @@ be_open(void *arg, const struct httpd_identity *id, httpd_deliver_fn *deliver, v
 	struct link *l = calloc(1, sizeof *l);
 	struct session_io io = { link_send, l, link_send_related };
 
-	(void)id;
 	if (l == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -93,6 +93,11 @@ be_open(void *arg, const struct httpd_identity *id, httpd_deliver_fn *deliver, v
 		free(l);
 		return NULL;
 	}
+	/* gateway.clients narrows what this client sees, and the audit log names it */
+	if (id->unix_peer)
+		session_set_identity(l->s, ident_new_unix(id->uid, id->gid));
+	else if (id->token)
+		session_set_identity(l->s, ident_new_token(id->token));
 	return l;
 }
 

@@ -896,18 +896,30 @@ first_line(char *dst, size_t n, const char *s)
 char *
 router_instructions(const struct router *r)
 {
+	return router_instructions_for(r, NULL, NULL);
+}
+
+char *
+router_instructions_for(const struct router *r, int (*shown)(void *, const struct upstream *),
+    void *arg)
+{
 	char *out = NULL;
-	size_t len = 0;
+	size_t len = 0, n = 0;
 	FILE *f = open_memstream(&out, &len);
 	if (f == NULL)
 		return NULL;
+	for (size_t i = 0; i < r->nups; i++)
+		n += shown == NULL || shown(arg, r->ups[i]);
 	fprintf(f, "mcpgw gateway: %zu MCP server%s behind one entry. Tools and prompts are named "
-	    "<server>%s<name>.", r->nups, r->nups == 1 ? "" : "s", r->cfg->separator);
+	    "<server>%s<name>.", n, n == 1 ? "" : "s", r->cfg->separator);
 	for (size_t i = 0; i < r->nups; i++) {
 		const struct upstream *up = r->ups[i];
 		const struct config_server *cfg = upstream_config(up);
 		char line[INSTR_LINE_MAX];
 		json_t *tools = upstream_list(up, UPSTREAM_TOOLS);
+
+		if (shown != NULL && !shown(arg, up))
+			continue;
 
 		if (cfg->description)
 			first_line(line, sizeof line, cfg->description);
