@@ -3,6 +3,7 @@
  * upstreams shared by every client, the health and metrics pages, and the signals (SIGTERM and
  * SIGINT drain, SIGHUP reloads). */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "ident.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "oauth.h"
 #include "router.h"
 #include "sentinel.h"
@@ -40,6 +42,7 @@ struct serve {
 	/* client tokens of gateway.client_tokens: names and SHA-256 digests */
 	char **token_names, **token_digests;
 	size_t ntokens;
+	uint64_t sessions_opened, client_in, client_out;	/* /metrics */
 };
 
 /* One HTTP session <-> one gateway session. */
@@ -56,6 +59,7 @@ link_send(void *arg, const char *buf, size_t len)
 	struct link *l = arg;
 	if (len > 0 && buf[len - 1] == '\n')
 		len--;
+	l->sv->client_out += len;
 	l->deliver(l->conn, buf, len, NULL);
 }
 
@@ -65,6 +69,7 @@ link_send_related(void *arg, const char *buf, size_t len, const char *related)
 	struct link *l = arg;
 	if (len > 0 && buf[len - 1] == '\n')
 		len--;
+	l->sv->client_out += len;
 	l->deliver(l->conn, buf, len, related);
 }
 
@@ -98,6 +103,7 @@ be_open(void *arg, const struct httpd_identity *id, httpd_deliver_fn *deliver, v
 		session_set_identity(l->s, ident_new_unix(id->uid, id->gid));
 	else if (id->token)
 		session_set_identity(l->s, ident_new_token(id->token));
+	sv->sessions_opened++;
 	return l;
 }
 
@@ -105,6 +111,7 @@ static void
 be_input(void *arg, char *msg, size_t len)
 {
 	struct link *l = arg;
+	l->sv->client_in += len;
 	session_line(l->s, msg, len);
 }
 
@@ -176,6 +183,14 @@ serve_metrics(void *arg)
 		evbuffer_add_printf(b, "mcpgw_server_inflight{server=\"%s\"} %zu\n", upstream_name(up),
 		    upstream_inflight(up));
 	}
+	evbuffer_add_printf(b, "# HELP mcpgw_sessions_opened_total Client sessions opened.\n"
+	    "# TYPE mcpgw_sessions_opened_total counter\nmcpgw_sessions_opened_total %" PRIu64 "\n"
+	    "# HELP mcpgw_client_received_bytes_total Bytes of messages from clients.\n"
+	    "# TYPE mcpgw_client_received_bytes_total counter\nmcpgw_client_received_bytes_total %" PRIu64 "\n"
+	    "# HELP mcpgw_client_sent_bytes_total Bytes of messages to clients.\n"
+	    "# TYPE mcpgw_client_sent_bytes_total counter\nmcpgw_client_sent_bytes_total %" PRIu64 "\n",
+	    sv->sessions_opened, sv->client_in, sv->client_out);
+	metrics_servers(b, r);
 	n = evbuffer_get_length(b);
 	out = malloc(n + 1);
 	if (out) {

@@ -48,6 +48,7 @@ struct call {
 	size_t params_len;
 	struct jsonfast_span token;	/* in params_text: _meta.progressToken's value */
 	struct timespec started;
+	int ok;				/* ended with a result (or cancelled): not an error in /metrics */
 	char *orig_uri;
 	struct event *wait_timer;
 	TAILQ_ENTRY(call) wait_link;
@@ -240,6 +241,12 @@ static void
 call_finish(struct call *c)
 {
 	struct session *s = c->s;
+	struct timespec now;
+
+	/* Every call ends here, answered or not: the server's figures for /metrics. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	upstream_count_call(c->up, (now.tv_sec - c->started.tv_sec) * 1000000L +
+	    (now.tv_nsec - c->started.tv_nsec) / 1000, !c->ok);
 	if (c->st == CALL_WAITING)
 		TAILQ_REMOVE(&s->waiting, c, wait_link);
 	hmap_del(s->calls, c->key);
@@ -395,6 +402,8 @@ call_reply_cb(void *arg, struct msg *r)
 		audit_call(c, msg_tree(r), NULL);
 	/* The common case: the answer goes back as the server wrote it, with the client's id in
 	 * place of ours. Nothing is parsed or serialised again. */
+	c->ok = (r->text != NULL && r->f.kind == JSONFAST_RESULT) ||
+	    json_object_get(msg_tree(r), "result") != NULL;
 	if (c->client_id_text && c->exposed_uri == NULL && !needs_downconvert(c->s, c->method) &&
 	    reply_id_span(r, &id)) {
 		const char *raw = r->text;
@@ -1347,6 +1356,7 @@ handle_cancelled(struct session *s, struct jsonrpc_msg *m)
 	if (c->tool)
 		session_audit(s, "call", json_pack("{ssssss}", "tool", c->tool, "server", upstream_name(c->up),
 		    "outcome", "cancelled"));
+	c->ok = 1;	/* the client's choice, not the server's failure */
 	call_finish(c);
 }
 

@@ -82,6 +82,7 @@ struct upstream {
 	double log_tokens;
 	struct timespec log_refill;
 	unsigned long log_dropped;
+	struct upstream_stats stats;	/* /metrics */
 };
 
 static void upstream_spawn(struct upstream *);
@@ -131,8 +132,8 @@ upstream_send(struct upstream *up, json_t *msg)
 	size_t len;
 	char *buf = jsonrpc_dump(msg, &len);
 	int rc = -1;
-	if (buf && up->tr && !up->closing)
-		rc = transport_send(up->tr, buf, len);
+	if (buf && up->tr && !up->closing && (rc = transport_send(up->tr, buf, len)) == 0)
+		up->stats.bytes_out += len;
 	if (buf && log_enabled(LOG_DEBUG) && len < 2048)
 		log_debug(up->cfg->name, "<- %.*s", (int)len - 1, buf);
 	free(buf);
@@ -280,6 +281,8 @@ upstream_send_text(struct upstream *up, const struct upstream_req *r, uint64_t i
 	size_t len = evbuffer_get_length(b);
 	const char *buf = (const char *)evbuffer_pullup(b, -1);
 	rc = transport_send(up->tr, buf, len);
+	if (rc == 0)
+		up->stats.bytes_out += len;
 	if (rc == 0 && log_enabled(LOG_DEBUG) && len < 2048)
 		log_debug(up->cfg->name, "<- %.*s", (int)len - 1, buf);
 	evbuffer_free(b);
@@ -708,6 +711,7 @@ upstream_line_cb(void *arg, char *line, size_t len)
 	struct upstream *up = arg;
 	struct msg *m;
 
+	up->stats.bytes_in += len + 1;	/* with its newline */
 	if (len == 0) {
 		free(line);
 		return;
@@ -868,6 +872,7 @@ upstream_closed_cb(void *arg, const char *why_tr, int status)
 	}
 	long ms = backoff_ms(up->failures);
 	struct timeval tv = tv_ms(ms);
+	up->stats.restarts++;
 	log_warn(up->cfg->name, "%s; restarting in %ld ms (attempt %d of %d)", why, ms,
 	    up->failures, UPSTREAM_MAX_RESTARTS);
 	evtimer_add(up->ev_backoff, &tv);
@@ -1155,4 +1160,29 @@ upstream_log_take_dropped(struct upstream *up)
 	unsigned long n = up->log_dropped;
 	up->log_dropped = 0;
 	return n;
+}
+
+/* ---- /metrics ---- */
+
+const long upstream_latency_bounds_ms[UPSTREAM_LATENCY_BUCKETS] = { 5, 25, 100, 250, 1000, 2500, 10000, 60000 };
+
+const struct upstream_stats *
+upstream_stats(const struct upstream *up)
+{
+	return &up->stats;
+}
+
+void
+upstream_count_call(struct upstream *up, long us, int error)
+{
+	int b = 0;
+
+	if (us < 0)
+		us = 0;
+	while (b < UPSTREAM_LATENCY_BUCKETS && us > upstream_latency_bounds_ms[b] * 1000)
+		b++;
+	up->stats.calls++;
+	up->stats.errors += error != 0;
+	up->stats.latency[b]++;
+	up->stats.latency_us += (uint64_t)us;
 }
