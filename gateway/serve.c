@@ -138,7 +138,8 @@ serve_ready(void *arg, int *ok)
 		const struct config_server *c = upstream_config(up);
 		enum upstream_state st = upstream_state(up);
 		json_object_set_new(servers, upstream_name(up), json_string(upstream_state_name(st)));
-		if (c->enabled && !c->lazy && st != UPSTREAM_READY)
+		if (c->enabled && !c->lazy && st != UPSTREAM_READY &&
+		    !(c->idle_stop_ms > 0 && st == UPSTREAM_STOPPED))	/* starts on next use */
 			*ok = 0;
 	}
 	text = json_dumps(json_pack("{s:b,s:o}", "ready", *ok, "servers", servers),

@@ -702,8 +702,12 @@ session_forward(struct session *s, struct forward *f)
 		c->st = CALL_SENT;
 		call_send(c);
 		return;
-	case UPSTREAM_FAILED:
 	case UPSTREAM_STOPPING:
+		/* Stopped for idleness (idle_stop) just now: it starts again once down. */
+		if (upstream_config(up)->idle_stop_ms > 0 && !gateway_stopping(s->gw))
+			goto wait;
+		/* FALLTHROUGH */
+	case UPSTREAM_FAILED:
 		c->st = CALL_SENT;
 		call_fail_unavailable(c);
 		return;
@@ -711,7 +715,8 @@ session_forward(struct session *s, struct forward *f)
 		c->st = CALL_SENT;
 		call_fail_signin(c);
 		return;
-	default: {
+	default:
+	wait: {
 		/* Starting, restarting or lazy: the call waits for the server, bounded by its start-up. */
 		struct timeval tv = { upstream_config(up)->startup_timeout_ms / 1000,
 			(upstream_config(up)->startup_timeout_ms % 1000) * 1000 };

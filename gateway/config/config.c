@@ -1623,6 +1623,13 @@ set_enabled(struct config_walk *w, const struct config_key *row, const struct cf
 }
 
 static void
+set_idle_stop(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	w->s->idle_stop_ms = w->val.l;
+}
+
+static void
 set_lazy(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
     const struct cfgnode *v)
 {
@@ -1839,6 +1846,7 @@ static const struct config_key config_key_table[] = {
 	KEY("enabled", CONFIG_IN_SERVER, CONFIG_T_BOOL, .flags = CONFIG_KEY_NARROWS, .def = "true",
 	    .set = set_enabled),
 	KEY("lazy", CONFIG_IN_SERVER, CONFIG_T_BOOL, .def = "false", .set = set_lazy),
+	KEY("idle_stop", CONFIG_IN_SERVER, CONFIG_T_DURATION, .min = 1, .set = set_idle_stop),
 	KEY("prefix", CONFIG_IN_SERVER, CONFIG_T_STRING, .set = set_prefix),
 	KEY("timeout", CONFIG_IN_SERVER, CONFIG_T_DURATION, .min = 1, .set = set_timeout),
 	KEY("startup_timeout", CONFIG_IN_SERVER, CONFIG_T_DURATION, .min = 1,

@@ -36,6 +36,7 @@ struct config_server {
 	char *prefix;			/* exposed prefix; defaults to name; "" allowed */
 	int enabled;			/* default 1 */
 	int lazy;			/* default 0 */
+	long idle_stop_ms;		/* stop after this long unused, start on next use; 0: never */
 
 	/* local (command set) */
 	char *command;			/* NULL for a remote server */

@@ -75,17 +75,24 @@ slot(enum upstream_list l)
 static int
 listed_in(enum upstream_state s, int lazy)
 {
-	if (s == UPSTREAM_FAILED || s == UPSTREAM_STOPPING)
+	if (s == UPSTREAM_FAILED)
 		return 0;
-	if (s == UPSTREAM_STOPPED)
-		return lazy;
+	if (s == UPSTREAM_STOPPED || s == UPSTREAM_STOPPING)
+		return lazy;	/* an idle_stop's stopping must not take its tools away for a moment */
 	return 1;
+}
+
+/* Stopped on purpose, to start on first use: lazy, or stopped by idle_stop. Its lists stay. */
+static int
+on_demand(const struct config_server *c)
+{
+	return c->lazy || c->idle_stop_ms > 0;
 }
 
 static int
 router_listed(const struct upstream *up)
 {
-	return listed_in(upstream_state(up), upstream_config(up)->lazy);
+	return listed_in(upstream_state(up), on_demand(upstream_config(up)));
 }
 
 static char *
@@ -480,7 +487,7 @@ router_state_hook(struct upstream *up, enum upstream_state old, void *arg)
 {
 	struct router *r = arg;
 	enum upstream_state s = upstream_state(up);
-	int lazy = upstream_config(up)->lazy;
+	int lazy = on_demand(upstream_config(up));
 	if (upstream_index(up) < 0)
 		return;		/* removed by a reload: no longer part of any view */
 	if (s == UPSTREAM_READY && router_all_up(r)) {
@@ -596,7 +603,9 @@ router_start(struct router *r)
 void
 router_wake(struct router *r, struct upstream *up)
 {
-	if (upstream_state(up) == UPSTREAM_STOPPED && !r->stopping)
+	enum upstream_state st = upstream_state(up);
+	/* STOPPING: an idle_stop in progress; upstream_start starts it again once it is down */
+	if ((st == UPSTREAM_STOPPED || st == UPSTREAM_STOPPING) && !r->stopping)
 		upstream_start(up);
 }
 
@@ -697,7 +706,7 @@ router_settled(const struct router *r, unsigned which)
 		/* SIGNIN (issue 4): waits for a person, which a first list must not */
 		if (s == UPSTREAM_READY || s == UPSTREAM_FAILED || s == UPSTREAM_SIGNIN)
 			continue;
-		if (s == UPSTREAM_STOPPED && upstream_config(up)->lazy)
+		if (s == UPSTREAM_STOPPED && on_demand(upstream_config(up)))
 			continue;
 		if (which == UPSTREAM_TOOLS && upstream_list(up, UPSTREAM_TOOLS) != NULL)
 			continue;	/* from the catalogue or an earlier run of this process */

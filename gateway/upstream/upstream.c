@@ -83,9 +83,12 @@ struct upstream {
 	struct timespec log_refill;
 	unsigned long log_dropped;
 	struct upstream_stats stats;	/* /metrics */
+	struct event *ev_idle;		/* idle_stop: fires when no call has ended for that long */
+	int start_when_down;		/* asked to start while an idle stop was under way */
 };
 
 static void upstream_spawn(struct upstream *);
+static void upstream_idle_arm(struct upstream *);
 static void upstream_track(struct upstream *, uint64_t id, const char *method, long timeout_ms,
     const struct upstream_call_cbs *, void *arg);
 static void upstream_fetch(struct upstream *, unsigned which);
@@ -122,6 +125,8 @@ upstream_set_state(struct upstream *up, enum upstream_state s)
 	up->state = s;
 	log_msg(s == UPSTREAM_FAILED ? LOG_ERROR : LOG_DEBUG, up->cfg->name, "state %s -> %s",
 	    upstream_state_name(old), upstream_state_name(s));
+	if (s == UPSTREAM_READY)
+		upstream_idle_arm(up);	/* a server started and then never used stops too */
 	if (up->hooks.state)
 		up->hooks.state(up, old, up->hooks.arg);
 }
@@ -853,6 +858,10 @@ upstream_closed_cb(void *arg, const char *why_tr, int status)
 		upstream_set_state(up, UPSTREAM_STOPPED);
 		if (up->stop_done)
 			up->stop_done(up->stop_arg);
+		else if (up->start_when_down) {	/* a call came during an idle stop */
+			up->start_when_down = 0;
+			upstream_start(up);
+		}
 		return;
 	}
 	if (status == TRANSPORT_CLOSED_SIGNIN) {
@@ -968,6 +977,36 @@ upstream_stable_cb(evutil_socket_t fd, short what, void *arg)
 	up->last_error[0] = '\0';
 }
 
+/* idle_stop: a ready server no call has used for that long is stopped; like a lazy one it keeps
+ * its lists and starts again on the next call that needs it (router_wake). A request in flight
+ * (the gateway's own included) puts it off by another period. */
+static void
+upstream_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct upstream *up = arg;
+
+	if (up->cfg->idle_stop_ms <= 0 || up->state != UPSTREAM_READY)
+		return;
+	if (hmap_count(up->pending) > 0) {
+		upstream_idle_arm(up);
+		return;
+	}
+	log_info(up->cfg->name, "unused for %ld ms (idle_stop): stopping; the next call starts it again",
+	    up->cfg->idle_stop_ms);
+	upstream_stop(up, NULL, NULL);
+}
+
+static void
+upstream_idle_arm(struct upstream *up)
+{
+	struct timeval tv;
+
+	if (up->cfg->idle_stop_ms <= 0 || up->ev_idle == NULL)
+		return;
+	tv = tv_ms(up->cfg->idle_stop_ms);
+	evtimer_add(up->ev_idle, &tv);
+}
+
 static void
 upstream_spawn(struct upstream *up)
 {
@@ -1015,12 +1054,17 @@ upstream_new(struct event_base *base, const struct config_server *cfg, int index
 	up->ev_signin = evtimer_new(base, upstream_signin_cb, up);
 	up->ev_startup = evtimer_new(base, upstream_startup_cb, up);
 	up->ev_stable = evtimer_new(base, upstream_stable_cb, up);
+	up->ev_idle = evtimer_new(base, upstream_idle_cb, up);
 	return up;
 }
 
 void
 upstream_start(struct upstream *up)
 {
+	if (up->state == UPSTREAM_STOPPING && up->cfg->idle_stop_ms > 0) {
+		up->start_when_down = 1;
+		return;
+	}
 	if (up->state == UPSTREAM_STOPPED || up->state == UPSTREAM_FAILED) {
 		up->failures = 0;
 		upstream_spawn(up);
@@ -1066,6 +1110,7 @@ upstream_free(struct upstream *up)
 	event_free(up->ev_signin);
 	event_free(up->ev_startup);
 	event_free(up->ev_stable);
+	event_free(up->ev_idle);
 	json_decref(up->client_caps);
 	json_decref(up->caps);
 	json_decref(up->server_info);
@@ -1185,4 +1230,6 @@ upstream_count_call(struct upstream *up, long us, int error)
 	up->stats.errors += error != 0;
 	up->stats.latency[b]++;
 	up->stats.latency_us += (uint64_t)us;
+	if (up->state == UPSTREAM_READY)
+		upstream_idle_arm(up);	/* idle_stop counts from the last call's end */
 }
