@@ -2,6 +2,7 @@
  * entries name the client (by user, uid, group, gid or token), kept per configuration, and the
  * check of one name against them. Entries only take away, so a name passes when no matching
  * entry's rules refuse it. */
+#include <errno.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -9,6 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 #include "ident.h"
+#include "log.h"
+
+#define IDENT_BUF_MAX (1 << 20)	/* a group file entry with thousands of members */
 
 struct ident {
 	int unix_peer;
@@ -86,10 +90,14 @@ in_group(const struct ident *id, const struct group *gr)
 	return 0;
 }
 
+/* 1 when the entry names this client. A lookup that fails for another reason than "no such
+ * user or group" counts as a match: these rules only take away, so in doubt they apply. */
 static int
 entry_names(const struct ident *id, const char *e)
 {
-	char buf[8192];
+	size_t size = 16384;
+	char *buf = NULL;
+	int rc, match = 0;
 
 	if (strncmp(e, "token:", 6) == 0)
 		return id->token != NULL && strcmp(e + 6, id->token) == 0;
@@ -97,21 +105,39 @@ entry_names(const struct ident *id, const char *e)
 		return 0;
 	if (strncmp(e, "uid:", 4) == 0)
 		return strtoul(e + 4, NULL, 10) == (unsigned long)id->uid;
-	if (strncmp(e, "user:", 5) == 0) {
-		struct passwd pw, *res = NULL;
-		return getpwnam_r(e + 5, &pw, buf, sizeof buf, &res) == 0 && res != NULL &&
-		    res->pw_uid == id->uid;
+	for (;;) {
+		char *nb = realloc(buf, size);
+		if (nb == NULL) {
+			rc = ENOMEM;
+			break;
+		}
+		buf = nb;
+		if (strncmp(e, "user:", 5) == 0) {
+			struct passwd pw, *res = NULL;
+			rc = getpwnam_r(e + 5, &pw, buf, size, &res);
+			if (rc == 0)
+				match = res != NULL && res->pw_uid == id->uid;
+		} else {
+			struct group gr, *res = NULL;
+			int by_gid = strncmp(e, "gid:", 4) == 0;
+			rc = by_gid ? getgrgid_r((gid_t)strtoul(e + 4, NULL, 10), &gr, buf, size, &res) :
+			    getgrnam_r(e + 6, &gr, buf, size, &res);
+			if (rc == 0)
+				/* a gid with no group entry still names the peer's primary group */
+				match = res != NULL ? in_group(id, res) :
+				    by_gid && strtoul(e + 4, NULL, 10) == (unsigned long)id->gid;
+		}
+		if (rc != ERANGE || size >= IDENT_BUF_MAX)
+			break;
+		size *= 2;
 	}
-	if (strncmp(e, "gid:", 4) == 0 || strncmp(e, "group:", 6) == 0) {
-		struct group gr, *res = NULL;
-		int rc = e[1] == 'i' ? getgrgid_r((gid_t)strtoul(e + 4, NULL, 10), &gr, buf, sizeof buf, &res) :
-		    getgrnam_r(e + 6, &gr, buf, sizeof buf, &res);
-		if (rc == 0 && res != NULL)
-			return in_group(id, res);
-		/* a gid with no group entry still names the peer's primary group */
-		return e[1] == 'i' && strtoul(e + 4, NULL, 10) == (unsigned long)id->gid;
+	free(buf);
+	if (rc != 0 && rc != ENOENT && rc != ESRCH && rc != EBADF && rc != EPERM) {
+		log_warn("client", "gateway.clients.%s: cannot look it up (%s): applying it to %s",
+		    e, strerror(rc), id->label);
+		match = 1;
 	}
-	return 0;
+	return match;
 }
 
 /* The entries of cfg that name this client, computed once per configuration. */

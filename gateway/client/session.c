@@ -1596,6 +1596,9 @@ session_log(struct session *s, struct upstream *up, json_t *params, int allowed)
 {
 	if (!s->initialized)
 		return;
+	/* A server hidden from this client (gateway.clients) does not talk to it either. */
+	if (s->ident != NULL && !ident_sees_server(s->ident, gateway_config(s->gw), upstream_config(up)->name))
+		return;
 	if (!allowed) {
 		if (!evtimer_pending(s->ev_logdrop, NULL)) {
 			struct timeval tv = { 1, 0 };

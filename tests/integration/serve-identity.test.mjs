@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { LoggingMessageNotificationSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { Agent } from "undici";
 import {
   Gateway, makeTmp, rmTmp, servers, toYaml, T, waitUntil, within, sleep, readJsonLines, runGateway,
@@ -166,6 +166,40 @@ test("serve: gateway.clients gives each token and unix user its own tools, refus
       await c.client.close();
     }
     await u.dispatcher.close();
+  } finally {
+    await stop(gw);
+    rmTmp(dir);
+  }
+});
+
+test("serve: a server hidden from a client does not send it its log lines either", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("serve-ident-log");
+  const config = {
+    gateway: {
+      client_tokens: { alice: `sha256:${digest("alice-tok")}`, carol: `sha256:${digest("carol-tok")}` },
+      clients: { "token:alice": { servers: { b: { hidden: true } } } },
+    },
+    servers: { a: servers.faulty(["--name", "a"]), b: servers.faulty(["--name", "b"]) },
+  };
+  const { gw, addrs } = await startServe({ dir, config, listen: ["127.0.0.1:0"] });
+  try {
+    const seen = { alice: [], carol: [] };
+    const carol = await tokenClient(addrs[0], "carol-tok");
+    const alice = await tokenClient(addrs[0], "alice-tok");
+    for (const [who, c] of [["alice", alice], ["carol", carol]]) {
+      c.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => seen[who].push(n.params));
+      await c.client.setLoggingLevel("debug");
+    }
+    await carol.client.callTool({ name: "b__log", arguments: { level: "info", data: "from-b" } });
+    await alice.client.callTool({ name: "a__log", arguments: { level: "info", data: "from-a" } });
+    await waitUntil(() => seen.carol.some((p) => p.data === "from-b") && seen.alice.some((p) => p.data === "from-a"),
+      T(10000), "the log lines");
+    await sleep(T(300)); // a line from b to alice, were it sent, would be on its way by now
+    assert.ok(!seen.alice.some((p) => p.data === "from-b" || /^b(\/|$)/.test(p.logger ?? "")), JSON.stringify(seen.alice));
+    for (const c of [carol, alice]) {
+      await c.transport.terminateSession();
+      await c.client.close();
+    }
   } finally {
     await stop(gw);
     rmTmp(dir);
