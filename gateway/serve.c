@@ -142,8 +142,9 @@ serve_ready(void *arg, int *ok)
 		    !(c->idle_stop_ms > 0 && st == UPSTREAM_STOPPED))	/* starts on next use */
 			*ok = 0;
 	}
-	text = json_dumps(json_pack("{s:b,s:o}", "ready", *ok, "servers", servers),
-	    JSON_COMPACT | JSON_SORT_KEYS);
+	json_t *body = json_pack("{s:b,s:o}", "ready", *ok, "servers", servers);
+	text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(body);	/* every health check leaked it */
 	if (text == NULL)
 		return NULL;
 	size_t n = strlen(text);

@@ -37,6 +37,8 @@ async function stop(gw) {
   gw.proc.kill("SIGTERM");
   const st = await Promise.race([gw.exited, sleep(T(8000)).then(() => null)]);
   assert.ok(st, `serve did not exit after SIGTERM:\n${gw.stderrTail()}`);
+  // exit 0: under the ASan build a leak would not be
+  assert.deepEqual({ code: st.code, signal: st.signal }, { code: 0, signal: null }, gw.stderrTail());
 }
 
 async function tokenClient(addr, token) {

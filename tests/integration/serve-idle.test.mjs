@@ -80,6 +80,14 @@ test("serve: idle_stop stops an unused server, keeps its tools listed, starts it
     assert.ok(alive(k1));
     assert.equal(spawns(keepLog), 1);
     assert.doesNotMatch(gw.stderr, /keep.*idle_stop/);
+    // A clean exit: under the ASan build (make asan) a leak, such as one /readyz used to make,
+    // is a non-zero status.
+    await transport.terminateSession();
+    await client.close();
+    client = undefined;
+    gw.proc.kill("SIGTERM");
+    const st = await Promise.race([gw.exited, sleep(T(15000)).then(() => null)]);
+    assert.deepEqual({ code: st?.code, signal: st?.signal }, { code: 0, signal: null }, gw.stderrTail());
   } finally {
     await transport?.terminateSession().catch(() => {});
     await client?.close().catch(() => {});

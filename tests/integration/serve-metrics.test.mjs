@@ -120,6 +120,9 @@ test("serve: /metrics after calls: per-server calls, errors, latency buckets, re
     await transport.terminateSession();
     await client.close();
     await waitUntil(async () => (await get(addr, "/metrics")).body.includes("mcpgw_sessions 0\n"), T(5000), "the session gone");
+    gw.proc.kill("SIGTERM");
+    const st = await Promise.race([gw.exited, sleep(T(10000)).then(() => null)]);
+    assert.deepEqual({ code: st?.code, signal: st?.signal }, { code: 0, signal: null }, gw.stderrTail()); // ASan: no leak
   } finally {
     gw.proc.kill("SIGTERM");
     await Promise.race([gw.exited, sleep(T(8000))]);
