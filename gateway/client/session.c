@@ -801,8 +801,15 @@ session_view(struct session *s, unsigned which, unsigned long *gen)
 	size_t i;
 
 	*gen = rgen;
-	if (s->ident == NULL || !ident_restricted(s->ident, cfg) || v == NULL)
+	if (s->ident == NULL || !ident_restricted(s->ident, cfg) || v == NULL) {
+		if (s->view[k] != NULL) {	/* a reload took the rules away: the text is of the view */
+			json_decref(s->view[k]);
+			s->view[k] = NULL;
+			free(s->list_text[k]);
+			s->list_text[k] = NULL;
+		}
 		return v;
+	}
 	if (s->view[k] == NULL || s->view_gen[k] != rgen || s->view_cfg[k] != cfg) {
 		json_decref(s->view[k]);
 		s->view[k] = json_array();

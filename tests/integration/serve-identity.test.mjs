@@ -162,6 +162,15 @@ test("serve: gateway.clients gives each token and unix user its own tools, refus
     gw.proc.kill("SIGHUP");
     assert.equal(await within(changed, T(10000), "list_changed to carol after the reload"), true);
     assert.deepEqual(await names(carol.client), all.filter((n) => n.startsWith("a__")));
+    assert.deepEqual(await names(alice.client), ["a__echo"], "carol's new rule is not alice's");
+    // And a reload that drops alice's entry gives her the whole list again (not a stale copy).
+    const aliceChanged = new Promise((resolve) => alice.client.setNotificationHandler(
+      ToolListChangedNotificationSchema, () => resolve(true)));
+    delete config.gateway.clients["token:alice"];
+    fs.writeFileSync(path.join(dir, "config.yaml"), toYaml(config));
+    gw.proc.kill("SIGHUP");
+    assert.equal(await within(aliceChanged, T(10000), "list_changed to alice after the reload"), true);
+    assert.deepEqual(await names(alice.client), all);
 
     for (const c of [carol, alice, bob, u]) {
       await c.transport.terminateSession();
