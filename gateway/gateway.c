@@ -480,6 +480,10 @@ gateway_reload(struct gateway *g, const char *why)
 	g->cfg = ncfg;
 	gw_set_log_level(g);
 	router_reload(g->router, ncfg, gw_gone, g);
+	/* gateway.clients may have changed what a client sees without a change of the router's
+	 * lists: such sessions compare for themselves. */
+	for (size_t i = 0; i < g->nsess; i++)
+		session_rules_changed(g->sess[i]);
 	gw_watch(g);
 	return 0;
 }

@@ -3,6 +3,7 @@
  * upstreams shared by every client, the health and metrics pages, and the signals (SIGTERM and
  * SIGINT drain, SIGHUP reloads). */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,8 +19,10 @@
 #include "child.h"
 #include "gateway.h"
 #include "httpd.h"
+#include "ident.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "oauth.h"
 #include "router.h"
 #include "sdnotify.h"
@@ -41,6 +44,7 @@ struct serve {
 	/* client tokens of gateway.client_tokens: names and SHA-256 digests */
 	char **token_names, **token_digests;
 	size_t ntokens;
+	uint64_t sessions_opened, client_in, client_out;	/* /metrics */
 };
 
 /* One HTTP session <-> one gateway session. */
@@ -57,6 +61,7 @@ link_send(void *arg, const char *buf, size_t len)
 	struct link *l = arg;
 	if (len > 0 && buf[len - 1] == '\n')
 		len--;
+	l->sv->client_out += len;
 	l->deliver(l->conn, buf, len, NULL);
 }
 
@@ -66,6 +71,7 @@ link_send_related(void *arg, const char *buf, size_t len, const char *related)
 	struct link *l = arg;
 	if (len > 0 && buf[len - 1] == '\n')
 		len--;
+	l->sv->client_out += len;
 	l->deliver(l->conn, buf, len, related);
 }
 
@@ -77,7 +83,6 @@ be_open(void *arg, const struct httpd_identity *id, httpd_deliver_fn *deliver, v
 	struct link *l = calloc(1, sizeof *l);
 	struct session_io io = { link_send, l, link_send_related };
 
-	(void)id;
 	if (l == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -95,6 +100,12 @@ be_open(void *arg, const struct httpd_identity *id, httpd_deliver_fn *deliver, v
 		free(l);
 		return NULL;
 	}
+	/* gateway.clients narrows what this client sees, and the audit log names it */
+	if (id->unix_peer)
+		session_set_identity(l->s, ident_new_unix(id->uid, id->gid));
+	else if (id->token)
+		session_set_identity(l->s, ident_new_token(id->token));
+	sv->sessions_opened++;
 	return l;
 }
 
@@ -102,6 +113,7 @@ static void
 be_input(void *arg, char *msg, size_t len)
 {
 	struct link *l = arg;
+	l->sv->client_in += len;
 	session_line(l->s, msg, len);
 }
 
@@ -128,11 +140,13 @@ serve_ready(void *arg, int *ok)
 		const struct config_server *c = upstream_config(up);
 		enum upstream_state st = upstream_state(up);
 		json_object_set_new(servers, upstream_name(up), json_string(upstream_state_name(st)));
-		if (c->enabled && !c->lazy && st != UPSTREAM_READY)
+		if (c->enabled && !c->lazy && st != UPSTREAM_READY &&
+		    !(c->idle_stop_ms > 0 && st == UPSTREAM_STOPPED))	/* starts on next use */
 			*ok = 0;
 	}
-	text = json_dumps(json_pack("{s:b,s:o}", "ready", *ok, "servers", servers),
-	    JSON_COMPACT | JSON_SORT_KEYS);
+	json_t *body = json_pack("{s:b,s:o}", "ready", *ok, "servers", servers);
+	text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(body);	/* every health check leaked it */
 	if (text == NULL)
 		return NULL;
 	size_t n = strlen(text);
@@ -173,6 +187,14 @@ serve_metrics(void *arg)
 		evbuffer_add_printf(b, "mcpgw_server_inflight{server=\"%s\"} %zu\n", upstream_name(up),
 		    upstream_inflight(up));
 	}
+	evbuffer_add_printf(b, "# HELP mcpgw_sessions_opened_total Client sessions opened.\n"
+	    "# TYPE mcpgw_sessions_opened_total counter\nmcpgw_sessions_opened_total %" PRIu64 "\n"
+	    "# HELP mcpgw_client_received_bytes_total Bytes of messages from clients.\n"
+	    "# TYPE mcpgw_client_received_bytes_total counter\nmcpgw_client_received_bytes_total %" PRIu64 "\n"
+	    "# HELP mcpgw_client_sent_bytes_total Bytes of messages to clients.\n"
+	    "# TYPE mcpgw_client_sent_bytes_total counter\nmcpgw_client_sent_bytes_total %" PRIu64 "\n",
+	    sv->sessions_opened, sv->client_in, sv->client_out);
+	metrics_servers(b, r);
 	n = evbuffer_get_length(b);
 	out = malloc(n + 1);
 	if (out) {

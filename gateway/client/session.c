@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "gateway.h"
 #include "hmap.h"
+#include "ident.h"
 #include "jsonfast.h"
 #include "msg.h"
 #include "jsonrpc.h"
@@ -47,6 +48,7 @@ struct call {
 	size_t params_len;
 	struct jsonfast_span token;	/* in params_text: _meta.progressToken's value */
 	struct timespec started;
+	int ok;				/* ended with a result (or cancelled): not an error in /metrics */
 	char *orig_uri;
 	struct event *wait_timer;
 	TAILQ_ENTRY(call) wait_link;
@@ -99,6 +101,13 @@ struct session {
 	unsigned long list_gen[4];	/* router_list_gen of that text */
 	struct signin_prompts *signin;	/* issue 4: sign-ins the client was asked to do */
 	int draining;			/* stopping: new requests are refused, calls in flight end */
+	/* The service: who the client is and, when gateway.clients has rules for it, each list as
+	 * it may see it (rebuilt when the router's list or the configuration changes). NULL in run
+	 * mode, where nothing of this costs anything. */
+	struct ident *ident;
+	json_t *view[4];
+	unsigned long view_gen[4];
+	const struct config *view_cfg[4];
 };
 
 static void session_dispatch(struct session *, struct msg *);
@@ -241,6 +250,12 @@ static void
 call_finish(struct call *c)
 {
 	struct session *s = c->s;
+	struct timespec now;
+
+	/* Every call ends here, answered or not: the server's figures for /metrics. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	upstream_count_call(c->up, (now.tv_sec - c->started.tv_sec) * 1000000L +
+	    (now.tv_nsec - c->started.tv_nsec) / 1000, !c->ok);
 	call_set_state(c, CALL_DONE);
 	hmap_del(s->calls, c->key);
 	call_free(c);
@@ -263,6 +278,31 @@ map_read_uris(struct call *c, json_t *result)
 	}
 }
 
+/* An audit line, with the client's identity when it has one. */
+static void
+session_audit(const struct session *s, const char *event, json_t *fields)
+{
+	if (s->ident && fields)
+		json_object_set_new(fields, "client", json_string(ident_label(s->ident)));
+	audit_event(event, fields);
+}
+
+/* 1 when the client's rules (gateway.clients) leave this name of up's visible; *rule: the entry
+ * that refused it. Sessions without rules pass at the cost of one test. */
+static int
+session_allows(struct session *s, const struct upstream *up, enum ident_kind k, const char *name,
+    const char **rule)
+{
+	const struct config *cfg;
+
+	if (s->ident == NULL)
+		return 1;
+	cfg = gateway_config(s->gw);
+	if (!ident_restricted(s->ident, cfg))
+		return 1;
+	return ident_allows(s->ident, cfg, upstream_config(up)->name, k, name, rule);
+}
+
 /* One audit line for a finished call: outcome given, or read from the reply. */
 static void
 audit_call(struct call *c, json_t *msg, const char *outcome)
@@ -279,7 +319,7 @@ audit_call(struct call *c, json_t *msg, const char *outcome)
 		outcome = "tool_error";
 	else if (outcome == NULL)
 		outcome = "ok";
-	audit_event("call", json_pack("{sssssssI}", "tool", c->tool, "server", upstream_name(c->up),
+	session_audit(c->s, "call", json_pack("{sssssssI}", "tool", c->tool, "server", upstream_name(c->up),
 	    "outcome", outcome, "ms",
 	    (json_int_t)((now.tv_sec - c->started.tv_sec) * 1000 + (now.tv_nsec - c->started.tv_nsec) / 1000000)));
 }
@@ -370,6 +410,8 @@ call_reply_cb(void *arg, struct msg *r)
 		audit_call(c, msg_tree(r), NULL);
 	/* The common case: the answer goes back as the server wrote it, with the client's id in
 	 * place of ours. Nothing is parsed or serialised again. */
+	c->ok = (r->text != NULL && r->f.kind == JSONFAST_RESULT) ||
+	    json_object_get(msg_tree(r), "result") != NULL;
 	if (c->client_id_text && c->exposed_uri == NULL && !needs_downconvert(c->s, c->method) &&
 	    reply_id_span(r, &id)) {
 		const char *raw = r->text;
@@ -597,14 +639,19 @@ session_forward(struct session *s, struct forward *f)
 	case UPSTREAM_READY:
 		call_send(c);
 		return;
-	case UPSTREAM_FAILED:
 	case UPSTREAM_STOPPING:
+		/* Stopped for idleness (idle_stop) just now: it starts again once down. */
+		if (upstream_config(up)->idle_stop_ms > 0 && !gateway_stopping(s->gw))
+			goto wait;
+		/* FALLTHROUGH */
+	case UPSTREAM_FAILED:
 		call_fail_unavailable(c);
 		return;
 	case UPSTREAM_SIGNIN:		/* issue 4 */
 		call_fail_signin(c);
 		return;
-	default: {
+	default:
+	wait: {
 		/* Starting, restarting or lazy: the call waits for the server, bounded by its start-up. */
 		struct timeval tv = { upstream_config(up)->startup_timeout_ms / 1000,
 			(upstream_config(up)->startup_timeout_ms % 1000) * 1000 };
@@ -630,12 +677,93 @@ list_result_key(unsigned which)
 	}
 }
 
+/* A template's server: the first whose own list has it and whose rules let it through, as the
+ * router's view keeps the earlier server's. */
+static struct upstream *
+template_server(struct session *s, const char *t)
+{
+	for (size_t i = 0; i < router_count(s->router); i++) {
+		struct upstream *up = router_upstream(s->router, i);
+		json_t *list = upstream_list(up, UPSTREAM_TEMPLATES), *item;
+		size_t k;
+
+		json_array_foreach(list, k, item) {
+			const char *u = json_string_value(json_object_get(item, "uriTemplate"));
+			if (u && strcmp(u, t) == 0 && config_rules_pass(&upstream_config(up)->resources, t))
+				return up;
+		}
+	}
+	return NULL;
+}
+
+static int
+view_item_allowed(struct session *s, unsigned which, json_t *item)
+{
+	struct upstream *up;
+	const char *orig;
+	char *uri = NULL;
+	int ok = 0;
+
+	if (which == UPSTREAM_TOOLS || which == UPSTREAM_PROMPTS) {
+		const char *name = json_string_value(json_object_get(item, "name"));
+		if (name && (which == UPSTREAM_TOOLS ? router_tool(s->router, name, &up, &orig) :
+		    router_prompt(s->router, name, &up, &orig)) == 0)
+			ok = session_allows(s, up, which == UPSTREAM_TOOLS ? IDENT_TOOLS : IDENT_PROMPTS,
+			    orig, NULL);
+	} else if (which == UPSTREAM_RESOURCES) {
+		const char *u = json_string_value(json_object_get(item, "uri"));
+		if (u && router_uri(s->router, u, &up, &uri) == 0)
+			ok = session_allows(s, up, IDENT_RESOURCES, uri, NULL);
+		free(uri);
+	} else {
+		const char *t = json_string_value(json_object_get(item, "uriTemplate"));
+		if (t && (up = template_server(s, t)) != NULL)
+			ok = session_allows(s, up, IDENT_RESOURCES, t, NULL);
+	}
+	return ok;
+}
+
+/* The list as this client may see it: the router's, or (gateway.clients) what its rules leave of
+ * it. *gen changes whenever what is returned does. */
+static json_t *
+session_view(struct session *s, unsigned which, unsigned long *gen)
+{
+	int k = kind_slot(which);
+	json_t *v = router_list(s->router, which), *item;
+	const struct config *cfg = gateway_config(s->gw);
+	unsigned long rgen = router_list_gen(s->router, which);
+	size_t i;
+
+	*gen = rgen;
+	if (s->ident == NULL || !ident_restricted(s->ident, cfg) || v == NULL) {
+		if (s->view[k] != NULL) {	/* a reload took the rules away: the text is of the view */
+			json_decref(s->view[k]);
+			s->view[k] = NULL;
+			free(s->list_text[k]);
+			s->list_text[k] = NULL;
+		}
+		return v;
+	}
+	if (s->view[k] == NULL || s->view_gen[k] != rgen || s->view_cfg[k] != cfg) {
+		json_decref(s->view[k]);
+		s->view[k] = json_array();
+		json_array_foreach(v, i, item)
+			if (view_item_allowed(s, which, item))
+				json_array_append(s->view[k], item);
+		s->view_gen[k] = rgen;
+		s->view_cfg[k] = cfg;
+		free(s->list_text[k]);	/* the text is of the view, which the gen alone no longer names */
+		s->list_text[k] = NULL;
+	}
+	return s->view[k];
+}
+
 static void
 answer_list(struct session *s, json_t *id, unsigned which)
 {
 	int k = kind_slot(which);
-	json_t *v = router_list(s->router, which);
-	unsigned long gen = router_list_gen(s->router, which);
+	unsigned long gen;
+	json_t *v = session_view(s, which, &gen);
 	json_t **seen = &s->answered[k];
 	json_decref(*seen);
 	*seen = v ? json_incref(v) : json_array();
@@ -787,6 +915,14 @@ session_cap_wait(struct session *s, long ms)
 	}
 }
 
+/* A server the client's rules hide (gateway.clients ... hidden: true) is not named to it. */
+static int
+session_shows_server(void *arg, const struct upstream *up)
+{
+	struct session *s = arg;
+	return ident_sees_server(s->ident, gateway_config(s->gw), upstream_config(up)->name);
+}
+
 static void
 handle_initialize(struct session *s, struct jsonrpc_msg *m)
 {
@@ -814,7 +950,8 @@ handle_initialize(struct session *s, struct jsonrpc_msg *m)
 	s->client_caps = caps ? json_deep_copy(caps) : json_object();
 	s->initialized = 1;
 	s->implicit = 0;
-	instr = router_instructions(s->router);
+	instr = s->ident && ident_restricted(s->ident, gateway_config(s->gw)) ?
+	    router_instructions_for(s->router, session_shows_server, s) : router_instructions(s->router);
 	session_send(s, jsonrpc_result(m->id, json_pack(
 	    "{ss s{s{sb} s{sb} s{sbsb} s{} s{}} s{ssssss} ss}",
 	    "protocolVersion", v,
@@ -891,8 +1028,8 @@ tools_call_text(struct session *s, struct msg *m, json_t *id)
 	name.end--;
 	memcpy(nm, m->text + name.start, name.end - name.start);
 	nm[name.end - name.start] = '\0';
-	if (router_tool(s->router, nm, &up, &orig) < 0)
-		return -1;	/* unknown: the tree's way waits, audits and answers */
+	if (router_tool(s->router, nm, &up, &orig) < 0 || !session_allows(s, up, IDENT_TOOLS, orig, NULL))
+		return -1;	/* unknown or not this client's: the tree's way waits, audits and answers */
 	if ((v[1].end && m->text[v[1].start] != '{') || (meta.end && m->text[meta.start] != '{'))
 		return -1;
 	if (meta.end && text_token(m, meta, &tok, &tok_at) < 0)
@@ -957,10 +1094,24 @@ handle_tools_call(struct session *s, struct msg *msg, json_t *id)
 			return;		/* its server may still be starting */
 		if ((why = router_hidden_reason(s->router, name, &server)) != NULL) {
 			log_info(server, "refused a call to hidden tool %.200s (%s)", name, why);
-			audit_event("denied", json_pack("{ssssssss}", "tool", name, "server", server,
+			session_audit(s, "denied", json_pack("{ssssssss}", "tool", name, "server", server,
 			    "rule", why, "outcome", "refused as an unknown tool"));
 		} else
-			audit_event("denied", json_pack("{ssss}", "tool", name, "rule", "no such tool"));
+			session_audit(s, "denied", json_pack("{ssss}", "tool", name, "rule", "no such tool"));
+		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown tool: %.200s", name);
+		return;
+	}
+	const char *rule = NULL;
+	if (!session_allows(s, up, IDENT_TOOLS, orig, &rule)) {
+		/* Hidden from this client: refused as any hidden tool is, the rule in the audit log. */
+		log_info(upstream_name(up), "refused a call to tool %.200s hidden from %s (gateway.clients.%s)",
+		    name, ident_label(s->ident), rule);
+		char *why = NULL;
+		if (asprintf(&why, "gateway.clients.%s", rule) < 0)
+			why = NULL;
+		session_audit(s, "denied", json_pack("{ssssssss}", "tool", name, "server", upstream_name(up),
+		    "rule", why ? why : "gateway.clients", "outcome", "refused as an unknown tool"));
+		free(why);
 		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown tool: %.200s", name);
 		return;
 	}
@@ -981,7 +1132,7 @@ handle_prompts_get(struct session *s, struct jsonrpc_msg *m)
 		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "prompts/get needs name (string)");
 		return;
 	}
-	if (router_prompt(s->router, name, &up, &orig) < 0) {
+	if (router_prompt(s->router, name, &up, &orig) < 0 || !session_allows(s, up, IDENT_PROMPTS, orig, NULL)) {
 		if (maybe_defer(s, m, UPSTREAM_PROMPTS, 0))
 			return;
 		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown prompt: %.200s", name);
@@ -999,12 +1150,19 @@ handle_resource(struct session *s, struct jsonrpc_msg *m)
 {
 	const char *uri = json_string_value(json_object_get(m->params, "uri"));
 	struct upstream *up;
-	char *orig;
+	char *orig = NULL;
 	if (uri == NULL) {
 		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "%s needs uri (string)", m->method);
 		return;
 	}
-	if (router_uri(s->router, uri, &up, &orig) < 0) {
+	if (router_uri(s->router, uri, &up, &orig) == 0 && !session_allows(s, up, IDENT_RESOURCES, orig, NULL)) {
+		free(orig);
+		orig = NULL;
+		session_send(s, jsonrpc_error(m->id, -32002, "Resource not found",
+		    json_pack("{ss}", "uri", uri)));
+		return;
+	}
+	if (orig == NULL) {
 		if (maybe_defer(s, m, UPSTREAM_RESOURCES, 0))
 			return;
 		session_send(s, jsonrpc_error(m->id, -32002, "Resource not found",
@@ -1061,7 +1219,8 @@ handle_complete(struct session *s, struct jsonrpc_msg *m)
 
 	if (type && strcmp(type, "ref/prompt") == 0) {
 		const char *name = json_string_value(json_object_get(ref, "name")), *orig;
-		if (name == NULL || router_prompt(s->router, name, &up, &orig) < 0) {
+		if (name == NULL || router_prompt(s->router, name, &up, &orig) < 0 ||
+		    !session_allows(s, up, IDENT_PROMPTS, orig, NULL)) {
 			if (name && maybe_defer(s, m, UPSTREAM_PROMPTS, 0))
 				return;
 			send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown prompt: %.200s", name ? name : "");
@@ -1071,8 +1230,14 @@ handle_complete(struct session *s, struct jsonrpc_msg *m)
 		json_object_set_new(json_object_get(params, "ref"), "name", json_string(orig));
 	} else if (type && strcmp(type, "ref/resource") == 0) {
 		const char *uri = json_string_value(json_object_get(ref, "uri"));
-		char *orig;
-		if (uri == NULL || router_uri(s->router, uri, &up, &orig) < 0) {
+		char *orig = NULL;
+		if (uri != NULL && router_uri(s->router, uri, &up, &orig) == 0 &&
+		    !session_allows(s, up, IDENT_RESOURCES, orig, NULL)) {
+			free(orig);
+			send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown resource: %.200s", uri);
+			return;
+		}
+		if (orig == NULL) {
 			if (uri && maybe_defer(s, m, UPSTREAM_RESOURCES, 0))
 				return;
 			send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown resource: %.200s", uri ? uri : "");
@@ -1138,8 +1303,9 @@ handle_cancelled(struct session *s, struct jsonrpc_msg *m)
 		upstream_cancel(c->up, c->upid, reason);
 	}
 	if (c->tool)
-		audit_event("call", json_pack("{ssssss}", "tool", c->tool, "server", upstream_name(c->up),
+		session_audit(s, "call", json_pack("{ssssss}", "tool", c->tool, "server", upstream_name(c->up),
 		    "outcome", "cancelled"));
+	c->ok = 1;	/* the client's choice, not the server's failure */
 	call_finish(c);
 }
 
@@ -1333,7 +1499,8 @@ session_list_changed(struct session *s, unsigned which)
 	/* Only lists the client has seen, and only when what it saw is out of date. */
 	for (unsigned l = UPSTREAM_TOOLS; l <= UPSTREAM_TEMPLATES; l <<= 1) {
 		json_t *seen = s->answered[kind_slot(l)];
-		if ((which & l) && (seen == NULL || json_equal(seen, router_list(s->router, l))))
+		unsigned long gen;
+		if ((which & l) && (seen == NULL || json_equal(seen, session_view(s, l, &gen))))
 			which &= ~l;
 	}
 	if (which & UPSTREAM_TOOLS)
@@ -1373,6 +1540,9 @@ session_log(struct session *s, struct upstream *up, json_t *params, int allowed)
 {
 	if (!s->initialized)
 		return;
+	/* A server hidden from this client (gateway.clients) does not talk to it either. */
+	if (s->ident != NULL && !ident_sees_server(s->ident, gateway_config(s->gw), upstream_config(up)->name))
+		return;
 	if (!allowed) {
 		if (!evtimer_pending(s->ev_logdrop, NULL)) {
 			struct timeval tv = { 1, 0 };
@@ -1405,6 +1575,7 @@ session_notification(struct session *s, struct upstream *up, const char *method,
 		const char *uri = json_string_value(json_object_get(params, "uri"));
 		char *exp;
 		if (uri == NULL || !router_resource_allowed(s->router, up, uri) ||
+		    !session_allows(s, up, IDENT_RESOURCES, uri, NULL) ||
 		    (exp = router_expose_uri(s->router, up, uri)) == NULL)
 			return;
 		json_t *p = json_deep_copy(params);
@@ -1608,12 +1779,31 @@ session_free(struct session *s)
 	hmap_free(s->held);
 	for (int i = 0; i < 4; i++) {
 		json_decref(s->answered[i]);
+		json_decref(s->view[i]);
 		free(s->list_text[i]);
 	}
+	ident_free(s->ident);
 	event_free(s->ev_deadline);
 	event_free(s->ev_logdrop);
 	json_decref(s->client_caps);
 	free(s);
+}
+
+void
+session_set_identity(struct session *s, struct ident *id)
+{
+	ident_free(s->ident);
+	s->ident = id;
+	if (id)
+		log_debug("client", "session of %s", ident_label(id));
+}
+
+void
+session_rules_changed(struct session *s)
+{
+	if (s->ident != NULL)
+		session_list_changed(s, UPSTREAM_TOOLS | UPSTREAM_PROMPTS | UPSTREAM_RESOURCES |
+		    UPSTREAM_TEMPLATES);
 }
 
 void

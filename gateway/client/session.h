@@ -52,6 +52,12 @@ int session_calls_at(const struct session *, const struct upstream *);
 int session_log_level(const struct session *);
 extern const char *const session_log_levels[];	/* "debug" .. "emergency", NULL-terminated */	/* a call in flight there */
 int session_subscribed(const struct session *, const struct upstream *, const char *uri);
+/* The service: who the client is (taken over; NULL: nobody in particular). gateway.clients rules
+ * for that identity then narrow every list and call of the session, and the audit log names it. */
+struct ident;
+void session_set_identity(struct session *, struct ident *);
+/* A reload: a session with an identity tells its client of the lists its rules changed. */
+void session_rules_changed(struct session *);
 /* Stopping: from now on every request but ping is answered with an error; what is in flight
  * goes on. session_busy() counts client requests not answered yet (calls, deferred lists). */
 void session_drain(struct session *);

@@ -690,17 +690,41 @@ get_strlist(struct ld *ld, const struct cfgnode *n, str_check_fn *check, const c
 	return 0;
 }
 
+/* A pattern fnmatch(3) reads as meant: not empty, every [ closed (a ] right after [ or [! is a
+ * member), no \ at the end. fnmatch takes an unclosed [ as a literal, which is never what a rule
+ * that says `[a-z*` wants. */
 static int
-nonempty_ok(const char *s)
+glob_ok(const char *s)
 {
-	return *s != '\0';
+	if (*s == '\0')
+		return 0;
+	for (const char *p = s; *p; p++) {
+		if (*p == '\\') {
+			if (*++p == '\0')
+				return 0;
+		} else if (*p == '[') {
+			const char *q = p + 1;
+
+			if (*q == '!' || *q == '^')
+				q++;
+			if (*q == ']')
+				q++;
+			while (*q && *q != ']')
+				q++;
+			if (*q == '\0')
+				return 0;
+			p = q;
+		}
+	}
+	return 1;
 }
 
 static int
 get_globs(struct ld *ld, const struct cfgnode *n, struct config_globs *g)
 {
 	memset(g, 0, sizeof *g);
-	return get_strlist(ld, n, nonempty_ok, "expected a non-empty pattern", &g->v, &g->n);
+	return get_strlist(ld, n, glob_ok, "expected a non-empty pattern with every [ closed by ]",
+	    &g->v, &g->n);
 }
 
 static void
@@ -921,6 +945,9 @@ struct config_walk {
 	/* the top level: include entries to read after the file */
 	struct include **incs;
 	size_t *nincs;
+	/* gateway.clients.ID and its servers.NAME: the entry being walked */
+	struct config_client *client;
+	struct config_client_server *csrv;
 	/* auth: the mapping and its JSON */
 	const struct cfgnode *auth;
 	const json_t *auth_json;
@@ -1279,6 +1306,199 @@ set_session_queue(struct config_walk *w, const struct config_key *row, const str
 	w->ld->cfg->session_queue_kib = w->val.l;
 }
 
+/* --- setters: gateway.clients (per-identity narrowing, mcpgw serve) --- */
+
+/* "user:NAME", "uid:N", "group:NAME", "gid:N" or "token:NAME". */
+static int
+client_id_ok(const char *s)
+{
+	static const char *const kinds[] = { "user:", "uid:", "group:", "gid:", "token:" };
+
+	for (size_t i = 0; i < nitems(kinds); i++) {
+		size_t n = strlen(kinds[i]);
+		const char *v = s + n;
+
+		if (strncmp(s, kinds[i], n) != 0)
+			continue;
+		if (*v == '\0' || strlen(v) > 64)
+			return 0;
+		if (kinds[i][1] == 'i')		/* uid:, gid: */
+			return strspn(v, "0123456789") == strlen(v);
+		for (; *v; v++)
+			if (!isalnum((unsigned char)*v) && *v != '_' && *v != '-' && *v != '.')
+				return 0;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+client_server_free(struct config_client_server *c)
+{
+	free(c->name);
+	rules_free(&c->tools);
+	rules_free(&c->resources);
+	rules_free(&c->prompts);
+}
+
+static void
+client_free(struct config_client *c)
+{
+	free(c->id);
+	rules_free(&c->tools);
+	rules_free(&c->resources);
+	rules_free(&c->prompts);
+	for (size_t i = 0; i < c->nservers; i++)
+		client_server_free(&c->servers[i]);
+	free(c->servers);
+	free(c->file);
+}
+
+static void
+set_clients(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	struct ld *ld = w->ld;
+	struct config *cfg = ld->cfg;
+
+	if (!need_map(ld, v))
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		const struct cfgnode *ik = v->keys[i];
+		struct config_client c;
+		struct config_walk cw = { .ld = ld, .client = &c };
+		size_t m;
+
+		if (ik->dup)
+			continue;
+		m = path_key(ld, ik->str);
+		if (!client_id_ok(ik->str)) {
+			err(ld, ik, "expected user:NAME, uid:N, group:NAME, gid:N or token:NAME");
+			path_set(ld, m);
+			continue;
+		}
+		memset(&c, 0, sizeof c);
+		c.id = ld_strdup(ld, ik->str);
+		c.file = ld_strdup(ld, ik->file);
+		c.line = ik->line;
+		c.col = ik->col;
+		if (c.id != NULL && c.file != NULL)
+			walk_section(&cw, v->vals[i], row->section);
+		/* every layer's entries are kept: each one can only take more away */
+		struct config_client *nc = c.id && c.file ? ld_reallocarray(ld, cfg->clients,
+		    cfg->nclients + 1, sizeof *cfg->clients) : NULL;
+		if (nc == NULL) {
+			client_free(&c);	/* out of memory: said at the end of the load */
+			path_set(ld, m);
+			continue;
+		}
+		cfg->clients = nc;
+		cfg->clients[cfg->nclients++] = c;
+		path_set(ld, m);
+	}
+}
+
+static void
+set_client_servers(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	struct ld *ld = w->ld;
+	struct config_client *c = w->client;
+
+	if (!need_map(ld, v))
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		const struct cfgnode *sk = v->keys[i];
+		struct config_client_server cs;
+		struct config_walk sw = { .ld = ld, .client = c, .csrv = &cs };
+		size_t m;
+
+		if (sk->dup)
+			continue;
+		m = path_key(ld, sk->str);
+		memset(&cs, 0, sizeof cs);
+		cs.name = ld_strdup(ld, sk->str);
+		cs.line = sk->line;
+		cs.col = sk->col;
+		if (cs.name != NULL)
+			walk_section(&sw, v->vals[i], row->section);
+		struct config_client_server *ns = cs.name ? ld_reallocarray(ld, c->servers,
+		    c->nservers + 1, sizeof *c->servers) : NULL;
+		if (ns == NULL) {
+			client_server_free(&cs);	/* out of memory: said at the end of the load */
+			path_set(ld, m);
+			continue;
+		}
+		c->servers = ns;
+		c->servers[c->nservers++] = cs;
+		path_set(ld, m);
+	}
+}
+
+static void
+set_client_hidden(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	w->csrv->hidden |= w->val.b;
+}
+
+/* tools/resources/prompts of a client entry (every server) or of one of its servers: allow and
+ * deny, walked as defaults' are. */
+static void
+set_client_rules(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	int which = strcmp(row->name, "tools") == 0 ? 0 : strcmp(row->name, "resources") == 0 ? 1 : 2;
+	struct config_rules *r;
+	int ro = 0, pin = 0;
+
+	if (w->csrv != NULL)
+		r = which == 0 ? &w->csrv->tools : which == 1 ? &w->csrv->resources : &w->csrv->prompts;
+	else
+		r = which == 0 ? &w->client->tools : which == 1 ? &w->client->resources :
+		    &w->client->prompts;
+	struct config_walk c = { .ld = w->ld, .rules = r, .read_only = &ro, .pin = &pin };
+
+	walk_section(&c, v, row->section);
+}
+
+/* After every layer: the servers and tokens a client entry names exist. */
+static void
+check_clients(struct ld *ld)
+{
+	struct config *cfg = ld->cfg;
+
+	for (size_t i = 0; i < cfg->nclients; i++) {
+		const struct config_client *c = &cfg->clients[i];
+
+		if (strncmp(c->id, "token:", 6) == 0) {
+			size_t j;
+
+			for (j = 0; j < cfg->nclient_tokens; j++)
+				if (strcmp(cfg->client_tokens[j].key, c->id + 6) == 0)
+					break;
+			if (j == cfg->nclient_tokens) {
+				char *path = ld_asprintf(ld, "gateway.clients.%s", c->id);
+
+				diag_at(ld, 0, c->file, c->line, c->col, path, "no token %.64s in "
+				    "gateway.client_tokens", c->id + 6);
+				free(path);
+			}
+		}
+		for (size_t j = 0; j < c->nservers; j++) {
+			const struct config_client_server *cs = &c->servers[j];
+
+			if (server_find(cfg, cs->name) == NULL) {
+				char *path = ld_asprintf(ld, "gateway.clients.%s.servers.%s", c->id, cs->name);
+
+				diag_at(ld, 0, c->file, cs->line, cs->col, path, "unknown server %.64s",
+				    cs->name);
+				free(path);
+			}
+		}
+	}
+}
+
 /* --- setters: defaults, tools/resources/prompts --- */
 
 static int
@@ -1490,6 +1710,13 @@ set_enabled(struct config_walk *w, const struct config_key *row, const struct cf
 }
 
 static void
+set_idle_stop(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	w->s->idle_stop_ms = w->val.l;
+}
+
+static void
 set_lazy(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
     const struct cfgnode *v)
 {
@@ -1671,6 +1898,18 @@ static const struct config_key config_key_table[] = {
 	    .set = set_session_idle),
 	KEY("session_queue_kib", CONFIG_IN_GATEWAY, CONFIG_T_INT, .min = 16, .max = 1048576,
 	    .def = "32768", .set = set_session_queue),
+	KEY("clients", CONFIG_IN_GATEWAY, CONFIG_T_NAMED, .section = CONFIG_IN_CLIENT,
+	    .set = set_clients),
+
+	KEY("tools", CONFIG_IN_CLIENT | CONFIG_IN_CLIENT_SERVER, CONFIG_T_SECTION,
+	    .section = CONFIG_IN_DEFAULTS_RULES, .set = set_client_rules),
+	KEY("resources", CONFIG_IN_CLIENT | CONFIG_IN_CLIENT_SERVER, CONFIG_T_SECTION,
+	    .section = CONFIG_IN_DEFAULTS_RULES, .set = set_client_rules),
+	KEY("prompts", CONFIG_IN_CLIENT | CONFIG_IN_CLIENT_SERVER, CONFIG_T_SECTION,
+	    .section = CONFIG_IN_DEFAULTS_RULES, .set = set_client_rules),
+	KEY("servers", CONFIG_IN_CLIENT, CONFIG_T_NAMED, .section = CONFIG_IN_CLIENT_SERVER,
+	    .set = set_client_servers),
+	KEY("hidden", CONFIG_IN_CLIENT_SERVER, CONFIG_T_BOOL, .def = "false", .set = set_client_hidden),
 
 	KEY("timeout", CONFIG_IN_DEFAULTS, CONFIG_T_DURATION, .min = 1, .def = "60s",
 	    .set = set_default_timeout),
@@ -1702,6 +1941,7 @@ static const struct config_key config_key_table[] = {
 	KEY("enabled", CONFIG_IN_SERVER, CONFIG_T_BOOL, .flags = CONFIG_KEY_NARROWS, .def = "true",
 	    .set = set_enabled),
 	KEY("lazy", CONFIG_IN_SERVER, CONFIG_T_BOOL, .def = "false", .set = set_lazy),
+	KEY("idle_stop", CONFIG_IN_SERVER, CONFIG_T_DURATION, .min = 1, .set = set_idle_stop),
 	KEY("prefix", CONFIG_IN_SERVER, CONFIG_T_STRING, .set = set_prefix),
 	KEY("timeout", CONFIG_IN_SERVER, CONFIG_T_DURATION, .min = 1, .set = set_timeout),
 	KEY("startup_timeout", CONFIG_IN_SERVER, CONFIG_T_DURATION, .min = 1,
@@ -1770,6 +2010,8 @@ config_scope_name(unsigned int scope)
 	case CONFIG_IN_AUTH_EXEC:	return "servers.*.auth (exec)";
 	case CONFIG_IN_AUTH_OAUTH2:	return "servers.*.auth (oauth2)";
 	case CONFIG_IN_POLICY:		return "policy";
+	case CONFIG_IN_CLIENT:		return "gateway.clients.*";
+	case CONFIG_IN_CLIENT_SERVER:	return "gateway.clients.*.servers.*";
 	}
 	return "?";
 }
@@ -2708,6 +2950,7 @@ config_load_any(const struct config_load_opts *opts, const char *text, struct co
 		free(path);
 	}
 	finalize(&ld);
+	check_clients(&ld);
 out:
 	if (ld.oom) {
 		size_t n = diags->n;
@@ -2755,6 +2998,9 @@ config_free(struct config *cfg)
 		free(cfg->client_tokens[i].value);
 	}
 	free(cfg->client_tokens);
+	for (size_t i = 0; i < cfg->nclients; i++)
+		client_free(&cfg->clients[i]);
+	free(cfg->clients);
 	for (size_t i = 0; i < cfg->nservers; i++)
 		server_cleanup(&cfg->servers[i]);
 	free(cfg->servers);

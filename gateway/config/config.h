@@ -36,6 +36,7 @@ struct config_server {
 	char *prefix;			/* exposed prefix; defaults to name; "" allowed */
 	int enabled;			/* default 1 */
 	int lazy;			/* default 0 */
+	long idle_stop_ms;		/* stop after this long unused, start on next use; 0: never */
 
 	/* local (command set) */
 	char *command;			/* NULL for a remote server */
@@ -73,6 +74,24 @@ struct config_server {
 	char *description;		/* one line for the initialize instructions; NULL = from the server */
 };
 
+/* gateway.clients (mcpgw serve): narrowing rules for one client identity, on top of every layer.
+ * Rules match the upstream's own names, as a server's rules do. */
+struct config_client_server {
+	char *name;			/* a server key (checked to exist) */
+	int hidden;			/* the client sees nothing of this server */
+	struct config_rules tools, resources, prompts;
+	int line, col;			/* where the entry is (the file is the client's) */
+};
+
+struct config_client {
+	char *id;			/* "user:NAME", "uid:N", "group:NAME", "gid:N" or "token:NAME" */
+	struct config_rules tools, resources, prompts;	/* every server */
+	struct config_client_server *servers;
+	size_t nservers;
+	char *file;			/* where the entry is */
+	int line, col;
+};
+
 struct config {
 	char *separator;		/* default "__" */
 	int max_name_length;		/* default 55 */
@@ -90,6 +109,8 @@ struct config {
 	long max_sessions;		/* default 256 */
 	long session_idle_ms;		/* default 30 min */
 	long session_queue_kib;		/* default 32 MiB */
+	struct config_client *clients;	/* gateway.clients of every layer; entries add up */
+	size_t nclients;
 
 	struct config_server *servers;	/* in config order: system policy first, then user, includes */
 	size_t nservers;

@@ -25,8 +25,10 @@ enum config_scope {
 	CONFIG_IN_AUTH_EXEC	= 1u << 11,	/* ... plugin: exec */
 	CONFIG_IN_AUTH_OAUTH2	= 1u << 12,	/* ... plugin: oauth2 */
 	CONFIG_IN_POLICY	= 1u << 13,	/* policy (system policy files only) */
+	CONFIG_IN_CLIENT	= 1u << 14,	/* gateway.clients.ID */
+	CONFIG_IN_CLIENT_SERVER	= 1u << 15,	/* gateway.clients.ID.servers.NAME */
 };
-#define CONFIG_SCOPE_LAST	CONFIG_IN_POLICY
+#define CONFIG_SCOPE_LAST	CONFIG_IN_CLIENT_SERVER
 
 /* What a value is. The first group is parsed by the loader before the row's setter runs; the
  * setter of the second group reads the node itself. */
@@ -50,6 +52,7 @@ enum config_type {
 	CONFIG_T_AUTH,		/* a mapping for an auth plugin */
 	CONFIG_T_RENAME,	/* a mapping of upstream name -> exposed name */
 	CONFIG_T_BOOL_OR_GLOBS,	/* true, false or a list of globs */
+	CONFIG_T_NAMED,		/* a mapping of name -> mapping of section's keys (the setter walks) */
 };
 
 enum {

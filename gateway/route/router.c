@@ -77,17 +77,24 @@ slot(enum upstream_list l)
 static int
 listed_in(enum upstream_state s, int lazy)
 {
-	if (s == UPSTREAM_FAILED || s == UPSTREAM_STOPPING)
+	if (s == UPSTREAM_FAILED)
 		return 0;
-	if (s == UPSTREAM_STOPPED)
-		return lazy;
+	if (s == UPSTREAM_STOPPED || s == UPSTREAM_STOPPING)
+		return lazy;	/* an idle_stop's stopping must not take its tools away for a moment */
 	return 1;
+}
+
+/* Stopped on purpose, to start on first use: lazy, or stopped by idle_stop. Its lists stay. */
+static int
+on_demand(const struct config_server *c)
+{
+	return c->lazy || c->idle_stop_ms > 0;
 }
 
 static int
 router_listed(const struct upstream *up)
 {
-	return listed_in(upstream_state(up), upstream_config(up)->lazy);
+	return listed_in(upstream_state(up), on_demand(upstream_config(up)));
 }
 
 /* ASCII case folding only: a peer's keys must not depend on the locale. */
@@ -614,7 +621,7 @@ router_state_hook(struct upstream *up, enum upstream_state old, void *arg)
 {
 	struct router *r = arg;
 	enum upstream_state s = upstream_state(up);
-	int lazy = upstream_config(up)->lazy;
+	int lazy = on_demand(upstream_config(up));
 	if (upstream_index(up) < 0)
 		return;		/* removed by a reload: no longer part of any view */
 	if (s == UPSTREAM_READY && router_all_up(r)) {
@@ -733,7 +740,9 @@ router_start(struct router *r)
 void
 router_wake(struct router *r, struct upstream *up)
 {
-	if (upstream_state(up) == UPSTREAM_STOPPED && !r->stopping)
+	enum upstream_state st = upstream_state(up);
+	/* STOPPING: an idle_stop in progress; upstream_start starts it again once it is down */
+	if ((st == UPSTREAM_STOPPED || st == UPSTREAM_STOPPING) && !r->stopping)
 		upstream_start(up);
 }
 
@@ -834,7 +843,7 @@ router_settled(const struct router *r, unsigned which)
 		/* SIGNIN (issue 4): waits for a person, which a first list must not */
 		if (s == UPSTREAM_READY || s == UPSTREAM_FAILED || s == UPSTREAM_SIGNIN)
 			continue;
-		if (s == UPSTREAM_STOPPED && upstream_config(up)->lazy)
+		if (s == UPSTREAM_STOPPED && on_demand(upstream_config(up)))
 			continue;
 		if (which == UPSTREAM_TOOLS && upstream_list(up, UPSTREAM_TOOLS) != NULL)
 			continue;	/* from the catalogue or an earlier run of this process */
@@ -1036,18 +1045,30 @@ first_line(char *dst, size_t n, const char *s)
 char *
 router_instructions(const struct router *r)
 {
+	return router_instructions_for(r, NULL, NULL);
+}
+
+char *
+router_instructions_for(const struct router *r, int (*shown)(void *, const struct upstream *),
+    void *arg)
+{
 	char *out = NULL;
-	size_t len = 0;
+	size_t len = 0, n = 0;
 	FILE *f = open_memstream(&out, &len);
 	if (f == NULL)
 		return NULL;
+	for (size_t i = 0; i < r->nups; i++)
+		n += shown == NULL || shown(arg, r->ups[i]);
 	fprintf(f, "mcpgw gateway: %zu MCP server%s behind one entry. Tools and prompts are named "
-	    "<server>%s<name>.", r->nups, r->nups == 1 ? "" : "s", r->cfg->separator);
+	    "<server>%s<name>.", n, n == 1 ? "" : "s", r->cfg->separator);
 	for (size_t i = 0; i < r->nups; i++) {
 		const struct upstream *up = r->ups[i];
 		const struct config_server *cfg = upstream_config(up);
 		char line[INSTR_LINE_MAX];
 		json_t *tools = upstream_list(up, UPSTREAM_TOOLS);
+
+		if (shown != NULL && !shown(arg, up))
+			continue;
 
 		if (cfg->description)
 			first_line(line, sizeof line, cfg->description);

@@ -77,6 +77,9 @@ void router_refresh(struct router *);
 
 /* The initialize instructions: one line per server (bounded). New string. */
 char *router_instructions(const struct router *);
+/* The same for the servers shown() keeps (a client's gateway.clients rules hide some). */
+char *router_instructions_for(const struct router *, int (*shown)(void *arg, const struct upstream *),
+    void *arg);
 /* For `mcpgw tools --all`: every tool with its exposed name or the rule that hid it (new array). */
 json_t *router_all_tools(const struct router *);
 

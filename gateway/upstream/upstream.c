@@ -82,9 +82,13 @@ struct upstream {
 	double log_tokens;
 	struct timespec log_refill;
 	unsigned long log_dropped;
+	struct upstream_stats stats;	/* /metrics */
+	struct event *ev_idle;		/* idle_stop: fires when no call has ended for that long */
+	int start_when_down;		/* asked to start while an idle stop was under way */
 };
 
 static void upstream_spawn(struct upstream *);
+static void upstream_idle_arm(struct upstream *);
 static void upstream_track(struct upstream *, uint64_t id, const char *method, long timeout_ms,
     const struct upstream_call_cbs *, void *arg);
 static void upstream_fetch(struct upstream *, unsigned which);
@@ -125,6 +129,8 @@ upstream_set_state(struct upstream *up, enum upstream_state s)
 		    up->last_error[0] ? ": " : "", up->last_error, up->cfg->name);
 	else
 		log_debug(up->cfg->name, "state %s -> %s", upstream_state_name(old), upstream_state_name(s));
+	if (s == UPSTREAM_READY)
+		upstream_idle_arm(up);	/* a server started and then never used stops too */
 	if (up->hooks.state)
 		up->hooks.state(up, old, up->hooks.arg);
 }
@@ -135,8 +141,8 @@ upstream_send(struct upstream *up, json_t *msg)
 	size_t len;
 	char *buf = jsonrpc_dump(msg, &len);
 	int rc = -1;
-	if (buf && up->tr && !up->closing)
-		rc = transport_send(up->tr, buf, len);
+	if (buf && up->tr && !up->closing && (rc = transport_send(up->tr, buf, len)) == 0)
+		up->stats.bytes_out += len;
 	if (buf && log_enabled(LOG_DEBUG) && len < 2048)
 		log_debug(up->cfg->name, "<- %.*s", (int)len - 1, buf);
 	free(buf);
@@ -284,6 +290,8 @@ upstream_send_text(struct upstream *up, const struct upstream_req *r, uint64_t i
 	size_t len = evbuffer_get_length(b);
 	const char *buf = (const char *)evbuffer_pullup(b, -1);
 	rc = transport_send(up->tr, buf, len);
+	if (rc == 0)
+		up->stats.bytes_out += len;
 	if (rc == 0 && log_enabled(LOG_DEBUG) && len < 2048)
 		log_debug(up->cfg->name, "<- %.*s", (int)len - 1, buf);
 	evbuffer_free(b);
@@ -717,6 +725,7 @@ upstream_line_cb(void *arg, char *line, size_t len)
 	struct upstream *up = arg;
 	struct msg *m;
 
+	up->stats.bytes_in += len + 1;	/* with its newline */
 	if (len == 0) {
 		free(line);
 		return;
@@ -869,6 +878,10 @@ upstream_closed_cb(void *arg, const char *why_tr, int status)
 		upstream_set_state(up, UPSTREAM_STOPPED);
 		if (up->stop_done)
 			up->stop_done(up->stop_arg);
+		else if (up->start_when_down) {	/* a call came during an idle stop */
+			up->start_when_down = 0;
+			upstream_start(up);
+		}
 		return;
 	}
 	if (status == TRANSPORT_CLOSED_SIGNIN) {
@@ -894,6 +907,7 @@ upstream_closed_cb(void *arg, const char *why_tr, int status)
 	}
 	long ms = backoff_ms(up->failures);
 	struct timeval tv = tv_ms(ms);
+	up->stats.restarts++;
 	log_warn(up->cfg->name, "%s; restarting in %ld ms (attempt %d of %d)", why, ms,
 	    up->failures, UPSTREAM_MAX_RESTARTS);
 	evtimer_add(up->ev_backoff, &tv);
@@ -989,6 +1003,36 @@ upstream_stable_cb(evutil_socket_t fd, short what, void *arg)
 	up->last_error[0] = '\0';
 }
 
+/* idle_stop: a ready server no call has used for that long is stopped; like a lazy one it keeps
+ * its lists and starts again on the next call that needs it (router_wake). A request in flight
+ * (the gateway's own included) puts it off by another period. */
+static void
+upstream_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct upstream *up = arg;
+
+	if (up->cfg->idle_stop_ms <= 0 || up->state != UPSTREAM_READY)
+		return;
+	if (hmap_count(up->pending) > 0) {
+		upstream_idle_arm(up);
+		return;
+	}
+	log_info(up->cfg->name, "unused for %ld ms (idle_stop): stopping; the next call starts it again",
+	    up->cfg->idle_stop_ms);
+	upstream_stop(up, NULL, NULL);
+}
+
+static void
+upstream_idle_arm(struct upstream *up)
+{
+	struct timeval tv;
+
+	if (up->cfg->idle_stop_ms <= 0 || up->ev_idle == NULL)
+		return;
+	tv = tv_ms(up->cfg->idle_stop_ms);
+	evtimer_add(up->ev_idle, &tv);
+}
+
 static void
 upstream_spawn(struct upstream *up)
 {
@@ -1036,12 +1080,17 @@ upstream_new(struct event_base *base, const struct config_server *cfg, int index
 	up->ev_signin = evtimer_new(base, upstream_signin_cb, up);
 	up->ev_startup = evtimer_new(base, upstream_startup_cb, up);
 	up->ev_stable = evtimer_new(base, upstream_stable_cb, up);
+	up->ev_idle = evtimer_new(base, upstream_idle_cb, up);
 	return up;
 }
 
 void
 upstream_start(struct upstream *up)
 {
+	if (up->state == UPSTREAM_STOPPING && up->cfg->idle_stop_ms > 0) {
+		up->start_when_down = 1;
+		return;
+	}
 	if (up->state == UPSTREAM_STOPPED || up->state == UPSTREAM_FAILED) {
 		up->failures = 0;
 		upstream_spawn(up);
@@ -1087,6 +1136,7 @@ upstream_free(struct upstream *up)
 	event_free(up->ev_signin);
 	event_free(up->ev_startup);
 	event_free(up->ev_stable);
+	event_free(up->ev_idle);
 	json_decref(up->client_caps);
 	json_decref(up->caps);
 	json_decref(up->server_info);
@@ -1181,4 +1231,31 @@ upstream_log_take_dropped(struct upstream *up)
 	unsigned long n = up->log_dropped;
 	up->log_dropped = 0;
 	return n;
+}
+
+/* ---- /metrics ---- */
+
+const long upstream_latency_bounds_ms[UPSTREAM_LATENCY_BUCKETS] = { 5, 25, 100, 250, 1000, 2500, 10000, 60000 };
+
+const struct upstream_stats *
+upstream_stats(const struct upstream *up)
+{
+	return &up->stats;
+}
+
+void
+upstream_count_call(struct upstream *up, long us, int error)
+{
+	int b = 0;
+
+	if (us < 0)
+		us = 0;
+	while (b < UPSTREAM_LATENCY_BUCKETS && us > upstream_latency_bounds_ms[b] * 1000)
+		b++;
+	up->stats.calls++;
+	up->stats.errors += error != 0;
+	up->stats.latency[b]++;
+	up->stats.latency_us += (uint64_t)us;
+	if (up->state == UPSTREAM_READY)
+		upstream_idle_arm(up);	/* idle_stop counts from the last call's end */
 }

@@ -115,6 +115,23 @@ const char *upstream_transport_kind(const struct upstream *);	/* NULL when not c
 long upstream_handshake_ms(const struct upstream *);
 size_t upstream_inflight(const struct upstream *);
 
+/* What /metrics reports of a server (the service): counted where calls end, what is read and
+ * written, and restarts. Plain counters, no allocation; an upstream replaced by a reload starts
+ * from 0 (a counter reset, which Prometheus expects). */
+#define UPSTREAM_LATENCY_BUCKETS 8
+extern const long upstream_latency_bounds_ms[UPSTREAM_LATENCY_BUCKETS];	/* the histogram's le */
+struct upstream_stats {
+	uint64_t calls;			/* client requests sent on or answered for this server */
+	uint64_t errors;		/* of those, ended without a result (error, timeout, unavailable) */
+	uint64_t latency[UPSTREAM_LATENCY_BUCKETS + 1];	/* per bucket (not cumulative); last: +Inf */
+	uint64_t latency_us;		/* the sum */
+	uint64_t restarts;		/* restarts after an exit or a lost connection */
+	uint64_t bytes_in, bytes_out;	/* messages read from / written to the server */
+};
+const struct upstream_stats *upstream_stats(const struct upstream *);
+/* One client call at this server ended after us microseconds; error: without a result. */
+void upstream_count_call(struct upstream *, long us, int error);
+
 extern const char *const upstream_supported_versions[];	/* newest first, NULL-terminated */
 
 #endif

@@ -117,6 +117,8 @@ scope_props(json_t *root, unsigned int scope)
 	case CONFIG_IN_AUTH_EXEC:	return json_object_get(auth_then(root, "exec"), "properties");
 	case CONFIG_IN_AUTH_OAUTH2:	return json_object_get(auth_then(root, "oauth2"), "properties");
 	case CONFIG_IN_POLICY:		return pointer(root, "/properties/policy/properties");
+	case CONFIG_IN_CLIENT:		return pointer(root, "/$defs/client/properties");
+	case CONFIG_IN_CLIENT_SERVER:	return pointer(root, "/$defs/client_server/properties");
 	}
 	return NULL;
 }
@@ -186,7 +188,7 @@ row_types(const struct config_key *r)
 	case CONFIG_T_LIST:
 	case CONFIG_T_GLOBS:		return J_ARRAY;
 	case CONFIG_T_MAP: case CONFIG_T_SECTION: case CONFIG_T_SERVERS: case CONFIG_T_RENAME:
-	case CONFIG_T_AUTH:
+	case CONFIG_T_AUTH: case CONFIG_T_NAMED:
 		return J_OBJECT | J_NULL;
 	case CONFIG_T_FILES:		return J_STRING | J_ARRAY | J_NULL;
 	case CONFIG_T_BOOL_OR_GLOBS:	return J_BOOLEAN | J_ARRAY;
@@ -410,6 +412,7 @@ static struct section sections[] = {
 	{ "`auth`", CONFIG_IN_AUTH | CONFIG_IN_AUTH_BEARER | CONFIG_IN_AUTH_EXEC |
 	    CONFIG_IN_AUTH_OAUTH2, 0 },
 	{ "`policy` (system policy only)", CONFIG_IN_POLICY, 0 },
+	{ "`gateway.clients`", CONFIG_IN_CLIENT | CONFIG_IN_CLIENT_SERVER, 0 },
 };
 
 #define MAXCELLS 8
