@@ -15,6 +15,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "util.h"
+#include "curl_lazy.h"
 #include "transport_http_int.h"
 #include "http_credentials.h"
 #include "http_detect.h"
@@ -610,6 +611,8 @@ transport_http_new(struct event_base *base, const struct config_server *cfg,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	if (curl_lazy_load(err, errlen) < 0)
+		goto fail;
 	if ((t->http = http_ref(base)) == NULL) {
 		snprintf(err, errlen, "cannot start libcurl");
 		goto fail;
