@@ -134,6 +134,17 @@ session_send(struct session *s, json_t *msg)
 	}
 }
 
+/* A result for the client's request id: when it cannot be built (out of memory), the client
+ * gets -32603 instead of waiting for an answer that never comes. Steals result. */
+static void
+session_answer(struct session *s, json_t *id, json_t *result)
+{
+	json_t *msg = jsonrpc_result(id, result);
+	if (msg == NULL && id != NULL)
+		msg = jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL);
+	session_send(s, msg);
+}
+
 static char *related_call(const struct session *, const struct upstream *);
 static void session_send_related(struct session *, json_t *, const char *related);
 
@@ -532,8 +543,8 @@ call_fail_signin(struct call *c)
 	snprintf(text, sizeof text, "%s%s", *why ? why : "this server needs a sign-in",
 	    signin_prompts_active(s->signin, c->up) ? " (the client was sent a sign-in link)" : "");
 	if (strcmp(c->method, "tools/call") == 0)
-		session_send(s, jsonrpc_result(c->client_id, json_pack("{s[{ssss}]sb}", "content", "type", "text",
-		    "text", text, "isError", 1)));
+		session_answer(s, c->client_id, json_pack("{s[{ssss}]sb}", "content", "type", "text",
+		    "text", text, "isError", 1));
 	else
 		send_error(s, c->client_id, JSONRPC_SERVER_ERROR, "%s", text);
 	audit_call(c, NULL, "signin");
@@ -670,7 +681,7 @@ answer_list(struct session *s, json_t *id, unsigned which)
 	char *idt = json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT);
 	struct evbuffer *b = evbuffer_new();
 	if (s->list_text[k] == NULL || idt == NULL || b == NULL) {
-		session_send(s, jsonrpc_result(id, json_pack("{sO}", list_result_key(which), *seen)));
+		session_answer(s, id, json_pack("{sO}", list_result_key(which), *seen));
 	} else {
 		evbuffer_add_printf(b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"%s\":", idt,
 		    list_result_key(which));
@@ -840,7 +851,7 @@ handle_initialize(struct session *s, struct jsonrpc_msg *m)
 	s->initialized = 1;
 	s->implicit = 0;
 	instr = router_instructions(s->router);
-	session_send(s, jsonrpc_result(m->id, json_pack(
+	session_answer(s, m->id, json_pack(
 	    "{ss s{s{sb} s{sb} s{sbsb} s{} s{}} s{ssssss} ss}",
 	    "protocolVersion", v,
 	    "capabilities",
@@ -849,7 +860,7 @@ handle_initialize(struct session *s, struct jsonrpc_msg *m)
 	    "resources", "subscribe", 1, "listChanged", 1,
 	    "logging", "completions",
 	    "serverInfo", "name", "mcpgw", "title", "mcpgw MCP gateway", "version", MCPGW_VERSION,
-	    "instructions", instr ? instr : "")));
+	    "instructions", instr ? instr : ""));
 	free(instr);
 	const char *cname = json_string_value(json_object_get(json_object_get(m->params, "clientInfo"), "name"));
 	log_info("client", "initialize from %s, protocol %s", cname ? cname : "(unnamed client)", v);
@@ -1143,7 +1154,7 @@ handle_set_level(struct session *s, struct jsonrpc_msg *m)
 		if (strcmp(level, session_log_levels[i]) == 0) {
 			s->log_level = i;
 			gateway_log_level(s->gw, s, level);
-			session_send(s, jsonrpc_result(m->id, json_object()));
+			session_answer(s, m->id, json_object());
 			return;
 		}
 	send_error(s, m->id, JSONRPC_INVALID_PARAMS, "level must be one of debug, info, notice, warning, error, critical, alert, emergency");
@@ -1280,7 +1291,7 @@ session_dispatch(struct session *s, struct msg *msg)
 		goto out;
 	}
 	if (strcmp(method, "ping") == 0) {
-		session_send(s, jsonrpc_result(id, json_object()));
+		session_answer(s, id, json_object());
 		goto out;
 	}
 	if (!s->initialized) {
