@@ -603,9 +603,12 @@ init_reply(struct upstream *up, json_t *msg)
 		upstream_restartable_failure(up, why);
 		return;
 	}
-	up->init_answered = 1;
 	free(up->version);
-	up->version = strdup(v);
+	if ((up->version = strdup(v)) == NULL) {	/* a start that cannot allocate fails like a spawn */
+		upstream_restartable_failure(up, "out of memory");
+		return;
+	}
+	up->init_answered = 1;
 	transport_set_version(up->tr, v);
 	json_decref(up->caps);
 	up->caps = json_object_get(result, "capabilities");
