@@ -228,8 +228,8 @@ note_hidden(struct router *r, int server, const struct config_server *cfg, const
 		e->server = server;
 		e->why = why;
 		free(hmap_del(r->hidden, full));
-		hmap_put(r->hidden, full, e);
-		e = NULL;
+		if (hmap_put(r->hidden, full, e) == 0)
+			e = NULL;	/* else out of memory: freed below */
 	}
 	free(e);
 	free(full);
