@@ -536,7 +536,14 @@ gateway_reload(struct gateway *g, const char *why)
 	g->old_cfgs[g->nold++] = g->cfg;
 	g->cfg = ncfg;
 	gw_set_log_level(g);
-	router_reload(g->router, ncfg, gw_gone, g);
+	if (router_reload(g->router, ncfg, gw_gone, g) < 0) {
+		/* out of memory before the router changed anything: the running configuration stays */
+		g->cfg = g->old_cfgs[--g->nold];
+		config_free(ncfg);
+		gw_set_log_level(g);
+		log_error("gateway", "out of memory: keeping the running configuration");
+		return -1;
+	}
 	gw_watch(g);
 	return 0;
 }

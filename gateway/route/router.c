@@ -1164,11 +1164,15 @@ router_reload(struct router *r, const struct config *cfg,
 {
 	struct upstream **ups = calloc(cfg->nservers + 1, sizeof *ups);
 	char (*digests)[65] = calloc(cfg->nservers + 1, sizeof *digests);
+	struct names *tool_names = names_new(cfg->separator, cfg->max_name_length);
+	struct names *prompt_names = names_new(cfg->separator, cfg->max_name_length);
 	size_t n = 0, kept = 0, added = 0, removed = 0;
 
-	if (ups == NULL || digests == NULL) {
+	if (ups == NULL || digests == NULL || tool_names == NULL || prompt_names == NULL) {
 		free(ups);
 		free(digests);
+		names_free(tool_names);
+		names_free(prompt_names);
 		return -1;
 	}
 	/* Servers stopped by an earlier reload are down by now, or will be killed here. */
@@ -1216,8 +1220,8 @@ router_reload(struct router *r, const struct config *cfg,
 	r->cfg = cfg;
 	names_free(r->tool_names);
 	names_free(r->prompt_names);
-	r->tool_names = names_new(cfg->separator, cfg->max_name_length);
-	r->prompt_names = names_new(cfg->separator, cfg->max_name_length);
+	r->tool_names = tool_names;
+	r->prompt_names = prompt_names;
 	router_rebuild(r, UPSTREAM_TOOLS | UPSTREAM_PROMPTS | UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES);
 
 	struct upstream **ret = realloc(r->retired, (r->nretired + nold + 1) * sizeof *ret);
