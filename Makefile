@@ -121,6 +121,14 @@ $(BUILD)/tests/test_config_oom: tests/unit/test_config_oom.c $(BUILD)/libmcpgw.a
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libmcpgw.a $(OOM_STATIC) $(OOM_WRAP:%=-Wl,--wrap=%) \
 	    $(LDLIBS_ALL) -lcmocka
 
+# test_names_oom: the same for the exposed-name table (route/names.c), which uses no library.
+NAMES_OOM_WRAP := malloc calloc realloc strdup strndup asprintf vasprintf __asprintf_chk free __vasprintf_chk
+$(BUILD)/tests/test_names_oom: tests/unit/test_names_oom.c $(BUILD)/libmcpgw.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libmcpgw.a $(NAMES_OOM_WRAP:%=-Wl,--wrap=%) \
+	    $(LDLIBS_ALL) -lcmocka
+
 # Small standalone tools used by the tests and the benchmark (byte relay, load driver).
 $(BUILD)/tools/%: tests/bench/%.c
 	@mkdir -p $(dir $@)

@@ -80,8 +80,13 @@ gateway_config_load(const struct gateway_opts *go, FILE *diag)
 	else
 		for (size_t i = 0; i < d.n; i++) {
 			const struct config_diag *e = &d.v[i];
-			log_msg(e->warning ? LOG_WARN : LOG_ERROR, "gateway", "%s:%d:%d: %s%s%s", e->file,
-			    e->line, e->col, e->path, *e->path ? ": " : "", e->message);
+			const char *path = e->path ? e->path : "";
+			if (e->file == NULL)	/* no place, as "out of memory": said without one */
+				log_msg(e->warning ? LOG_WARN : LOG_ERROR, "gateway", "%s%s%s", path,
+				    *path ? ": " : "", e->message);
+			else
+				log_msg(e->warning ? LOG_WARN : LOG_ERROR, "gateway", "%s:%d:%d: %s%s%s", e->file,
+				    e->line, e->col, path, *path ? ": " : "", e->message);
 		}
 	config_diags_cleanup(&d);
 	return cfg;
@@ -479,7 +484,14 @@ gateway_reload(struct gateway *g, const char *why)
 	g->old_cfgs[g->nold++] = g->cfg;
 	g->cfg = ncfg;
 	gw_set_log_level(g);
-	router_reload(g->router, ncfg, gw_gone, g);
+	if (router_reload(g->router, ncfg, gw_gone, g) < 0) {
+		/* out of memory before the router changed anything: the running configuration stays */
+		g->cfg = g->old_cfgs[--g->nold];
+		config_free(ncfg);
+		gw_set_log_level(g);
+		log_error("gateway", "out of memory: keeping the running configuration");
+		return -1;
+	}
 	/* gateway.clients may have changed what a client sees without a change of the router's
 	 * lists: such sessions compare for themselves. */
 	for (size_t i = 0; i < g->nsess; i++)
@@ -587,6 +599,10 @@ gw_watch(struct gateway *g)
 		g->watch[g->nwatch++].dir = dir;
 	}
 	g->ev_watch = event_new(g->base, g->inotify_fd, EV_READ | EV_PERSIST, gw_watch_cb, g);
+	if (g->ev_watch == NULL) {
+		log_warn("gateway", "out of memory: configuration files not watched");
+		return;
+	}
 	event_add(g->ev_watch, NULL);
 }
 
@@ -621,9 +637,17 @@ gateway_new(struct event_base *base, const struct gateway_opts *o, struct config
 	g->opts.system_policy = dup_or_null(o->system_policy);
 	g->opts.watch = o->watch && o->config_text == NULL;
 	clock_gettime(CLOCK_MONOTONIC, &g->started);
+	if ((o->config_file && !g->opts.config_file) || (o->config_text && !g->opts.config_text) ||
+	    (o->system_policy && !g->opts.system_policy)) {
+		gateway_free(g);
+		return NULL;
+	}
 	if (o->state_dir && *o->state_dir) {
 		char err[512];
-		g->state_dir = strdup(o->state_dir);
+		if ((g->state_dir = strdup(o->state_dir)) == NULL) {
+			gateway_free(g);
+			return NULL;
+		}
 		if (state_dir_ensure(g->state_dir, err, sizeof err) < 0) {
 			log_warn("gateway", "state directory not used: %s", err);
 			free(g->state_dir);

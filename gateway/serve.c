@@ -144,9 +144,9 @@ serve_ready(void *arg, int *ok)
 		    !(c->idle_stop_ms > 0 && st == UPSTREAM_STOPPED))	/* starts on next use */
 			*ok = 0;
 	}
-	json_t *body = json_pack("{s:b,s:o}", "ready", *ok, "servers", servers);
-	text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(body);	/* every health check leaked it */
+	json_t *doc = json_pack("{s:b,s:o}", "ready", *ok, "servers", servers);
+	text = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(doc);	/* json_dumps() does not take it: it was lost at every /ready */
 	if (text == NULL)
 		return NULL;
 	size_t n = strlen(text);
@@ -482,11 +482,17 @@ serve_run(const struct serve_options *o)
 	 * the gateway relays to the session whose call caused them (a session whose client lacks one
 	 * answers -32601 for itself). Not roots: a shared server cannot have one client's roots. */
 	json_t *caps = json_pack("{s:{},s:{s:{},s:{}}}", "sampling", "elicitation", "form", "url");
-	gateway_fix_client_caps(sv.gw, caps);
-	json_decref(caps);
 	ev_term = evsignal_new(sv.base, SIGTERM, serve_signal_cb, &sv);
 	ev_int = evsignal_new(sv.base, SIGINT, serve_signal_cb, &sv);
 	ev_hup = evsignal_new(sv.base, SIGHUP, serve_hup_cb, &sv);
+	if (caps == NULL || !ev_term || !ev_int || !ev_hup) {
+		json_decref(caps);
+		log_error("gateway", "out of memory");
+		rc = 1;
+		goto out;
+	}
+	gateway_fix_client_caps(sv.gw, caps);
+	json_decref(caps);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
 	evsignal_add(ev_hup, NULL);

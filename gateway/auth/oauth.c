@@ -145,6 +145,10 @@ oauth_cfg_new(const struct config_server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", s->url ? "out of memory" : "oauth2 needs a remote server (url:)");
 		goto fail;
 	}
+	/* A TLS file lost to out of memory must not become the system's defaults. */
+	if ((s->tls_ca_file && !c->ca_file) || (s->tls_cert_file && !c->cert_file) ||
+	    (s->tls_key_file && !c->key_file))
+		goto oom;
 	if (json_is_array(v = json_object_get(a, "scopes")) && json_array_size(v) > 0) {
 		size_t len = 0;
 		for (i = 0; i < json_array_size(v); i++)
@@ -162,11 +166,15 @@ oauth_cfg_new(const struct config_server *s, char *err, size_t errlen)
 	}
 	c->client_id = xstrdup_or_null(json_string_value(json_object_get(a, "client_id")));
 	c->client_metadata_url = xstrdup_or_null(json_string_value(json_object_get(a, "client_metadata_url")));
+	if ((json_string_value(json_object_get(a, "client_id")) && !c->client_id) ||
+	    (json_string_value(json_object_get(a, "client_metadata_url")) && !c->client_metadata_url))
+		goto oom;
 	if ((sf = json_string_value(json_object_get(a, "client_secret_file"))) != NULL) {
 		if ((c->client_secret = read_secret_file(sf, err, errlen)) == NULL)
 			goto fail;
-	} else
-		c->client_secret = xstrdup_or_null(json_string_value(json_object_get(a, "client_secret")));
+	} else if ((c->client_secret = xstrdup_or_null(json_string_value(json_object_get(a, "client_secret")))) == NULL &&
+	    json_string_value(json_object_get(a, "client_secret")))
+		goto oom;
 	if (c->client_secret && c->client_id == NULL) {
 		snprintf(err, errlen, "a client secret needs client_id (the pre-registered client it belongs to)");
 		goto fail;
@@ -859,7 +867,10 @@ refresh_locked(struct oauth_refresh *r)
 		refresh_finish(r, OAUTH_SIGNIN, NULL, "no refresh token");
 		return;
 	}
-	r->refresh_token = strdup(rt);
+	if ((r->refresh_token = strdup(rt)) == NULL) {	/* kept to be redacted from errors */
+		refresh_finish(r, OAUTH_FAILED, NULL, "out of memory");
+		return;
+	}
 	o.method = HTTP_POST;
 	o.url = ep;
 	o.guard = HTTP_GUARD_ON | (unsigned)json_integer_value(json_object_get(r->entry, "guard"));
@@ -925,9 +936,15 @@ oauth_refresh_start(struct event_base *base, const struct oauth_cfg *cfg, json_t
 		snprintf(err, errlen, "cannot start a refresh");
 		return NULL;
 	}
+	if ((r->entry = json_deep_copy(entry)) == NULL) {
+		event_free(r->ev);
+		http_unref(r->http);
+		free(r);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	r->base = base;
 	r->cfg = cfg;
-	r->entry = json_deep_copy(entry);
 	r->done = done;
 	r->arg = arg;
 	r->lock = -1;

@@ -322,8 +322,10 @@ prm_reply_cb(void *arg, struct oauth_fetch *f)
 	}
 	log_debug(si->cfg->name, "protected resource metadata from %s", shown);
 	si->prm = j;
-	si->resource = strdup(res);
-	si->issuer = strdup(issuer);
+	if ((si->resource = strdup(res)) == NULL || (si->issuer = strdup(issuer)) == NULL) {
+		signin_finish(si, OAUTH_FAILED, "out of memory");
+		return;
+	}
 	json_decref(si->cands);
 	si->cands = oauth_as_metadata_urls(si->issuer);
 	si->cand = 0;
@@ -377,6 +379,10 @@ signin_legacy_defaults(struct oauth_signin *si)
 	free(a);
 	free(t);
 	free(r);
+	if (si->as == NULL) {
+		signin_finish(si, OAUTH_FAILED, "out of memory");
+		return;
+	}
 	log_info(si->cfg->name, "no authorization server metadata at %s: using the default endpoints "
 	    "/authorize, /token, /register", si->issuer);
 	signin_listen(si);
@@ -520,6 +526,11 @@ register_reply_cb(void *arg, struct oauth_fetch *f)
 		    json_object_get(si->as, "token_endpoint_auth_methods_supported")));
 		free(asked);
 	}
+	if (si->client_id == NULL || (sec && *sec && si->client_secret == NULL) || si->auth_method == NULL) {
+		json_decref(j);
+		signin_finish(si, OAUTH_FAILED, "out of memory");
+		return;
+	}
 	keep = json_pack("{ss ss ss sI sI}", "client_id", id, "auth_method", si->auth_method,
 	    "redirect_uri", si->redirect_uri, "port", (json_int_t)si->port, "registered_at", (json_int_t)time(NULL));
 	if (si->client_secret)
@@ -555,7 +566,10 @@ signin_register(struct oauth_signin *si)
 	want = !json_is_array(sup) || json_array_size(sup) == 0 || oauth_list_has(sup, "none") ? "none" :
 	    oauth_list_has(sup, "client_secret_basic") ? "client_secret_basic" :
 	    oauth_list_has(sup, "client_secret_post") ? "client_secret_post" : "none";
-	si->auth_method = strdup(want);
+	if ((si->auth_method = strdup(want)) == NULL) {
+		signin_finish(si, OAUTH_FAILED, "out of memory");
+		return;
+	}
 	body = json_pack("{ss s[s] s[ss] s[s] ss ss}", "client_name", "mcpgw",
 	    "redirect_uris", si->redirect_uri, "grant_types", "authorization_code", "refresh_token",
 	    "response_types", "code", "token_endpoint_auth_method", want, "application_type", "native");
@@ -867,6 +881,7 @@ signin_listen(struct oauth_signin *si)
 	json_t *reg = NULL;
 	char err[300];
 	const char *cid;
+	int nomem = 0;
 
 	si->scope = oauth_scope_choose(si->cfg->scopes, si->challenge_scope,
 	    json_object_get(si->prm, "scopes_supported"), si->scope_add, json_object_get(si->as, "scopes_supported"));
@@ -904,10 +919,12 @@ signin_listen(struct oauth_signin *si)
 		si->client_secret = si->cfg->client_secret ? strdup(si->cfg->client_secret) : NULL;
 		si->auth_method = strdup(oauth_auth_method(NULL, si->client_secret != NULL,
 		    json_object_get(si->as, "token_endpoint_auth_methods_supported")));
+		nomem = !si->client_id || (si->cfg->client_secret && !si->client_secret) || !si->auth_method;
 	} else if (si->cfg->client_metadata_url &&
 	    json_is_true(json_object_get(si->as, "client_id_metadata_document_supported"))) {
 		si->client_id = strdup(si->cfg->client_metadata_url);
 		si->auth_method = strdup("none");
+		nomem = !si->client_id || !si->auth_method;
 	} else if (reg && (cid = json_string_value(json_object_get(reg, "client_id"))) != NULL) {
 		si->client_id = strdup(cid);
 		if (json_string_value(json_object_get(reg, "client_secret")))
@@ -915,6 +932,8 @@ signin_listen(struct oauth_signin *si)
 		si->client_registered = 1;
 		si->auth_method = strdup(oauth_auth_method(json_string_value(json_object_get(reg, "auth_method")),
 		    si->client_secret != NULL, json_object_get(si->as, "token_endpoint_auth_methods_supported")));
+		nomem = !si->client_id || !si->auth_method ||
+		    (json_string_value(json_object_get(reg, "client_secret")) && !si->client_secret);
 		log_debug(si->cfg->name, "using the client registered with %s before", si->issuer);
 	} else {
 		json_decref(reg);
@@ -922,6 +941,10 @@ signin_listen(struct oauth_signin *si)
 		return;
 	}
 	json_decref(reg);
+	if (nomem) {
+		signin_finish(si, OAUTH_FAILED, "out of memory");
+		return;
+	}
 	signin_authorize(si);
 }
 

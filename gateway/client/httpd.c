@@ -688,8 +688,11 @@ handle_post(struct httpd *h, struct evhttp_request *req, struct httpd_identity *
 		}
 		s->h = h;
 		s->ident = *ident;
-		if (ident->token)
-			s->token_name = strdup(ident->token);
+		if (ident->token && (s->token_name = strdup(ident->token)) == NULL) {
+			free(s);	/* without it the session would not be bound to its token */
+			reply_error(req, 503, "Service Unavailable", -32603, "out of memory");
+			goto out;
+		}
 		s->ident.token = s->token_name;
 		sess_touch(s);
 		s->backend = h->be.open(h->be.arg, &s->ident, sess_deliver, s, err, sizeof err);
@@ -958,7 +961,10 @@ httpd_new(struct event_base *base, const struct httpd_backend *be, const struct 
 	tv.tv_sec = h->lim.header_timeout_ms / 1000;
 	tv.tv_usec = (h->lim.header_timeout_ms % 1000) * 1000;
 	evhttp_set_timeout_tv(h->http, &tv);
-	h->ev_sweep = event_new(base, -1, EV_PERSIST, sweep_cb, h);
+	if ((h->ev_sweep = event_new(base, -1, EV_PERSIST, sweep_cb, h)) == NULL) {
+		httpd_free(h);	/* without it idle sessions would never be closed */
+		return NULL;
+	}
 	long every = h->lim.idle_ms / 4;
 	if (every < 50)
 		every = 50;

@@ -143,6 +143,17 @@ session_send(struct session *s, json_t *msg)
 	}
 }
 
+/* A result for the client's request id: when it cannot be built (out of memory), the client
+ * gets -32603 instead of waiting for an answer that never comes. Steals result. */
+static void
+session_answer(struct session *s, json_t *id, json_t *result)
+{
+	json_t *msg = jsonrpc_result(id, result);
+	if (msg == NULL && id != NULL)
+		msg = jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL);
+	session_send(s, msg);
+}
+
 static char *related_call(const struct session *, const struct upstream *);
 static void session_send_related(struct session *, json_t *, const char *related);
 
@@ -431,6 +442,11 @@ call_reply_cb(void *arg, struct msg *r)
 	}
 	json_t *t = msg_tree(r);
 	json_t *out = t ? json_deep_copy(t) : jsonrpc_error(NULL, JSONRPC_INTERNAL_ERROR, "unreadable reply", NULL);
+	if (out == NULL) {
+		send_error(c->s, c->client_id, JSONRPC_INTERNAL_ERROR, "out of memory");
+		call_finish(c);
+		return;
+	}
 	json_object_set(out, "id", c->client_id);
 	if (c->exposed_uri)
 		map_read_uris(c, json_object_get(out, "result"));
@@ -569,8 +585,8 @@ call_fail_signin(struct call *c)
 	snprintf(text, sizeof text, "%s%s", *why ? why : "this server needs a sign-in",
 	    signin_prompts_active(s->signin, c->up) ? " (the client was sent a sign-in link)" : "");
 	if (strcmp(c->method, "tools/call") == 0)
-		session_send(s, jsonrpc_result(c->client_id, json_pack("{s[{ssss}]sb}", "content", "type", "text",
-		    "text", text, "isError", 1)));
+		session_answer(s, c->client_id, json_pack("{s[{ssss}]sb}", "content", "type", "text",
+		    "text", text, "isError", 1));
 	else
 		send_error(s, c->client_id, JSONRPC_SERVER_ERROR, "%s", text);
 	audit_call(c, NULL, "signin");
@@ -611,7 +627,12 @@ session_forward(struct session *s, struct forward *f)
 		send_error(s, f->id, JSONRPC_SERVER_ERROR, "too many requests in flight (%d)", SESSION_MAX_CALLS);
 		return;
 	}
-	c = calloc(1, sizeof *c);
+	if ((c = calloc(1, sizeof *c)) == NULL) {
+		json_decref(f->params);
+		free(f->params_text);
+		send_error(s, f->id, JSONRPC_INTERNAL_ERROR, "out of memory");
+		return;
+	}
 	c->s = s;
 	memcpy(c->key, key, sizeof key);
 	c->client_id = json_incref(f->id);
@@ -633,7 +654,13 @@ session_forward(struct session *s, struct forward *f)
 		c->exposed_uri = strdup(f->exposed_uri);
 		c->orig_uri = strdup(f->orig_uri);
 	}
-	hmap_put(s->calls, key, c);
+	if (c->method == NULL || (c->client_id_text == NULL && (f->id_text || f->id)) ||
+	    (f->tool && c->tool == NULL) || (f->exposed_uri && (!c->exposed_uri || !c->orig_uri)) ||
+	    hmap_put(s->calls, key, c) < 0) {
+		call_free(c);	/* with the params it took */
+		send_error(s, f->id, JSONRPC_INTERNAL_ERROR, "out of memory");
+		return;
+	}
 
 	switch (upstream_state(up)) {
 	case UPSTREAM_READY:
@@ -655,8 +682,12 @@ session_forward(struct session *s, struct forward *f)
 		/* Starting, restarting or lazy: the call waits for the server, bounded by its start-up. */
 		struct timeval tv = { upstream_config(up)->startup_timeout_ms / 1000,
 			(upstream_config(up)->startup_timeout_ms % 1000) * 1000 };
+		if ((c->wait_timer = evtimer_new(s->base, call_wait_timeout_cb, c)) == NULL) {
+			send_error(s, c->client_id, JSONRPC_INTERNAL_ERROR, "out of memory");
+			call_finish(c);
+			return;
+		}
 		call_set_state(c, CALL_WAITING);
-		c->wait_timer = evtimer_new(s->base, call_wait_timeout_cb, c);
 		evtimer_add(c->wait_timer, &tv);
 		router_wake(s->router, up);
 		log_debug(upstream_name(up), "%s waits for the server to be ready", f->method);
@@ -778,7 +809,7 @@ answer_list(struct session *s, json_t *id, unsigned which)
 	char *idt = json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT);
 	struct evbuffer *b = evbuffer_new();
 	if (s->list_text[k] == NULL || idt == NULL || b == NULL) {
-		session_send(s, jsonrpc_result(id, json_pack("{sO}", list_result_key(which), *seen)));
+		session_answer(s, id, json_pack("{sO}", list_result_key(which), *seen));
 	} else {
 		evbuffer_add_printf(b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"%s\":", idt,
 		    list_result_key(which));
@@ -846,11 +877,16 @@ maybe_defer(struct session *s, struct jsonrpc_msg *m, unsigned which, int is_lis
 		return 1;
 	}
 	struct deferred *d = calloc(1, sizeof *d);
+	if (d != NULL)
+		id_key(m->id, d->key, sizeof d->key);
+	if (d == NULL || hmap_put(s->held, d->key, d) < 0) {
+		free(d);
+		send_error(s, m->id, JSONRPC_INTERNAL_ERROR, "out of memory");
+		return 1;
+	}
 	d->msg = json_incref(m->msg);
 	d->which = which;
 	d->is_list = is_list;
-	id_key(m->id, d->key, sizeof d->key);
-	hmap_put(s->held, d->key, d);
 	TAILQ_INSERT_TAIL(&s->deferred, d, link);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (s->deadline.tv_sec - now.tv_sec) * 1000 + (s->deadline.tv_nsec - now.tv_nsec) / 1000000;
@@ -952,7 +988,7 @@ handle_initialize(struct session *s, struct jsonrpc_msg *m)
 	s->implicit = 0;
 	instr = s->ident && ident_restricted(s->ident, gateway_config(s->gw)) ?
 	    router_instructions_for(s->router, session_shows_server, s) : router_instructions(s->router);
-	session_send(s, jsonrpc_result(m->id, json_pack(
+	session_answer(s, m->id, json_pack(
 	    "{ss s{s{sb} s{sb} s{sbsb} s{} s{}} s{ssssss} ss}",
 	    "protocolVersion", v,
 	    "capabilities",
@@ -961,7 +997,7 @@ handle_initialize(struct session *s, struct jsonrpc_msg *m)
 	    "resources", "subscribe", 1, "listChanged", 1,
 	    "logging", "completions",
 	    "serverInfo", "name", "mcpgw", "title", "mcpgw MCP gateway", "version", MCPGW_VERSION,
-	    "instructions", instr ? instr : "")));
+	    "instructions", instr ? instr : ""));
 	free(instr);
 	const char *cname = json_string_value(json_object_get(json_object_get(m->params, "clientInfo"), "name"));
 	log_info("client", "initialize from %s, protocol %s", cname ? cname : "(unnamed client)", v);
@@ -1175,8 +1211,10 @@ handle_resource(struct session *s, struct jsonrpc_msg *m)
 		struct sub *sb = hmap_get(s->subs, uri);
 		if (sb == NULL && (sb = calloc(1, sizeof *sb)) != NULL) {
 			sb->up = up;
-			sb->orig = strdup(orig);
-			hmap_put(s->subs, uri, sb);
+			if ((sb->orig = strdup(orig)) == NULL || hmap_put(s->subs, uri, sb) < 0) {
+				free(sb->orig);	/* out of memory: forwarded, not renewed after a restart */
+				free(sb);
+			}
 		}
 	} else if (strcmp(m->method, "resources/unsubscribe") == 0) {
 		struct sub *sb = hmap_del(s->subs, uri);
@@ -1281,7 +1319,7 @@ handle_set_level(struct session *s, struct jsonrpc_msg *m)
 		if (strcmp(level, session_log_levels[i]) == 0) {
 			s->log_level = i;
 			gateway_log_level(s->gw, s, level);
-			session_send(s, jsonrpc_result(m->id, json_object()));
+			session_answer(s, m->id, json_object());
 			return;
 		}
 	send_error(s, m->id, JSONRPC_INVALID_PARAMS, "level must be one of debug, info, notice, warning, error, critical, alert, emergency");
@@ -1419,7 +1457,7 @@ session_dispatch(struct session *s, struct msg *msg)
 		goto out;
 	}
 	if (strcmp(method, "ping") == 0) {
-		session_send(s, jsonrpc_result(id, json_object()));
+		session_answer(s, id, json_object());
 		goto out;
 	}
 	if (!s->initialized) {
@@ -1629,12 +1667,18 @@ session_request(struct session *s, struct upstream *up, json_t *msg)
 		return;
 	}
 	struct sreq *r = calloc(1, sizeof *r);
-	r->up = up;
-	r->up_id = json_incref(id);
 	uint64_t gid = ++s->next_sreq;
 	json_t *jgid = json_integer((json_int_t)gid);
-	id_key(jgid, key, sizeof key);
-	hmap_put(s->sreqs, key, r);
+	if (jgid)
+		id_key(jgid, key, sizeof key);
+	if (r == NULL || jgid == NULL || hmap_put(s->sreqs, key, r) < 0) {
+		free(r);
+		json_decref(jgid);
+		upstream_respond(up, jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL));
+		return;
+	}
+	r->up = up;
+	r->up_id = json_incref(id);
 	char *rel = related_call(s, up);
 	session_send_related(s, jsonrpc_request(jgid, method, params ? json_deep_copy(params) : NULL), rel);
 	free(rel);
@@ -1732,6 +1776,21 @@ session_new(struct gateway *gw, const struct session_io *io)
 	}
 	s->ev_deadline = evtimer_new(s->base, deadline_cb, s);
 	s->ev_logdrop = evtimer_new(s->base, logdrop_cb, s);
+	if (!s->calls || !s->held || !s->sreqs || !s->subs || !s->signin || !s->ev_deadline ||
+	    !s->ev_logdrop) {
+		/* Out of memory: all empty yet, so freed here without session_free's walks. */
+		signin_prompts_free(s->signin);
+		hmap_free(s->calls);
+		hmap_free(s->held);
+		hmap_free(s->sreqs);
+		hmap_free(s->subs);
+		if (s->ev_deadline)
+			event_free(s->ev_deadline);
+		if (s->ev_logdrop)
+			event_free(s->ev_logdrop);
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 

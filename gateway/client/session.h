@@ -26,7 +26,8 @@ struct session_io {
 
 struct gateway;
 
-/* Made by gateway_session_open() for a downstream transport; freed by the gateway. */
+/* Made by gateway_session_open() for a downstream transport; freed by the gateway. NULL when out
+ * of memory (nothing held). */
 struct session *session_new(struct gateway *, const struct session_io *);
 void session_free(struct session *);
 /* The client is gone while the upstreams live on: calls in flight are cancelled upstream. */

@@ -135,6 +135,11 @@ error_to_client(struct connect *c, const char *id, const char *why)
 	char *text = m ? json_dumps(m, JSON_COMPACT) : NULL;
 	if (text) {
 		struct evbuffer *b = evbuffer_new();
+		if (b == NULL) {
+			free(text);
+			json_decref(m);
+			return;
+		}
 		evbuffer_add_printf(b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":%s}", id, text);
 		size_t n = evbuffer_get_length(b);
 		to_client(c, (const char *)evbuffer_pullup(b, (ev_ssize_t)n), n);
@@ -536,6 +541,10 @@ cmd_connect(int argc, char **argv)
 	c.ev_out = event_new(c.base, STDOUT_FILENO, EV_WRITE, out_cb, &c);
 	c.ev_retry = evtimer_new(c.base, retry_cb, &c);
 	c.ev_term = evsignal_new(c.base, SIGTERM, term_cb, &c);
+	if (c.addr == NULL || !c.ev_in || !c.ev_out || !c.ev_retry || !c.ev_term) {
+		fprintf(stderr, "mcpgw connect: out of memory\n");
+		goto out;
+	}
 	evsignal_add(c.ev_term, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &c.down_since);
 	connect_open(&c);

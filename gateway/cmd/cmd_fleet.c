@@ -174,7 +174,10 @@ cmd_fleet_start(struct cmd_fleet *f, const struct gateway_args *a)
 	struct router_hooks rh = { NULL, NULL, NULL, fleet_state_cb, f };
 	f->router = router_new(f->base, f->cfg, state, &rh);
 	free(state);
-	f->told = calloc(router_count(f->router) + 1, 1);
+	if (f->router == NULL || (f->told = calloc(router_count(f->router) + 1, 1)) == NULL) {
+		fprintf(stderr, "mcpgw: out of memory\n");
+		return 1;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &f->t0);
 	if (f->progress && router_count(f->router) > 0) {
 		char names[512];

@@ -70,8 +70,10 @@ audit_event(const char *event, json_t *fields)
 	json_decref(fields);
 	char *buf = json_dumps(line, JSON_COMPACT);
 	json_decref(line);
-	if (buf == NULL)
+	if (buf == NULL) {	/* out of memory: said, as a lost audit line must not pass unseen */
+		log_warn("gateway", "audit log: out of memory, a %s event not written", event);
 		return;
+	}
 	size_t n = strlen(buf);
 	buf[n] = '\n';	/* json_dumps' NUL becomes the newline; one write keeps lines whole */
 	if (write(audit_fd, buf, n + 1) < 0)

@@ -235,8 +235,8 @@ note_hidden(struct router *r, int server, const struct config_server *cfg, const
 		e->server = server;
 		e->why = why;
 		free(hmap_del(r->hidden, full));
-		hmap_put(r->hidden, full, e);
-		e = NULL;
+		if (hmap_put(r->hidden, full, e) == 0)
+			e = NULL;	/* else out of memory: freed below */
 	}
 	free(e);
 	free(full);
@@ -419,6 +419,8 @@ pct_encode(const char *s)
 {
 	size_t n = strlen(s);
 	char *o = malloc(n * 3 + 1), *p = o;
+	if (o == NULL)
+		return NULL;
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
@@ -434,6 +436,8 @@ static char *
 pct_decode(const char *s)
 {
 	char *o = malloc(strlen(s) + 1), *p = o;
+	if (o == NULL)
+		return NULL;
 	for (; *s; s++) {
 		if (*s == '%' && isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])) {
 			char h[3] = { s[1], s[2], 0 };
@@ -482,7 +486,7 @@ build_resources(struct router *r)
 			if (hmap_get(r->uris, uri) || strncmp(uri, URI_SCHEME, strlen(URI_SCHEME)) == 0) {
 				/* Another server published it first: this one gets a gateway-owned form. */
 				char *enc = pct_encode(uri);
-				if (asprintf(&exposed, URI_SCHEME "%s/%s", cfg->name, enc) < 0)
+				if (enc == NULL || asprintf(&exposed, URI_SCHEME "%s/%s", cfg->name, enc) < 0)
 					exposed = NULL;
 				free(enc);
 				if (exposed == NULL)
@@ -491,12 +495,18 @@ build_resources(struct router *r)
 					free(exposed);
 					continue;
 				}
-			} else
-				exposed = strdup(uri);
+			} else if ((exposed = strdup(uri)) == NULL)
+				continue;
 			struct uri_entry *e = malloc(sizeof *e);
+			if (e == NULL || (e->orig = strdup(uri)) == NULL || hmap_put(r->uris, exposed, e) < 0) {
+				/* Out of memory: this resource is left out of the list (not reachable either). */
+				if (e)
+					free(e->orig);
+				free(e);
+				free(exposed);
+				continue;
+			}
 			e->server = (int)i;
-			e->orig = strdup(uri);
-			hmap_put(r->uris, exposed, e);
 			json_t *copy = view_item(UPSTREAM_RESOURCES, item);
 			json_object_set_new(copy, "uri", json_string(exposed));
 			json_array_append_new(out, copy);
@@ -691,6 +701,10 @@ router_make_upstream(struct router *r, const struct config_server *s, int index,
 	struct upstream_hooks uh = uh_base;
 	uh.arg = r;
 	struct upstream *up = upstream_new(r->base, s, index, &uh);
+	if (up == NULL) {
+		log_warn(s->name, "out of memory: server not started");
+		return NULL;
+	}
 	upstream_seed_tools(up, catalog_tools(r->catalog, s->name, digest));
 	return up;
 }
@@ -717,13 +731,33 @@ router_new(struct event_base *base, const struct config *cfg, const char *state_
 	r->ev_save = evtimer_new(base, router_save_cb, r);
 	r->ups = calloc(cfg->nservers + 1, sizeof *r->ups);
 	r->digests = calloc(cfg->nservers + 1, sizeof *r->digests);
+	if (!r->catalog || !r->tool_names || !r->prompt_names || !r->uris || !r->hidden || !r->pins ||
+	    !r->pin_warned || !r->ev_debounce || !r->ev_save || !r->ups || !r->digests) {
+		/* Out of memory: nothing was saved or started yet, so this frees without router_free's saves. */
+		catalog_free(r->catalog);
+		names_free(r->tool_names);
+		names_free(r->prompt_names);
+		hmap_free(r->uris);
+		hmap_free(r->hidden);
+		pins_free(r->pins);
+		hmap_free(r->pin_warned);
+		if (r->ev_debounce)
+			event_free(r->ev_debounce);
+		if (r->ev_save)
+			event_free(r->ev_save);
+		free(r->ups);
+		free(r->digests);
+		free(r);
+		return NULL;
+	}
 	for (size_t i = 0; i < cfg->nservers; i++) {
 		const struct config_server *s = &cfg->servers[i];
 		if (!s->enabled)
 			continue;
 		config_server_digest(s, r->digests[r->nups]);
-		r->ups[r->nups] = router_make_upstream(r, s, (int)r->nups, r->digests[r->nups]);
-		r->nups++;
+		/* A server that cannot be allocated is left out (logged), like one that fails to start. */
+		if ((r->ups[r->nups] = router_make_upstream(r, s, (int)r->nups, r->digests[r->nups])) != NULL)
+			r->nups++;
 	}
 	router_rebuild(r, UPSTREAM_TOOLS | UPSTREAM_PROMPTS | UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES);
 	return r;
@@ -920,7 +954,8 @@ router_uri(const struct router *r, const char *uri, struct upstream **up, char *
 			const char *n = upstream_name(r->ups[i]);
 			if (strlen(n) == (size_t)(slash - s) && strncmp(n, s, (size_t)(slash - s)) == 0) {
 				*up = r->ups[i];
-				*orig = pct_decode(slash + 1);
+				if ((*orig = pct_decode(slash + 1)) == NULL)
+					return -1;
 				return config_rules_pass(&upstream_config(*up)->resources, *orig) ? 0 :
 				    (free(*orig), *orig = NULL, -1);
 			}
@@ -963,7 +998,7 @@ router_uri(const struct router *r, const char *uri, struct upstream **up, char *
 	}
 	*up = r->ups[owner];
 	*orig = strdup(uri);
-	return 0;
+	return *orig ? 0 : -1;
 }
 
 char *
@@ -976,7 +1011,7 @@ router_expose_uri(const struct router *r, const struct upstream *up, const char 
 	if (e == NULL || e->server == upstream_index(up))
 		return strdup(orig);
 	enc = pct_encode(orig);
-	if (asprintf(&out, URI_SCHEME "%s/%s", upstream_name(up), enc) < 0)
+	if (enc == NULL || asprintf(&out, URI_SCHEME "%s/%s", upstream_name(up), enc) < 0)
 		out = NULL;
 	free(enc);
 	return out;
@@ -1150,11 +1185,15 @@ router_reload(struct router *r, const struct config *cfg,
 {
 	struct upstream **ups = calloc(cfg->nservers + 1, sizeof *ups);
 	char (*digests)[65] = calloc(cfg->nservers + 1, sizeof *digests);
+	struct names *tool_names = names_new(cfg->separator, cfg->max_name_length);
+	struct names *prompt_names = names_new(cfg->separator, cfg->max_name_length);
 	size_t n = 0, kept = 0, added = 0, removed = 0;
 
-	if (ups == NULL || digests == NULL) {
+	if (ups == NULL || digests == NULL || tool_names == NULL || prompt_names == NULL) {
 		free(ups);
 		free(digests);
+		names_free(tool_names);
+		names_free(prompt_names);
 		return -1;
 	}
 	/* Servers stopped by an earlier reload are down by now, or will be killed here. */
@@ -1181,7 +1220,8 @@ router_reload(struct router *r, const struct config *cfg,
 			upstream_rebind(up, s, (int)n);
 			kept++;
 		} else {
-			up = router_make_upstream(r, s, (int)n, digests[n]);
+			if ((up = router_make_upstream(r, s, (int)n, digests[n])) == NULL)
+				continue;	/* out of memory, logged: left out of the new set */
 			if (r->client_caps)
 				upstream_set_client_caps(up, r->client_caps);
 			if (r->log_level)
@@ -1201,8 +1241,8 @@ router_reload(struct router *r, const struct config *cfg,
 	r->cfg = cfg;
 	names_free(r->tool_names);
 	names_free(r->prompt_names);
-	r->tool_names = names_new(cfg->separator, cfg->max_name_length);
-	r->prompt_names = names_new(cfg->separator, cfg->max_name_length);
+	r->tool_names = tool_names;
+	r->prompt_names = prompt_names;
 	router_rebuild(r, UPSTREAM_TOOLS | UPSTREAM_PROMPTS | UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES);
 
 	struct upstream **ret = realloc(r->retired, (r->nretired + nold + 1) * sizeof *ret);

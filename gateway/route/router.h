@@ -26,6 +26,7 @@ struct router_hooks {
 	void *arg;
 };
 
+/* NULL when out of memory (nothing held); a server that cannot be allocated is left out, logged. */
 struct router *router_new(struct event_base *, const struct config *, const char *state_dir,
     const struct router_hooks *);
 void router_free(struct router *);
@@ -42,7 +43,8 @@ void router_wake(struct router *, struct upstream *);
 /* Swaps in a new, already validated configuration (borrowed; must outlive the router, as must the
  * old one, which running servers may still point into). A server with the same name and digest
  * keeps running; others are stopped (gone() is called first so that references can be dropped) or
- * started. Views are rebuilt and list_changed follows when they differ. */
+ * started. Views are rebuilt and list_changed follows when they differ. -1 when out of memory
+ * before anything changed. */
 int router_reload(struct router *, const struct config *,
     void (*gone)(void *arg, struct upstream *), void *arg);
 

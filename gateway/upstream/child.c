@@ -438,6 +438,30 @@ child_start(struct event_base *base, const struct child_opts *o, const struct ch
 	c->ev_term = evtimer_new(base, child_term_cb, c);
 	c->ev_kill = evtimer_new(base, child_kill_cb, c);
 	c->ev_errdrop = evtimer_new(base, child_errdrop_cb, c);
+	if (!c->inq || !c->outbuf || !c->errbuf || !c->ev_in || !c->ev_out || !c->ev_err || !c->ev_reap ||
+	    !c->ev_term || !c->ev_kill || !c->ev_errdrop) {
+		/* Out of memory with the server running: its tree goes as in child_free()'s last
+		 * resort, then what was taken here. */
+		struct event *ev[] = { c->ev_in, c->ev_out, c->ev_err, c->ev_reap, c->ev_term, c->ev_kill,
+			c->ev_errdrop };
+		struct evbuffer *eb[] = { c->inq, c->outbuf, c->errbuf };
+		int fds[] = { c->fd_in, c->fd_out, c->fd_err, c->fd_ctl, c->fd_st, c->fd_pid }, ws;
+		snprintf(err, errlen, "out of memory");
+		kill(-c->keeper, SIGKILL);
+		kill(-c->pid, SIGKILL);
+		while (waitpid(c->keeper, &ws, 0) < 0 && errno == EINTR)
+			;
+		for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++)
+			if (ev[i])
+				event_free(ev[i]);
+		for (size_t i = 0; i < sizeof eb / sizeof eb[0]; i++)
+			if (eb[i])
+				evbuffer_free(eb[i]);
+		for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		goto fail;
+	}
 	event_add(c->ev_out, NULL);
 	event_add(c->ev_err, NULL);
 	event_add(c->ev_reap, NULL);
@@ -575,7 +599,11 @@ child_free(struct child *c)
 		child_finish(c, ws);
 	}
 	/* Free after the current callback: the caller may be inside one of ours. */
-	c->ev_free = evtimer_new(c->base, child_free_cb, c);
+	if ((c->ev_free = evtimer_new(c->base, child_free_cb, c)) == NULL) {
+		/* Out of memory: freeing it now could pull it from under a callback; it is left. */
+		log_warn(c->name, "out of memory: its process state is not freed");
+		return;
+	}
 	event_active(c->ev_free, EV_TIMEOUT, 0);
 }
 

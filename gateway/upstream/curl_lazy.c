@@ -10,14 +10,52 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <curl/curl.h>
+#include "curl_lazy.h"
 #include "log.h"
 
 #define HIDDEN __attribute__((visibility("hidden")))
 
 static void *lib;
 
-/* The library, loaded once; exits with a message if it cannot be (libcurl4 is a dependency of the
- * package, so this means a broken installation). */
+/* Every function defined below, checked at load: once curl_lazy_load() has said yes, a lookup
+ * cannot fail, and fatal() in curl_lazy_sym() is for a name missing from this list. */
+static const char *const curl_lazy_names[] = {
+	"curl_global_init", "curl_global_cleanup", "curl_easy_init", "curl_easy_cleanup",
+	"curl_easy_perform", "curl_easy_pause", "curl_easy_strerror", "curl_easy_header",
+	"curl_easy_escape", "curl_easy_unescape", "curl_free", "curl_slist_append",
+	"curl_slist_free_all", "curl_multi_init", "curl_multi_cleanup", "curl_multi_add_handle",
+	"curl_multi_remove_handle", "curl_multi_assign", "curl_multi_socket_action",
+	"curl_multi_info_read", "curl_multi_strerror", "curl_url", "curl_url_cleanup", "curl_url_dup",
+	"curl_url_get", "curl_url_set", "curl_version_info", "curl_easy_setopt", "curl_multi_setopt",
+	"curl_easy_getinfo",
+};
+
+int
+curl_lazy_load(char *err, size_t errlen)
+{
+	static int checked;
+	void *l = lib;
+	if (checked)
+		return 0;
+	if (l == NULL && (l = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(err, errlen, "cannot load libcurl for remote servers: %s", dlerror());
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof curl_lazy_names / sizeof curl_lazy_names[0]; i++)
+		if (dlsym(l, curl_lazy_names[i]) == NULL) {
+			snprintf(err, errlen, "libcurl for remote servers has no %s (too old?)",
+			    curl_lazy_names[i]);
+			if (l != lib)
+				dlclose(l);
+			return -1;
+		}
+	lib = l;
+	checked = 1;
+	return 0;
+}
+
+/* The library, loaded once. Callers that can say why it is missing call curl_lazy_load() first;
+ * here it can only be a function missing from curl_lazy_names (a programming error). */
 static void *
 curl_lazy_sym(const char *name)
 {

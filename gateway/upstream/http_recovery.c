@@ -72,7 +72,11 @@ http_recovery_send_init(struct remote *t)
 		return;
 	}
 	free(t->swallow_id);
-	t->swallow_id = m->id ? strdup(m->id) : NULL;
+	if ((t->swallow_id = m->id ? strdup(m->id) : NULL) == NULL && m->id) {
+		transport_http_out_free(m);
+		transport_http_close(t, "out of memory");
+		return;
+	}
 	if ((s = http_stream_new(t, ST_POST, m)) != NULL) {
 		/* legacy: the answer comes on the event stream (http_recovery_poll), not on the POST */
 		s->reinit = !t->legacy;

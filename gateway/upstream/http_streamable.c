@@ -27,7 +27,10 @@ http_streamable_take_session(struct stream *s, struct http_req *req)
 		return -1;
 	}
 	free(t->session);
-	t->session = strdup(sid);
+	if ((t->session = strdup(sid)) == NULL) {	/* without it every request would be refused */
+		snprintf(s->fail, sizeof s->fail, "out of memory");
+		return -1;
+	}
 	return 0;
 }
 

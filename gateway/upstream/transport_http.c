@@ -15,6 +15,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "util.h"
+#include "curl_lazy.h"
 #include "transport_http_int.h"
 #include "http_credentials.h"
 #include "http_detect.h"
@@ -115,11 +116,17 @@ transport_http_out_new(const char *buf, size_t len)
 	m->len = len;
 	if ((j = json_loadb(buf, len, 0, NULL)) != NULL) {
 		const char *method = json_string_value(json_object_get(j, "method"));
-		if (method)
-			m->method = strdup(method);
-		if (method && (id = json_object_get(j, "id")) != NULL && !json_is_null(id))
-			m->id = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
+		int nomem = 0;
+		if (method && (m->method = strdup(method)) == NULL)
+			nomem = 1;
+		if (method && (id = json_object_get(j, "id")) != NULL && !json_is_null(id) &&
+		    (m->id = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+			nomem = 1;
 		json_decref(j);
+		if (nomem) {	/* not sent, rather than sent as something else */
+			transport_http_out_free(m);
+			return NULL;
+		}
 	}
 	return m;
 }
@@ -610,6 +617,8 @@ transport_http_new(struct event_base *base, const struct config_server *cfg,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	if (curl_lazy_load(err, errlen) < 0)
+		goto fail;
 	if ((t->http = http_ref(base)) == NULL) {
 		snprintf(err, errlen, "cannot start libcurl");
 		goto fail;

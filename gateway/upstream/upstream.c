@@ -89,7 +89,7 @@ struct upstream {
 
 static void upstream_spawn(struct upstream *);
 static void upstream_idle_arm(struct upstream *);
-static void upstream_track(struct upstream *, uint64_t id, const char *method, long timeout_ms,
+static int upstream_track(struct upstream *, uint64_t id, const char *method, long timeout_ms,
     const struct upstream_call_cbs *, void *arg);
 static void upstream_fetch(struct upstream *, unsigned which);
 static void upstream_fail_all(struct upstream *, const char *why);
@@ -208,18 +208,23 @@ pending_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	pending_free(p);
 }
 
-/* Remembers a request sent with this id until its reply, its timeout or its cancellation. */
-static void
+/* Remembers a request sent with this id until its reply, its timeout or its cancellation.
+ * -1 when out of memory: nothing is kept, and the server's reply, if one comes, is dropped as one
+ * for an unknown id. */
+static int
 upstream_track(struct upstream *up, uint64_t id, const char *method, long timeout_ms,
     const struct upstream_call_cbs *cbs, void *arg)
 {
 	char key[24];
 	struct pending *p = calloc(1, sizeof *p);
 	if (p == NULL)
-		fatal("out of memory");
+		return -1;
 	p->up = up;
 	p->id = id;
-	p->method = strdup(method);
+	if ((p->method = strdup(method)) == NULL) {
+		free(p);
+		return -1;
+	}
 	if (cbs)
 		p->cbs = *cbs;
 	p->arg = arg;
@@ -227,11 +232,18 @@ upstream_track(struct upstream *up, uint64_t id, const char *method, long timeou
 	clock_gettime(CLOCK_MONOTONIC, &p->started);
 	if (p->timeout_ms > 0) {
 		struct timeval tv = tv_ms(p->timeout_ms);
-		p->timer = evtimer_new(up->base, pending_timeout_cb, p);
+		if ((p->timer = evtimer_new(up->base, pending_timeout_cb, p)) == NULL) {
+			pending_free(p);
+			return -1;
+		}
 		evtimer_add(p->timer, &tv);
 	}
 	snprintf(key, sizeof key, "%" PRIu64, id);
-	hmap_put(up->pending, key, p);
+	if (hmap_put(up->pending, key, p) < 0) {
+		pending_free(p);
+		return -1;
+	}
+	return 0;
 }
 
 /* A request whose params are a tree: serialised here, the progress token set to our id. */
@@ -275,7 +287,10 @@ upstream_send_text(struct upstream *up, const struct upstream_req *r, uint64_t i
 		return -1;
 	snprintf(idtxt, sizeof idtxt, "%" PRIu64, id);
 	int hn = snprintf(head, sizeof head, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":", idtxt);
-	b = evbuffer_new();
+	if ((b = evbuffer_new()) == NULL) {
+		free(qm);
+		return -1;
+	}
 	evbuffer_add(b, head, (size_t)hn);
 	evbuffer_add(b, qm, qlen);
 	evbuffer_add(b, ",\"params\":", 10);
@@ -289,7 +304,7 @@ upstream_send_text(struct upstream *up, const struct upstream_req *r, uint64_t i
 	free(qm);
 	size_t len = evbuffer_get_length(b);
 	const char *buf = (const char *)evbuffer_pullup(b, -1);
-	rc = transport_send(up->tr, buf, len);
+	rc = buf ? transport_send(up->tr, buf, len) : -1;
 	if (rc == 0)
 		up->stats.bytes_out += len;
 	if (rc == 0 && log_enabled(LOG_DEBUG) && len < 2048)
@@ -312,9 +327,8 @@ upstream_call(struct upstream *up, struct upstream_req *r, const struct upstream
 	}
 	id = ++up->next_id;
 	rc = r->params_text ? upstream_send_text(up, r, id) : upstream_send_tree(up, r, id);
-	if (rc < 0)
+	if (rc < 0 || upstream_track(up, id, r->method, r->timeout_ms, cbs, arg) < 0)
 		return -1;
-	upstream_track(up, id, r->method, r->timeout_ms, cbs, arg);
 	if (idp)
 		*idp = id;
 	return 0;
@@ -348,23 +362,40 @@ upstream_respond(struct upstream *up, json_t *msg)
 	return rc;
 }
 
-struct fail_ctx { struct pending **v; size_t n; };
+struct fail_ctx { struct pending **v; size_t n, cap; };
 
 static void
 collect_pending(const char *key, void *val, void *arg)
 {
 	struct fail_ctx *f = arg;
-	f->v[f->n++] = val;
+	if (f->n < f->cap)
+		f->v[f->n++] = val;
 }
 
 static void
 upstream_fail_all(struct upstream *up, const char *why)
 {
-	struct fail_ctx f = { NULL, 0 };
+	struct fail_ctx f = { NULL, 0, 0 };
 	size_t n = hmap_count(up->pending);
 	if (n == 0)
 		return;
-	f.v = calloc(n, sizeof *f.v);
+	if ((f.v = calloc(n, sizeof *f.v)) == NULL) {
+		/* Out of memory: the same, a few at a time from the stack. */
+		struct pending *few[32];
+		while (n > 0 && hmap_count(up->pending) > 0) {
+			struct fail_ctx g = { few, 0, n < 32 ? n : 32 };
+			hmap_foreach(up->pending, collect_pending, &g);
+			for (size_t i = 0; i < g.n; i++)
+				pending_take(up, few[i]->id);
+			for (size_t i = 0; i < g.n; i++) {
+				upstream_reply_made(few[i], error_reply(few[i]->id, JSONRPC_SERVER_ERROR, why));
+				pending_free(few[i]);
+			}
+			n -= g.n;
+		}
+		return;
+	}
+	f.cap = n;
 	hmap_foreach(up->pending, collect_pending, &f);
 	hmap_clear(up->pending);
 	for (size_t i = 0; i < f.n; i++) {
@@ -514,9 +545,13 @@ upstream_fetch(struct upstream *up, unsigned which)
 			continue;
 		}
 		struct fetch *f = calloc(1, sizeof *f);
+		if (f == NULL || (f->acc = json_array()) == NULL) {
+			free(f);
+			log_warn(up->cfg->name, "out of memory: %s not fetched", list_method(l));
+			continue;
+		}
 		f->up = up;
 		f->which = l;
-		f->acc = json_array();
 		up->fetching |= l;
 		upstream_fetch_page(f, NULL);
 	}
@@ -576,9 +611,12 @@ init_reply(struct upstream *up, json_t *msg)
 		upstream_restartable_failure(up, why);
 		return;
 	}
-	up->init_answered = 1;
 	free(up->version);
-	up->version = strdup(v);
+	if ((up->version = strdup(v)) == NULL) {	/* a start that cannot allocate fails like a spawn */
+		upstream_restartable_failure(up, "out of memory");
+		return;
+	}
+	up->init_answered = 1;
 	transport_set_version(up->tr, v);
 	json_decref(up->caps);
 	up->caps = json_object_get(result, "capabilities");
@@ -1081,6 +1119,17 @@ upstream_new(struct event_base *base, const struct config_server *cfg, int index
 	up->ev_startup = evtimer_new(base, upstream_startup_cb, up);
 	up->ev_stable = evtimer_new(base, upstream_stable_cb, up);
 	up->ev_idle = evtimer_new(base, upstream_idle_cb, up);
+	if (up->pending == NULL || up->ev_backoff == NULL || up->ev_signin == NULL ||
+	    up->ev_startup == NULL || up->ev_stable == NULL || up->ev_idle == NULL) {
+		struct event *ev[] = { up->ev_backoff, up->ev_signin, up->ev_startup, up->ev_stable,
+			up->ev_idle };
+		for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++)
+			if (ev[i])
+				event_free(ev[i]);
+		hmap_free(up->pending);
+		free(up);
+		return NULL;
+	}
 	return up;
 }
 

@@ -54,6 +54,7 @@ struct upstream_call_cbs {
 	void (*progress)(void *arg, json_t *params);
 };
 
+/* NULL when out of memory (nothing held). */
 struct upstream *upstream_new(struct event_base *, const struct config_server *, int index,
     const struct upstream_hooks *);
 void upstream_free(struct upstream *);		/* NULL is a no-op; kills the process group */

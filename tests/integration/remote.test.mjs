@@ -4,7 +4,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { T, makeTmp, openSession, rejectsCode, rmTmp, waitUntil } from "./lib/harness.mjs";
+import fs from "node:fs";
+import { execFileSync } from "node:child_process";
+import { T, makeTmp, openSession, rejectsCode, rmTmp, servers, waitUntil } from "./lib/harness.mjs";
 import { records, startServer, stopAll, writeSecret } from "./lib/remote.mjs";
 
 test("acceptance: an SSE-only server and a Streamable HTTP server through one gateway, both transport: auto", { timeout: T(60000) }, async () => {
@@ -247,5 +249,31 @@ test("a response over the size bound is an error for that call only", { timeout:
   } finally {
     s?.destroy();
     await stopAll([sse, json]);
+  }
+});
+
+test("a libcurl that cannot be used fails the remote server with the reason; the gateway and its local servers go on", { timeout: T(60000) }, async (t) => {
+  // A libcurl.so.4 with none of libcurl's functions, found first through LD_LIBRARY_PATH.
+  const lib = makeTmp("nocurl");
+  try {
+    fs.writeFileSync(path.join(lib, "empty.c"), "int mcpgw_not_curl;\n");
+    try {
+      execFileSync(process.env.CC || "cc", ["-shared", "-fPIC", "-o", path.join(lib, "libcurl.so.4"), path.join(lib, "empty.c")], { stdio: "ignore" });
+    } catch {
+      t.skip("no C compiler to build the stand-in library");
+      return;
+    }
+    const s = await openSession({ tag: "nocurl", env: { LD_LIBRARY_PATH: lib },
+      servers: { local: servers.everything(), remote: { url: "http://127.0.0.1:9/mcp" } }, gateway: { startup_wait: "2s" } });
+    try {
+      await waitUntil(() => /\[remote\].*libcurl for remote servers has no curl_\w+/.test(s.gw.stderr), T(5000), "the reason");
+      assert.equal(await s.callText("local__echo", { message: "v" }), "Echo: v");
+      assert.equal(s.gw.exitStatus, null);
+      await s.shutdown();
+    } finally {
+      s.destroy();
+    }
+  } finally {
+    rmTmp(lib);
   }
 });
