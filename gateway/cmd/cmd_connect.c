@@ -53,6 +53,7 @@ struct connect {
 
 static void connect_set_state(struct connect *, enum connect_state);
 static void connect_open(struct connect *);
+static void fail_waiting(struct connect *);
 
 static const char *
 state_name(enum connect_state s)
@@ -67,7 +68,8 @@ connect_set_state(struct connect *c, enum connect_state s)
 	if (c->state == s)
 		return;
 	log_debug(WHO, "state %s -> %s", state_name(c->state), state_name(s));
-	if (s == CONNECT_DOWN && c->state != CONNECT_DOWN)
+	/* The bound on waiting counts from the last time the service answered. */
+	if (c->state == CONNECT_UP && s != CONNECT_UP)
 		clock_gettime(CLOCK_MONOTONIC, &c->down_since);
 	c->state = s;
 }
@@ -220,16 +222,9 @@ from_client(struct connect *c, char *line, size_t len)
 		return;
 	}
 	if (c->state == CONNECT_DOWN && c->ever_up && down_ms(c) > c->retry_bound_ms) {
-		char why[512];
-		snprintf(why, sizeof why, "mcpgw connect: the mcpgw service at %s has not answered for "
-		    "%ld s; is it running? (mcpgw serve --listen %s, or systemctl --user start "
-		    "mcpgw.socket)", c->addr, down_ms(c) / 1000, c->addr);
-		if (id) {
-			error_to_client(c, id, why);
-			hmap_del(c->pending, id);
-		}
 		free(id);
 		free(line);
+		fail_waiting(c);
 		return;
 	}
 	free(id);
@@ -348,27 +343,52 @@ t_log(void *arg, const char *line)
 	log_info(WHO, "%s", line);
 }
 
+/* Past the bound, what waits for the service gets an error that says how to start it. */
+static void
+fail_waiting(struct connect *c)
+{
+	char why[512];
+
+	snprintf(why, sizeof why, "mcpgw connect: the mcpgw service at %s has not answered for %lld s; "
+	    "is it running? (mcpgw serve --listen %s, or systemctl --user start mcpgw.socket)",
+	    c->addr, (long long)down_ms(c) / 1000, c->addr);
+	fail_pending(c, why);
+	for (size_t i = 0; i < c->nqueue; i++)
+		free(c->queue[i]);
+	c->nqueue = 0;
+}
+
 static void
 t_closed(void *arg, const char *why, int status)
 {
 	struct connect *c = arg;
 	char msg[512];
+	long next = 100;
 
 	(void)status;
 	if (c->state == CONNECT_CLOSING) {
 		event_base_loopexit(c->base, NULL);
 		return;
 	}
-	log_warn(WHO, "the service at %s went away: %s", c->addr, why);
-	snprintf(msg, sizeof msg, "mcpgw connect: the service at %s went away (%s); the request may "
-	    "not have run; reconnecting", c->addr, why);
-	fail_pending(c, msg);
+	if (c->state == CONNECT_UP) {
+		/* What was in flight is lost with the session; what comes next waits for a new one. */
+		log_warn(WHO, "the service at %s went away: %s", c->addr, why);
+		snprintf(msg, sizeof msg, "mcpgw connect: the service at %s went away; the request may "
+		    "not have run; reconnecting", c->addr);
+		fail_pending(c, msg);
+	} else {
+		/* A reconnection that failed: requests wait, up to the bound. */
+		log_debug(WHO, "the service at %s still does not answer: %s", c->addr, why);
+		if (down_ms(c) > c->retry_bound_ms)
+			fail_waiting(c);
+		next = c->retry_ms < 2000 ? c->retry_ms * 2 : 2000;
+	}
 	/* Freed after this callback returns (transport.h). */
 	transport_free(c->t);
 	c->t = NULL;
 	connect_set_state(c, CONNECT_DOWN);
-	c->retry_ms = 100;
-	struct timeval tv = { 0, 100000 };
+	c->retry_ms = next;
+	struct timeval tv = { next / 1000, (next % 1000) * 1000 };
 	evtimer_add(c->ev_retry, &tv);
 }
 

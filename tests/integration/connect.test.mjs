@@ -105,3 +105,34 @@ test("connect: with no service it says how to start one and exits 1", async () =
     rmTmp(dir);
   }
 });
+
+test("connect: when the service stays away, requests get a clear error once the bound has passed", { timeout: T(90000) }, async () => {
+  const dir = makeTmp("connect-gone");
+  const sock = path.join(dir, "mcpgw.sock");
+  const gw = await startServe(dir, sock, { everything: servers.everything() });
+  try {
+    const { client } = await connectClient(dir, `unix:${sock}`);
+    assert.equal((await client.callTool({ name: "everything__echo", arguments: { message: "up" } })).content[0].text, "Echo: up");
+    await stopServe(gw);
+    // The service does not come back: after the bound (30 s) a request fails with words that
+    // say how to start it, instead of waiting for ever.
+    const t0 = Date.now();
+    let err;
+    for (;;) {
+      try {
+        await client.callTool({ name: "everything__echo", arguments: { message: "down" } }, undefined, { timeout: T(60000) });
+      } catch (e) {
+        err = e;
+      }
+      if (err && /has not answered for/.test(err.message)) break;
+      assert.ok(Date.now() - t0 < T(70000), `no clear error within the bound: ${err?.message}`);
+      err = null;
+      await sleep(2000);
+    }
+    assert.match(err.message, /mcpgw serve --listen unix:/);
+    await client.close();
+  } finally {
+    gw.destroy();
+    rmTmp(dir);
+  }
+});

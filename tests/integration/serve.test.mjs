@@ -481,3 +481,53 @@ test("serve: SIGHUP reloads with sessions kept; SIGTERM lets a call in flight fi
     rmTmp(dir);
   }
 });
+
+test("serve: a client that lost its SSE stream resumes it with Last-Event-ID; max_sessions answers 503", async () => {
+  const { gw, dir, addrs } = await startServe({ servers: { everything: servers.everything() }, gateway: { max_sessions: 2 } });
+  const net = await import("node:net");
+  try {
+    const addr = addrs[0];
+    const init = await raw(addr, { headers: JSONH, body: INIT });
+    const sid = init.headers["mcp-session-id"];
+    const tools = JSON.parse((await raw(addr, { headers: { ...JSONH, "Mcp-Session-Id": sid }, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }) })).body).result.tools.map((t) => t.name);
+    const long = tools.find((t) => /long_running/.test(t));
+    // A call whose stream is cut after its first event: the client reads one event, then drops
+    // the connection; the call goes on at the server.
+    const body = JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: long, arguments: { duration: 2, steps: 4 }, _meta: { progressToken: "p" } } });
+    const [host, port] = [addr.split(":")[0], Number(addr.split(":")[1])];
+    const first = await new Promise((resolve, reject) => {
+      const s = net.connect(port, host);
+      let got = "";
+      s.on("data", (c) => {
+        got += c;
+        const m = /\nid: (\S+)\n/.exec(got) || /^id: (\S+)\n/m.exec(got);
+        if (m) { s.destroy(); resolve(m[1]); }
+      });
+      s.on("error", reject);
+      s.write(`POST /mcp HTTP/1.1\r\nHost: ${addr}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Session-Id: ${sid}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    });
+    assert.match(first, /^\d+-1$/, "event ids are STREAM-SEQ");
+    // Resume: every later event of that stream, the result last.
+    const resumed = await raw(addr, { method: "GET", headers: { Accept: "text/event-stream", "Mcp-Session-Id": sid, "Last-Event-ID": first } });
+    assert.equal(resumed.status, 200);
+    const events = [...resumed.body.matchAll(/^id: (\S+)\ndata: (.*)$/gm)].map((m) => ({ id: m[1], msg: JSON.parse(m[2]) }));
+    assert.ok(events.length >= 2, resumed.body);
+    assert.ok(events.every((e) => e.id.split("-")[0] === first.split("-")[0]), "the same stream");
+    assert.deepEqual(events.map((e) => Number(e.id.split("-")[1])), events.map((_, i) => i + 2), "no event lost or repeated");
+    const last = events.at(-1).msg;
+    assert.equal(last.id, 3, "the call's result ends the resumed stream");
+    assert.ok(last.result, JSON.stringify(last));
+    assert.ok(events.slice(0, -1).every((e) => e.msg.method === "notifications/progress"), "progress before the result");
+    // A Last-Event-ID of a stream that does not exist.
+    assert.equal((await raw(addr, { method: "GET", headers: { Accept: "text/event-stream", "Mcp-Session-Id": sid, "Last-Event-ID": "999-1" } })).status, 404);
+    // The bound on sessions: a second fits, a third is refused with 503 and a JSON-RPC error.
+    assert.equal((await raw(addr, { headers: JSONH, body: INIT })).status, 200);
+    const third = await raw(addr, { headers: JSONH, body: INIT });
+    assert.equal(third.status, 503);
+    assert.match(JSON.parse(third.body).error.message, /max_sessions/);
+    // The sessions there are go on.
+    assert.equal((await raw(addr, { headers: { ...JSONH, "Mcp-Session-Id": sid }, body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "ping" }) })).status, 200);
+  } finally {
+    await stop(gw, dir);
+  }
+});
