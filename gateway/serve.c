@@ -18,6 +18,7 @@
 
 #include "child.h"
 #include "gateway.h"
+#include "http.h"
 #include "httpd.h"
 #include "ident.h"
 #include "listen.h"
@@ -203,6 +204,61 @@ serve_metrics(void *arg)
 	}
 	evbuffer_free(b);
 	return out;
+}
+
+/* GET /status (unix sockets only): what `mcpgw tools` and `mcpgw doctor` would find by starting
+ * the servers themselves: each server's state, transport, protocol, handshake time, tool count
+ * and last error, the tools a client sees and, for `tools --all`, every tool with the rule that
+ * hid it. Never a secret: a URL without its user info or query, a command without its arguments,
+ * the auth plugin's name only. */
+static char *
+serve_status(void *arg)
+{
+	struct serve *sv = arg;
+	struct router *r = gateway_router(sv->gw);
+	json_t *servers = json_array(), *top;
+	char *text;
+
+	for (size_t i = 0; i < router_count(r); i++) {
+		struct upstream *up = router_upstream(r, i);
+		const struct config_server *c = upstream_config(up);
+		json_t *tools = upstream_list(up, UPSTREAM_TOOLS), *info = upstream_server_info(up);
+		json_t *o = json_pack("{s:s,s:s,s:I,s:b,s:b}", "name", upstream_name(up),
+		    "state", upstream_state_name(upstream_state(up)),
+		    "startup_timeout_ms", (json_int_t)c->startup_timeout_ms, "enabled", c->enabled,
+		    "lazy", c->lazy);
+		const char *plugin = json_string_value(json_object_get(c->auth, "plugin"));
+		char url[512];
+
+		if (o == NULL)
+			continue;
+		if (c->command)
+			json_object_set_new(o, "command", json_string(c->command));
+		else if (c->url) {
+			http_url_for_log(c->url, url, sizeof url);
+			json_object_set_new(o, "url", json_string(url));
+		}
+		if (upstream_transport_kind(up))
+			json_object_set_new(o, "transport", json_string(upstream_transport_kind(up)));
+		if (upstream_protocol_version(up))
+			json_object_set_new(o, "protocol", json_string(upstream_protocol_version(up)));
+		if (info)
+			json_object_set_new(o, "server", json_pack("{s:O?,s:O?}", "name",
+			    json_object_get(info, "name"), "version", json_object_get(info, "version")));
+		json_object_set_new(o, "auth", json_string(plugin ? plugin : "none"));
+		if (upstream_state(up) == UPSTREAM_READY) {
+			json_object_set_new(o, "handshake_ms", json_integer(upstream_handshake_ms(up)));
+			json_object_set_new(o, "tools", json_integer(tools ? (json_int_t)json_array_size(tools) : 0));
+		}
+		if (*upstream_last_error(up))
+			json_object_set_new(o, "last_error", json_string(upstream_last_error(up)));
+		json_array_append_new(servers, o);
+	}
+	top = json_pack("{s:s,s:o,s:O?,s:o?}", "version", MCPGW_VERSION, "servers", servers,
+	    "tools", router_list(r, UPSTREAM_TOOLS), "tools_all", router_all_tools(r));
+	text = top ? json_dumps(top, JSON_COMPACT) : NULL;
+	json_decref(top);
+	return text;
 }
 
 static void
@@ -469,6 +525,7 @@ serve_run(const struct serve_options *o)
 	ho.versions = session_supported_versions;
 	ho.ready = serve_ready;
 	ho.metrics = serve_metrics;
+	ho.status = serve_status;
 	ho.arg = &sv;
 	if ((sv.httpd = httpd_new(sv.base, &be, &ho)) == NULL) {
 		log_error("gateway", "cannot create the HTTP endpoint");

@@ -891,6 +891,22 @@ request_cb(struct evhttp_request *req, void *arg)
 			return;
 		}
 	}
+	/* Only the socket's own users reach a unix socket (0660 in a 0700 directory), and a browser
+	 * cannot: the read-only status goes there and nowhere else. */
+	if (!tcp && cmd == EVHTTP_REQ_GET && plen == 7 && strncmp(uri, "/status", 7) == 0 &&
+	    h->opt.status) {
+		if (!http_guard_origin(evhttp_find_header(evhttp_request_get_input_headers(req), "Origin"),
+		    h->opt.allowed_origins)) {
+			reply_error(req, 403, "Forbidden", -32600, "Origin not allowed");
+			return;
+		}
+		char *body = h->opt.status(h->opt.arg);
+		if (body == NULL)
+			reply_error(req, 500, "Internal Server Error", -32603, "out of memory");
+		else
+			handle_plain(req, 200, "OK", "application/json", body);
+		return;
+	}
 	reply_error(req, 404, "Not Found", -32600, "not found (the MCP endpoint is /mcp)");
 }
 

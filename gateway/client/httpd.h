@@ -62,6 +62,9 @@ struct httpd_options {
 	/* /readyz and /metrics bodies (new strings, freed by httpd), NULL: not offered. */
 	char *(*ready)(void *arg, int *ok);
 	char *(*metrics)(void *arg);
+	/* GET /status on unix sockets only (never TCP: no token guards it there): what `mcpgw tools`
+	 * and `mcpgw doctor` ask a running service. JSON, a new string; NULL: not offered. */
+	char *(*status)(void *arg);
 	void *arg;
 };
 

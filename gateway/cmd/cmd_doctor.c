@@ -1,18 +1,23 @@
-/* cmd_doctor.c: `mcpgw doctor [SERVER]`: start the servers and say, per server, what was found:
- * transport, protocol version, auth plugin, handshake time, tool count, last error. */
+/* cmd_doctor.c: `mcpgw doctor [SERVER]`: say, per server, what was found: transport, protocol
+ * version, auth plugin, handshake time, tool count, last error; from the running service when
+ * there is one, else by starting the servers. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cmd.h"
+#include "service_query.h"
 
 struct doctor_opts {
 	const char *only;
+	struct service_opts svc;
 };
 
 static int
 doctor_opt(const char *o, void *arg)
 {
 	struct doctor_opts *d = arg;
+	if (service_opt(&d->svc, o))
+		return 1;
 	if (o[0] == '-' || d->only)
 		return 0;
 	d->only = o;
@@ -49,6 +54,61 @@ doctor_known(const struct gateway_args *a, const char *name)
 	return known;
 }
 
+/* The same report from the service's status (docs/service.md: GET /status). */
+static int
+doctor_service(const struct doctor_opts *d, json_t *st)
+{
+	json_t *servers = json_object_get(st, "servers"), *s;
+	const char **names = calloc(json_array_size(servers) + 1, sizeof *names);
+	size_t i, found = 0, bad = 0;
+
+	json_array_foreach(servers, i, s) {
+		const char *name = json_string_value(json_object_get(s, "name")) ?: "?";
+		json_t *info = json_object_get(s, "server");
+		const char *cmd = json_string_value(json_object_get(s, "command"));
+		const char *url = json_string_value(json_object_get(s, "url"));
+		const char *tr = json_string_value(json_object_get(s, "transport"));
+		const char *proto = json_string_value(json_object_get(s, "protocol"));
+		const char *err = json_string_value(json_object_get(s, "last_error"));
+		char b1[300], b2[128], b3[128];	/* the server's (and the service's) text */
+
+		if (names)
+			names[i] = name;
+		if (d->only && strcmp(d->only, name) != 0)
+			continue;
+		found++;
+		printf("%s:\n", cmd_safe(name, b1, sizeof b1));
+		printf("  state:      %s\n", service_state_words(s));
+		printf("  %s %s\n", cmd ? "command:   " : "url:       ", cmd_safe(cmd ? cmd : url ? url : "-", b1,
+		    sizeof b1));
+		printf("  transport:  %s\n", tr ? tr : cmd ? "stdio" : "(not connected)");
+		printf("  protocol:   %s\n", cmd_safe(proto ? proto : "-", b1, sizeof b1));
+		if (json_is_object(info))
+			printf("  server:     %s %s\n",
+			    cmd_safe(json_string_value(json_object_get(info, "name")) ?: "?", b2, sizeof b2),
+			    cmd_safe(json_string_value(json_object_get(info, "version")) ?: "", b3, sizeof b3));
+		printf("  auth:       %s\n", cmd_safe(json_string_value(json_object_get(s, "auth")) ?: "none", b1,
+		    sizeof b1));
+		if (service_server_ready(s)) {
+			printf("  handshake:  %" JSON_INTEGER_FORMAT " ms\n",
+			    json_integer_value(json_object_get(s, "handshake_ms")));
+			printf("  tools:      %" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(s, "tools")));
+		} else
+			bad++;
+		if (err && *err)
+			printf("  last error: %s\n", cmd_safe(err, b1, sizeof b1));
+	}
+	if (d->only && found == 0) {
+		const char *sug = names ? cmd_suggest(d->only, names, json_array_size(servers)) : NULL;
+		fprintf(stderr, "mcpgw doctor: the service has no server named '%s'%s%s%s\n", d->only,
+		    sug ? "; did you mean '" : "", sug ? sug : "", sug ? "'?" : "");
+		free(names);
+		return 1;
+	}
+	free(names);
+	return bad ? 2 : 0;
+}
+
 int
 cmd_doctor(int argc, char **argv)
 {
@@ -59,6 +119,15 @@ cmd_doctor(int argc, char **argv)
 
 	if (rc != 0)
 		return rc < 0 ? 1 : 0;
+	json_t *st;
+	switch (service_query("doctor", &d.svc, &a, &st)) {
+	case -1:
+		return 1;
+	case 1:
+		rc = doctor_service(&d, st);
+		json_decref(st);
+		return rc;
+	}
 	if (d.only && !doctor_known(&a, d.only))
 		return 1;
 	if (cmd_fleet_start(&f, &a) != 0)

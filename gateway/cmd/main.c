@@ -15,14 +15,23 @@ static const char help_check[] =
     "  --strict                 warnings fail the check too (exit 1)\n"
     "  --list-servers           print the configured server names, one a line (for completion)\n"
     "Exit status: 0 no error, 1 errors (each as FILE:LINE:COL: key.path: message).\n";
+#define HELP_SERVICE \
+    "  --service [ADDR]         ask only the running `mcpgw serve` at ADDR (unix:/PATH or /PATH;\n" \
+    "                           default unix:$XDG_RUNTIME_DIR/mcpgw.sock); without -c it is asked\n" \
+    "                           anyway when it answers there\n" \
+    "  --no-service             start the servers here even when a service runs (as -c FILE does)\n"
 static const char help_tools[] =
-    "Starts every server and prints the tools a client sees.\n"
+    "Prints the tools a client sees: from the running service when there is one (said on stderr),\n"
+    "else by starting every server.\n"
     "  --all                    also the hidden tools, with the rule that hid each\n"
     "  --json                   the list as JSON\n"
+    HELP_SERVICE
     "Exit status: 0, 1 configuration error or no configuration file, 2 a server did not start.\n";
 static const char help_doctor[] =
-    "Starts the servers (or only SERVER) and reports on each: transport, protocol version, auth,\n"
-    "handshake time, tool count, last error.\n"
+    "Reports on each server (or only SERVER): state, transport, protocol version, auth, handshake\n"
+    "time, tool count, last error; from the running service when there is one, else by starting\n"
+    "the servers.\n"
+    HELP_SERVICE
     "Exit status: 0, 1 configuration error or no such server, 2 a server did not start.\n";
 static const char help_login[] =
     "Signs in to SERVER (a remote server with auth: { plugin: oauth2 }) and keeps its tokens.\n";
@@ -62,8 +71,8 @@ static const char help_help[] = "Prints the command list, or COMMAND's help.\n";
 static const struct cmd_entry commands[] = {
 	{ "run", cmd_run, "[-c FILE] [--system-policy PATH]", "stdio MCP endpoint (the default)", help_run },
 	{ "check", cmd_check, "[-c FILE] [--strict] [--list-servers]", "validate the configuration; find what would fail at run time", help_check },
-	{ "tools", cmd_tools, "[-c FILE] [--all] [--json]", "start the servers and print the exposed tools", help_tools },
-	{ "doctor", cmd_doctor, "[-c FILE] [SERVER]", "start the servers and report on each", help_doctor },
+	{ "tools", cmd_tools, "[-c FILE] [--all] [--json] [--service [ADDR]]", "print the exposed tools (from the service, or start the servers)", help_tools },
+	{ "doctor", cmd_doctor, "[-c FILE] [SERVER] [--service [ADDR]]", "report on each server (from the service, or start them)", help_doctor },
 	{ "login", cmd_login, "[-c FILE] SERVER", "sign in to a remote server (OAuth) ahead of time", help_login },
 	{ "logout", cmd_logout, "[-c FILE] SERVER", "forget a remote server's OAuth tokens", help_logout },
 	{ "pin", cmd_pin, "[-c FILE] [--accept SERVER[/TOOL]]", "show or accept tool-definition drift", help_pin },
