@@ -171,6 +171,28 @@ pins_pinned(struct pins *p, const char *server, const char *name)
 	return pin && d && json_is_object(def) && strcmp(d, pin) == 0 ? def : NULL;
 }
 
+json_t *
+pins_export(struct pins *p)
+{
+	json_t *servers = json_object(), *tools, *pin;
+	const char *server, *name;
+
+	json_object_foreach(p->servers, server, tools) {
+		json_t *out = json_object();
+		json_object_foreach(tools, name, pin) {
+			json_t *def = pins_pinned(p, server, name);
+			if (!json_is_string(pin))
+				continue;
+			json_t *e = json_pack("{sO}", "digest", pin);
+			if (def)
+				json_object_set(e, "definition", def);
+			json_object_set_new(out, name, e);
+		}
+		json_object_set_new(servers, server, out);
+	}
+	return json_pack("{sissso}", "version", 1, "kind", "mcpgw-pins", "servers", servers);
+}
+
 /* ---- the text of a change ---- */
 
 struct diff {

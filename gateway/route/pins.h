@@ -27,6 +27,9 @@ json_t *pins_pinned(struct pins *, const char *server, const char *name);
  * ("    description:\n      - old\n      + new\n"), server text made safe for a terminal, bounded
  * (8 KiB). NULL when the pinned definition was not kept. The caller frees it. */
 char *pins_diff(struct pins *, const char *server, json_t *tool);
+/* The team lock file's document (new reference): {"version": 1, "servers": {server: {tool:
+ * {"digest": hex, "definition": {...}}}}}, the definition left out when it was not kept. */
+json_t *pins_export(struct pins *);
 /* Writes pins.json (and the kept definitions) when something changed. */
 int pins_save(struct pins *);
 

@@ -107,3 +107,41 @@ test("doctor: reports each server's transport, protocol, handshake and tools; ex
     rmTmp(dir);
   }
 });
+
+test("pins: --export writes the pin store as a team lock file, stable, never over a file without --force", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("pins-export");
+  try {
+    const s = await openSession({ dir, servers: { drift: drift("Says hello") } });
+    assert.equal((await s.tools()).size, 2);
+    await s.shutdown();
+    s.destroy();
+    const cfg = path.join(dir, "config.yaml");
+    const lock = path.join(dir, "team.lock.json");
+    const ex = await runGateway(["pin", "-c", cfg, "--system-policy", "", "--export", lock], { dir });
+    assert.equal(ex.code, 0, ex.stderr);
+    assert.match(ex.stdout, /wrote 2 pinned tools to /);
+    const text = fs.readFileSync(lock, "utf8");
+    const doc = JSON.parse(text);
+    const pins = JSON.parse(fs.readFileSync(path.join(dir, "state/mcpgw/pins.json"), "utf8"));
+    assert.equal(doc.version, 1);
+    assert.equal(doc.kind, "mcpgw-pins");
+    assert.deepEqual(Object.keys(doc.servers.drift), ["hello", "steady"], "sorted");
+    assert.equal(doc.servers.drift.hello.digest, pins.servers.drift.hello);
+    assert.equal(doc.servers.drift.hello.definition.description, "Says hello");
+    assert.equal(fs.statSync(lock).mode & 0o777, 0o644 & ~process.umask());
+
+    // An existing file is kept; --force replaces it with the same bytes (stable order).
+    const again = await runGateway(["pin", "-c", cfg, "--system-policy", "", "--export", lock], { dir });
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /--export .*team\.lock\.json: File exists \(--force replaces it\)/);
+    const forced = await runGateway(["pin", "-c", cfg, "--system-policy", "", "--export", lock, "--force"], { dir });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(fs.readFileSync(lock, "utf8"), text);
+
+    const usage = await runGateway(["pin", "-c", cfg, "--system-policy", "", "--export"], { dir });
+    assert.equal(usage.code, 1);
+    assert.match(usage.stderr, /--export needs FILE/);
+  } finally {
+    rmTmp(dir);
+  }
+});
