@@ -163,7 +163,8 @@ cmd_pin(int argc, char **argv)
 		const struct config_server *cfg = upstream_config(up);
 		json_t *tools = upstream_list(up, UPSTREAM_TOOLS), *t;
 		size_t i;
-		if (!cfg->pin)
+		int team = pins_team(pins, cfg->name);
+		if (!cfg->pin && !team)
 			continue;
 		if (upstream_state(up) != UPSTREAM_READY) {
 			char why[300];
@@ -183,7 +184,13 @@ cmd_pin(int argc, char **argv)
 			for (size_t j = 0; j < p.naccept; j++)
 				if (pin_matches(p.accept[j], cfg->name, name)) {
 					used[j]++;
-					if (st == PIN_CHANGED) {
+					if (st == PIN_CHANGED && team) {
+						fprintf(stderr, "mcpgw pin: --accept %s/%s: the team lock file "
+						    "(policy.pins_file) decides this tool; a team lock is the team's to "
+						    "change: export it again on the reference machine and ship it\n",
+						    cfg->name, shown);
+						rc = 1;
+					} else if (st == PIN_CHANGED) {
 						pins_accept(pins, cfg->name, t);
 						st = PIN_MATCH;
 						printf("%s/%s: accepted the new definition\n%s", cfg->name, shown,
@@ -194,7 +201,8 @@ cmd_pin(int argc, char **argv)
 			if (st == PIN_CHANGED)
 				changed++;
 			printf("%-24s %-40s %s\n", cfg->name, shown,
-			    st == PIN_CHANGED ? "CHANGED: withheld until accepted" : "pinned");
+			    st == PIN_CHANGED ? (team ? "DIFFERS from the team lock: withheld" :
+			    "CHANGED: withheld until accepted") : team ? "pinned (team lock)" : "pinned");
 			if (st == PIN_CHANGED)
 				printf("%s", diff ? diff : "    (what changed is not known: the pinned definition "
 				    "was not kept, by an older mcpgw or as over 64 KiB)\n");
