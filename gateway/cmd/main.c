@@ -34,7 +34,8 @@ static const char help_pin[] =
     "  --accept SERVER[/TOOL]   take the new definition of a changed tool (or of every tool of\n"
     "                           SERVER); may be given more than once\n"
     "  --export FILE            write the pins (digests and definitions) as a team lock file and\n"
-    "                           exit, starting nothing; --force replaces an existing FILE\n"
+    "                           exit, starting nothing (docs/team.md)\n"
+    "  --force                  with --export: replace an existing FILE\n"
     "Exit status: 0 nothing withheld, 1 usage or configuration error, 2 a pinned server did not\n"
     "start (its tools could not be compared), 3 a tool is withheld until accepted.\n";
 static const char help_import[] =
