@@ -20,7 +20,7 @@ _mcpgw_options()
 		case $1 in
 		check) list="--strict --list-servers" ;;
 		tools) list="--all --json" ;;
-		pin) list="--accept" ;;
+		pin) list="--accept --export --force" ;;
 		esac
 	fi
 	echo "$list"
@@ -48,13 +48,13 @@ _mcpgw()
 	# the command: the first word that is neither an option nor an option's value
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		-c | --config | --system-policy | --accept) ((i++)) ;;
+		-c | --config | --system-policy | --accept | --export) ((i++)) ;;
 		-*) ;;
 		*) cmd=${COMP_WORDS[i]}; break ;;
 		esac
 	done
 	case $prev in
-	-c | --config | --system-policy)
+	-c | --config | --system-policy | --export)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return

@@ -42,6 +42,9 @@ static const char help_pin[] =
     "changed is withheld from clients, shown with what changed.\n"
     "  --accept SERVER[/TOOL]   take the new definition of a changed tool (or of every tool of\n"
     "                           SERVER); may be given more than once\n"
+    "  --export FILE            write the pins (digests and definitions) as a team lock file and\n"
+    "                           exit, starting nothing (docs/team.md)\n"
+    "  --force                  with --export: replace an existing FILE\n"
     "Exit status: 0 nothing withheld, 1 usage or configuration error, 2 a pinned server did not\n"
     "start (its tools could not be compared), 3 a tool is withheld until accepted.\n";
 static const char help_import[] =
@@ -75,7 +78,7 @@ static const struct cmd_entry commands[] = {
 	{ "doctor", cmd_doctor, "[-c FILE] [SERVER] [--service [ADDR]]", "report on each server (from the service, or start them)", help_doctor },
 	{ "login", cmd_login, "[-c FILE] SERVER", "sign in to a remote server (OAuth) ahead of time", help_login },
 	{ "logout", cmd_logout, "[-c FILE] SERVER", "forget a remote server's OAuth tokens", help_logout },
-	{ "pin", cmd_pin, "[-c FILE] [--accept SERVER[/TOOL]]", "show or accept tool-definition drift", help_pin },
+	{ "pin", cmd_pin, "[-c FILE] [--accept SERVER[/TOOL]] [--export FILE [--force]]", "show or accept tool-definition drift", help_pin },
 	{ "import", cmd_import, "codex [FILE] | claude FILE [--write] [--force]", "translate a client's MCP servers into mcpgw YAML", help_import },
 	{ "serve", cmd_serve, "[-c FILE] [--listen ADDR]...", "the service: Streamable HTTP for many clients (docs/service.md)", help_serve },
 	{ "connect", cmd_connect, "[ADDR]", "pass stdio to a running mcpgw serve", help_connect },

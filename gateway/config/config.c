@@ -1244,6 +1244,20 @@ set_audit_log(struct config_walk *w, const struct config_key *row, const struct 
 	w->ld->cfg->audit_log = w->val.s;
 }
 
+static char *include_resolve(struct ld *, const char *from, const char *inc);
+
+/* policy.pins_file: relative to the policy file's directory, as an include is (a policy package
+ * ships both side by side). */
+static void
+set_pins_file(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	char *p = include_resolve(w->ld, w->ld->file, w->val.s);
+	free(w->val.s);
+	free(w->ld->cfg->pins_file);
+	w->ld->cfg->pins_file = p;
+}
+
 /* --- setters: the service (mcpgw serve) --- */
 
 static void
@@ -1983,6 +1997,7 @@ static const struct config_key config_key_table[] = {
 
 	KEY("user_servers", CONFIG_IN_POLICY, CONFIG_T_BOOL_OR_GLOBS, .def = "true",
 	    .set = set_user_servers),
+	KEY("pins_file", CONFIG_IN_POLICY, CONFIG_T_PATH, .set = set_pins_file),
 };
 
 const struct config_key *
@@ -2992,6 +3007,7 @@ config_free(struct config *cfg)
 		return;
 	free(cfg->separator);
 	free(cfg->audit_log);
+	free(cfg->pins_file);
 	free_strlist(cfg->listen, cfg->nlisten);
 	for (size_t i = 0; i < cfg->nclient_tokens; i++) {
 		free(cfg->client_tokens[i].key);

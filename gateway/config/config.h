@@ -99,6 +99,7 @@ struct config {
 	int startup_wait_set;		/* set in a file (not the default) */
 	enum config_log_level log_level;	/* default info */
 	char *audit_log;		/* NULL = none; ~ expanded */
+	char *pins_file;		/* policy.pins_file: the team lock file, resolved; NULL = none */
 
 	/* the service (mcpgw serve) */
 	char **listen;			/* gateway.listen: addresses as written */

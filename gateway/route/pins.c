@@ -2,6 +2,7 @@
  * bounded, kept only to show what changed), what part of a tool definition a pin covers, and the
  * text of a change (`mcpgw pin`). */
 #include <string.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include "log.h"
 #include "pins.h"
@@ -21,6 +22,8 @@ struct pins {
 	json_t *servers;	/* server -> { tool name -> digest } */
 	json_t *defs;		/* server -> { tool name -> the pinned definition (pin_subset) } */
 	int dirty, defs_dirty;
+	json_t *team;		/* policy.pins_file: server -> { tool -> {digest, definition} }, or NULL */
+	int team_broken;	/* the lock file could not be used: every server locked, nothing approved */
 };
 
 struct pins *
@@ -50,6 +53,7 @@ pins_free(struct pins *p)
 		return;
 	json_decref(p->servers);
 	json_decref(p->defs);
+	json_decref(p->team);
 	free(p->dir);
 	free(p);
 }
@@ -122,6 +126,52 @@ def_keep(struct pins *p, const char *server, const char *name, json_t *tool, con
 	json_decref(sub);
 }
 
+int
+pins_load_team(struct pins *p, const char *file, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *doc = json_load_file(file, JSON_REJECT_DUPLICATES, &je), *servers, *tools, *e;
+	const char *s, *t;
+
+	servers = json_object_get(doc, "servers");
+	if (doc == NULL) {
+		snprintf(err, errlen, "%s:%d: %s", file, je.line, je.text);
+		goto broken;
+	}
+	if (!json_is_object(servers) || json_integer_value(json_object_get(doc, "version")) != 1) {
+		snprintf(err, errlen, "%s: not an mcpgw pins file (version 1, from mcpgw pin --export)", file);
+		goto broken;
+	}
+	json_object_foreach(servers, s, tools) {
+		if (!json_is_object(tools)) {
+			snprintf(err, errlen, "%s: servers.%.64s: expected an object", file, s);
+			goto broken;
+		}
+		json_object_foreach(tools, t, e) {
+			const char *d = json_string_value(json_object_get(e, "digest"));
+			if (d == NULL || strlen(d) != 64) {
+				snprintf(err, errlen, "%s: servers.%.64s.%.64s: no digest", file, s, t);
+				goto broken;
+			}
+		}
+	}
+	json_decref(p->team);
+	p->team = json_incref(servers);
+	p->team_broken = 0;
+	json_decref(doc);
+	return 0;
+broken:
+	json_decref(doc);
+	p->team_broken = 1;
+	return -1;
+}
+
+int
+pins_team(struct pins *p, const char *server)
+{
+	return p->team_broken || json_is_object(json_object_get(p->team, server));
+}
+
 enum pin_status
 pins_check(struct pins *p, const char *server, json_t *tool, int record)
 {
@@ -130,6 +180,12 @@ pins_check(struct pins *p, const char *server, json_t *tool, int record)
 	if (name == NULL)
 		return PIN_CHANGED;
 	pins_digest(tool, d);
+	if (pins_team(p, server)) {
+		/* the team's lock decides: a tool it does not list is not approved either */
+		const char *want = json_string_value(json_object_get(json_object_get(
+		    json_object_get(p->team, server), name), "digest"));
+		return want && strcmp(want, d) == 0 ? PIN_MATCH : PIN_CHANGED;
+	}
 	const char *old = json_string_value(json_object_get(json_object_get(p->servers, server), name));
 	if (old == NULL) {
 		if (record) {
@@ -151,8 +207,8 @@ pins_accept(struct pins *p, const char *server, json_t *tool)
 {
 	const char *name = json_string_value(json_object_get(tool, "name"));
 	char d[65];
-	if (name == NULL)
-		return;
+	if (name == NULL || pins_team(p, server))
+		return;		/* a team lock is the team's to change */
 	pins_digest(tool, d);
 	json_object_set_new(server_pins(p, server), name, json_string(d));
 	p->dirty = 1;
@@ -162,6 +218,11 @@ pins_accept(struct pins *p, const char *server, json_t *tool)
 json_t *
 pins_pinned(struct pins *p, const char *server, const char *name)
 {
+	if (pins_team(p, server)) {
+		json_t *def = json_object_get(json_object_get(json_object_get(p->team, server), name),
+		    "definition");
+		return json_is_object(def) ? def : NULL;
+	}
 	const char *pin = json_string_value(json_object_get(json_object_get(p->servers, server), name));
 	json_t *e = json_object_get(json_object_get(p->defs, server), name);
 	const char *d = json_string_value(json_object_get(e, "digest"));
@@ -169,6 +230,28 @@ pins_pinned(struct pins *p, const char *server, const char *name)
 
 	/* a definition kept for another pin (an older mcpgw accepted since) says nothing */
 	return pin && d && json_is_object(def) && strcmp(d, pin) == 0 ? def : NULL;
+}
+
+json_t *
+pins_export(struct pins *p)
+{
+	json_t *servers = json_object(), *tools, *pin;
+	const char *server, *name;
+
+	json_object_foreach(p->servers, server, tools) {
+		json_t *out = json_object();
+		json_object_foreach(tools, name, pin) {
+			json_t *def = pins_pinned(p, server, name);
+			if (!json_is_string(pin))
+				continue;
+			json_t *e = json_pack("{sO}", "digest", pin);
+			if (def)
+				json_object_set(e, "definition", def);
+			json_object_set_new(out, name, e);
+		}
+		json_object_set_new(servers, server, out);
+	}
+	return json_pack("{sissso}", "version", 1, "kind", "mcpgw-pins", "servers", servers);
 }
 
 /* ---- the text of a change ---- */

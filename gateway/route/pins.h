@@ -27,6 +27,16 @@ json_t *pins_pinned(struct pins *, const char *server, const char *name);
  * ("    description:\n      - old\n      + new\n"), server text made safe for a terminal, bounded
  * (8 KiB). NULL when the pinned definition was not kept. The caller frees it. */
 char *pins_diff(struct pins *, const char *server, json_t *tool);
+/* The team lock file's document (new reference): {"version": 1, "servers": {server: {tool:
+ * {"digest": hex, "definition": {...}}}}}, the definition left out when it was not kept. */
+json_t *pins_export(struct pins *);
+/* Takes file (policy.pins_file, a pins_export document) as the approved definitions of the
+ * servers it lists: their tools are compared with it, never recorded nor accepted locally. A file
+ * that cannot be used makes every server team-locked with nothing approved (fail closed); -1 then,
+ * with why in err. */
+int pins_load_team(struct pins *, const char *file, char *err, size_t errlen);
+/* 1 when the team lock file decides for this server (pins_check applies whatever tools.pin says). */
+int pins_team(struct pins *, const char *server);
 /* Writes pins.json (and the kept definitions) when something changed. */
 int pins_save(struct pins *);
 

@@ -316,8 +316,12 @@ router_pin_warn(struct router *r, const char *server, json_t *tool)
 		return;
 	if (hmap_get(r->pin_warned, key) == NULL) {
 		hmap_put(r->pin_warned, key, r);
-		log_warn(server, "tool %s changed since it was pinned: withheld until `mcpgw pin --accept %s/%s`",
-		    name, server, name);
+		if (pins_team(r->pins, server))
+			log_warn(server, "tool %s differs from the team lock file (policy.pins_file): withheld; "
+			    "a team lock is the team's to change", name);
+		else
+			log_warn(server, "tool %s changed since it was pinned: withheld until `mcpgw pin --accept "
+			    "%s/%s`", name, server, name);
 	}
 	free(key);
 }
@@ -381,8 +385,9 @@ build_named(struct router *r, enum upstream_list which)
 				continue;
 			if (which == UPSTREAM_TOOLS) {
 				const char *why = tool_hidden_by(cfg, item);
-				if (why == NULL && cfg->pin && pins_check(r->pins, cfg->name, item, 1) == PIN_CHANGED) {
-					why = "tools.pin";
+				if (why == NULL && (cfg->pin || pins_team(r->pins, cfg->name)) &&
+				    pins_check(r->pins, cfg->name, item, 1) == PIN_CHANGED) {
+					why = cfg->pin ? "tools.pin" : "policy.pins_file";
 					router_pin_warn(r, cfg->name, item);
 				}
 				if (why) {
@@ -726,6 +731,11 @@ router_new(struct event_base *base, const struct config *cfg, const char *state_
 	r->uris = hmap_new();
 	r->hidden = hmap_new();
 	r->pins = pins_load(state_dir);
+	if (r->pins && cfg->pins_file) {
+		char err[512];
+		if (pins_load_team(r->pins, cfg->pins_file, err, sizeof err) < 0)
+			log_error("gateway", "policy.pins_file: %s: every tool is withheld until it is fixed", err);
+	}
 	r->pin_warned = hmap_new();
 	r->ev_debounce = evtimer_new(base, router_debounce_cb, r);
 	r->ev_save = evtimer_new(base, router_save_cb, r);
@@ -1148,8 +1158,9 @@ router_all_tools(const struct router *r)
 			const char *name = json_string_value(json_object_get(item, "name"));
 			const char *why = tool_hidden_by(cfg, item);
 			const char *exposed = name ? names_exposed(r->tool_names, (int)i, name) : NULL;
-			if (why == NULL && cfg->pin && pins_check(r->pins, cfg->name, item, 0) == PIN_CHANGED)
-				why = "tools.pin";
+			if (why == NULL && (cfg->pin || pins_team(r->pins, cfg->name)) &&
+			    pins_check(r->pins, cfg->name, item, 0) == PIN_CHANGED)
+				why = cfg->pin ? "tools.pin" : "policy.pins_file";
 			json_t *row = json_pack("{ss*ss*}", "server", cfg->name, "name", name);
 			if (why)
 				json_object_set_new(row, "hidden_by", json_string(why));
