@@ -937,6 +937,36 @@ from_mcp_proxy(struct srv *s, const json_t *args, size_t i, const json_t *wenv, 
 
 /* --- local servers --- */
 
+/* A command that only bridges to a remote server (mcp-remote, mcp-proxy in client mode): the
+ * server's url: and auth: instead. 0 when it was one and is translated; *w says which. */
+static int
+bridge_to_url(struct srv *s, const char *command, const json_t *args, const json_t *env,
+    enum wrapper *w)
+{
+	char runner[64];
+	size_t start;
+
+	*w = wrapper_of(command, args, &start, runner, sizeof runner);
+	if (*w == W_MCP_REMOTE)
+		return from_mcp_remote(s, args, start, env, runner);
+	if (*w == W_MCP_PROXY)
+		return from_mcp_proxy(s, args, start, env, runner);
+	return -1;
+}
+
+/* What a bridge that could not be translated may have left of a remote server goes. */
+static void
+keep_local(struct srv *s)
+{
+	free(s->o.url);
+	s->o.url = NULL;
+	json_decref(s->o.auth);
+	s->o.auth = NULL;
+	json_decref(s->o.headers);
+	s->o.headers = NULL;
+	s->o.transport = NULL;
+}
+
 static void
 local_args(struct srv *s, const json_t *args)
 {
@@ -1137,14 +1167,10 @@ import_codex_server(struct imp *im, const char *orig, json_t *e)
 
 	if (command) {
 		const json_t *args = json_object_get(e, "args"), *env = json_object_get(e, "env");
-		char runner[64];
-		size_t start;
-		enum wrapper w = wrapper_of(command, args, &start, runner, sizeof runner);
-		int done = -1;
+		enum wrapper w;
+		int done = bridge_to_url(&s, command, args, env, &w);
 
-		if (w == W_MCP_REMOTE)
-			done = from_mcp_remote(&s, args, start, env, runner);
-		else if (w == W_MCP_PROXY && (done = from_mcp_proxy(&s, args, start, env, runner)) != 0)
+		if (w == W_MCP_PROXY && done != 0)
 			note(&s, "mcp-proxy in server mode (no URL): kept as a local server");
 		if (done == 0) {
 			if (json_object_size(env) > 0)
@@ -1152,13 +1178,7 @@ import_codex_server(struct imp *im, const char *orig, json_t *e)
 			if (json_object_get(e, "cwd") || json_object_get(e, "env_vars"))
 				note(&s, "cwd and env_vars of the bridge: not needed for a direct connection");
 		} else {
-			free(s.o.url);
-			s.o.url = NULL;
-			json_decref(s.o.auth);
-			s.o.auth = NULL;
-			json_decref(s.o.headers);
-			s.o.headers = NULL;
-			s.o.transport = NULL;
+			keep_local(&s);
 			s.o.command = literal(command);
 			if (json_is_array(args))
 				local_args(&s, args);
@@ -1278,25 +1298,12 @@ import_claude_server(struct imp *im, const char *orig, json_t *e)
 		note(&s, "alwaysAllow/autoApprove: approvals are the client's; set them on the gw entry");
 	if (command) {
 		const json_t *args = json_object_get(e, "args"), *env = json_object_get(e, "env");
-		char runner[64];
-		size_t start;
-		enum wrapper w = wrapper_of(command, args, &start, runner, sizeof runner);
-		int done = -1;
+		enum wrapper w;
 
 		if (type && strcmp(type, "stdio") != 0)
 			note(&s, "type %s with a command: taken as stdio", type);
-		if (w == W_MCP_REMOTE)
-			done = from_mcp_remote(&s, args, start, env, runner);
-		else if (w == W_MCP_PROXY)
-			done = from_mcp_proxy(&s, args, start, env, runner);
-		if (done != 0) {
-			free(s.o.url);
-			s.o.url = NULL;
-			json_decref(s.o.auth);
-			s.o.auth = NULL;
-			json_decref(s.o.headers);
-			s.o.headers = NULL;
-			s.o.transport = NULL;
+		if (bridge_to_url(&s, command, args, env, &w) != 0) {
+			keep_local(&s);
 			s.o.command = value_of(&s, command, "command");
 			if (json_is_array(args))
 				local_args(&s, args);
