@@ -70,6 +70,7 @@ struct ld {
 	long def_timeout, def_startup;	/* defaults:, -1 = not set */
 	struct config_rules def_rules[R__N];
 	int def_read_only, def_pin;
+	struct config_loc def_read_only_at, def_pin_at;
 
 	struct user_rule *urules;
 	size_t nurules;
@@ -719,12 +720,33 @@ glob_ok(const char *s)
 	return 1;
 }
 
+static void globs_free(struct config_globs *);
+
+/* A list of patterns, each with its place (mcpgw check --explain says which one decided). */
 static int
 get_globs(struct ld *ld, const struct cfgnode *n, struct config_globs *g)
 {
 	memset(g, 0, sizeof *g);
-	return get_strlist(ld, n, glob_ok, "expected a non-empty pattern with every [ closed by ]",
-	    &g->v, &g->n);
+	if (get_strlist(ld, n, glob_ok, "expected a non-empty pattern with every [ closed by ]",
+	    &g->v, &g->n) < 0)
+		return -1;
+	if ((g->loc = ld_calloc(ld, g->n + 1, sizeof *g->loc)) == NULL) {
+		globs_free(g);
+		return -1;
+	}
+	for (size_t i = 0; i < g->n; i++) {
+		struct config_loc *l = &g->loc[i];
+
+		l->file = n->vals[i]->file;
+		l->line = n->vals[i]->line;
+		l->col = n->vals[i]->col;
+		l->system = ld->system;
+		if ((l->path = ld_asprintf(ld, "%s[%zu]", ld->path, i)) == NULL) {
+			globs_free(g);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static void
@@ -777,7 +799,50 @@ get_kvmap(struct ld *ld, const struct cfgnode *n, str_check_fn *keycheck, const 
 	}
 }
 
-/* --- rules --- */
+/* --- rules, and where each was written ---
+ * The places travel with the patterns through every merge, so that `mcpgw check --explain` names
+ * the file and line of the rule that decides; deciding reads the patterns only. A place lost to
+ * out of memory (the load fails then anyway) leaves loc NULL, never half filled. */
+
+static void
+loc_free(struct config_loc *l)
+{
+	free(l->path);
+	memset(l, 0, sizeof *l);
+}
+
+/* The place of node n, named by the key path being walked. */
+static void
+loc_set(struct ld *ld, struct config_loc *l, const struct cfgnode *n)
+{
+	loc_free(l);
+	l->file = n->file;
+	l->line = n->line;
+	l->col = n->col;
+	l->system = ld->system;
+	l->path = ld_strdup(ld, ld->path);
+}
+
+/* 0, or -1 (out of memory) with dst empty. */
+static int
+loc_copy(struct ld *ld, struct config_loc *dst, const struct config_loc *src)
+{
+	*dst = *src;
+	if (src->path != NULL && (dst->path = ld_strdup(ld, src->path)) == NULL) {
+		memset(dst, 0, sizeof *dst);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+locs_free(struct config_loc **loc, size_t n)
+{
+	for (size_t i = 0; *loc != NULL && i < n; i++)
+		free((*loc)[i].path);
+	free(*loc);
+	*loc = NULL;
+}
 
 static void
 globs_free(struct config_globs *g)
@@ -785,6 +850,7 @@ globs_free(struct config_globs *g)
 	for (size_t i = 0; i < g->n; i++)
 		free(g->v[i]);
 	free(g->v);
+	locs_free(&g->loc, g->n);
 	g->v = NULL;
 	g->n = 0;
 }
@@ -801,6 +867,17 @@ globs_copy(struct ld *ld, struct config_globs *dst, const struct config_globs *s
 			globs_free(dst);
 			return -1;
 		}
+	if (src->loc == NULL)
+		return 0;
+	if ((dst->loc = ld_calloc(ld, src->n + 1, sizeof *dst->loc)) == NULL) {
+		globs_free(dst);
+		return -1;
+	}
+	for (size_t i = 0; i < src->n; i++)
+		if (loc_copy(ld, &dst->loc[i], &src->loc[i]) < 0) {
+			globs_free(dst);
+			return -1;
+		}
 	return 0;
 }
 
@@ -810,23 +887,33 @@ rules_free(struct config_rules *r)
 	for (size_t i = 0; i < r->nallow; i++)
 		globs_free(&r->allow[i]);
 	free(r->allow);
+	locs_free(&r->allow_at, r->nallow);
 	globs_free(&r->deny);
 	memset(r, 0, sizeof *r);
 }
 
-/* Adds one allow layer; steals g's contents (freed when out of memory). */
+/* Adds one allow layer written at *at; steals g's and at's contents (freed when out of memory). */
 static void
-rules_add_allow(struct ld *ld, struct config_rules *r, struct config_globs *g)
+rules_add_allow(struct ld *ld, struct config_rules *r, struct config_globs *g, struct config_loc *at)
 {
 	struct config_globs *a = ld_reallocarray(ld, r->allow, r->nallow + 1, sizeof *r->allow);
+	struct config_loc *l = NULL;
 
-	if (a == NULL) {
+	if (a != NULL) {
+		r->allow = a;
+		if ((l = ld_reallocarray(ld, r->allow_at, r->nallow + 1, sizeof *r->allow_at)) != NULL)
+			r->allow_at = l;
+	}
+	if (l == NULL) {
 		globs_free(g);
+		loc_free(at);
 		return;
 	}
-	r->allow = a;
-	r->allow[r->nallow++] = *g;
+	r->allow[r->nallow] = *g;
+	r->allow_at[r->nallow] = *at;
+	r->nallow++;
 	memset(g, 0, sizeof *g);
+	memset(at, 0, sizeof *at);
 }
 
 /* Adds deny patterns; steals g's contents (freed when out of memory). */
@@ -834,12 +921,25 @@ static void
 rules_add_deny(struct ld *ld, struct config_rules *r, struct config_globs *g)
 {
 	char **v = ld_reallocarray(ld, r->deny.v, r->deny.n + g->n + 1, sizeof *r->deny.v);
+	struct config_loc *l = NULL;
 
 	if (v == NULL) {
 		globs_free(g);
 		return;
 	}
 	r->deny.v = v;
+	/* the places: kept only while every pattern has one */
+	if ((r->deny.n == 0 || r->deny.loc != NULL) && g->loc != NULL)
+		l = ld_reallocarray(ld, r->deny.loc, r->deny.n + g->n + 1, sizeof *r->deny.loc);
+	if (l == NULL) {
+		locs_free(&r->deny.loc, r->deny.n);
+		locs_free(&g->loc, g->n);
+	} else {
+		r->deny.loc = l;
+		memcpy(l + r->deny.n, g->loc, g->n * sizeof *l);
+		free(g->loc);
+		g->loc = NULL;
+	}
 	for (size_t i = 0; i < g->n; i++)
 		r->deny.v[r->deny.n++] = g->v[i];
 	r->deny.v[r->deny.n] = NULL;
@@ -852,10 +952,17 @@ static void
 rules_merge_copy(struct ld *ld, struct config_rules *dst, const struct config_rules *src)
 {
 	struct config_globs g;
+	struct config_loc at;
 
-	for (size_t i = 0; i < src->nallow; i++)
-		if (globs_copy(ld, &g, &src->allow[i]) == 0)
-			rules_add_allow(ld, dst, &g);
+	for (size_t i = 0; i < src->nallow; i++) {
+		if (globs_copy(ld, &g, &src->allow[i]) < 0)
+			continue;
+		if (loc_copy(ld, &at, &src->allow_at[i]) < 0) {
+			globs_free(&g);
+			continue;
+		}
+		rules_add_allow(ld, dst, &g, &at);
+	}
 	if (globs_copy(ld, &g, &src->deny) == 0)
 		rules_add_deny(ld, dst, &g);
 }
@@ -865,7 +972,7 @@ static void
 rules_merge_move(struct ld *ld, struct config_rules *dst, struct config_rules *src)
 {
 	for (size_t i = 0; i < src->nallow; i++)
-		rules_add_allow(ld, dst, &src->allow[i]);
+		rules_add_allow(ld, dst, &src->allow[i], &src->allow_at[i]);
 	rules_add_deny(ld, dst, &src->deny);
 	rules_free(src);
 }
@@ -917,6 +1024,9 @@ server_cleanup(struct config_server *s)
 	rules_free(&s->prompts);
 	kv_free(s->rename, s->nrename);
 	free(s->file);
+	loc_free(&s->enabled_at);
+	loc_free(&s->read_only_at);
+	loc_free(&s->pin_at);
 	memset(s, 0, sizeof *s);
 }
 
@@ -942,6 +1052,7 @@ struct config_walk {
 	struct config_rules *rules;
 	struct config_server *own;	/* the server whose rules these are; NULL in defaults/narrowing */
 	int *read_only, *pin;
+	struct config_loc *read_only_at, *pin_at;	/* where they were set; NULL: not kept */
 	/* the top level: include entries to read after the file */
 	struct include **incs;
 	size_t *nincs;
@@ -1256,6 +1367,7 @@ set_pins_file(struct config_walk *w, const struct config_key *row, const struct 
 	free(w->val.s);
 	free(w->ld->cfg->pins_file);
 	w->ld->cfg->pins_file = p;
+	loc_set(w->ld, &w->ld->cfg->pins_file_at, k);
 }
 
 /* --- setters: the service (mcpgw serve) --- */
@@ -1353,6 +1465,7 @@ client_server_free(struct config_client_server *c)
 	rules_free(&c->tools);
 	rules_free(&c->resources);
 	rules_free(&c->prompts);
+	loc_free(&c->hidden_at);
 }
 
 static void
@@ -1453,6 +1566,8 @@ static void
 set_client_hidden(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
     const struct cfgnode *v)
 {
+	if (w->val.b && !w->csrv->hidden)
+		loc_set(w->ld, &w->csrv->hidden_at, v);
 	w->csrv->hidden |= w->val.b;
 }
 
@@ -1542,7 +1657,9 @@ set_default_rules(struct config_walk *w, const struct config_key *row, const str
 {
 	struct ld *ld = w->ld;
 	struct config_walk c = { .ld = ld, .rules = &ld->def_rules[rules_which(row->name)],
-		.read_only = &ld->def_read_only, .pin = &ld->def_pin };
+		.read_only = &ld->def_read_only, .pin = &ld->def_pin,
+		.read_only_at = rules_which(row->name) == R_TOOLS ? &ld->def_read_only_at : NULL,
+		.pin_at = rules_which(row->name) == R_TOOLS ? &ld->def_pin_at : NULL };
 
 	walk_section(&c, v, row->section);
 }
@@ -1551,7 +1668,10 @@ static void
 set_allow(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
     const struct cfgnode *v)
 {
-	rules_add_allow(w->ld, w->rules, &w->val.g);
+	struct config_loc at = { 0 };
+
+	loc_set(w->ld, &at, k);
+	rules_add_allow(w->ld, w->rules, &w->val.g, &at);
 }
 
 static void
@@ -1565,6 +1685,8 @@ static void
 set_read_only(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
     const struct cfgnode *v)
 {
+	if (w->val.b && !*w->read_only && w->read_only_at != NULL)
+		loc_set(w->ld, w->read_only_at, v);
 	*w->read_only |= w->val.b;
 }
 
@@ -1572,6 +1694,8 @@ static void
 set_pin(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
     const struct cfgnode *v)
 {
+	if (w->pin_at != NULL && w->val.b && !*w->pin)
+		loc_set(w->ld, w->pin_at, v);
 	*w->pin = w->own != NULL ? w->val.b : (*w->pin | w->val.b);
 }
 
@@ -1719,8 +1843,11 @@ set_enabled(struct config_walk *w, const struct config_key *row, const struct cf
 	if (w->old != NULL && w->val.b)
 		err(w->ld, v, "cannot redefine server %s defined at %s:%d (a later layer may only "
 		    "disable it)", w->old->name, w->old->file, w->old->line);
-	else
+	else {
 		w->s->enabled = w->val.b;
+		if (!w->val.b)
+			loc_set(w->ld, &w->s->enabled_at, v);
+	}
 }
 
 static void
@@ -1769,7 +1896,9 @@ set_server_rules(struct config_walk *w, const struct config_key *row, const stru
 {
 	struct config_walk c = { .ld = w->ld, .old = w->old,
 		.rules = server_rules(w->s, rules_which(row->name)),
-		.own = w->old != NULL ? NULL : w->s, .read_only = &w->s->read_only, .pin = &w->s->pin };
+		.own = w->old != NULL ? NULL : w->s, .read_only = &w->s->read_only, .pin = &w->s->pin,
+		.read_only_at = rules_which(row->name) == R_TOOLS ? &w->s->read_only_at : NULL,
+		.pin_at = rules_which(row->name) == R_TOOLS ? &w->s->pin_at : NULL };
 
 	walk_section(&c, v, row->section);
 }
@@ -2378,6 +2507,16 @@ walk_server(struct ld *ld, const struct cfgnode *key, const struct cfgnode *body
 		 * enabled: false only ever tighten. */
 		for (int r = 0; r < R__N; r++)
 			rules_merge_move(ld, server_rules(old, r), server_rules(&s, r));
+		if (s.read_only && !old->read_only) {
+			loc_free(&old->read_only_at);
+			old->read_only_at = s.read_only_at;	/* moved */
+			memset(&s.read_only_at, 0, sizeof s.read_only_at);
+		}
+		if (!s.enabled && old->enabled) {
+			loc_free(&old->enabled_at);
+			old->enabled_at = s.enabled_at;
+			memset(&s.enabled_at, 0, sizeof s.enabled_at);
+		}
 		old->read_only |= s.read_only;
 		old->enabled &= s.enabled;
 		server_cleanup(&s);
@@ -2824,6 +2963,10 @@ finalize(struct ld *ld)
 			    key_default_ms(CONFIG_IN_DEFAULTS, "startup_timeout");
 		for (int r = 0; r < R__N; r++)
 			rules_merge_copy(ld, server_rules(s, r), &ld->def_rules[r]);
+		if (ld->def_read_only && !s->read_only)
+			loc_copy(ld, &s->read_only_at, &ld->def_read_only_at);
+		if (ld->def_pin && !s->pin)
+			loc_copy(ld, &s->pin_at, &ld->def_pin_at);
 		s->read_only |= ld->def_read_only;
 		s->pin |= ld->def_pin;
 	}
@@ -2981,6 +3124,8 @@ out:
 	}
 	for (int r = 0; r < R__N; r++)
 		rules_free(&ld.def_rules[r]);
+	loc_free(&ld.def_read_only_at);
+	loc_free(&ld.def_pin_at);
 	for (size_t i = 0; i < ld.nurules; i++) {
 		globs_free(&ld.urules[i].globs);
 		free(ld.urules[i].file);
@@ -3008,6 +3153,7 @@ config_free(struct config *cfg)
 	free(cfg->separator);
 	free(cfg->audit_log);
 	free(cfg->pins_file);
+	loc_free(&cfg->pins_file_at);
 	free_strlist(cfg->listen, cfg->nlisten);
 	for (size_t i = 0; i < cfg->nclient_tokens; i++) {
 		free(cfg->client_tokens[i].key);
@@ -3074,6 +3220,56 @@ config_rules_pass(const struct config_rules *r, const char *name)
 		if (!glob_match(&r->allow[i], name))
 			return 0;
 	return !glob_match(&r->deny, name);
+}
+
+int
+config_rules_explain(const struct config_rules *r, const char *name, config_rule_step_fn *fn,
+    void *arg)
+{
+	struct config_rule_step st;
+	int denied = 0, decided = 0, pass = 1;
+
+	if (name == NULL)
+		return 0;
+	if (r == NULL)
+		return 1;
+	/* a deny decides before any allow layer: denies add up and nothing loosens them */
+	for (size_t i = 0; !denied && i < r->deny.n; i++)
+		denied = fnmatch(r->deny.v[i], name, 0) == 0;
+	for (size_t i = 0; i < r->nallow; i++) {
+		memset(&st, 0, sizeof st);
+		st.index = i;
+		st.at = r->allow_at != NULL ? &r->allow_at[i] : NULL;
+		st.layer = &r->allow[i];
+		for (size_t j = 0; !st.matched && j < r->allow[i].n; j++)
+			if (fnmatch(r->allow[i].v[j], name, 0) == 0) {
+				st.matched = 1;
+				st.glob = r->allow[i].v[j];
+			}
+		if (!st.matched) {
+			pass = 0;
+			st.decides = !denied && !decided;
+			decided |= st.decides;
+		}
+		if (fn != NULL)
+			fn(arg, &st);
+	}
+	for (size_t i = 0; i < r->deny.n; i++) {
+		memset(&st, 0, sizeof st);
+		st.deny = 1;
+		st.index = i;
+		st.at = r->deny.loc != NULL ? &r->deny.loc[i] : NULL;
+		st.glob = r->deny.v[i];
+		st.matched = fnmatch(r->deny.v[i], name, 0) == 0;
+		if (st.matched) {
+			pass = 0;
+			st.decides = !decided;
+			decided = 1;
+		}
+		if (fn != NULL)
+			fn(arg, &st);
+	}
+	return pass;
 }
 
 long

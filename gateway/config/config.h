@@ -15,9 +15,19 @@ struct config_kv {
 	char *value;		/* ${VAR} already expanded */
 };
 
+/* Where a rule was written, for `mcpgw check --explain`. Kept beside the rules, never read when
+ * deciding (config_rules_pass reads the patterns only). */
+struct config_loc {
+	const char *file;	/* borrowed from config->files; NULL: not written anywhere */
+	char *path;		/* owned: the key path, "servers.github.tools.deny[0]" */
+	int line, col;
+	int system;		/* written in a system policy file */
+};
+
 struct config_globs {
 	char **v;		/* fnmatch(3) patterns, flags 0 */
 	size_t n;
+	struct config_loc *loc;	/* loc[i]: where v[i] was written; NULL when not known */
 };
 
 /* A name passes when it matches at least one glob of EVERY allow layer (layers intersect; no
@@ -26,6 +36,7 @@ struct config_rules {
 	struct config_globs *allow;
 	size_t nallow;
 	struct config_globs deny;
+	struct config_loc *allow_at;	/* allow_at[i]: the allow key of layer i (NULL: not known) */
 };
 
 enum config_transport { CONFIG_TRANSPORT_STDIO, CONFIG_TRANSPORT_AUTO,
@@ -71,6 +82,9 @@ struct config_server {
 	char *file;			/* where the server was defined */
 	int line, col;
 	int system;			/* defined by the system policy */
+	/* where enabled: false, tools.read_only: true and tools.pin: true were set (the first layer
+	 * that set each; file NULL when none did), for `mcpgw check --explain` */
+	struct config_loc enabled_at, read_only_at, pin_at;
 	char *description;		/* one line for the initialize instructions; NULL = from the server */
 };
 
@@ -79,6 +93,7 @@ struct config_server {
 struct config_client_server {
 	char *name;			/* a server key (checked to exist) */
 	int hidden;			/* the client sees nothing of this server */
+	struct config_loc hidden_at;	/* where hidden: true was set */
 	struct config_rules tools, resources, prompts;
 	int line, col;			/* where the entry is (the file is the client's) */
 };
@@ -100,6 +115,7 @@ struct config {
 	enum config_log_level log_level;	/* default info */
 	char *audit_log;		/* NULL = none; ~ expanded */
 	char *pins_file;		/* policy.pins_file: the team lock file, resolved; NULL = none */
+	struct config_loc pins_file_at;	/* where the policy set it */
 
 	/* the service (mcpgw serve) */
 	char **listen;			/* gateway.listen: addresses as written */
@@ -163,6 +179,25 @@ void config_diags_cleanup(struct config_diags *);
 
 /* Returns 1 when the rules let the name through. */
 int config_rules_pass(const struct config_rules *, const char *name);
+
+/* One step of config_rules_pass, as `mcpgw check --explain` shows it. */
+struct config_rule_step {
+	int deny;			/* 0: an allow layer, 1: one deny pattern */
+	size_t index;			/* allow: the layer; deny: the pattern */
+	const struct config_loc *at;	/* allow: the layer's key; deny: the pattern (NULL: unknown) */
+	const struct config_globs *layer;	/* allow: the layer's patterns */
+	const char *glob;		/* allow: the first pattern that matched; deny: the pattern */
+	int matched;			/* allow: some pattern matched; deny: the pattern matched */
+	int decides;			/* this step is the one that hides the name */
+};
+typedef void config_rule_step_fn(void *arg, const struct config_rule_step *);
+
+/* Walks the rules as config_rules_pass decides, calling fn for every allow layer (in order) and
+ * then every deny pattern (in order); returns what config_rules_pass returns. The deciding step
+ * is the first deny pattern that matches, else the first allow layer nothing of matches (a deny
+ * is named first because no allow can loosen it). */
+int config_rules_explain(const struct config_rules *, const char *name, config_rule_step_fn *fn,
+    void *arg);
 
 /* A stable digest (hex, 64 chars, into out[65]) of everything about a server that can change
  * what it exposes: command, args, env, cwd, url, transport, headers, prefix, rules. Used to key

@@ -990,12 +990,12 @@ static void
 test_rules_pass(void **state)
 {
 	char *a1[] = { "get_*", "list_*" }, *a2[] = { "get_*", "search" }, *dn[] = { "get_secret*" };
-	struct config_globs allow[] = { { a1, 2 }, { a2, 2 } };
-	struct config_rules none = { NULL, 0, { NULL, 0 } };
-	struct config_rules r = { allow, 2, { dn, 1 } };
-	struct config_rules empty_allow = { allow, 0, { NULL, 0 } };
-	struct config_globs nothing = { NULL, 0 };
-	struct config_rules allow_nothing = { &nothing, 1, { NULL, 0 } };
+	struct config_globs allow[] = { { a1, 2, NULL }, { a2, 2, NULL } };
+	struct config_rules none = { NULL, 0, { NULL, 0, NULL }, NULL };
+	struct config_rules r = { allow, 2, { dn, 1, NULL }, NULL };
+	struct config_rules empty_allow = { allow, 0, { NULL, 0, NULL }, NULL };
+	struct config_globs nothing = { NULL, 0, NULL };
+	struct config_rules allow_nothing = { &nothing, 1, { NULL, 0, NULL }, NULL };
 
 	(void)state;
 	assert_true(config_rules_pass(&none, "anything"));
