@@ -167,6 +167,16 @@ ident_restricted(struct ident *id, const struct config *cfg)
 	return id->nmatch > 0;
 }
 
+int
+ident_entry_applies(struct ident *id, const struct config *cfg, size_t i)
+{
+	ident_update(id, cfg);
+	for (size_t j = 0; j < id->nmatch; j++)
+		if (id->match[j] == i)
+			return 1;
+	return 0;
+}
+
 static const struct config_rules *
 rules_of(const struct config_rules *tools, const struct config_rules *resources,
     const struct config_rules *prompts, enum ident_kind k)

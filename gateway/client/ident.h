@@ -27,6 +27,8 @@ int ident_restricted(struct ident *, const struct config *);
  * it away ("gateway.clients.token:ci"; borrowed from cfg). */
 int ident_allows(struct ident *, const struct config *, const char *server, enum ident_kind,
     const char *name, const char **rule);
+/* 1 when entry i of cfg->clients names this client (`mcpgw check --explain --client`). */
+int ident_entry_applies(struct ident *, const struct config *, size_t i);
 /* 1 when the client sees the server at all (no entry says hidden: true for it). */
 int ident_sees_server(struct ident *, const struct config *, const char *server);
 
