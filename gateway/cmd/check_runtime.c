@@ -1,7 +1,7 @@
 /* check_runtime.c: what `mcpgw check` finds, without starting anything, that would fail or go
  * wrong at run time in a configuration that parses: secret files, commands and the PATH a server
  * gets, cwd, plugins, URLs, system-policy rules that drop an allow entry, unprefixed servers that
- * may expose one name. Reads the loaded struct config; places are found again in the YAML. */
+ * may expose one name, the team lock file (policy.pins_file). Reads the loaded struct config; places are found again in the YAML. */
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -19,6 +19,7 @@
 #include "http.h"
 #include "log.h"
 #include "oauth.h"
+#include "pins.h"
 #include "transport.h"
 
 #define RT_FILE_MAX	(4u << 20)	/* a configuration file read again for places */
@@ -719,6 +720,172 @@ check_prefixes(struct rt *rt)
 	}
 }
 
+/* ---- policy.pins_file: the team lock file, read as pins_load_team() will (route/pins.c), with
+ * places: any error there makes the gateway withhold every tool (fail closed) ---- */
+
+#define RT_PINS_MAX	(16u << 20)	/* pins.c's bound on a pins file */
+
+static const struct cfgnode *
+rt_json_node(const struct cfgnode *root, const char *k1, const char *k2, const char *k3, const char *k4)
+{
+	const char *keys[] = { k1, k2, k3, k4 };
+	const struct cfgnode *n = root, *best = root;
+
+	for (size_t i = 0; i < 4 && keys[i] != NULL && n != NULL; i++)
+		if ((n = cfgnode_get(n, keys[i])) != NULL)
+			best = n;
+	return best;
+}
+
+static void __attribute__((format(printf, 9, 10)))
+rt_pins_add(struct rt *rt, int warning, const char *file, const struct cfgnode *root, const char *k1,
+    const char *k2, const char *k3, const char *k4, const char *fmt, ...)
+{
+	const struct cfgnode *n = rt_json_node(root, k1, k2, k3, k4);
+	char path[512];
+	va_list ap;
+
+	snprintf(path, sizeof path, "%s%s%.64s%s%.64s%s%s", k1 ? k1 : "", k2 ? "." : "", k2 ? k2 : "",
+	    k3 ? "." : "", k3 ? k3 : "", k4 ? "." : "", k4 ? k4 : "");
+	va_start(ap, fmt);
+	rt_vadd(rt, warning, file, n ? n->line : 0, n ? n->col : 0, path, fmt, ap);
+	va_end(ap);
+}
+
+static int
+rt_hex64(const char *d)
+{
+	size_t i = 0;
+
+	for (; d[i]; i++)
+		if (!isxdigit((unsigned char)d[i]) || isupper((unsigned char)d[i]))
+			return 0;
+	return i == 64;
+}
+
+static void
+check_pins_entries(struct rt *rt, const char *file, const struct cfgnode *root, json_t *doc)
+{
+	static const char fail[] = "; the gateway would withhold every tool until it is fixed";
+	json_t *servers = json_object_get(doc, "servers"), *tools, *e;
+	const char *sname, *tname;
+
+	if (!json_is_object(doc)) {
+		rt_pins_add(rt, 0, file, root, NULL, NULL, NULL, NULL, "expected an object (a file written by "
+		    "mcpgw pin --export)%s", fail);
+		return;
+	}
+	if (!json_is_integer(json_object_get(doc, "version")) ||
+	    json_integer_value(json_object_get(doc, "version")) != 1)
+		rt_pins_add(rt, 0, file, root, "version", NULL, NULL, NULL, "expected version: 1 (a file "
+		    "written by mcpgw pin --export)%s", fail);
+	if (!json_is_object(servers)) {
+		rt_pins_add(rt, 0, file, root, "servers", NULL, NULL, NULL, "expected servers: an object of "
+		    "server -> tool -> {digest, definition}%s", fail);
+		return;
+	}
+	json_object_foreach(servers, sname, tools) {
+		const struct config_server *cs = NULL;
+
+		for (size_t i = 0; i < rt->cfg->nservers; i++)
+			if (strcmp(rt->cfg->servers[i].name, sname) == 0)
+				cs = &rt->cfg->servers[i];
+		if (!json_is_object(tools)) {
+			rt_pins_add(rt, 0, file, root, "servers", sname, NULL, NULL, "expected an object of tool "
+			    "-> {digest, definition}%s", fail);
+			continue;
+		}
+		if (cs == NULL)
+			rt_pins_add(rt, 1, file, root, "servers", sname, NULL, NULL, "no server %.64s in the "
+			    "configuration: this entry locks nothing", sname);
+		json_object_foreach(tools, tname, e) {
+			json_t *def = json_object_get(e, "definition");
+			const char *d = json_string_value(json_object_get(e, "digest"));
+			char got[65];
+
+			if (!json_is_object(e)) {
+				rt_pins_add(rt, 0, file, root, "servers", sname, tname, NULL, "expected an object "
+				    "{digest, definition}%s", fail);
+				continue;
+			}
+			if (d == NULL || strlen(d) != 64) {
+				rt_pins_add(rt, 0, file, root, "servers", sname, tname, "digest", "expected a digest: "
+				    "64 hex digits%s", fail);
+				continue;
+			}
+			if (!rt_hex64(d)) {
+				rt_pins_add(rt, 0, file, root, "servers", sname, tname, "digest", "a digest is 64 "
+				    "lowercase hex digits: this one never matches the tool, which stays withheld");
+				continue;
+			}
+			if (def == NULL)
+				continue;
+			if (!json_is_object(def)) {
+				rt_pins_add(rt, 1, file, root, "servers", sname, tname, "definition", "expected an "
+				    "object (the approved definition); mcpgw pin cannot show what changed");
+				continue;
+			}
+			pins_digest(def, got);
+			if (strcmp(got, d) != 0)
+				rt_pins_add(rt, 1, file, root, "servers", sname, tname, "definition", "the definition "
+				    "does not match the digest (edited by hand?): the digest decides, and mcpgw pin "
+				    "would show changes against the wrong definition");
+		}
+	}
+}
+
+static void
+check_pins_file(struct rt *rt)
+{
+	const struct config *cfg = rt->cfg;
+	const struct config_loc *at = &cfg->pins_file_at;
+	struct cfgnode *root = NULL;
+	json_error_t je;
+	json_t *doc;
+	struct stat st;
+	char *buf;
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	if (cfg->pins_file == NULL)
+		return;
+	if ((fd = open(cfg->pins_file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0 || fstat(fd, &st) < 0 ||
+	    !S_ISREG(st.st_mode) || (size_t)st.st_size > RT_PINS_MAX) {
+		int e = errno;
+
+		rt_add(rt, 0, at->file, at->line, at->col, "policy.pins_file", "cannot read the team lock file "
+		    "%s: %s; the gateway would withhold every tool until it is fixed", cfg->pins_file,
+		    fd < 0 ? strerror(e) : !S_ISREG(st.st_mode) ? "not a regular file" : "larger than 16 MiB");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		return;
+	}
+	while (got < (size_t)st.st_size && ((n = read(fd, buf + got, (size_t)st.st_size - got)) > 0 ||
+	    (n < 0 && errno == EINTR)))
+		if (n > 0)
+			got += (size_t)n;
+	close(fd);
+	buf[got] = '\0';
+	if ((doc = json_loadb(buf, got, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+		rt_add(rt, 0, cfg->pins_file, je.line > 0 ? je.line : 0, je.column > 0 ? je.column : 0, "",
+		    "not a pins file: %s; the gateway would withhold every tool until it is fixed", je.text);
+		free(buf);
+		return;
+	}
+	/* JSON is YAML: read once more only for the places of what is wrong */
+	if (cfgnode_parse(cfg->pins_file, buf, got, &root, rt_quiet, NULL) != 0)
+		root = NULL;
+	check_pins_entries(rt, cfg->pins_file, root, doc);
+	cfgnode_free(root);
+	json_decref(doc);
+	free(buf);
+}
+
 /* ---- the whole check ---- */
 
 int
@@ -749,6 +916,7 @@ check_runtime_run(const struct config *cfg, const char *user_file, struct config
 	}
 	check_policy(&rt);
 	check_prefixes(&rt);
+	check_pins_file(&rt);
 	log_set_level(saved);
 	for (size_t i = 0; i < cfg->nfiles; i++)
 		cfgnode_free(rt.docs[i].root);
