@@ -18,7 +18,7 @@ _mcpgw_options()
 	list=$("${COMP_WORDS[0]}" "$1" --help 2>/dev/null | grep -o -- '--[a-z][a-z-]*' | sort -u)
 	if [[ -z $list ]]; then
 		case $1 in
-		check) list="--strict --list-servers" ;;
+		check) list="--strict --list-servers --explain --client" ;;
 		tools) list="--all --json" ;;
 		pin) list="--accept --export --force" ;;
 		esac
@@ -48,7 +48,7 @@ _mcpgw()
 	# the command: the first word that is neither an option nor an option's value
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		-c | --config | --system-policy | --accept | --export) ((i++)) ;;
+		-c | --config | --system-policy | --accept | --export | --explain | --client) ((i++)) ;;
 		-*) ;;
 		*) cmd=${COMP_WORDS[i]}; break ;;
 		esac
@@ -61,6 +61,17 @@ _mcpgw()
 		;;
 	--accept)
 		COMPREPLY=($(compgen -W "$(_mcpgw_servers)" -- "$cur"))
+		return
+		;;
+	--explain)
+		# SERVER/ then the tool's name, which only the server knows
+		compopt -o nospace 2>/dev/null
+		COMPREPLY=($(compgen -W "$(_mcpgw_servers | sed 's|$|/|')" -- "$cur"))
+		return
+		;;
+	--client)
+		COMPREPLY=($(compgen -W "user: uid: token:" -- "$cur"))
+		compopt -o nospace 2>/dev/null
 		return
 		;;
 	esac

@@ -14,7 +14,13 @@ static const char help_check[] =
     "time: secret files, commands on the PATH the server gets, plugins, cwd, URLs, policy.\n"
     "  --strict                 warnings fail the check too (exit 1)\n"
     "  --list-servers           print the configured server names, one a line (for completion)\n"
-    "Exit status: 0 no error, 1 errors (each as FILE:LINE:COL: key.path: message).\n";
+    "  --explain SERVER/TOOL    say which rule, in which file:line, decides whether the tool is\n"
+    "                           exposed, and the name it gets; nothing is started (TOOL is the\n"
+    "                           server's own name for it)\n"
+    "  --client ID              with --explain: also the gateway.clients entries naming this\n"
+    "                           client of mcpgw serve (user:NAME, uid:N or token:NAME)\n"
+    "Exit status: 0 no error, 1 errors (each as FILE:LINE:COL: key.path: message).\n"
+    "With --explain: 0 exposed, 3 hidden, 1 usage or configuration error or no such server.\n";
 #define HELP_SERVICE \
     "  --service [ADDR]         ask only the running `mcpgw serve` at ADDR (unix:/PATH or /PATH;\n" \
     "                           default unix:$XDG_RUNTIME_DIR/mcpgw.sock); without -c it is asked\n" \
@@ -73,7 +79,7 @@ static const char help_help[] = "Prints the command list, or COMMAND's help.\n";
 
 static const struct cmd_entry commands[] = {
 	{ "run", cmd_run, "[-c FILE] [--system-policy PATH]", "stdio MCP endpoint (the default)", help_run },
-	{ "check", cmd_check, "[-c FILE] [--strict] [--list-servers]", "validate the configuration; find what would fail at run time", help_check },
+	{ "check", cmd_check, "[-c FILE] [--strict] [--list-servers] [--explain SERVER/TOOL]", "validate the configuration; find what would fail at run time", help_check },
 	{ "tools", cmd_tools, "[-c FILE] [--all] [--json] [--service [ADDR]]", "print the exposed tools (from the service, or start the servers)", help_tools },
 	{ "doctor", cmd_doctor, "[-c FILE] [SERVER] [--service [ADDR]]", "report on each server (from the service, or start them)", help_doctor },
 	{ "login", cmd_login, "[-c FILE] SERVER", "sign in to a remote server (OAuth) ahead of time", help_login },
@@ -108,7 +114,7 @@ cmd_usage(FILE *f)
 		fprintf(f, "  mcpgw %-8s %-38s %s\n", c->name, c->usage, c->help);
 	common_options(f);
 	fprintf(f, "\nExit status: 0 success, 1 usage or configuration error, 2 run-time failure\n"
-	    "(mcpgw pin: 3 when a tool is withheld).\n");
+	    "(mcpgw pin: 3 when a tool is withheld; mcpgw check --explain: 3 when it is hidden).\n");
 }
 
 const struct cmd_entry *
