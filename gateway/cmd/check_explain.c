@@ -433,7 +433,7 @@ check_explain(const struct config *cfg, const char *what, const char *client, FI
 	if (pl > 0 && strncmp(tool, s->prefix, pl) == 0 && strncmp(tool + pl, cfg->separator, sl) == 0 &&
 	    tool[pl + sl] != '\0')
 		fprintf(out, "note: '%s' looks like an exposed name; the rules see the server's own name: "
-		    "mcpgw check --explain %s/%s\n", safe_tool, s->name, tool + pl + sl);
+		    "mcpgw check --explain %s/%s\n", safe_tool, s->name, safe_tool + pl + sl);
 	rc = visible ? CHECK_EXPLAIN_EXPOSED : CHECK_EXPLAIN_HIDDEN;
 	goto out;
 
