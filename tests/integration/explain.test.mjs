@@ -9,7 +9,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { T, NODE, Gateway, GatewayTransport, Session, fixture, makeTmp, rmTmp, runGateway, within } from "./lib/harness.mjs";
+import { T, NODE, Gateway, GatewayTransport, Session, fixture, makeTmp, rmTmp, runGateway, waitUntil, within } from "./lib/harness.mjs";
 
 let dir, sysdir, sysfile, userfile, sysLines, userLines;
 
@@ -187,7 +187,16 @@ test("explain agrees with what the running gateway exposes, tool by tool", { tim
     s.client = new Client({ name: "mcpgw-it", version: "1.0.0" }, { capabilities: {} });
     s.transport = new GatewayTransport(gw);
     await within(s.client.connect(s.transport), T(10000), "initialize");
-    const exposed = new Set((await s.client.listTools()).tools.map((t) => t.name));
+    // both servers listed (a server slow to start under load is waited for, not misread as hiding)
+    const exposed = await waitUntil(
+      async () => {
+        const names = new Set((await s.client.listTools()).tools.map((t) => t.name));
+        return [...names].some((n) => n.startsWith("gh__")) && [...names].some((n) => n.startsWith("wiki__")) && names;
+      },
+      T(30000),
+      "both servers' tools",
+      200,
+    );
     const seen = new Set();
     for (const [server, tools] of Object.entries(TOOLS)) {
       for (const tool of tools) {
