@@ -826,7 +826,8 @@ init_reply(struct upstream *up, json_t *msg)
 		json_t *sup = json_object_get(json_object_get(err, "data"), "supported");
 		/* A modern-only server refuses initialize naming the versions it speaks (-32022): the
 		 * probe timed out on it, or the remembered era is stale. Once per process. */
-		if (array_has(sup, UPSTREAM_MODERN_VERSION) && !up->era_legacy && !up->discover_again) {
+		if (array_has(sup, UPSTREAM_MODERN_VERSION) && !up->era_legacy && !up->discover_again &&
+		    up->cfg->protocol == CONFIG_PROTOCOL_AUTO) {
 			log_info(up->cfg->name, "initialize refused by a server that speaks %s: asking "
 			    "server/discover", UPSTREAM_MODERN_VERSION);
 			up->discover_again = 1;
@@ -967,6 +968,13 @@ upstream_modern_ready(struct upstream *up, json_t *result)
 static void
 upstream_fall_back(struct upstream *up, const char *why)
 {
+	char msg[300];
+
+	if (up->cfg->protocol == CONFIG_PROTOCOL_MODERN) {
+		snprintf(msg, sizeof msg, "%.200s, and its protocol: modern allows no fallback to initialize", why);
+		upstream_restartable_failure(up, msg);
+		return;
+	}
 	log_info(up->cfg->name, "%s: speaking legacy (initialize)", why);
 	upstream_send_initialize(up);
 }
@@ -1106,6 +1114,14 @@ upstream_handshake(struct upstream *up)
 	 * make every server fail. */
 	struct timeval tv = tv_ms(up->cfg->startup_timeout_ms);
 	evtimer_add(up->ev_startup, &tv);
+	if (up->cfg->protocol == CONFIG_PROTOCOL_LEGACY) {	/* configured: no probe */
+		upstream_send_initialize(up);
+		return;
+	}
+	if (up->cfg->protocol == CONFIG_PROTOCOL_MODERN) {	/* configured: no fallback */
+		upstream_send_discover(up, 0);
+		return;
+	}
 	upstream_era_identity(up, id);
 	if (!up->era_legacy && upstream_probe_allowed(up))
 		state_era_get(up->cfg->name, id, era, sizeof era);
@@ -1230,6 +1246,12 @@ upstream_modern_broken(struct upstream *up, const char *method)
 
 	if (up->era_legacy)
 		return;
+	if (up->cfg->protocol == CONFIG_PROTOCOL_MODERN) {
+		snprintf(why, sizeof why, "claimed %s (server/discover) but refused %.60s as an "
+		    "uninitialised legacy server (protocol: modern)", UPSTREAM_MODERN_VERSION, method);
+		upstream_restartable_failure(up, why);
+		return;
+	}
 	up->era_legacy = 1;
 	up->modern = 0;
 	upstream_era_remember(up, "legacy");

@@ -222,3 +222,37 @@ test("mcpgw doctor shows the era found", { timeout: T(60000) }, async () => {
     rmTmp(dir);
   }
 });
+
+test("servers.X.protocol: legacy sends initialize without a probe; modern allows no fallback; check knows the key", { timeout: T(90000) }, async () => {
+  const dir = makeTmp("era-config");
+  const oldLog = path.join(dir, "old.jsonl"), strictLog = path.join(dir, "strict.jsonl"), mLog = path.join(dir, "m.jsonl");
+  const s = await openSession({ dir, servers: {
+    old: era("silent", oldLog, { protocol: "legacy" }),
+    strict: era("unknown", strictLog, { protocol: "modern" }),
+    mod: modern(mLog, { protocol: "modern" }),
+  } });
+  try {
+    assert.equal(await s.callText("old__echo", { text: "l" }), "echo:l");
+    assert.deepEqual(methods(oldLog).slice(0, 2), ["initialize", "notifications/initialized"]);
+    assert.ok(!methods(oldLog).includes("server/discover"));
+    assert.equal(await s.callText("mod__echo", { text: "m" }), "m");
+    await waitUntil(() => /\[strict\] .*protocol: modern allows no fallback to initialize/.test(s.gw.stderr), T(30000), "strict's failure");
+    assert.ok(!methods(strictLog).includes("initialize"), methods(strictLog).join(" "));
+    assert.ok(!(await s.tools()).has("strict__echo"));
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+  try {
+    const good = path.join(dir, "good.yaml"), bad = path.join(dir, "bad.yaml");
+    fs.writeFileSync(good, toYaml({ servers: { a: { command: NODE, args: ["x.mjs"], protocol: "legacy" } } }));
+    fs.writeFileSync(bad, toYaml({ servers: { a: { command: NODE, args: ["x.mjs"], protocol: "newest" } } }));
+    const g = await runGateway(["check", "-c", good, "--system-policy", ""], { dir });
+    assert.doesNotMatch(g.stderr + g.stdout, /protocol/, g.stderr + g.stdout);
+    const b = await runGateway(["check", "-c", bad, "--system-policy", ""], { dir });
+    assert.equal(b.code, 1, b.stderr);
+    assert.match(b.stdout + b.stderr, /bad\.yaml:\d+:\d+: servers\.a\.protocol: expected auto, modern or legacy/);
+  } finally {
+    rmTmp(dir);
+  }
+});
