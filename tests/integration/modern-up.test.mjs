@@ -25,7 +25,7 @@ test("a legacy client through mcpgw to a modern-only stdio server: lists, calls 
   const s = await openSession({ dir, servers: { modern: modern(log) } });
   try {
     const tools = await s.tools();
-    assert.deepEqual([...tools.keys()].sort(), ["modern__add", "modern__echo", "modern__grow"]);
+    assert.deepEqual([...tools.keys()].sort(), ["modern__add", "modern__echo", "modern__grow", "modern__touch"]);
     assert.equal(await s.callText("modern__echo", { text: "hi" }), "hi");
 
     // Progress from the modern server reaches the client before the result.
@@ -253,6 +253,35 @@ test("servers.X.protocol: legacy sends initialize without a probe; modern allows
     assert.equal(b.code, 1, b.stderr);
     assert.match(b.stdout + b.stderr, /bad\.yaml:\d+:\d+: servers\.a\.protocol: expected auto, modern or legacy/);
   } finally {
+    rmTmp(dir);
+  }
+});
+
+test("resources/subscribe to a modern server: its listen request carries the URI; the update reaches the client", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("modern-subs");
+  const log = path.join(dir, "modern.jsonl");
+  const s = await openSession({ dir, servers: { modern: modern(log) } });
+  try {
+    const res = await s.client.listResources();
+    const uri = res.resources.map((x) => x.uri).find((u) => u.includes("hello"));
+    await s.client.subscribeResource({ uri });
+    await waitUntil(() => readJsonLines(log).some((m) => m.method === "subscriptions/listen" &&
+      (m.params.notifications.resourceSubscriptions || []).includes("mem://hello")), T(20000), "a listen with the URI");
+    const from = s.gw.messages.length;
+    assert.equal(await s.callText("modern__touch"), "touched");
+    const upd = await s.gw.waitFor((m) => m.method === "notifications/resources/updated", T(20000), "resources/updated", from);
+    assert.equal(upd.params.uri, uri);
+    assert.ok(!methods(log).includes("resources/subscribe"), "2026-07-28 has no resources/subscribe");
+    // Unsubscribing re-issues the listen without it, and cancels the old one.
+    await s.client.unsubscribeResource({ uri });
+    await waitUntil(() => {
+      const l = readJsonLines(log).filter((m) => m.method === "subscriptions/listen");
+      return l.length >= 3 && !(l.at(-1).params.notifications.resourceSubscriptions || []).length;
+    }, T(20000), "a listen without the URI");
+    assert.ok(readJsonLines(log).some((m) => m.method === "notifications/cancelled"));
+    await s.shutdown();
+  } finally {
+    s.destroy();
     rmTmp(dir);
   }
 });
