@@ -1,0 +1,111 @@
+// Issue 12 point 2 (HTTP): remote servers of both generations behind `transport: auto`. The probe
+// is a 2026-07-28 POST (server/discover); a server of that revision (tests/fixtures/http/modern.mjs,
+// built with the SDK v2's createMcpHandler) is then spoken to statelessly: POST only, no session,
+// no GET stream, the metadata headers on every request (MCP-Protocol-Version equal to the body's
+// _meta, Mcp-Method, Mcp-Name, Mcp-Param-* from x-mcp-header); a legacy Streamable HTTP server and
+// an HTTP+SSE one are still found as such. The client is the legacy SDK client.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { FIXTURES, NODE, T, makeTmp, openSession, rmTmp } from "./lib/harness.mjs";
+import { startServer, stopAll } from "./lib/remote.mjs";
+
+const MODERN = path.join(FIXTURES, "http/modern.mjs");
+
+/** Starts the modern fixture; resolves {url, stop} once it listens. */
+function startModern(args) {
+  const p = spawn(NODE, [MODERN, "--lifetime-ms", String(T(120000)), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let err = "";
+  p.stderr.on("data", (c) => (err += c));
+  const exited = new Promise((r) => p.on("exit", r));
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`modern fixture did not listen: ${err}`)), T(10000));
+    p.stdout.on("data", (c) => {
+      out += c;
+      const m = /PORT (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({
+          url: `http://127.0.0.1:${m[1]}/mcp`,
+          stop: async () => {
+            if (p.exitCode === null && p.signalCode === null) {
+              p.kill("SIGKILL");
+              await exited;
+            }
+          },
+        });
+      }
+    });
+    p.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`modern fixture exited (${code}): ${err}`));
+    });
+  });
+}
+
+const lines = (file) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)) : []);
+
+test("a 2026-07-28 server over HTTP: found by the probe, spoken to statelessly with the metadata headers, no GET", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("httpmodern");
+  const rec = path.join(dir, "rec.jsonl");
+  const srv = await startModern(["--record", rec, "--name", "m"]);
+  let s;
+  try {
+    s = await openSession({ tag: "httpmodern", servers: { m: { url: srv.url } }, gateway: { log_level: "debug", startup_wait: "10s" } });
+    const tools = await s.tools();
+    assert.ok(tools.has("m__echo") && tools.has("m__where"), [...tools.keys()].join(","));
+    assert.equal(await s.callText("m__echo", { text: "hi" }), "m: hi");
+    // the server refuses a call whose x-mcp-header parameter is not mirrored (-32020): it got it
+    assert.equal(await s.callText("m__where", { region: "eu-west1" }), "region eu-west1, header eu-west1");
+    assert.equal(await s.callText("m__where", { region: " Zürich " }), "region  Zürich , header =?base64?IFrDvHJpY2gg?=");
+    assert.match(s.gw.stderr, /\[m\] transport: streamable-http \(2026-07-28\)/);
+    await s.shutdown();
+    const reqs = lines(rec);
+    assert.ok(reqs.length >= 4, JSON.stringify(reqs.map((r) => r.method)));
+    assert.deepEqual(reqs.filter((r) => r.method !== "POST").map((r) => r.method), [], "POST only: no GET stream, no DELETE");
+    assert.equal(reqs[0].body.method, "server/discover", "the probe comes first");
+    assert.deepEqual(reqs.filter((r) => r.body?.method === "initialize"), [], "no initialize");
+    for (const r of reqs) {
+      const meta = r.body.params?._meta ?? {};
+      assert.equal(r.headers["mcp-protocol-version"], "2026-07-28", r.body.method);
+      assert.equal(meta["io.modelcontextprotocol/protocolVersion"], "2026-07-28", `${r.body.method}: _meta stamped`);
+      assert.equal(r.headers["mcp-method"], r.body.method);
+      assert.equal(r.headers["mcp-session-id"], undefined);
+      if (r.body.method === "tools/call") assert.equal(r.headers["mcp-name"], r.body.params.name);
+    }
+    const where = reqs.filter((r) => r.body.method === "tools/call" && r.body.params.name === "where");
+    assert.deepEqual(where.map((r) => r.headers["mcp-param-region"]), ["eu-west1", "=?base64?IFrDvHJpY2gg?="]);
+    assert.ok(reqs.filter((r) => r.body.method === "tools/call" && r.body.params.name === "echo").every((r) => !("mcp-param-region" in r.headers)));
+  } finally {
+    s?.destroy();
+    await srv.stop();
+    rmTmp(dir);
+  }
+});
+
+test("transport: auto still finds a legacy Streamable HTTP server and an HTTP+SSE one after the probe", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("httpmodern-legacy");
+  const recNew = path.join(dir, "new.jsonl");
+  const legacy = await startServer(["--name", "new", "--record", recNew]);
+  const sse = await startServer(["--transport", "sse", "--name", "old"]);
+  let s;
+  try {
+    s = await openSession({ tag: "httpmodern-legacy", servers: { new: { url: legacy.url }, old: { url: sse.url } }, gateway: { log_level: "debug", startup_wait: "10s" } });
+    assert.equal(await s.callText("new__echo", { text: "a" }), "new:a");
+    assert.equal(await s.callText("old__echo", { text: "b" }), "old:b");
+    assert.match(s.gw.stderr, /\[new\] transport: streamable-http\n/);
+    assert.match(s.gw.stderr, /\[old\] transport: sse/);
+    assert.doesNotMatch(s.gw.stderr, /\[(new|old)\] transport: streamable-http \(2026-07-28\)/);
+    await s.shutdown();
+    // the legacy server saw the probe, then the initialize handshake with a session
+    const reqs = lines(recNew).filter((r) => r.method === "POST");
+    assert.ok(reqs.length >= 2, JSON.stringify(reqs));
+  } finally {
+    s?.destroy();
+    await stopAll([legacy, sse]);
+    rmTmp(dir);
+  }
+});
