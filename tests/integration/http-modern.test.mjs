@@ -7,6 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { FIXTURES, NODE, T, makeTmp, openSession, rmTmp } from "./lib/harness.mjs";
@@ -106,6 +107,32 @@ test("transport: auto still finds a legacy Streamable HTTP server and an HTTP+SS
   } finally {
     s?.destroy();
     await stopAll([legacy, sse]);
+    rmTmp(dir);
+  }
+});
+
+test("a 2026-07-28 server remembered as legacy (a stale state file): its refusal of initialize is passed on, and server/discover finds it", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("httpmodern-stale");
+  const rec = path.join(dir, "rec.jsonl");
+  const srv = await startModern(["--record", rec, "--name", "m"]);
+  let s;
+  try {
+    // what a gateway wrote when a legacy server answered at this URL (state_era.c's file)
+    const identity = "http:" + crypto.createHash("sha256").update(srv.url).digest("hex").slice(0, 32);
+    fs.mkdirSync(path.join(dir, "state/mcpgw"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "state/mcpgw/eras.json"), JSON.stringify({ version: 1, servers: { m: { identity, era: "legacy" } } }));
+    s = await openSession({ dir, servers: { m: { url: srv.url } }, gateway: { log_level: "debug", startup_wait: "10s" } });
+    assert.equal(await s.callText("m__echo", { text: "again" }), "m: again");
+    assert.match(s.gw.stderr, /remembered as legacy: initialize without a probe/);
+    assert.match(s.gw.stderr, /initialize refused by a server that speaks 2026-07-28/);
+    assert.doesNotMatch(s.gw.stderr, /trying the legacy HTTP\+SSE transport/);
+    await s.shutdown();
+    const methods = lines(rec).map((r) => `${r.method} ${r.body?.method ?? ""}`);
+    assert.deepEqual(methods.slice(0, 2), ["POST initialize", "POST server/discover"]);
+    assert.ok(!methods.some((m) => m.startsWith("GET")), methods.join(","));
+  } finally {
+    s?.destroy();
+    await srv.stop();
     rmTmp(dir);
   }
 });
