@@ -262,6 +262,10 @@ http_stream_start(struct stream *s)
 			o.url = t->endpoint;
 		o.idle_timeout_ms = (s->msg->method && strcmp(s->msg->method, "initialize") == 0 ?
 		    cfg->startup_timeout_ms : cfg->timeout_ms) + REMOTE_IDLE_EXTRA_MS;
+		/* 2026-07-28: the upstream's subscriptions/listen stays open while the server has
+		 * nothing to say (like the 2025 GET stream, which has no idle bound either) */
+		if (t->modern && s->msg->method && strcmp(s->msg->method, "subscriptions/listen") == 0)
+			o.idle_timeout_ms = 0;
 		break;
 	case ST_GET:
 	case ST_RESUME:

@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { FIXTURES, NODE, T, makeTmp, openSession, rmTmp } from "./lib/harness.mjs";
+import { FIXTURES, NODE, T, makeTmp, openSession, rmTmp, waitUntil } from "./lib/harness.mjs";
 import { startServer, stopAll } from "./lib/remote.mjs";
 
 const MODERN = path.join(FIXTURES, "http/modern.mjs");
@@ -134,5 +134,24 @@ test("a 2026-07-28 server remembered as legacy (a stale state file): its refusal
     s?.destroy();
     await srv.stop();
     rmTmp(dir);
+  }
+});
+
+test("a 2026-07-28 server's subscriptions/listen stream outlives a silence longer than the request idle bound, and carries list changes", { timeout: T(120000) }, async () => {
+  const srv = await startModern(["--name", "m", "--keepalive-ms", "0"]);
+  let s;
+  try {
+    // timeout 1s: a request may be silent 31 s (timeout + 30 s; libcurl's low-speed check ends it
+    // some seconds after that); the listen stream must not be bound
+    s = await openSession({ tag: "httpmodern-listen", servers: { m: { url: srv.url, timeout: "1s" } }, gateway: { log_level: "debug", startup_wait: "10s" } });
+    await waitUntil(() => /\[m\] subscriptions\/listen acknowledged/.test(s.gw.stderr), T(10000), "the listen stream");
+    await new Promise((r) => setTimeout(r, 70000));
+    assert.doesNotMatch(s.gw.stderr, /\[m\] subscriptions\/listen (refused|ended)/);
+    assert.equal(await s.callText("m__add_tool", { name: "late" }), "added late");
+    await waitUntil(async () => (await s.tools()).has("m__late"), T(10000), "the tool added after the silence");
+    await s.shutdown();
+  } finally {
+    s?.destroy();
+    await srv.stop();
   }
 });
