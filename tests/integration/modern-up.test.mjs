@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { NODE, T, fixture, makeTmp, openSession, readJsonLines, rmTmp, runGateway, servers, toYaml, waitUntil } from "./lib/harness.mjs";
+import { NODE, T, fixture, makeTmp, openSession, outFile, readJsonLines, rmTmp, runGateway, servers, toYaml, waitUntil } from "./lib/harness.mjs";
 
 const PV = "io.modelcontextprotocol/protocolVersion";
 const CC = "io.modelcontextprotocol/clientCapabilities";
@@ -21,11 +21,11 @@ const methods = (log) => readJsonLines(log).filter((m) => m.method).map((m) => m
 
 test("a legacy client through mcpgw to a modern-only stdio server: lists, calls with progress, prompts, resources, list_changed", { timeout: T(90000) }, async () => {
   const dir = makeTmp("modern-up");
-  const log = path.join(dir, "modern.jsonl");
+  const log = outFile(dir, "modern.jsonl");
   const s = await openSession({ dir, servers: { modern: modern(log) } });
   try {
     const tools = await s.tools();
-    assert.deepEqual([...tools.keys()].sort(), ["modern__add", "modern__echo", "modern__grow"]);
+    assert.deepEqual([...tools.keys()].sort(), ["modern__add", "modern__echo", "modern__grow", "modern__touch"]);
     assert.equal(await s.callText("modern__echo", { text: "hi" }), "hi");
 
     // Progress from the modern server reaches the client before the result.
@@ -40,6 +40,13 @@ test("a legacy client through mcpgw to a modern-only stdio server: lists, calls 
     const traced = await s.client.callTool({ name: "modern__echo", arguments: { text: "t" },
       _meta: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", [PV]: "1999-01-01" } });
     assert.equal(traced.content[0].text, "t");
+
+    // Only trace context in the client's _meta: the gateway's members are added to that _meta.
+    const spliced = await s.client.callTool({ name: "modern__echo", arguments: { text: "s" },
+      _meta: { tracestate: "k=v", baggage: "b=1" } });
+    assert.equal(spliced.content[0].text, "s");
+    // And an empty _meta.
+    assert.equal((await s.client.callTool({ name: "modern__echo", arguments: { text: "e" }, _meta: {} })).content[0].text, "e");
 
     const prompts = await s.client.listPrompts();
     const pname = prompts.prompts.map((p) => p.name).find((n) => n.endsWith("greet"));
@@ -75,6 +82,8 @@ test("a legacy client through mcpgw to a modern-only stdio server: lists, calls 
     assert.equal(listen.params.notifications.toolsListChanged, true);
     const t = reqs.find((m) => m.method === "tools/call" && m.params.arguments?.text === "t");
     assert.equal(t.params._meta.traceparent, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    const sp = reqs.find((m) => m.method === "tools/call" && m.params.arguments?.text === "s");
+    assert.deepEqual([sp.params._meta.tracestate, sp.params._meta.baggage], ["k=v", "b=1"]);
     const add = reqs.find((m) => m.method === "tools/call" && m.params.name === "add");
     assert.ok(add.params._meta.progressToken !== undefined, "the progress token goes upstream");
 
@@ -88,7 +97,7 @@ test("a legacy client through mcpgw to a modern-only stdio server: lists, calls 
 
 test("the client's log level goes to a modern server in each request's _meta, not as logging/setLevel", { timeout: T(60000) }, async () => {
   const dir = makeTmp("modern-log");
-  const log = path.join(dir, "modern.jsonl");
+  const log = outFile(dir, "modern.jsonl");
   const s = await openSession({ dir, servers: { modern: modern(log) } });
   try {
     await s.tools();
@@ -106,7 +115,7 @@ test("the client's log level goes to a modern server in each request's _meta, no
 
 test("server/discover refused with -32601 (server-everything, a raw fixture): legacy initialize, as before", { timeout: T(60000) }, async () => {
   const dir = makeTmp("era-unknown");
-  const log = path.join(dir, "era.jsonl");
+  const log = outFile(dir, "era.jsonl");
   const s = await openSession({ dir, servers: { old: era("unknown", log), every: servers.everything() } });
   try {
     const tools = await s.tools();
@@ -126,7 +135,7 @@ test("server/discover refused with -32601 (server-everything, a raw fixture): le
 
 test("no answer to server/discover: legacy after the probe bound; a restart remembers it and sends no probe", { timeout: T(90000) }, async () => {
   const dir = makeTmp("era-silent");
-  const log = path.join(dir, "era.jsonl");
+  const log = outFile(dir, "era.jsonl");
   const def = { old: era("silent", log) };
   let s = await openSession({ dir, servers: def });
   try {
@@ -159,7 +168,7 @@ test("no answer to server/discover: legacy after the probe bound; a restart reme
 
 test("a server remembered as legacy that now speaks only 2026-07-28: initialize refused, found modern again", { timeout: T(60000) }, async () => {
   const dir = makeTmp("era-stale");
-  const log = path.join(dir, "modern.jsonl");
+  const log = outFile(dir, "modern.jsonl");
   try {
     // A first run against the silent legacy fixture under the same name and command line is what
     // would leave this entry; written directly here with the identity mcpgw computes, taken from
@@ -190,7 +199,7 @@ test("a server remembered as legacy that now speaks only 2026-07-28: initialize 
 
 test("a server that answers server/discover, then refuses requests as an uninitialised legacy server, ends legacy", { timeout: T(90000) }, async () => {
   const dir = makeTmp("era-liar");
-  const log = path.join(dir, "era.jsonl");
+  const log = outFile(dir, "era.jsonl");
   const s = await openSession({ dir, servers: { liar: era("claims-modern", log) } });
   try {
     await waitUntil(async () => (await s.tools()).has("liar__echo"), T(40000), "liar__echo listed");
@@ -212,13 +221,76 @@ test("mcpgw doctor shows the era found", { timeout: T(60000) }, async () => {
   try {
     const config = path.join(dir, "config.yaml");
     fs.writeFileSync(config, toYaml({ servers: {
-      modern: modern(path.join(dir, "m.jsonl")), old: era("unknown", path.join(dir, "o.jsonl")),
+      modern: modern(outFile(dir, "m.jsonl")), old: era("unknown", outFile(dir, "o.jsonl")),
     } }));
     const r = await runGateway(["doctor", "-c", config, "--system-policy", "", "--no-service"], { dir, timeout: T(40000) });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /modern:\n(?:.*\n)*?  protocol:   2026-07-28\n  era:        modern \(server\/discover, no initialize\)/);
     assert.match(r.stdout, /old:\n(?:.*\n)*?  protocol:   2025-11-25\n  era:        legacy \(initialize\)/);
   } finally {
+    rmTmp(dir);
+  }
+});
+
+test("servers.X.protocol: legacy sends initialize without a probe; modern allows no fallback; check knows the key", { timeout: T(90000) }, async () => {
+  const dir = makeTmp("era-config");
+  const oldLog = outFile(dir, "old.jsonl"), strictLog = outFile(dir, "strict.jsonl"), mLog = outFile(dir, "m.jsonl");
+  const s = await openSession({ dir, servers: {
+    old: era("silent", oldLog, { protocol: "legacy" }),
+    strict: era("unknown", strictLog, { protocol: "modern" }),
+    mod: modern(mLog, { protocol: "modern" }),
+  } });
+  try {
+    assert.equal(await s.callText("old__echo", { text: "l" }), "echo:l");
+    assert.deepEqual(methods(oldLog).slice(0, 2), ["initialize", "notifications/initialized"]);
+    assert.ok(!methods(oldLog).includes("server/discover"));
+    assert.equal(await s.callText("mod__echo", { text: "m" }), "m");
+    await waitUntil(() => /\[strict\] .*protocol: modern allows no fallback to initialize/.test(s.gw.stderr), T(30000), "strict's failure");
+    assert.ok(!methods(strictLog).includes("initialize"), methods(strictLog).join(" "));
+    assert.ok(!(await s.tools()).has("strict__echo"));
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+  try {
+    const good = path.join(dir, "good.yaml"), bad = path.join(dir, "bad.yaml");
+    fs.writeFileSync(good, toYaml({ servers: { a: { command: NODE, args: ["x.mjs"], protocol: "legacy" } } }));
+    fs.writeFileSync(bad, toYaml({ servers: { a: { command: NODE, args: ["x.mjs"], protocol: "newest" } } }));
+    const g = await runGateway(["check", "-c", good, "--system-policy", ""], { dir });
+    assert.doesNotMatch(g.stderr + g.stdout, /protocol/, g.stderr + g.stdout);
+    const b = await runGateway(["check", "-c", bad, "--system-policy", ""], { dir });
+    assert.equal(b.code, 1, b.stderr);
+    assert.match(b.stdout + b.stderr, /bad\.yaml:\d+:\d+: servers\.a\.protocol: expected auto, modern or legacy/);
+  } finally {
+    rmTmp(dir);
+  }
+});
+
+test("resources/subscribe to a modern server: its listen request carries the URI; the update reaches the client", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("modern-subs");
+  const log = outFile(dir, "modern.jsonl");
+  const s = await openSession({ dir, servers: { modern: modern(log) } });
+  try {
+    const res = await s.client.listResources();
+    const uri = res.resources.map((x) => x.uri).find((u) => u.includes("hello"));
+    await s.client.subscribeResource({ uri });
+    await waitUntil(() => readJsonLines(log).some((m) => m.method === "subscriptions/listen" &&
+      (m.params.notifications.resourceSubscriptions || []).includes("mem://hello")), T(20000), "a listen with the URI");
+    const from = s.gw.messages.length;
+    assert.equal(await s.callText("modern__touch"), "touched");
+    const upd = await s.gw.waitFor((m) => m.method === "notifications/resources/updated", T(20000), "resources/updated", from);
+    assert.equal(upd.params.uri, uri);
+    assert.ok(!methods(log).includes("resources/subscribe"), "2026-07-28 has no resources/subscribe");
+    // Unsubscribing re-issues the listen without it, and cancels the old one.
+    await s.client.unsubscribeResource({ uri });
+    await waitUntil(() => {
+      const l = readJsonLines(log).filter((m) => m.method === "subscriptions/listen");
+      return l.length >= 3 && !(l.at(-1).params.notifications.resourceSubscriptions || []).length;
+    }, T(20000), "a listen without the URI");
+    assert.ok(readJsonLines(log).some((m) => m.method === "notifications/cancelled"));
+    await s.shutdown();
+  } finally {
+    s.destroy();
     rmTmp(dir);
   }
 });
