@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { FIXTURES, NODE, T, makeTmp, openSession, rmTmp, waitUntil } from "./lib/harness.mjs";
+import { FIXTURES, NODE, T, makeTmp, openSession, rmTmp, runGateway, toYaml, waitUntil } from "./lib/harness.mjs";
 import { startServer, stopAll } from "./lib/remote.mjs";
 
 const MODERN = path.join(FIXTURES, "http/modern.mjs");
@@ -153,5 +153,25 @@ test("a 2026-07-28 server's subscriptions/listen stream outlives a silence longe
   } finally {
     s?.destroy();
     await srv.stop();
+  }
+});
+
+test("mcpgw doctor: the generation and transport found for a 2026-07-28, a 2025 Streamable HTTP and an HTTP+SSE server", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("httpmodern-doctor");
+  const m = await startModern(["--name", "m"]);
+  const legacy = await startServer(["--name", "new"]);
+  const sse = await startServer(["--transport", "sse", "--name", "old"]);
+  try {
+    const config = path.join(dir, "config.yaml");
+    fs.writeFileSync(config, toYaml({ servers: { m: { url: m.url }, new: { url: legacy.url }, old: { url: sse.url } } }));
+    const r = await runGateway(["doctor", "-c", config, "--system-policy", "", "--no-service"], { dir, timeout: T(40000) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /m:\n(?:.*\n)*?  transport:  streamable-http\n  protocol:   2026-07-28\n  era:        modern \(server\/discover, no initialize\)/);
+    assert.match(r.stdout, /new:\n(?:.*\n)*?  transport:  streamable-http\n  protocol:   2025-11-25\n  era:        legacy \(initialize\)/);
+    assert.match(r.stdout, /old:\n(?:.*\n)*?  transport:  sse\n  protocol:   [0-9-]+\n  era:        legacy \(initialize\)/);
+  } finally {
+    await m.stop();
+    await stopAll([legacy, sse]);
+    rmTmp(dir);
   }
 });
