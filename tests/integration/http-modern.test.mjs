@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { FIXTURES, NODE, T, makeTmp, openSession, rmTmp, runGateway, toYaml, waitUntil } from "./lib/harness.mjs";
+import { FIXTURES, NODE, T, makeTmp, openSession, outFile, rmTmp, runGateway, toYaml, waitUntil } from "./lib/harness.mjs";
 import { startServer, stopAll } from "./lib/remote.mjs";
 
 const MODERN = path.join(FIXTURES, "http/modern.mjs");
@@ -113,7 +113,7 @@ test("transport: auto still finds a legacy Streamable HTTP server and an HTTP+SS
 
 test("a 2026-07-28 server remembered as legacy (a stale state file): its refusal of initialize is passed on, and server/discover finds it", { timeout: T(60000) }, async () => {
   const dir = makeTmp("httpmodern-stale");
-  const rec = path.join(dir, "rec.jsonl");
+  const rec = outFile(dir, "rec.jsonl");
   const srv = await startModern(["--record", rec, "--name", "m"]);
   let s;
   try {
