@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
+import http from "node:http";
 import path from "node:path";
 import { FIXTURES, NODE, T, makeTmp, openSession, outFile, rmTmp, runGateway, toYaml, waitUntil } from "./lib/harness.mjs";
 import { startServer, stopAll } from "./lib/remote.mjs";
@@ -173,5 +174,69 @@ test("mcpgw doctor: the generation and transport found for a 2026-07-28, a 2025 
     await m.stop();
     await stopAll([legacy, sse]);
     rmTmp(dir);
+  }
+});
+
+/** A server that answers server/discover like a 2026-07-28 server but is a 2025 one with sessions:
+ * without initialize it refuses every request with HTTP 400 "Server not initialized" (the SDK 1.x
+ * wording). Resolves {url, posts, close}. */
+function fakeModern() {
+  const posts = [];
+  const sessions = new Set();
+  const srv = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      if (req.method !== "POST") {
+        res.writeHead(405).end();
+        return;
+      }
+      const m = JSON.parse(body);
+      posts.push({ method: m.method, session: req.headers["mcp-session-id"] });
+      const reply = (status, obj, headers = {}) => res.writeHead(status, { "Content-Type": "application/json", ...headers }).end(JSON.stringify(obj));
+      if (m.method === "server/discover")
+        return reply(200, { jsonrpc: "2.0", id: m.id, result: { supportedVersions: ["2026-07-28"], capabilities: { tools: {} }, _meta: { "io.modelcontextprotocol/serverInfo": { name: "fake", version: "1" } } } });
+      if (m.method === "initialize") {
+        const sid = `s${sessions.size + 1}`;
+        sessions.add(sid);
+        return reply(200, { jsonrpc: "2.0", id: m.id, result: { protocolVersion: "2025-11-25", capabilities: { tools: {} }, serverInfo: { name: "fake", version: "1" } } }, { "Mcp-Session-Id": sid });
+      }
+      if (!sessions.has(req.headers["mcp-session-id"]))
+        return reply(400, { jsonrpc: "2.0", id: null, error: { code: -32000, message: "Bad Request: Server not initialized" } });
+      if (m.id === undefined) return res.writeHead(202).end();
+      if (m.method === "tools/list")
+        return reply(200, { jsonrpc: "2.0", id: m.id, result: { tools: [{ name: "echo", inputSchema: { type: "object", properties: { text: { type: "string" } } } }] } });
+      if (m.method === "tools/call") return reply(200, { jsonrpc: "2.0", id: m.id, result: { content: [{ type: "text", text: `fake: ${m.params.arguments.text}` }] } });
+      return reply(200, { jsonrpc: "2.0", id: m.id, error: { code: -32601, message: "Method not found" } });
+    });
+  });
+  return new Promise((resolve) => srv.listen(0, "127.0.0.1", () => resolve({
+    url: `http://127.0.0.1:${srv.address().port}/mcp`,
+    posts,
+    close: () => new Promise((r) => {
+      srv.closeAllConnections();
+      srv.close(r);
+    }),
+  })));
+}
+
+test("an HTTP server that claims 2026-07-28 and then refuses requests as an uninitialised 2025 server: its error reaches the upstream, which restarts it with initialize", { timeout: T(60000) }, async () => {
+  const srv = await fakeModern();
+  const lifetime = setTimeout(() => srv.close(), T(55000));
+  let s;
+  try {
+    s = await openSession({ tag: "httpmodern-fake", servers: { f: { url: srv.url } }, gateway: { log_level: "debug", startup_wait: "15s" } });
+    await waitUntil(async () => (await s.tools()).has("f__echo"), T(20000), "the tools after the restart");
+    assert.equal(await s.callText("f__echo", { text: "x" }), "fake: x");
+    assert.match(s.gw.stderr, /claimed 2026-07-28 \(server\/discover\) but refused (tools\/list|subscriptions\/listen) as an uninitialised legacy server/);
+    await s.shutdown();
+    const methods = srv.posts.map((p) => p.method);
+    assert.equal(methods[0], "server/discover");
+    const init = methods.indexOf("initialize");
+    assert.ok(init > 1, `a request refused before the initialize: ${methods.join(",")}`);
+  } finally {
+    clearTimeout(lifetime);
+    s?.destroy();
+    await srv.close();
   }
 });
