@@ -240,3 +240,67 @@ test("an HTTP server that claims 2026-07-28 and then refuses requests as an unin
     await srv.close();
   }
 });
+
+/** A hand-written 2026-07-28 server: server/discover, tools/list answering `tools`, tools/call
+ * answering with the Mcp-Param-* headers it got. Resolves {url, calls, close}. */
+function rawModern(tools) {
+  const calls = [];
+  const srv = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      if (req.method !== "POST") return res.writeHead(405).end();
+      const m = JSON.parse(body);
+      const reply = (obj) => res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: m.id, ...obj }));
+      if (m.method === "server/discover") return reply({ result: { supportedVersions: ["2026-07-28"], capabilities: { tools: {} } } });
+      if (m.method === "tools/list") return reply({ result: { tools } });
+      if (m.method === "tools/call") {
+        const params = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith("mcp-param-")));
+        calls.push({ name: m.params.name, mcpName: req.headers["mcp-name"], params });
+        return reply({ result: { content: [{ type: "text", text: JSON.stringify(params) }] } });
+      }
+      return reply({ error: { code: -32601, message: "Method not found" } });
+    });
+  });
+  return new Promise((resolve) => srv.listen(0, "127.0.0.1", () => resolve({
+    url: `http://127.0.0.1:${srv.address().port}/mcp`,
+    calls,
+    close: () => new Promise((r) => {
+      srv.closeAllConnections();
+      srv.close(r);
+    }),
+  })));
+}
+
+test("x-mcp-header: tools whose annotations break the rules are dropped (with a warning), the others get their Mcp-Param-* headers, nested and encoded", { timeout: T(60000) }, async () => {
+  const str = (h) => ({ type: "string", "x-mcp-header": h });
+  const srv = await rawModern([
+    { name: "good", inputSchema: { type: "object", properties: { region: str("Region"), n: { type: "integer", "x-mcp-header": "N" }, flag: { type: "boolean", "x-mcp-header": "Flag" }, deep: { type: "object", properties: { zone: str("Zone") } }, q: { type: "string" } } } },
+    { name: "number_header", inputSchema: { type: "object", properties: { score: { type: "number", "x-mcp-header": "Score" } } } },
+    { name: "duplicate", inputSchema: { type: "object", properties: { a: str("Region"), b: str("region") } } },
+    { name: "bad_name", inputSchema: { type: "object", properties: { a: str("My Region") } } },
+    { name: "under_items", inputSchema: { type: "object", properties: { a: { type: "array", items: str("Item") } } } },
+    { name: "plain", inputSchema: { type: "object", properties: {} } },
+  ]);
+  const lifetime = setTimeout(() => srv.close(), T(55000));
+  let s;
+  try {
+    s = await openSession({ tag: "httpmodern-xhdr", servers: { x: { url: srv.url } }, gateway: { startup_wait: "10s" } });
+    const tools = await s.tools();
+    assert.deepEqual([...tools.keys()].sort(), ["x__good", "x__plain"]);
+    for (const t of ["number_header", "duplicate", "bad_name", "under_items"]) assert.match(s.gw.stderr, new RegExp(`warn: \\[x\\] tool '${t}' dropped: its x-mcp-header annotations are invalid`));
+    await s.call("x__good", { region: "eu west", n: 42, flag: false, deep: { zone: "Zürich" }, q: "not mirrored" });
+    await s.call("x__good", { region: null, n: 7 });
+    await s.call("x__plain", {});
+    await s.shutdown();
+    assert.deepEqual(srv.calls, [
+      { name: "good", mcpName: "good", params: { "mcp-param-region": "eu west", "mcp-param-n": "42", "mcp-param-flag": "false", "mcp-param-zone": "=?base64?WsO8cmljaA==?=" } },
+      { name: "good", mcpName: "good", params: { "mcp-param-n": "7" } },
+      { name: "plain", mcpName: "plain", params: {} },
+    ]);
+  } finally {
+    clearTimeout(lifetime);
+    s?.destroy();
+    await srv.close();
+  }
+});
