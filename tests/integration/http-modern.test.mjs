@@ -124,7 +124,7 @@ test("a 2026-07-28 server remembered as legacy (a stale state file): its refusal
     fs.writeFileSync(path.join(dir, "state/mcpgw/eras.json"), JSON.stringify({ version: 1, servers: { m: { identity, era: "legacy" } } }));
     s = await openSession({ dir, servers: { m: { url: srv.url } }, gateway: { log_level: "debug", startup_wait: "10s" } });
     assert.equal(await s.callText("m__echo", { text: "again" }), "m: again");
-    assert.match(s.gw.stderr, /remembered as legacy: initialize without a probe/);
+    assert.match(s.gw.stderr, /(remembered|known) as legacy: initialize without a probe/);
     assert.match(s.gw.stderr, /initialize refused by a server that speaks 2026-07-28/);
     assert.doesNotMatch(s.gw.stderr, /trying the legacy HTTP\+SSE transport/);
     await s.shutdown();
