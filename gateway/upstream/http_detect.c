@@ -55,11 +55,12 @@ http_detect_fallback(struct stream *s, struct out_msg *m, const char *why)
 {
 	struct remote *t = s->t;
 
-	/* A 2026-07-28 server refusing the handshake (-32022 naming its versions, or -32020 for the
-	 * missing headers): not a legacy HTTP+SSE server. The upstream gets the error (it asks
-	 * server/discover when the versions include its modern one), and the transport is as new. */
+	/* A 2026-07-28 server refusing the handshake (-32022 naming its versions, or -32020/-32021
+	 * for the headers or _meta a 2025 request lacks): not a legacy HTTP+SSE server. The upstream
+	 * gets the error (it asks server/discover when -32022 names its modern version), and the
+	 * transport is as new. */
 	if (m->id && http_modern_error_code(http_modern_body_error(s->buf, s->len)) &&
-	    http_modern_error_reply(t, s->buf, s->len, m->id) == 0) {
+	    http_modern_initialize_refused(t, s->buf, s->len, m->id) == 0) {
 		log_debug(t->name, "initialize POST got %s from a %s server", why, HTTP_MODERN_VERSION);
 		s->msg = NULL;
 		transport_http_out_free(m);

@@ -367,6 +367,32 @@ http_modern_error_reply(struct remote *t, const char *buf, size_t len, const cha
 	return 0;
 }
 
+int
+http_modern_initialize_refused(struct remote *t, const char *buf, size_t len, const char *idtext)
+{
+	long code = http_modern_body_error(buf, len);
+	json_t *j, *id, *r;
+	char msg[300], *out;
+
+	if (code == -32022 || !http_modern_error_code(code))
+		return http_modern_error_reply(t, buf, len, idtext);
+	j = json_loadb(buf, len, 0, NULL);
+	snprintf(msg, sizeof msg, "initialize refused by a %s server (%ld: %.200s)", HTTP_MODERN_VERSION, code,
+	    json_string_value(json_object_get(json_object_get(j, "error"), "message")) ?: "no message");
+	json_decref(j);
+	if ((id = json_loads(idtext, JSON_DECODE_ANY, NULL)) == NULL)
+		return -1;
+	r = json_pack("{s:s,s:o,s:{s:i,s:s,s:{s:[s]}}}", "jsonrpc", "2.0", "id", id, "error", "code", -32022,
+	    "message", msg, "data", "supported", HTTP_MODERN_VERSION);
+	if (r == NULL || (out = json_dumps(r, JSON_COMPACT)) == NULL) {
+		json_decref(r);
+		return -1;
+	}
+	json_decref(r);
+	transport_http_inq_push(t, out, strlen(out));
+	return 0;
+}
+
 void
 http_modern_free(struct remote *t)
 {

@@ -42,6 +42,12 @@ int http_modern_tools_result(struct remote *, json_t *result);
 /* A modern server's JSON-RPC error body (an error status) as the answer to the request idtext
  * (its id put in: a server may send null). 0, or -1 when the body is not one. */
 int http_modern_error_reply(struct remote *, const char *buf, size_t len, const char *idtext);
+/* A modern error body refusing the first initialize, as its answer. -32020 and -32021 (the
+ * headers or _meta a 2025 request lacks) are passed on as -32022 naming 2026-07-28, the one
+ * modern revision, since only a server of it sends them: the upstream then asks server/discover
+ * instead of failing the start (the probe may have timed out, while a person signed in).
+ * 0, or -1 when the body is not one. */
+int http_modern_initialize_refused(struct remote *, const char *buf, size_t len, const char *idtext);
 void http_modern_free(struct remote *);
 
 #endif

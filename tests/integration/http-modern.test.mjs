@@ -243,7 +243,7 @@ test("an HTTP server that claims 2026-07-28 and then refuses requests as an unin
 
 /** A hand-written 2026-07-28 server: server/discover, tools/list answering `tools`, tools/call
  * answering with the Mcp-Param-* headers it got. Resolves {url, calls, close}. */
-function rawModern(tools) {
+function rawModern(tools, { strict = false } = {}) {
   const calls = [];
   const srv = http.createServer((req, res) => {
     let body = "";
@@ -252,6 +252,9 @@ function rawModern(tools) {
       if (req.method !== "POST") return res.writeHead(405).end();
       const m = JSON.parse(body);
       const reply = (obj) => res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: m.id, ...obj }));
+      // strict: a 2025 request is refused for its missing header, as the suite's stateless mocks do
+      if (strict && req.headers["mcp-protocol-version"] !== "2026-07-28")
+        return res.writeHead(400, { "Content-Type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: m.id ?? null, error: { code: -32020, message: "Missing MCP-Protocol-Version header" } }));
       if (m.method === "server/discover") return reply({ result: { supportedVersions: ["2026-07-28"], capabilities: { tools: {} } } });
       if (m.method === "tools/list") return reply({ result: { tools } });
       if (m.method === "tools/call") {
@@ -302,5 +305,31 @@ test("x-mcp-header: tools whose annotations break the rules are dropped (with a 
     clearTimeout(lifetime);
     s?.destroy();
     await srv.close();
+  }
+});
+
+test("a 2026-07-28 server that refuses a 2025 initialize with -32020 (not -32022), reached with initialize first: server/discover follows, no start failure", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("httpmodern-strict");
+  const srv = await rawModern([{ name: "plain", inputSchema: { type: "object", properties: {} } }], { strict: true });
+  const lifetime = setTimeout(() => srv.close(), T(55000));
+  let s;
+  try {
+    // initialize first, as after a probe that timed out (a sign-in slower than the probe's bound)
+    // or a stale memory: here the memory
+    const identity = "http:" + crypto.createHash("sha256").update(srv.url).digest("hex").slice(0, 32);
+    fs.mkdirSync(path.join(dir, "state/mcpgw"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "state/mcpgw/eras.json"), JSON.stringify({ version: 1, servers: { x: { identity, era: "legacy" } } }));
+    s = await openSession({ dir, servers: { x: { url: srv.url } }, gateway: { log_level: "debug", startup_wait: "10s" } });
+    assert.ok((await s.tools()).has("x__plain"));
+    await s.call("x__plain", {});
+    assert.match(s.gw.stderr, /initialize refused by a server that speaks 2026-07-28: asking server\/discover/);
+    assert.doesNotMatch(s.gw.stderr, /initialize failed|restarting in/);
+    await s.shutdown();
+    assert.equal(srv.calls.length, 1);
+  } finally {
+    clearTimeout(lifetime);
+    s?.destroy();
+    await srv.close();
+    rmTmp(dir);
   }
 });
