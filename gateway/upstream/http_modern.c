@@ -313,6 +313,7 @@ http_modern_tools_result(struct remote *t, json_t *result)
 
 	if (!json_is_array(tools))
 		return 0;
+	t->xhdr_refetch = 0;
 	if (t->xhdr == NULL && (t->xhdr = json_object()) == NULL)
 		return 0;
 	for (i = 0; i < json_array_size(tools);) {
@@ -391,6 +392,21 @@ http_modern_initialize_refused(struct remote *t, const char *buf, size_t len, co
 	json_decref(r);
 	transport_http_inq_push(t, out, strlen(out));
 	return 0;
+}
+
+void
+http_modern_header_mismatch(struct remote *t, const struct out_msg *m, long code)
+{
+	static const char note[] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}";
+	char *buf;
+
+	if (code != -32020 || !t->modern || m->method == NULL || strcmp(m->method, "tools/call") != 0 ||
+	    t->xhdr_refetch || (buf = strdup(note)) == NULL)
+		return;
+	log_info(t->name, "tools/call of '%.100s' refused for its headers (-32020): fetching the tools "
+	    "again", m->mname ? m->mname : "?");
+	t->xhdr_refetch = 1;
+	transport_http_inq_push(t, buf, sizeof note - 1);
 }
 
 void

@@ -48,6 +48,10 @@ int http_modern_error_reply(struct remote *, const char *buf, size_t len, const 
  * instead of failing the start (the probe may have timed out, while a person signed in).
  * 0, or -1 when the body is not one. */
 int http_modern_initialize_refused(struct remote *, const char *buf, size_t len, const char *idtext);
+/* A tools/call of a modern server got -32020 (HeaderMismatch): its tools' annotations may have
+ * changed. The upstream is told the tools changed (a list_changed of our own, one at a time), so
+ * the list, and with it the headers of the next calls, is fetched again. The call keeps its error. */
+void http_modern_header_mismatch(struct remote *, const struct out_msg *, long code);
 void http_modern_free(struct remote *);
 
 #endif

@@ -101,6 +101,8 @@ http_post_done(struct stream *s, enum http_result res, const char *err)
 		}
 		if (is_initialized)
 			t->initialized = 1;
+		if (s->got_response && s->resp_error)
+			http_modern_header_mismatch(t, m, s->resp_error);
 		if (t->state == REMOTE_OPEN)
 			http_streamable_open_get(t, 0);
 		if (m->id && !s->got_response && !t->legacy) {
@@ -188,6 +190,7 @@ http_post_done(struct stream *s, enum http_result res, const char *err)
 		return;
 	/* 2026-07-28: a JSON-RPC error with an error status (400 -32602, 404 -32601, ...) is the answer */
 	if (t->modern && m->id && !m->internal && http_modern_error_reply(t, s->buf, s->len, m->id) == 0) {
+		http_modern_header_mismatch(t, m, http_modern_body_error(s->buf, s->len));
 		s->msg = NULL;
 		transport_http_out_free(m);
 		transport_http_flush(t);

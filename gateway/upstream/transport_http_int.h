@@ -139,6 +139,7 @@ struct remote {
 	int legacy;			/* speaking HTTP+SSE (configured, or auto's fallback; http_detect.c) */
 	int modern;			/* speaking the 2026-07-28 form: no session, no GET (http_modern.c) */
 	json_t *xhdr;			/* modern: tool name -> its x-mcp-header annotations */
+	int xhdr_refetch;		/* a tools/list was asked for after a -32020 (one at a time) */
 	int initialized;		/* the upstream's notifications/initialized went through */
 	unsigned epoch;			/* scan marker for streams waiting for credentials */
 	char *url;			/* the server URL (moved by a same-origin redirect) */

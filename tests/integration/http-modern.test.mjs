@@ -11,7 +11,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { FIXTURES, NODE, T, makeTmp, openSession, outFile, rmTmp, runGateway, toYaml, waitUntil } from "./lib/harness.mjs";
+import { FIXTURES, NODE, T, makeTmp, openSession, outFile, rejectsCode, rmTmp, runGateway, toYaml, waitUntil } from "./lib/harness.mjs";
 import { startServer, stopAll } from "./lib/remote.mjs";
 
 const MODERN = path.join(FIXTURES, "http/modern.mjs");
@@ -243,8 +243,9 @@ test("an HTTP server that claims 2026-07-28 and then refuses requests as an unin
 
 /** A hand-written 2026-07-28 server: server/discover, tools/list answering `tools`, tools/call
  * answering with the Mcp-Param-* headers it got. Resolves {url, calls, close}. */
-function rawModern(tools, { strict = false } = {}) {
+function rawModern(tools, { strict = false, requireHeaders = false } = {}) {
   const calls = [];
+  let lists = 0;
   const srv = http.createServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
@@ -256,9 +257,18 @@ function rawModern(tools, { strict = false } = {}) {
       if (strict && req.headers["mcp-protocol-version"] !== "2026-07-28")
         return res.writeHead(400, { "Content-Type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: m.id ?? null, error: { code: -32020, message: "Missing MCP-Protocol-Version header" } }));
       if (m.method === "server/discover") return reply({ result: { supportedVersions: ["2026-07-28"], capabilities: { tools: {} } } });
-      if (m.method === "tools/list") return reply({ result: { tools } });
+      if (m.method === "tools/list") {
+        lists++;
+        return reply({ result: { tools } });
+      }
       if (m.method === "tools/call") {
         const params = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith("mcp-param-")));
+        // requireHeaders: every annotated argument of the tool as it is defined now must be mirrored
+        const props = tools.find((t) => t.name === m.params.name)?.inputSchema?.properties ?? {};
+        const missing = Object.entries(props).filter(([k, v]) => v["x-mcp-header"] && m.params.arguments?.[k] != null &&
+          params[`mcp-param-${v["x-mcp-header"].toLowerCase()}`] === undefined);
+        if (requireHeaders && missing.length)
+          return res.writeHead(400, { "Content-Type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: m.id, error: { code: -32020, message: `Header mismatch: Mcp-Param-${missing[0][1]["x-mcp-header"]} missing` } }));
         calls.push({ name: m.params.name, mcpName: req.headers["mcp-name"], params });
         return reply({ result: { content: [{ type: "text", text: JSON.stringify(params) }] } });
       }
@@ -268,6 +278,7 @@ function rawModern(tools, { strict = false } = {}) {
   return new Promise((resolve) => srv.listen(0, "127.0.0.1", () => resolve({
     url: `http://127.0.0.1:${srv.address().port}/mcp`,
     calls,
+    lists: () => lists,
     close: () => new Promise((r) => {
       srv.closeAllConnections();
       srv.close(r);
@@ -331,5 +342,35 @@ test("a 2026-07-28 server that refuses a 2025 initialize with -32020 (not -32022
     s?.destroy();
     await srv.close();
     rmTmp(dir);
+  }
+});
+
+test("a call refused with -32020 (the server's annotations changed unannounced): the tools are fetched again, and the next call carries the new header", { timeout: T(60000) }, async () => {
+  const tools = [{ name: "t", inputSchema: { type: "object", properties: { region: { type: "string" } } } }];
+  const srv = await rawModern(tools, { requireHeaders: true });
+  const lifetime = setTimeout(() => srv.close(), T(55000));
+  let s;
+  try {
+    s = await openSession({ tag: "httpmodern-mismatch", servers: { x: { url: srv.url } }, gateway: { startup_wait: "10s" } });
+    await s.call("x__t", { region: "eu" });
+    const before = srv.lists();
+    tools[0].inputSchema.properties.region["x-mcp-header"] = "Region";	// no list_changed
+    await rejectsCode(s.call("x__t", { region: "eu" }), -32020, /Mcp-Param-Region missing/);
+    await waitUntil(() => srv.lists() > before, T(10000), "tools/list again");
+    await waitUntil(async () => {
+      try {
+        await s.call("x__t", { region: "eu" });
+        return true;
+      } catch {
+        return false;
+      }
+    }, T(10000), "a call with the new header");
+    assert.deepEqual(srv.calls.map((c) => c.params), [{}, { "mcp-param-region": "eu" }]);
+    assert.match(s.gw.stderr, /\[x\] tools\/call of 't' refused for its headers \(-32020\): fetching the tools again/);
+    await s.shutdown();
+  } finally {
+    clearTimeout(lifetime);
+    s?.destroy();
+    await srv.close();
   }
 });
