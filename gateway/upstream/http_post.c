@@ -10,6 +10,7 @@
 #include "transport_http_int.h"
 #include "http_credentials.h"
 #include "http_detect.h"
+#include "http_modern.h"
 #include "http_post.h"
 #include "http_recovery.h"
 #include "http_stream.h"
@@ -21,8 +22,9 @@ http_post_done(struct stream *s, enum http_result res, const char *err)
 	struct remote *t = s->t;
 	struct out_msg *m = s->msg;
 	char why[400];
+	/* the first initialize, or transport: auto's probe before it (http_detect.c) */
 	int first_init = t->state == REMOTE_PROBING && !s->reinit && m->method &&
-	    strcmp(m->method, "initialize") == 0;
+	    (strcmp(m->method, "initialize") == 0 || m->probe);
 	int is_initialized = m->method && strcmp(m->method, "notifications/initialized") == 0;
 	int r;
 
@@ -69,6 +71,12 @@ http_post_done(struct stream *s, enum http_result res, const char *err)
 	}
 	if (s->status >= 200 && s->status < 300) {
 		t->rec_tries = t->state == REMOTE_RECOVERING ? t->rec_tries : 0;
+		if (first_init && m->probe) {
+			s->msg = NULL;
+			http_detect_probe_answered(s, m);
+			transport_http_flush(t);
+			return;
+		}
 		if (first_init) {
 			http_detect_set_kind(t, KIND_STREAMABLE, NULL);
 			transport_http_set_state(t, REMOTE_OPEN);
@@ -93,6 +101,8 @@ http_post_done(struct stream *s, enum http_result res, const char *err)
 		}
 		if (is_initialized)
 			t->initialized = 1;
+		if (s->got_response && s->resp_error)
+			http_modern_header_mismatch(t, m, s->resp_error);
 		if (t->state == REMOTE_OPEN)
 			http_streamable_open_get(t, 0);
 		if (m->id && !s->got_response && !t->legacy) {
@@ -171,8 +181,21 @@ http_post_done(struct stream *s, enum http_result res, const char *err)
 		http_credentials_refused(s, m, why, first_init);
 		return;
 	}
+	if (first_init && m->probe) {
+		s->msg = NULL;
+		http_detect_probe_refused(s, m, why);
+		return;
+	}
 	if (first_init && http_detect_fallback(s, m, why))
 		return;
+	/* 2026-07-28: a JSON-RPC error with an error status (400 -32602, 404 -32601, ...) is the answer */
+	if (t->modern && m->id && !m->internal && http_modern_error_reply(t, s->buf, s->len, m->id) == 0) {
+		http_modern_header_mismatch(t, m, http_modern_body_error(s->buf, s->len));
+		s->msg = NULL;
+		transport_http_out_free(m);
+		transport_http_flush(t);
+		return;
+	}
 	{
 		char w[450];
 		snprintf(w, sizeof w, "server '%s' answered %s", t->name, why);

@@ -12,6 +12,7 @@
 #include "sse.h"
 #include "transport_http_int.h"
 #include "http_credentials.h"
+#include "http_modern.h"
 #include "http_post.h"
 #include "http_sse.h"
 #include "http_stream.h"
@@ -123,11 +124,13 @@ http_stream_header(struct curl_slist *l, const char *name, const char *value)
 
 static const char *const http_stream_owned[] = { "host", "content-type", "content-length", "accept",
 	"mcp-session-id", "mcp-protocol-version", "last-event-id", "transfer-encoding", "connection",
-	"expect", NULL };
+	"expect", "mcp-method", "mcp-name", NULL };
 
 int
 http_stream_owned_header(const char *name)
 {
+	if (strncasecmp(name, "mcp-param-", 10) == 0)
+		return 1;
 	for (int i = 0; http_stream_owned[i]; i++)
 		if (strcasecmp(name, http_stream_owned[i]) == 0)
 			return 1;
@@ -166,7 +169,9 @@ http_stream_headers(struct stream *s, struct curl_slist **out, char *err, size_t
 	}
 	if (t->legacy && s->kind == ST_POST)
 		s->session_sent = 1;	/* the session is in the endpoint's URL */
-	if (!t->legacy && !initialize) {
+	if (s->kind == ST_POST && s->msg && (t->modern || s->msg->probe))
+		l = http_modern_headers(t, s->msg, l);	/* 2026-07-28: no session, metadata headers */
+	else if (!t->legacy && !initialize) {
 		if (t->session) {
 			l = http_stream_header(l, "Mcp-Session-Id", t->session);
 			s->session_sent = 1;
@@ -257,6 +262,10 @@ http_stream_start(struct stream *s)
 			o.url = t->endpoint;
 		o.idle_timeout_ms = (s->msg->method && strcmp(s->msg->method, "initialize") == 0 ?
 		    cfg->startup_timeout_ms : cfg->timeout_ms) + REMOTE_IDLE_EXTRA_MS;
+		/* 2026-07-28: the upstream's subscriptions/listen stays open while the server has
+		 * nothing to say (like the 2025 GET stream, which has no idle bound either) */
+		if (t->modern && s->msg->method && strcmp(s->msg->method, "subscriptions/listen") == 0)
+			o.idle_timeout_ms = 0;
 		break;
 	case ST_GET:
 	case ST_RESUME:

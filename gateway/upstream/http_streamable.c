@@ -39,7 +39,8 @@ http_streamable_open_get(struct remote *t, long delay_ms)
 {
 	struct stream *s;
 
-	if (t->legacy || !t->initialized || t->get_state == GET_OFF || t->get || t->state != REMOTE_OPEN)
+	if (t->legacy || t->modern || !t->initialized || t->get_state == GET_OFF || t->get ||
+	    t->state != REMOTE_OPEN)
 		return;
 	if ((s = http_stream_new(t, ST_GET, NULL)) == NULL)
 		return;
@@ -61,7 +62,7 @@ http_streamable_resume(struct stream *s)
 	long retry = s->sse && sse_retry_ms(s->sse) >= 0 ? sse_retry_ms(s->sse) : REMOTE_RETRY_MS;
 	struct stream *r;
 
-	if (t->legacy || last == NULL || *last == '\0' || s->msg == NULL ||
+	if (t->legacy || t->modern || last == NULL || *last == '\0' || s->msg == NULL ||
 	    s->resumes >= REMOTE_MAX_RESUMES)
 		return 0;
 	if ((r = http_stream_new(t, ST_RESUME, s->msg)) == NULL)

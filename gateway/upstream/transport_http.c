@@ -19,6 +19,7 @@
 #include "transport_http_int.h"
 #include "http_credentials.h"
 #include "http_detect.h"
+#include "http_modern.h"
 #include "http_recovery.h"
 #include "http_sse.h"
 #include "http_stream.h"
@@ -94,7 +95,29 @@ transport_http_out_free(struct out_msg *m)
 	free(m->buf);
 	free(m->id);
 	free(m->method);
+	free(m->meta_version);
+	free(m->mname);
 	free(m);
+}
+
+/* What the 2026-07-28 headers mirror from the body: the _meta version and Mcp-Name's source. */
+static int
+transport_http_out_meta(struct out_msg *m, json_t *j)
+{
+	json_t *params = json_object_get(j, "params");
+	const char *v = json_string_value(json_object_get(json_object_get(params, "_meta"),
+	    "io.modelcontextprotocol/protocolVersion"));
+	const char *name = NULL;
+
+	if (strcmp(m->method, "tools/call") == 0 || strcmp(m->method, "prompts/get") == 0)
+		name = json_string_value(json_object_get(params, "name"));
+	else if (strcmp(m->method, "resources/read") == 0)
+		name = json_string_value(json_object_get(params, "uri"));
+	if (v && transport_http_visible_ascii(v, 64) && (m->meta_version = strdup(v)) == NULL)
+		return -1;
+	if (name && (m->mname = strdup(name)) == NULL)
+		return -1;
+	return 0;
 }
 
 struct out_msg *
@@ -122,6 +145,8 @@ transport_http_out_new(const char *buf, size_t len)
 		if (method && (id = json_object_get(j, "id")) != NULL && !json_is_null(id) &&
 		    (m->id = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
 			nomem = 1;
+		if (method && transport_http_out_meta(m, j) < 0)
+			nomem = 1;
 		json_decref(j);
 		if (nomem) {	/* not sent, rather than sent as something else */
 			transport_http_out_free(m);
@@ -135,8 +160,10 @@ struct out_msg *
 transport_http_out_copy(const struct out_msg *o)
 {
 	struct out_msg *m = transport_http_out_new(o->buf, o->len);
-	if (m)
+	if (m) {
 		m->internal = 1;
+		m->probe = o->probe;
+	}
 	return m;
 }
 
@@ -242,8 +269,16 @@ transport_http_incoming_one(struct remote *t, struct stream *s, json_t *m, const
 	    (json_object_get(m, "result") || json_object_get(m, "error"))) {
 		char *idtext = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
 		if (idtext) {
-			if (s && s->msg && s->msg->id && strcmp(idtext, s->msg->id) == 0)
+			if (s && s->msg && s->msg->id && strcmp(idtext, s->msg->id) == 0) {
+				json_t *code = json_object_get(json_object_get(m, "error"), "code");
 				s->got_response = 1;
+				s->resp_error = json_object_get(m, "result") ? 0 :
+				    json_is_integer(code) ? (long)json_integer_value(code) : JSONRPC_INTERNAL_ERROR;
+				/* a modern server's tools: invalid annotations dropped, the others kept */
+				if (t->modern && s->msg->method && strcmp(s->msg->method, "tools/list") == 0 &&
+				    http_modern_tools_result(t, json_object_get(m, "result")))
+					raw = NULL;
+			}
 			if (t->inflight)
 				hmap_del(t->inflight, idtext);
 			if (t->swallow_id && strcmp(idtext, t->swallow_id) == 0) {
@@ -371,6 +406,7 @@ transport_http_destroy(struct remote *t)
 		free(m);
 	}
 	http_credentials_free(t);
+	http_modern_free(t);
 	http_unref(t->http);
 	event_free(t->ev_work);
 	event_free(t->ev_retry);
@@ -473,7 +509,21 @@ transport_http_send(struct transport *tr, const char *buf, size_t len)
 		free(idtext);
 		json_decref(j);
 	}
+	/* 2026-07-28: no client notification goes over HTTP (closing the stream above was the
+	 * cancellation), and the client sends no responses (the server asks nothing but in results) */
+	if (t->modern && m->id == NULL) {
+		log_debug(t->name, "%s not sent: the 2026-07-28 transport has none", m->method ? m->method :
+		    "a response");
+		transport_http_out_free(m);
+		return 0;
+	}
+	/* transport: auto's probe (http_detect.c): the first server/discover is a modern POST */
+	if (m->method && strcmp(m->method, "server/discover") == 0 && m->id && t->state == REMOTE_IDLE) {
+		http_detect_probe(t, m);
+		return 0;
+	}
 	if (m->method && strcmp(m->method, "initialize") == 0 && m->id) {
+		http_detect_legacy(t);
 		transport_http_out_free(t->init);
 		t->init = transport_http_out_copy(m);
 		if (t->state == REMOTE_IDLE) {
@@ -502,6 +552,8 @@ transport_http_set_version(struct transport *tr, const char *v)
 		return;
 	free(t->version);
 	t->version = strdup(v);
+	if (http_modern_version(v) && !t->legacy)
+		http_detect_modern(t, "the server speaks " HTTP_MODERN_VERSION);
 }
 
 static void

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <time.h>
 #include <event2/event.h>
+#include <jansson.h>
 #include "auth.h"
 #include "http.h"
 #include "transport.h"
@@ -76,9 +77,13 @@ struct out_msg {
 	size_t len;
 	char *id;		/* a request's id as compact JSON text; NULL otherwise */
 	char *method;		/* NULL for responses */
+	char *meta_version;	/* params._meta's io.modelcontextprotocol/protocolVersion (modern) */
+	char *mname;		/* Mcp-Name: params.name or params.uri of tools/call, prompts/get,
+				 * resources/read */
 	unsigned internal : 1;	/* ours (a recovery's initialize/initialized), not the upstream's */
 	unsigned retried : 1;	/* sent again once after a lost session */
 	unsigned auth_retried : 1;
+	unsigned probe : 1;	/* transport: auto's first server/discover (http_detect.c) */
 	int redirects;
 };
 
@@ -111,6 +116,7 @@ struct stream {
 	char *www_auth;			/* 401/403: the server's WWW-Authenticate, for the auth plugin */
 	int wait_auth;			/* start again once the credentials are ready */
 	int session_sent, session_lost, auth_refused, overlong, got_response, events, redirects;
+	long resp_error;		/* the response to msg: 0 a result, else its error code */
 	int resumes;			/* RESUME: attempts without progress */
 	unsigned epoch;
 	int reinit;			/* POST: a recovery's initialize */
@@ -131,6 +137,9 @@ struct remote {
 	enum remote_state state;
 	enum remote_kind want, kind;	/* configured; found (AUTO until known) */
 	int legacy;			/* speaking HTTP+SSE (configured, or auto's fallback; http_detect.c) */
+	int modern;			/* speaking the 2026-07-28 form: no session, no GET (http_modern.c) */
+	json_t *xhdr;			/* modern: tool name -> its x-mcp-header annotations */
+	int xhdr_refetch;		/* a tools/list was asked for after a -32020 (one at a time) */
 	int initialized;		/* the upstream's notifications/initialized went through */
 	unsigned epoch;			/* scan marker for streams waiting for credentials */
 	char *url;			/* the server URL (moved by a same-origin redirect) */

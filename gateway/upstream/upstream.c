@@ -841,8 +841,20 @@ upstream_era_identity(const struct upstream *up, char out[80])
 			sha256_update(&h, cfg->args[i], strlen(cfg->args[i]) + 1);
 		if (cfg->cwd)
 			sha256_update(&h, cfg->cwd, strlen(cfg->cwd) + 1);
-	} else if (cfg->url)
-		sha256_update(&h, cfg->url, strlen(cfg->url));
+	} else if (cfg->url) {
+		/* HTTP: per origin and path (what answers there), without user info, query or fragment */
+		const char *u = cfg->url, *a = strstr(u, "://"), *e = u + strcspn(u, "?#"), *host;
+		if (a && a < e) {
+			a += 3;
+			host = a;
+			for (const char *p = a; p < e && *p != '/'; p++)
+				if (*p == '@')
+					host = p + 1;
+			sha256_update(&h, u, (size_t)(a - u));
+			sha256_update(&h, host, (size_t)(e - host));
+		} else
+			sha256_update(&h, u, (size_t)(e - u));
+	}
 	sha256_final(&h, d);
 	snprintf(out, 80, "%s:", cfg->command ? "stdio" : "http");
 	for (int i = 0; i < 16; i++)
@@ -1197,12 +1209,14 @@ upstream_probe_ms(const struct upstream *up)
 	return third > 0 && third < UPSTREAM_PROBE_MAX_MS ? third : UPSTREAM_PROBE_MAX_MS;
 }
 
-/* Whether this transport probes with server/discover here. HTTP: not yet (its modern POST and
- * 4xx rules are the HTTP transport's; see docs/protocol.md). */
+/* Whether this transport probes with server/discover here (HTTP: its modern POST and 4xx rules
+ * are the HTTP transport's, http_detect.c; see docs/protocol.md). */
 static int
 upstream_probe_allowed(const struct upstream *up)
 {
-	return up->cfg->command != NULL;
+	/* HTTP: the transport sends the probe as a modern POST and turns a legacy server's refusal
+	 * into an error (http_detect.c); transport: sse is legacy by definition */
+	return up->cfg->command != NULL || up->cfg->transport != CONFIG_TRANSPORT_SSE;
 }
 
 static void

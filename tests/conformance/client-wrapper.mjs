@@ -5,7 +5,12 @@
 // open-url.mjs, pre-registered credentials from MCP_CONFORMANCE_CONTEXT when the scenario gives
 // them, the client ID metadata document URL the suite expects), runs `mcpgw run` on it over stdio
 // and does what the suite's reference client does: initialize, tools/list, a call to the first
-// tool ({a: 2, b: 3}), then closes stdin. Exit status 0 when every step got a result.
+// tool ({a: 2, b: 3}), then closes stdin. Exit status 0 when every step got a result. Scenarios
+// that look at more than one call (2026-07-28: the http-* header ones, the MRTR one) get every
+// listed tool called (with the arguments the scenario's context names, if it does), and
+// http-standard-headers a resources/read and a prompts/get too. The gateway's requests to its
+// client (elicitation, sampling, roots: how a modern server's input_required reaches a legacy
+// client) are answered: elicitation accepted with true for each boolean field.
 //   MCPGW_BIN       the gateway (default <repo>/build/mcpgw)
 //   MCPGW_WRAPPER   a command put in front of it (e.g. valgrind ...), split on spaces
 //   MCPGW_CONFORMANCE_LOG  append the gateway's stderr to this file (the canary test reads it)
@@ -30,6 +35,10 @@ try {
 } catch {
   /* none */
 }
+/** Scenarios that look at every tool's call; and those that look at tools/list only (their server
+ * lists no tool, or one it does not serve). */
+const EVERY_TOOL = new Set(["http-standard-headers", "http-invalid-tool-headers", "sep-2322-client-request-state"]);
+const LIST_ONLY = new Set(["request-metadata", "json-schema-ref-no-deref"]);
 const STEP_MS = Number(process.env.MCPGW_CONFORMANCE_STEP_MS) || 30000;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mcpgw-conf-"));
@@ -83,12 +92,30 @@ gw.stdout.on("data", (c) => {
     } catch {
       continue;
     }
+    if (m.method && m.id !== undefined) {
+      answer(m);
+      continue;
+    }
     if (m.id !== undefined && waiting.has(m.id)) {
       waiting.get(m.id)(m);
       waiting.delete(m.id);
     }
   }
 });
+/** The gateway asks its client something (a server's elicitation, sampling or roots request). */
+function answer(m) {
+  let result;
+  if (m.method === "elicitation/create") {
+    const content = {};
+    for (const [k, v] of Object.entries(m.params?.requestedSchema?.properties ?? {}))
+      content[k] = v.default ?? (v.type === "boolean" ? true : v.type === "number" || v.type === "integer" ? 1 : "ok");
+    result = { action: "accept", content };
+  } else if (m.method === "sampling/createMessage") result = { role: "assistant", content: { type: "text", text: "ok" }, model: "none" };
+  else if (m.method === "roots/list") result = { roots: [] };
+  else if (m.method === "ping") result = {};
+  const reply = result ? { jsonrpc: "2.0", id: m.id, result } : { jsonrpc: "2.0", id: m.id, error: { code: -32601, message: "Method not found" } };
+  gw.stdin.write(JSON.stringify(reply) + "\n");
+}
 let nextId = 1;
 function request(method, params) {
   const id = nextId++;
@@ -106,12 +133,39 @@ function request(method, params) {
 let ok = true;
 let error = "";
 try {
-  await request("initialize", { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "mcpgw-conformance", version: "1" } });
+  const init = await request("initialize", { protocolVersion: "2025-11-25", capabilities: { elicitation: {} }, clientInfo: { name: "mcpgw-conformance", version: "1" } });
   gw.stdin.write(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) + "\n");
   const { tools } = await request("tools/list", {});
-  if (tools.length === 0) throw new Error("no tools (see the gateway's log)");
-  const r = await request("tools/call", { name: tools[0].name, arguments: { a: 2, b: 3 } });
-  if (r.isError) throw new Error(`tool error: ${JSON.stringify(r.content)}`);
+  // the gateway prefixes its tools with the server key ("t"): the raw name is what the scenario knows
+  const exposed = (raw) => tools.find((t) => t.name === raw || t.name.endsWith(`__${raw}`))?.name;
+  if (LIST_ONLY.has(scenario)) {
+    /* nothing to call */
+  } else if (Array.isArray(context.toolCalls)) {
+    for (const c of context.toolCalls) {
+      const name = exposed(c.name);
+      if (!name) throw new Error(`tool ${c.name} not listed`);
+      const r = await request("tools/call", { name, arguments: c.arguments ?? {} });
+      if (r.isError) throw new Error(`tool error: ${JSON.stringify(r.content)}`);
+    }
+  } else if (EVERY_TOOL.has(scenario)) {
+    for (const t of tools) {
+      const r = await request("tools/call", { name: t.name, arguments: {} });
+      if (r.isError) throw new Error(`tool ${t.name} error: ${JSON.stringify(r.content)}`);
+    }
+  } else if (tools.length > 0) {
+    const r = await request("tools/call", { name: tools[0].name, arguments: { a: 2, b: 3 } });
+    if (r.isError) throw new Error(`tool error: ${JSON.stringify(r.content)}`);
+  } else throw new Error("no tools (see the gateway's log)");
+  if (scenario === "http-standard-headers") {
+    if (init.capabilities?.resources) {
+      const { resources } = await request("resources/list", {});
+      for (const r of resources) await request("resources/read", { uri: r.uri });
+    }
+    if (init.capabilities?.prompts) {
+      const { prompts } = await request("prompts/list", {});
+      for (const p of prompts) await request("prompts/get", { name: p.name });
+    }
+  }
 } catch (e) {
   ok = false;
   error = e.message;

@@ -168,13 +168,20 @@ test("headers on the wire: MCP-Protocol-Version and Mcp-Session-Id after initial
     assert.equal(await s.callText("w__echo", { text: "1" }), "w:1");
     await s.shutdown();
     const r = records(rec);
-    const init = r.find((x) => x.method === "POST" && !x.headers["mcp-session-id"]);
+    // the probe first (issue 12): server/discover as a 2026-07-28 POST, refused by this 2025 server
+    const probe = r.find((x) => x.headers["mcp-method"] === "server/discover");
+    assert.ok(probe && probe === r[0], "the probe came first");
+    assert.equal(probe.headers["mcp-protocol-version"], "2026-07-28");
+    assert.equal(probe.headers["mcp-session-id"], undefined);
+    assert.equal(probe.headers["x-team"], "blue");
+    const init = r.find((x) => x !== probe && x.method === "POST" && !x.headers["mcp-session-id"]);
     assert.ok(init, "an initialize POST without a session");
+    assert.equal(init.headers["mcp-method"], undefined, "no 2026-07-28 header on the 2025 handshake");
     assert.equal(init.headers["mcp-protocol-version"], undefined);
     assert.match(init.headers.accept, /application\/json/);
     assert.match(init.headers.accept, /text\/event-stream/);
     assert.equal(init.headers["content-type"], "application/json");
-    const later = r.filter((x) => x !== init);
+    const later = r.filter((x) => x !== init && x !== probe);
     assert.ok(later.length >= 3);
     const sid = later[0].headers["mcp-session-id"];
     assert.ok(sid);
