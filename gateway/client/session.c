@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/random.h>
 #include <time.h>
 #include <event2/buffer.h>
 #include "audit.h"
+#include "convert.h"
 #include "gateway.h"
 #include "hmap.h"
 #include "ident.h"
@@ -28,8 +30,10 @@ const char *const session_supported_versions[] = {
 	"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", NULL
 };
 
-/* A call's life: made, maybe waiting for its server to start, sent, answered (or failed). */
-enum call_state { CALL_NEW, CALL_WAITING, CALL_SENT, CALL_DONE };
+/* A call's life: made, maybe waiting for its server to start, sent, answered (or failed).
+ * Between generations (issue 12): INPUT while a legacy client answers a modern server's
+ * input_required round; HELD while a legacy server's request waits for a modern client's retry. */
+enum call_state { CALL_NEW, CALL_WAITING, CALL_SENT, CALL_DONE, CALL_INPUT, CALL_HELD };
 
 struct call {
 	struct session *s;
@@ -52,6 +56,10 @@ struct call {
 	char *orig_uri;
 	struct event *wait_timer;
 	TAILQ_ENTRY(call) wait_link;
+	struct convert_rounds *rounds;	/* modern server, legacy client: the input rounds */
+	json_t *held_up_id;		/* legacy server, modern client: its request held for the retry */
+	char *held_key;			/* the inputRequests key the client was given */
+	struct event *held_timer;	/* bounds the wait for the retry */
 };
 
 struct sub {
@@ -63,6 +71,8 @@ struct sreq {
 	struct upstream *up;
 	json_t *up_id;
 	int signin;			/* issue 4: the gateway's own elicitation (up, up_id NULL) */
+	struct call *call;		/* issue 12: asked for a modern server's input_required round */
+	char *input_key;		/* ... and the inputRequests key it answers */
 };
 
 /* A request held back while servers start: a first list, or a call to a name not known yet. */
@@ -88,6 +98,8 @@ struct session {
 	struct hmap *held;		/* client id key -> deferred: requests held back */
 	struct hmap *sreqs;		/* gateway id key -> sreq */
 	uint64_t next_sreq;
+	uint64_t next_held;		/* numbers the legacy servers' requests held for a retry */
+	char nonce[33];			/* binds the requestState sealed for this session */
 	TAILQ_HEAD(, call) waiting;
 	TAILQ_HEAD(, deferred) deferred;
 	struct timespec started, deadline;
@@ -111,6 +123,14 @@ struct session {
 };
 
 static void session_dispatch(struct session *, struct msg *);
+/* The conversion between generations (issue 12): the block at the end of this file. */
+static int session_modern(const struct session *);
+static void mrtr_keep_params(struct call *);
+static int mrtr_reply(struct call *, struct msg *);
+static void mrtr_end(struct call *);
+static int mrtr_hold(struct session *, struct upstream *, json_t *msg);
+static int mrtr_resume(struct session *, struct msg *);
+static void mrtr_client_answer(struct session *, struct sreq *, struct jsonrpc_msg *);
 
 /* Every message to the client goes out here. A draining session that answered its last request
  * tells the gateway, which may then stop. */
@@ -234,6 +254,11 @@ call_free(struct call *c)
 	free(c->tool);
 	free(c->client_id_text);
 	free(c->params_text);
+	convert_rounds_free(c->rounds);
+	json_decref(c->held_up_id);
+	free(c->held_key);
+	if (c->held_timer)
+		event_free(c->held_timer);
 	free(c);
 }
 
@@ -242,7 +267,7 @@ call_free(struct call *c)
 static void
 call_set_state(struct call *c, enum call_state st)
 {
-	static const char *const names[] = { "new", "waiting", "sent", "done" };
+	static const char *const names[] = { "new", "waiting", "sent", "done", "input", "held" };
 	enum call_state old = c->st;
 	if (old == st)
 		return;
@@ -267,6 +292,7 @@ call_finish(struct call *c)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	upstream_count_call(c->up, (now.tv_sec - c->started.tv_sec) * 1000000L +
 	    (now.tv_nsec - c->started.tv_nsec) / 1000, !c->ok);
+	mrtr_end(c);
 	call_set_state(c, CALL_DONE);
 	hmap_del(s->calls, c->key);
 	call_free(c);
@@ -417,6 +443,8 @@ call_reply_cb(void *arg, struct msg *r)
 	struct call *c = arg;
 	struct session *s = c->s;
 	struct jsonfast_span id;
+	if ((c->rounds || c->st == CALL_HELD) && mrtr_reply(c, r))
+		return;		/* an input round (issue 12) */
 	if (audit_enabled())
 		audit_call(c, msg_tree(r), NULL);
 	/* The common case: the answer goes back as the server wrote it, with the client's id in
@@ -474,6 +502,7 @@ call_send(struct call *c)
 	struct upstream_req req = { .method = c->method, .params = c->params,
 		.progress = c->client_token != NULL };
 	int rc;
+	mrtr_keep_params(c);
 	c->params = NULL;
 	call_set_state(c, CALL_SENT);
 	if (c->params_text) {
@@ -1339,7 +1368,7 @@ handle_cancelled(struct session *s, struct jsonrpc_msg *m)
 	if (c->st == CALL_SENT) {
 		const char *reason = json_string_value(json_object_get(m->params, "reason"));
 		upstream_cancel(c->up, c->upid, reason);
-	}
+	}	/* CALL_INPUT: the server is done with it; call_finish withdraws the requests to the client */
 	if (c->tool)
 		session_audit(s, "call", json_pack("{ssssss}", "tool", c->tool, "server", upstream_name(c->up),
 		    "outcome", "cancelled"));
@@ -1360,6 +1389,10 @@ handle_client_response(struct session *s, struct jsonrpc_msg *m)
 	if (r->signin) {		/* issue 4: our own elicitation */
 		free(r);
 		signin_prompts_answer(s->signin, key, m->msg);
+		return;
+	}
+	if (r->call) {			/* issue 12: part of a modern server's input round */
+		mrtr_client_answer(s, r, m);
 		return;
 	}
 	json_t *out = json_deep_copy(m->msg);
@@ -1465,6 +1498,8 @@ session_dispatch(struct session *s, struct msg *msg)
 			goto out;
 		implicit_init(s, m);
 	}
+	if (session_modern(s) && mrtr_resume(s, msg))
+		goto out;	/* a retry that resumes a held server request (issue 12) */
 	if (strcmp(method, "tools/list") == 0)
 		handle_list(s, m, UPSTREAM_TOOLS);
 	else if (strcmp(method, "tools/call") == 0)
@@ -1647,6 +1682,8 @@ session_request(struct session *s, struct upstream *up, json_t *msg)
 	json_t *ccap;
 	char key[96];
 
+	if (session_modern(s) && method && mrtr_hold(s, up, msg))
+		return;		/* a modern client gets it as an input_required result (issue 12) */
 	if (strcmp(method, "sampling/createMessage") == 0)
 		cap = "sampling";
 	else if (strcmp(method, "elicitation/create") == 0)
@@ -1776,6 +1813,14 @@ session_new(struct gateway *gw, const struct session_io *io)
 	}
 	s->ev_deadline = evtimer_new(s->base, deadline_cb, s);
 	s->ev_logdrop = evtimer_new(s->base, logdrop_cb, s);
+	{
+		/* What the requestState sealed for this session is bound to (issue 12). */
+		unsigned char rnd[16];
+		if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+			memset(rnd, 0, sizeof rnd);	/* the identity and the MAC still bind it */
+		for (size_t i = 0; i < sizeof rnd; i++)
+			snprintf(s->nonce + 2 * i, 3, "%02x", rnd[i]);
+	}
 	if (!s->calls || !s->held || !s->sreqs || !s->subs || !s->signin || !s->ev_deadline ||
 	    !s->ev_logdrop) {
 		/* Out of memory: all empty yet, so freed here without session_free's walks. */
@@ -1813,6 +1858,7 @@ free_sreq_entry(const char *key, void *val, void *arg)
 {
 	struct sreq *r = val;
 	json_decref(r->up_id);
+	free(r->input_key);
 	free(r);
 }
 
@@ -2044,7 +2090,7 @@ static void
 cancel_call_fn(const char *key, void *val, void *arg)
 {
 	struct call *c = val;
-	if (c->st == CALL_SENT && c->up && c->upid)
+	if ((c->st == CALL_SENT || c->st == CALL_HELD) && c->up && c->upid)
 		upstream_cancel(c->up, c->upid, "the client went away");
 }
 
@@ -2062,4 +2108,346 @@ session_cancel_all(struct session *s)
 {
 	hmap_foreach(s->calls, cancel_call_fn, NULL);
 	hmap_foreach(s->sreqs, refuse_sreq_fn, NULL);
+}
+
+/* ---- conversion between generations (issue 12; the pure parts are route/convert.c) ----
+ * A modern (2026-07-28) server's input_required behind a legacy client: each input request is
+ * sent to the client as a real request; with every answer in, the call is retried upstream with
+ * a new id, the original params, inputResponses and the server's requestState untouched. A legacy
+ * server's request behind a modern client: the client's call is answered input_required with a
+ * requestState the gateway seals; the server's request is held until the client's retry, which
+ * answers it and takes over the call. */
+
+static int
+session_modern(const struct session *s)
+{
+	return strcmp(s->version, "2026-07-28") >= 0;
+}
+
+static int
+upstream_modern(const struct upstream *up)
+{
+	const char *v = upstream_protocol_version(up);
+	return v != NULL && strcmp(v, "2026-07-28") >= 0;
+}
+
+/* A legacy client's call to a modern server may need a retry: its params are kept (the text path
+ * gives them away when sent). Nothing is kept for any other call. */
+static void
+mrtr_keep_params(struct call *c)
+{
+	json_t *p = NULL;
+	if (c->rounds || !convert_mrtr_method(c->method) || session_modern(c->s) || !upstream_modern(c->up))
+		return;
+	if (c->params)
+		p = json_incref(c->params);
+	else if (c->params_text)
+		p = json_loadb(c->params_text, c->params_len, 0, NULL);
+	/* Out of memory: no rounds, and an input_required result reaches the client as it is. */
+	c->rounds = convert_rounds_new(p);
+	json_decref(p);
+}
+
+static void
+mrtr_fail(struct call *c, int code, const char *why)
+{
+	send_error(c->s, c->client_id, code, "server '%s': %s", upstream_name(c->up), why);
+	audit_call(c, NULL, "refused");
+	call_finish(c);
+}
+
+static void
+mrtr_retry(struct call *c)
+{
+	static const struct upstream_call_cbs cbs = { call_reply_cb, call_progress_cb };
+	struct upstream_req req = { .method = c->method, .params = convert_rounds_retry(c->rounds),
+		.progress = c->client_token != NULL };
+	if (req.params == NULL) {
+		mrtr_fail(c, JSONRPC_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	call_set_state(c, CALL_SENT);
+	if (upstream_call(c->up, &req, &cbs, c, &c->upid) < 0)
+		mrtr_fail(c, JSONRPC_SERVER_ERROR, "the server cannot take the retry of an input_required "
+		    "round now (not ready, or too many requests in flight)");
+}
+
+/* A reply to a call that may be a round: 1 when taken here. */
+static int
+mrtr_reply(struct call *c, struct msg *r)
+{
+	struct session *s = c->s;
+	json_t *res;
+	char err[400];
+	int n;
+
+	if (c->st == CALL_HELD) {
+		/* The server ended the call while its request waited for the client's retry: the
+		 * client was answered already (input_required), so nobody is left to tell. */
+		log_info(upstream_name(c->up), "call %s ended while its request to the client was held; "
+		    "the result is dropped", c->key);
+		c->ok = 1;
+		call_finish(c);
+		return 1;
+	}
+	res = json_object_get(msg_tree(r), "result");
+	if (!convert_is_input_required(res))
+		return 0;
+	if ((n = convert_rounds_begin(c->rounds, res, s->client_caps, err, sizeof err)) < 0) {
+		log_info(upstream_name(c->up), "call %s: %s", c->key, err);
+		mrtr_fail(c, JSONRPC_SERVER_ERROR, err);
+		return 1;
+	}
+	log_debug(upstream_name(c->up), "call %s: input round %d, %d request%s to the client", c->key,
+	    convert_rounds_count(c->rounds), n, n == 1 ? "" : "s");
+	if (n == 0) {		/* requestState only: the server asks to be called again */
+		mrtr_retry(c);
+		return 1;
+	}
+	call_set_state(c, CALL_INPUT);
+	for (int i = 0; i < n; i++) {
+		const char *key, *method;
+		json_t *params, *jgid;
+		struct sreq *q = NULL;
+		char gkey[96];
+		convert_rounds_request(c->rounds, (size_t)i, &key, &method, &params);
+		if (hmap_count(s->sreqs) >= SESSION_MAX_SREQS || (q = calloc(1, sizeof *q)) == NULL ||
+		    (q->input_key = strdup(key)) == NULL) {
+			if (q)
+				free(q);
+			mrtr_fail(c, JSONRPC_SERVER_ERROR, "too many requests to the client in flight");
+			return 1;
+		}
+		q->call = c;
+		jgid = json_integer((json_int_t)++s->next_sreq);
+		id_key(jgid, gkey, sizeof gkey);
+		if (hmap_put(s->sreqs, gkey, q) < 0) {
+			free(q->input_key);
+			free(q);
+			json_decref(jgid);
+			mrtr_fail(c, JSONRPC_INTERNAL_ERROR, "out of memory");
+			return 1;
+		}
+		session_send_related(s, jsonrpc_request(jgid, method, params ? json_deep_copy(params) : NULL),
+		    c->client_id_text);
+		json_decref(jgid);
+	}
+	return 1;
+}
+
+static void
+mrtr_client_answer(struct session *s, struct sreq *r, struct jsonrpc_msg *m)
+{
+	struct call *c = r->call;
+	json_t *err = json_object_get(m->msg, "error"), *res = json_object_get(m->msg, "result");
+	char *key = r->input_key;
+
+	free(r);
+	if (c->st != CALL_INPUT) {
+		free(key);
+		return;
+	}
+	if (err != NULL || !json_is_object(res)) {
+		const char *msg = json_string_value(json_object_get(err, "message"));
+		char why[400];
+		snprintf(why, sizeof why, "the client answered input request '%.100s' with an error (%" JSON_INTEGER_FORMAT
+		    ": %.200s)", key, json_integer_value(json_object_get(err, "code")), msg ? msg : "no message");
+		mrtr_fail(c, JSONRPC_SERVER_ERROR, why);
+	} else if (convert_rounds_answer(c->rounds, key, res) == 0)
+		mrtr_retry(c);
+	free(key);
+}
+
+struct mrtr_sreqs {
+	const struct call *c;
+	char **keys;
+	size_t n;
+};
+
+static void
+mrtr_sreq_of(const char *key, void *val, void *arg)
+{
+	struct mrtr_sreqs *a = arg;
+	if (((struct sreq *)val)->call == a->c && (a->keys[a->n] = strdup(key)) != NULL)
+		a->n++;
+}
+
+/* A call ends: requests still open at the client for its round are withdrawn (cancelled), a held
+ * server request is refused. */
+static void
+mrtr_end(struct call *c)
+{
+	struct session *s = c->s;
+	if (c->held_up_id) {
+		upstream_respond(c->up, jsonrpc_error(c->held_up_id, JSONRPC_REQUEST_TIMEOUT,
+		    "the client did not retry in time to answer this request", NULL));
+		json_decref(c->held_up_id);
+		c->held_up_id = NULL;
+	}
+	if (c->st != CALL_INPUT)
+		return;
+	struct mrtr_sreqs a = { c, calloc(hmap_count(s->sreqs) + 1, sizeof(char *)), 0 };
+	if (a.keys == NULL)
+		return;
+	hmap_foreach(s->sreqs, mrtr_sreq_of, &a);
+	for (size_t i = 0; i < a.n; i++) {
+		struct sreq *q = hmap_del(s->sreqs, a.keys[i]);
+		if (q) {
+			free(q->input_key);
+			free(q);
+			session_send(s, jsonrpc_notification("notifications/cancelled", json_pack("{sIss}",
+			    "requestId", (json_int_t)strtoll(a.keys[i] + 2, NULL, 10), "reason",
+			    "the request it was part of ended")));
+		}
+		free(a.keys[i]);
+	}
+	free(a.keys);
+}
+
+static void
+mrtr_binding(const struct session *s, char *out, size_t n)
+{
+	snprintf(out, n, "%s|%s", s->nonce, s->ident ? ident_label(s->ident) : "");
+}
+
+static void
+held_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct call *c = arg;
+	log_info(upstream_name(c->up), "the client did not retry within %ld s: the server's request is "
+	    "refused and its call cancelled", CONVERT_PENDING_MS / 1000);
+	upstream_cancel(c->up, c->upid, "the client did not answer the server's request in time");
+	c->ok = 0;
+	call_finish(c);	/* mrtr_end refuses the held request */
+}
+
+/* A legacy server's request during a modern client's call: 1 when held here (the client got the
+ * input_required result), 0 to go the usual way (which refuses what the client cannot take). */
+static int
+mrtr_hold(struct session *s, struct upstream *up, json_t *msg)
+{
+	const char *method = json_string_value(json_object_get(msg, "method"));
+	json_t *params = json_object_get(msg, "params"), *id = json_object_get(msg, "id");
+	struct only_ctx a = { up, NULL, 0 };
+	char key[64], binding[200], *state;
+	json_t *result, *cid;
+	struct call *c;
+	uint64_t n;
+
+	hmap_foreach(s->calls, only_call_fn, &a);
+	if (!convert_client_can(s->client_caps, method, params))
+		return 0;
+	if (a.n != 1 || !convert_mrtr_method(a.only->method)) {
+		/* 2026-07-28 has no server-to-client request outside a call's input_required result. */
+		upstream_respond(up, jsonrpc_error(id, JSONRPC_METHOD_NOT_FOUND, a.n == 0 ?
+		    "Method not found: the client speaks MCP 2026-07-28, which takes requests only during a "
+		    "tools/call, prompts/get or resources/read" :
+		    "Method not found: the client speaks MCP 2026-07-28 and has several calls at this server: "
+		    "none tells which one this request belongs to", NULL));
+		return 1;
+	}
+	c = (struct call *)a.only;
+	n = ++s->next_held;
+	snprintf(key, sizeof key, "%s-%" PRIu64, convert_request_capability(method), n);
+	mrtr_binding(s, binding, sizeof binding);
+	if ((state = convert_seal(n, binding, convert_now_ms() + CONVERT_PENDING_MS)) == NULL ||
+	    (result = convert_input_required(key, method, params, state)) == NULL ||
+	    (c->held_key = strdup(key)) == NULL ||
+	    (c->held_timer = evtimer_new(s->base, held_timeout_cb, c)) == NULL) {
+		free(state);
+		upstream_respond(up, jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL));
+		return 1;
+	}
+	free(state);
+	/* The call lives on under its held number; the client's id is answered and free again. */
+	hmap_del(s->calls, c->key);
+	snprintf(c->key, sizeof c->key, "p:%" PRIu64, n);
+	if (hmap_put(s->calls, c->key, c) < 0) {
+		json_decref(result);
+		upstream_respond(up, jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL));
+		upstream_cancel(c->up, c->upid, "out of memory");
+		send_error(s, c->client_id, JSONRPC_INTERNAL_ERROR, "out of memory");
+		call_free(c);
+		return 1;
+	}
+	c->held_up_id = json_incref(id);
+	cid = c->client_id;
+	c->client_id = NULL;
+	free(c->client_id_text);
+	c->client_id_text = NULL;
+	call_set_state(c, CALL_HELD);
+	struct timeval tv = { CONVERT_PENDING_MS / 1000, (CONVERT_PENDING_MS % 1000) * 1000 };
+	evtimer_add(c->held_timer, &tv);
+	log_debug(upstream_name(up), "%s held for the client's retry as %s", method, c->key);
+	session_answer(s, cid, result);
+	json_decref(cid);
+	return 1;
+}
+
+/* A modern client's request carrying a requestState the gateway sealed: 1 when answered here
+ * (refused with -32602, nothing else changed) or taken over by the held call it resumes. */
+static int
+mrtr_resume(struct session *s, struct msg *msg)
+{
+	struct jsonrpc_msg *m = &msg->rpc;
+	const char *state, *name;
+	char key[96], binding[200];
+	enum convert_verdict v;
+	struct call *c;
+	json_t *ans, *tok;
+	uint64_t n;
+
+	/* Cheap for the usual call: only a text that carries the gateway's prefix is parsed. */
+	if (msg->text && memmem(msg->text, msg->len, CONVERT_STATE_PREFIX, strlen(CONVERT_STATE_PREFIX)) == NULL)
+		return 0;
+	if (msg_parse(msg) < 0 || !convert_mrtr_method(m->method))
+		return 0;
+	state = json_string_value(json_object_get(m->params, "requestState"));
+	mrtr_binding(s, binding, sizeof binding);
+	if ((v = convert_open(state, binding, convert_now_ms(), &n)) == CONVERT_NOT_OURS)
+		return 0;	/* a modern server's own: it goes there untouched */
+	if (v != CONVERT_OK) {
+		log_info("client", "%s refused: %s", m->method, convert_verdict_text(v));
+		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "%s", convert_verdict_text(v));
+		return 1;
+	}
+	snprintf(key, sizeof key, "p:%" PRIu64, n);
+	if ((c = hmap_get(s->calls, key)) == NULL || c->st != CALL_HELD) {
+		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "requestState was already used (the request it "
+		    "resumes was resumed or has ended)");
+		return 1;
+	}
+	name = json_string_value(json_object_get(m->params, "name"));
+	if (strcmp(c->method, m->method) != 0 || (c->tool && (name == NULL || strcmp(c->tool, name) != 0))) {
+		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "requestState was issued for another request "
+		    "(%s%s%s)", c->method, c->tool ? " " : "", c->tool ? c->tool : "");
+		return 1;
+	}
+	ans = json_object_get(json_object_get(m->params, "inputResponses"), c->held_key);
+	if (!json_is_object(ans)) {
+		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "inputResponses.%s is missing or not an object: "
+		    "it is the answer the server waits for", c->held_key);
+		return 1;
+	}
+	/* Resumed: the server's request is answered and the retry's id takes over the call. */
+	evtimer_del(c->held_timer);
+	upstream_respond(c->up, json_pack("{sssOsO}", "jsonrpc", "2.0", "id", c->held_up_id, "result", ans));
+	json_decref(c->held_up_id);
+	c->held_up_id = NULL;
+	free(c->held_key);
+	c->held_key = NULL;
+	hmap_del(s->calls, c->key);
+	id_key(m->id, c->key, sizeof c->key);
+	c->client_id = json_incref(m->id);
+	c->client_id_text = json_dumps(m->id, JSON_ENCODE_ANY | JSON_COMPACT);
+	tok = json_object_get(json_object_get(m->params, "_meta"), "progressToken");
+	json_decref(c->client_token);
+	c->client_token = json_is_string(tok) || json_is_integer(tok) ? json_incref(tok) : NULL;
+	call_set_state(c, CALL_SENT);
+	if (hmap_put(s->calls, c->key, c) < 0) {
+		upstream_cancel(c->up, c->upid, "out of memory");
+		send_error(s, m->id, JSONRPC_INTERNAL_ERROR, "out of memory");
+		call_free(c);
+	}
+	return 1;
 }
