@@ -2127,8 +2127,8 @@ session_modern(const struct session *s)
 static int
 upstream_modern(const struct upstream *up)
 {
-	const char *v = upstream_protocol_version(up);
-	return v != NULL && strcmp(v, "2026-07-28") >= 0;
+	const char *era = upstream_era(up);
+	return era != NULL && strcmp(era, "modern") == 0;
 }
 
 /* A legacy client's call to a modern server may need a retry: its params are kept (the text path

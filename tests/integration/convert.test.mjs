@@ -1,0 +1,134 @@
+// Conversion between MCP generations (issue 12, points 3 and 5): a modern (2026-07-28) server's
+// input_required behind a legacy client becomes real requests to that client and a retry upstream;
+// a legacy server's request behind a modern client becomes an input_required result whose sealed
+// requestState the retry must bring back; trace context reaches the server.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { CreateMessageRequestSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { NODE, Session, T, fixture, openSession, rejectsCode, waitUntil } from "./lib/harness.mjs";
+
+const mrtr = (extra = {}) => ({ command: NODE, args: [fixture("mrtr-server.mjs")], ...extra });
+
+test("modern server asks a legacy client for elicitation: real request, retry with a new id and requestState untouched", { timeout: T(60000) }, async () => {
+  const asked = [];
+  const s = await openSession({
+    tag: "mrtr-legacy",
+    servers: { m: mrtr() },
+    gateway: { startup_wait: "10s" },
+    capabilities: { elicitation: { form: {} } },
+    setup(client) {
+      client.setRequestHandler(ElicitRequestSchema, async (req) => {
+        asked.push(req.params);
+        return { action: "accept", content: { name: "Ada" } };
+      });
+    },
+  });
+  try {
+    const tools = await s.tools();
+    assert.ok(tools.has("m__ask"), `modern server's tools listed: ${[...tools.keys()]}`);
+    const progress = [];
+    const from = s.gw.messages.length;
+    const res = await s.call("m__ask", {}, { onprogress: (p) => progress.push(p) });
+    const out = JSON.parse(Session.text(res));
+    assert.equal(out.said, "accept:Ada", "the client's answer reached the server as inputResponses");
+    assert.equal(out.statesMatch, true, `requestState echoed untouched: ${out.state}`);
+    assert.equal(out.ids.length, 2, "one call, one retry");
+    assert.notEqual(out.ids[0], out.ids[1], "the retry went under a new id");
+    assert.equal(asked.length, 1);
+    assert.equal(asked[0].message, "Your name?");
+    // Each round's log and progress reached the client before the final result.
+    const msgs = s.gw.messages.slice(from);
+    const final = msgs.findIndex((m) => m.result?.content);
+    const logs = msgs.map((m, i) => [m, i]).filter(([m]) => m.method === "notifications/message" && /^ask id/.test(m.params?.data));
+    assert.equal(logs.length, 2, `a log line per round: ${JSON.stringify(logs)}`);
+    assert.ok(logs.every(([, i]) => i < final), "logs before the result");
+    assert.equal(progress.length, 2, `progress of each round: ${JSON.stringify(progress)}`);
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+});
+
+test("modern server asks a legacy client without the capability: precise error; a looping server is bounded; others unaffected", { timeout: T(60000) }, async () => {
+  const s = await openSession({
+    tag: "mrtr-nocap",
+    servers: { m: mrtr() },
+    gateway: { startup_wait: "10s" },
+    capabilities: {},
+  });
+  try {
+    await s.tools();
+    await rejectsCode(s.call("m__ask"), -32000, /elicitation\/create.*did not declare the 'elicitation' capability/, "ask without elicitation");
+    await rejectsCode(s.call("m__sample"), -32000, /sampling\/createMessage.*'sampling' capability/, "sample without sampling");
+    const from = s.gw.messages.length;
+    const loop = s.call("m__loop");
+    const meta = await s.callText("m__meta", {});
+    assert.ok(JSON.parse(meta), "another call completes while one loops");
+    await rejectsCode(loop, -32000, /after 8 rounds/, "looping input_required");
+    const loopLogs = s.gw.messages.slice(from).filter((m) => m.method === "notifications/message" && /^loop id/.test(m.params?.data));
+    assert.equal(loopLogs.length, 9, "the call and 8 retries (the bound), no more");
+    assert.equal(await s.callText("m__meta", {}) !== "", true, "the server still answers");
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+});
+
+test("legacy client cancels a call during its input round: the request to it is withdrawn, the server is not retried", { timeout: T(60000) }, async () => {
+  let aborted = null;
+  const s = await openSession({
+    tag: "mrtr-cancel",
+    servers: { m: mrtr() },
+    gateway: { startup_wait: "10s" },
+    capabilities: { elicitation: {} },
+    setup(client) {
+      client.setRequestHandler(ElicitRequestSchema, (req, extra) => new Promise((resolve) => {
+        extra.signal.addEventListener("abort", () => {
+          aborted = extra.requestId;
+          resolve({ action: "cancel" });
+        });
+      }));
+    },
+  });
+  try {
+    await s.tools();
+    const from = s.gw.messages.length;
+    const ac = new AbortController();
+    const p = s.call("m__ask", {}, { signal: ac.signal });
+    const req = await s.gw.waitFor((m) => m.method === "elicitation/create", T(5000), "elicitation at the client", from);
+    ac.abort("changed my mind");
+    await assert.rejects(p);
+    const cancel = await s.gw.waitFor((m) => m.method === "notifications/cancelled" && m.params?.requestId === req.id, T(5000), "the elicitation withdrawn", from);
+    assert.ok(cancel);
+    await waitUntil(() => aborted !== null, T(5000), "the client's handler to see the cancellation");
+    assert.equal(aborted, req.id);
+    // The server saw the first call only: no retry after the cancel.
+    const meta = JSON.parse(await s.callText("m__meta", {}));
+    assert.ok(meta);
+    const logs = s.gw.messages.slice(from).filter((m) => m.method === "notifications/message" && /^ask id/.test(m.params?.data));
+    assert.equal(logs.length, 1, "no retry went upstream");
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+});
+
+test("trace context in _meta reaches a modern server", { timeout: T(60000) }, async () => {
+  const s = await openSession({ tag: "mrtr-trace", servers: { m: mrtr() }, gateway: { startup_wait: "10s" } });
+  try {
+    await s.tools();
+    const trace = { traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", tracestate: "vendor=opaque", baggage: "user=42" };
+    const r = await s.client.callTool({ name: "m__meta", arguments: {}, _meta: trace }, undefined, { timeout: T(30000) });
+    const meta = JSON.parse(Session.text(r));
+    for (const k of Object.keys(trace)) assert.equal(meta[k], trace[k], `${k} passed on: ${JSON.stringify(meta)}`);
+    assert.equal(meta["io.modelcontextprotocol/protocolVersion"], "2026-07-28", "the modern envelope is there too");
+    // The tree path (an escaped key makes the gateway parse the call) passes it on as well.
+    s.gw.sendRaw(JSON.stringify({ jsonrpc: "2.0", id: "tree-1", method: "tools/call", params: { name: "m__meta", "argu\u006dents": {}, _meta: trace } }).replace("argum", "argu\\u006d") + "\n");
+    const reply = await s.gw.waitFor((m) => m.id === "tree-1", T(10000), "tree-path reply");
+    const meta2 = JSON.parse(reply.result.content[0].text);
+    for (const k of Object.keys(trace)) assert.equal(meta2[k], trace[k], `${k} passed on (tree path): ${JSON.stringify(meta2)}`);
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+});
