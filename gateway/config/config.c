@@ -1731,6 +1731,14 @@ set_idle_stop(struct config_walk *w, const struct config_key *row, const struct 
 }
 
 static void
+set_protocol(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	/* the choices in enum order */
+	w->s->protocol = (enum config_protocol)w->val.l;
+}
+
+static void
 set_lazy(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
     const struct cfgnode *v)
 {
@@ -1859,6 +1867,7 @@ check_metadata_url(struct config_walk *w, const struct config_key *row, const st
 
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
 static const char *const transports[] = { "auto", "streamable-http", "sse", NULL };
+static const char *const protocols[] = { "auto", "modern", "legacy", NULL };
 
 static const struct config_check env_key_check = { var_name_ok,
 	"environment variable names are letters, digits and _" };
@@ -1955,6 +1964,8 @@ static const struct config_key config_key_table[] = {
 	KEY("enabled", CONFIG_IN_SERVER, CONFIG_T_BOOL, .flags = CONFIG_KEY_NARROWS, .def = "true",
 	    .set = set_enabled),
 	KEY("lazy", CONFIG_IN_SERVER, CONFIG_T_BOOL, .def = "false", .set = set_lazy),
+	KEY("protocol", CONFIG_IN_SERVER, CONFIG_T_CHOICE, .choices = protocols, .def = "auto",
+	    .set = set_protocol),
 	KEY("idle_stop", CONFIG_IN_SERVER, CONFIG_T_DURATION, .min = 1, .set = set_idle_stop),
 	KEY("prefix", CONFIG_IN_SERVER, CONFIG_T_STRING, .set = set_prefix),
 	KEY("timeout", CONFIG_IN_SERVER, CONFIG_T_DURATION, .min = 1, .set = set_timeout),

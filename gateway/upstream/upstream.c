@@ -106,6 +106,12 @@ struct upstream {
 	struct event *ev_probe;		/* the probe's bound */
 	uint64_t listen_id;		/* subscriptions/listen in flight (0: none) */
 	json_t *meta;			/* the _meta keys stamped on every request to a modern server */
+	/* resources/subscribe to a modern server: the URIs (uri -> how many subscriptions), carried
+	 * by the listen request (re-issued when they change); the callers' answers made here. */
+	json_t *res_subs;
+	json_t *local_ids;		/* ids of calls answered by the gateway, on ev_local */
+	int relisten;			/* the listen is re-issued on ev_local */
+	struct event *ev_local;
 	char *meta_text;		/* the same members as text, without the braces */
 	size_t meta_len;
 	struct event *ev_idle;		/* idle_stop: fires when no call has ended for that long */
@@ -120,6 +126,8 @@ static void upstream_fetch(struct upstream *, unsigned which);
 static void upstream_fail_all(struct upstream *, const char *why);
 static void upstream_signin_wait(struct upstream *, const char *why);
 static void upstream_send_log_level(struct upstream *);
+static int upstream_subscribe_local(struct upstream *, struct upstream_req *, const struct upstream_call_cbs *,
+    void *arg, uint64_t *id);
 
 static int
 list_slot(enum upstream_list l)
@@ -420,6 +428,83 @@ upstream_send_text(struct upstream *up, const struct upstream_req *r, uint64_t i
 	return rc;
 }
 
+static void upstream_listen(struct upstream *);
+
+/* ev_local: the answers the gateway made for resources/(un)subscribe to a modern server (after
+ * the caller's upstream_call returned, as a server's would), then the listen re-issued once for
+ * however many subscriptions changed. */
+static void
+upstream_local_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct upstream *up = arg;
+	json_t *ids = up->local_ids, *v;
+	size_t i;
+
+	up->local_ids = NULL;
+	json_array_foreach(ids, i, v) {
+		struct pending *p = pending_take(up, (uint64_t)json_integer_value(v));
+		if (p) {
+			upstream_reply_made(p, jsonrpc_result(v, json_object()));
+			pending_free(p);
+		}
+	}
+	json_decref(ids);
+	if (up->relisten && up->modern && up->tr && !up->closing) {
+		up->relisten = 0;
+		if (up->listen_id) {
+			uint64_t old = up->listen_id;
+			up->listen_id = 0;
+			upstream_cancel(up, old, "subscriptions changed");
+		}
+		upstream_listen(up);
+	}
+}
+
+/* 2026-07-28 has no resources/subscribe: a modern server is told the URIs in the filter of its
+ * subscriptions/listen, re-issued when the set changes; its notifications/resources/updated come
+ * on that stream. The caller gets {} as from a legacy server. Counted per URI, as several
+ * sessions may subscribe to one. */
+static int
+upstream_subscribe_local(struct upstream *up, struct upstream_req *r, const struct upstream_call_cbs *cbs,
+    void *arg, uint64_t *idp)
+{
+	json_t *params = r->params;
+	const char *uri;
+	uint64_t id;
+	int sub = strcmp(r->method, "resources/subscribe") == 0;
+	struct timeval tv0 = { 0, 0 };
+
+	r->params = NULL;
+	if (params == NULL && r->params_text)
+		params = json_loadb(r->params_text, r->params_len, JSON_ALLOW_NUL, NULL);
+	uri = json_string_value(json_object_get(params, "uri"));
+	if (uri == NULL || (up->res_subs == NULL && (up->res_subs = json_object()) == NULL) ||
+	    (up->local_ids == NULL && (up->local_ids = json_array()) == NULL)) {
+		json_decref(params);
+		return -1;
+	}
+	json_int_t n = json_integer_value(json_object_get(up->res_subs, uri));
+	if (sub && n == 0)
+		up->relisten = 1;
+	if (!sub && n == 1)
+		up->relisten = 1;
+	if (sub)
+		json_object_set_new(up->res_subs, uri, json_integer(n + 1));
+	else if (n > 1)
+		json_object_set_new(up->res_subs, uri, json_integer(n - 1));
+	else
+		json_object_del(up->res_subs, uri);
+	json_decref(params);
+	id = ++up->next_id;
+	if (upstream_track(up, id, r->method, r->timeout_ms, cbs, arg) < 0 ||
+	    json_array_append_new(up->local_ids, json_integer((json_int_t)id)) < 0)
+		return -1;
+	event_add(up->ev_local, &tv0);
+	if (idp)
+		*idp = id;
+	return 0;
+}
+
 int
 upstream_call(struct upstream *up, struct upstream_req *r, const struct upstream_call_cbs *cbs,
     void *arg, uint64_t *idp)
@@ -432,6 +517,9 @@ upstream_call(struct upstream *up, struct upstream_req *r, const struct upstream
 		r->params = NULL;
 		return -1;
 	}
+	if (up->modern && (strcmp(r->method, "resources/subscribe") == 0 ||
+	    strcmp(r->method, "resources/unsubscribe") == 0))
+		return upstream_subscribe_local(up, r, cbs, arg, idp);
 	id = ++up->next_id;
 	rc = r->params_text ? upstream_send_text(up, r, id) : upstream_send_tree(up, r, id);
 	if (rc < 0 || upstream_track(up, id, r->method, r->timeout_ms, cbs, arg) < 0)
@@ -826,7 +914,8 @@ init_reply(struct upstream *up, json_t *msg)
 		json_t *sup = json_object_get(json_object_get(err, "data"), "supported");
 		/* A modern-only server refuses initialize naming the versions it speaks (-32022): the
 		 * probe timed out on it, or the remembered era is stale. Once per process. */
-		if (array_has(sup, UPSTREAM_MODERN_VERSION) && !up->era_legacy && !up->discover_again) {
+		if (array_has(sup, UPSTREAM_MODERN_VERSION) && !up->era_legacy && !up->discover_again &&
+		    up->cfg->protocol == CONFIG_PROTOCOL_AUTO) {
 			log_info(up->cfg->name, "initialize refused by a server that speaks %s: asking "
 			    "server/discover", UPSTREAM_MODERN_VERSION);
 			up->discover_again = 1;
@@ -922,6 +1011,14 @@ upstream_listen(struct upstream *up)
 		json_object_set_new(filter, "promptsListChanged", json_true());
 	if (json_object_get(up->caps, "resources"))
 		json_object_set_new(filter, "resourcesListChanged", json_true());
+	if (json_object_size(up->res_subs) > 0) {
+		json_t *uris = json_array();
+		const char *uri;
+		json_t *n;
+		json_object_foreach(up->res_subs, uri, n)
+			json_array_append_new(uris, json_string(uri));
+		json_object_set_new(filter, "resourceSubscriptions", uris);
+	}
 	if (json_object_size(filter) == 0) {
 		json_decref(filter);
 		return;
@@ -967,6 +1064,13 @@ upstream_modern_ready(struct upstream *up, json_t *result)
 static void
 upstream_fall_back(struct upstream *up, const char *why)
 {
+	char msg[300];
+
+	if (up->cfg->protocol == CONFIG_PROTOCOL_MODERN) {
+		snprintf(msg, sizeof msg, "%.200s, and its protocol: modern allows no fallback to initialize", why);
+		upstream_restartable_failure(up, msg);
+		return;
+	}
 	log_info(up->cfg->name, "%s: speaking legacy (initialize)", why);
 	upstream_send_initialize(up);
 }
@@ -1106,6 +1210,14 @@ upstream_handshake(struct upstream *up)
 	 * make every server fail. */
 	struct timeval tv = tv_ms(up->cfg->startup_timeout_ms);
 	evtimer_add(up->ev_startup, &tv);
+	if (up->cfg->protocol == CONFIG_PROTOCOL_LEGACY) {	/* configured: no probe */
+		upstream_send_initialize(up);
+		return;
+	}
+	if (up->cfg->protocol == CONFIG_PROTOCOL_MODERN) {	/* configured: no fallback */
+		upstream_send_discover(up, 0);
+		return;
+	}
 	upstream_era_identity(up, id);
 	if (!up->era_legacy && upstream_probe_allowed(up))
 		state_era_get(up->cfg->name, id, era, sizeof era);
@@ -1230,6 +1342,12 @@ upstream_modern_broken(struct upstream *up, const char *method)
 
 	if (up->era_legacy)
 		return;
+	if (up->cfg->protocol == CONFIG_PROTOCOL_MODERN) {
+		snprintf(why, sizeof why, "claimed %s (server/discover) but refused %.60s as an "
+		    "uninitialised legacy server (protocol: modern)", UPSTREAM_MODERN_VERSION, method);
+		upstream_restartable_failure(up, why);
+		return;
+	}
 	up->era_legacy = 1;
 	up->modern = 0;
 	upstream_era_remember(up, "legacy");
@@ -1401,6 +1519,13 @@ upstream_closed_cb(void *arg, const char *why_tr, int status)
 	}
 	up->modern = up->probing = up->discover_again = 0;
 	up->listen_id = 0;
+	/* The sessions subscribe again once it is back (the state hook). */
+	json_decref(up->res_subs);
+	up->res_subs = NULL;
+	json_decref(up->local_ids);
+	up->local_ids = NULL;
+	up->relisten = 0;
+	evtimer_del(up->ev_local);
 	{
 		char msg[300];
 		snprintf(msg, sizeof msg, "%s while handling the request", why);
@@ -1617,10 +1742,12 @@ upstream_new(struct event_base *base, const struct config_server *cfg, int index
 	up->ev_stable = evtimer_new(base, upstream_stable_cb, up);
 	up->ev_idle = evtimer_new(base, upstream_idle_cb, up);
 	up->ev_probe = evtimer_new(base, upstream_probe_timeout_cb, up);
+	up->ev_local = evtimer_new(base, upstream_local_cb, up);
 	if (up->pending == NULL || up->ev_backoff == NULL || up->ev_signin == NULL ||
-	    up->ev_startup == NULL || up->ev_stable == NULL || up->ev_idle == NULL || up->ev_probe == NULL) {
+	    up->ev_startup == NULL || up->ev_stable == NULL || up->ev_idle == NULL || up->ev_probe == NULL ||
+	    up->ev_local == NULL) {
 		struct event *ev[] = { up->ev_backoff, up->ev_signin, up->ev_startup, up->ev_stable,
-			up->ev_idle, up->ev_probe };
+			up->ev_idle, up->ev_probe, up->ev_local };
 		for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++)
 			if (ev[i])
 				event_free(ev[i]);
@@ -1685,6 +1812,9 @@ upstream_free(struct upstream *up)
 	event_free(up->ev_stable);
 	event_free(up->ev_idle);
 	event_free(up->ev_probe);
+	event_free(up->ev_local);
+	json_decref(up->res_subs);
+	json_decref(up->local_ids);
 	json_decref(up->meta);
 	free(up->meta_text);
 	json_decref(up->client_caps);
