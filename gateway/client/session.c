@@ -2516,6 +2516,19 @@ session_initialized(const struct session *s)
 	return s->initialized;
 }
 
+int
+session_modern(const struct session *s)
+{
+	return s->modern;
+}
+
+json_t *
+session_modern_caps(const struct session *s, const struct upstream *up)
+{
+	struct call *c = only_call(s, up);
+	return c && c->modern ? c->caps : NULL;
+}
+
 struct at_ctx {
 	const struct upstream *up;
 	const char *uri;
