@@ -546,6 +546,12 @@ call_reply_cb(void *arg, struct msg *r)
 		return;
 	}
 	json_object_set(out, "id", c->client_id);
+	if (c->modern) {
+		/* A legacy server's resource-not-found, in the code of the client's revision. */
+		json_t *err = json_object_get(out, "error");
+		if (json_integer_value(json_object_get(err, "code")) == -32002)
+			json_object_set_new(err, "code", json_integer(JSONRPC_INVALID_PARAMS));
+	}
 	if (c->exposed_uri)
 		map_read_uris(c, json_object_get(out, "result"));
 	if (c->modern) {
@@ -1339,6 +1345,8 @@ handle_resource(struct session *s, struct jsonrpc_msg *m)
 	const char *uri = json_string_value(json_object_get(m->params, "uri"));
 	struct upstream *up;
 	char *orig = NULL;
+	/* 2026-07-28 made resource-not-found -32602 and forbids -32002 to its clients. */
+	int not_found = s->cur && s->cur->modern ? JSONRPC_INVALID_PARAMS : -32002;
 	if (uri == NULL) {
 		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "%s needs uri (string)", m->method);
 		return;
@@ -1346,14 +1354,14 @@ handle_resource(struct session *s, struct jsonrpc_msg *m)
 	if (router_uri(s->router, uri, &up, &orig) == 0 && !session_allows(s, up, IDENT_RESOURCES, orig, NULL)) {
 		free(orig);
 		orig = NULL;
-		session_send(s, jsonrpc_error(m->id, -32002, "Resource not found",
+		session_send(s, jsonrpc_error(m->id, not_found, "Resource not found",
 		    json_pack("{ss}", "uri", uri)));
 		return;
 	}
 	if (orig == NULL) {
 		if (maybe_defer(s, m, UPSTREAM_RESOURCES, 0))
 			return;
-		session_send(s, jsonrpc_error(m->id, -32002, "Resource not found",
+		session_send(s, jsonrpc_error(m->id, not_found, "Resource not found",
 		    json_pack("{ss}", "uri", uri)));
 		return;
 	}
@@ -2202,6 +2210,11 @@ session_request(struct session *s, struct upstream *up, json_t *msg)
 			call_finish(mc);
 			return;
 		}
+	} else if (s->modern) {
+		/* A modern client takes no request of a server's outside one of its own requests. */
+		upstream_respond(up, jsonrpc_error(id, JSONRPC_METHOD_NOT_FOUND,
+		    "Method not found: no single 2026-07-28 request of the client in flight at this server", NULL));
+		return;
 	}
 	if (strcmp(method, "sampling/createMessage") == 0)
 		cap = "sampling";

@@ -187,6 +187,32 @@ test("per-request log level: log messages only for the request that asked, at it
   }
 });
 
+test("resources/read: caching hints private/0 for relayed content; resource-not-found is -32602, never -32002", { timeout: T(60000) }, async () => {
+  const s = await openSession({ tag: "mread", servers: { ...fox(["--resource", "note://a"]), wolf: servers.faulty(["--name", "wolf", "--resource", "note://b"]) }, connect: false });
+  try {
+    const c = new ModernClient(s.gw);
+    const res = await c.result("resources/list");
+    const uri = res.resources.find((r) => r.uri.includes("note://a"))?.uri;
+    assert.ok(uri, JSON.stringify(res));
+    const r = await c.result("resources/read", { uri });
+    assertModernResult(r, "resources/read");
+    assertCacheable(r, "resources/read", "private");
+    assert.equal(r.ttlMs, 0);
+    assert.equal(r.contents[0].uri, uri);
+    // Known to no server (the gateway's own answer) and unknown to the server it routes to.
+    for (const u of ["nowhere://missing", "note://missing"]) {
+      const missing = await c.request("resources/read", { uri: u });
+      assert.equal(missing.error?.code, -32602, `${u}: ${JSON.stringify(missing)}`);
+    }
+    const legacy = await s.gw.request({ jsonrpc: "2.0", id: "old", method: "resources/read", params: { uri: "nowhere://missing" } });
+    assert.equal(legacy.error?.code, -32002, "a legacy request still gets -32002");
+    await stillServed(c, "after a missing resource");
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+});
+
 test("-32021: a server asks for elicitation during a request that did not declare it", { timeout: T(60000) }, async () => {
   const s = await openSession({ tag: "mcap", servers: fox(), connect: false });
   try {
