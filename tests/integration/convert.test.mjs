@@ -5,7 +5,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CreateMessageRequestSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import { NODE, Session, T, fixture, openSession, rejectsCode, waitUntil } from "./lib/harness.mjs";
+import fs from "node:fs";
+import path from "node:path";
+import { Client as Client2 } from "@modelcontextprotocol/client";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import { BIN, NODE, Session, T, WRAPPER, fixture, makeTmp, openSession, rejectsCode, rmTmp, servers, toYaml, waitUntil } from "./lib/harness.mjs";
+import { ModernClient } from "./lib/modern-client.mjs";
 
 const mrtr = (extra = {}) => ({ command: NODE, args: [fixture("mrtr-server.mjs")], ...extra });
 
@@ -130,5 +135,110 @@ test("trace context in _meta reaches a modern server", { timeout: T(60000) }, as
     await s.shutdown();
   } finally {
     s.destroy();
+  }
+});
+
+// ---- legacy server, modern client ----
+
+const fox = () => ({ fox: servers.faulty(["--name", "fox"]) });
+const STATE = /^mcpgw1\.[0-9a-f]+$/;
+
+async function askHeld(c, extra = {}) {
+  const r = await c.result("tools/call", { name: "fox__ask", arguments: { method: "elicitation/create", timeout_ms: 60000 }, ...extra });
+  assert.equal(r.resultType, "input_required", JSON.stringify(r));
+  const keys = Object.keys(r.inputRequests);
+  assert.equal(keys.length, 1);
+  const req = r.inputRequests[keys[0]];
+  assert.equal(req.method, "elicitation/create");
+  assert.equal(req.params.message, "name?");
+  assert.match(r.requestState, STATE, "a requestState the gateway sealed");
+  return { key: keys[0], state: r.requestState };
+}
+
+test("legacy server asks a modern client: input_required with a sealed requestState; the retry resumes the held request", { timeout: T(60000) }, async () => {
+  const s = await openSession({ tag: "mrtr-modern", servers: fox(), connect: false });
+  try {
+    const c = new ModernClient(s.gw, { caps: { elicitation: { form: {} } } });
+    const { key, state } = await askHeld(c);
+    // Forged: one digit changed. Refused precisely; the held request is not disturbed.
+    const forged = state.slice(0, -1) + (state.endsWith("0") ? "1" : "0");
+    const bad = await c.request("tools/call", { name: "fox__ask", arguments: { method: "elicitation/create" }, inputResponses: { [key]: { action: "decline" } }, requestState: forged });
+    assert.equal(bad.error?.code, -32602, JSON.stringify(bad));
+    assert.match(bad.error.message, /forged/);
+    // The retry for another tool with a good state is refused too, and disturbs nothing.
+    const other = await c.request("tools/call", { name: "fox__echo", arguments: {}, inputResponses: { [key]: { action: "decline" } }, requestState: state });
+    assert.equal(other.error?.code, -32602, JSON.stringify(other));
+    assert.match(other.error.message, /another request/);
+    const missing = await c.request("tools/call", { name: "fox__ask", arguments: { method: "elicitation/create" }, inputResponses: {}, requestState: state });
+    assert.equal(missing.error?.code, -32602);
+    assert.match(missing.error.message, new RegExp(`inputResponses\\.${key}`));
+    // The real retry: a new id, the answer; the server's final result comes to the retry's id.
+    const done = await c.result("tools/call", { name: "fox__ask", arguments: { method: "elicitation/create" }, inputResponses: { [key]: { action: "accept", content: { n: "Ada" } } }, requestState: state });
+    assert.equal(done.resultType, "complete");
+    const got = JSON.parse(done.content[0].text);
+    assert.deepEqual(got.result, { action: "accept", content: { n: "Ada" } }, "the server got the client's answer to its request");
+    // Replayed: single use.
+    const replay = await c.request("tools/call", { name: "fox__ask", arguments: { method: "elicitation/create" }, inputResponses: { [key]: { action: "accept", content: { n: "Eve" } } }, requestState: state });
+    assert.equal(replay.error?.code, -32602, JSON.stringify(replay));
+    assert.match(replay.error.message, /already used/);
+    // Everything else goes on.
+    const l = await c.result("tools/list");
+    assert.ok(l.tools.some((t) => t.name === "fox__echo"));
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+});
+
+test("requestState from another gateway (another session, another key) is refused; the holder's retry still works", { timeout: T(60000) }, async () => {
+  const a = await openSession({ tag: "mrtr-a", servers: fox(), connect: false });
+  const b = await openSession({ tag: "mrtr-b", servers: fox(), connect: false });
+  try {
+    const ca = new ModernClient(a.gw, { caps: { elicitation: {} } });
+    const cb = new ModernClient(b.gw, { caps: { elicitation: {} } });
+    const held = await askHeld(ca);
+    const r = await cb.request("tools/call", { name: "fox__ask", arguments: { method: "elicitation/create" }, inputResponses: { [held.key]: { action: "decline" } }, requestState: held.state });
+    assert.equal(r.error?.code, -32602, JSON.stringify(r));
+    assert.match(r.error.message, /requestState/);
+    const done = await ca.result("tools/call", { name: "fox__ask", arguments: { method: "elicitation/create" }, inputResponses: { [held.key]: { action: "decline" } }, requestState: held.state });
+    assert.deepEqual(JSON.parse(done.content[0].text).result, { action: "decline" });
+    await a.shutdown();
+    await b.shutdown();
+  } finally {
+    a.destroy();
+    b.destroy();
+  }
+});
+
+test("@modelcontextprotocol/client 2.4.0 answers a legacy server's elicitation through mcpgw (input_required round, automatic retry)", { timeout: T(90000) }, async () => {
+  const dir = makeTmp("mrtr-sdk2");
+  try {
+    const config = path.join(dir, "config.yaml");
+    fs.writeFileSync(config, toYaml({ servers: fox() }));
+    const transport = new StdioClientTransport({
+      command: WRAPPER[0] ?? BIN,
+      args: [...WRAPPER.slice(1), ...(WRAPPER.length ? [BIN] : []), "run", "-c", config, "--system-policy", ""],
+      env: { ...process.env, XDG_STATE_HOME: path.join(dir, "state"), XDG_CONFIG_HOME: path.join(dir, "xdg") },
+      stderr: "pipe",
+    });
+    const client = new Client2({ name: "sdk2-mrtr", version: "1.0.0" }, { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: "auto" } });
+    const asked = [];
+    client.setRequestHandler("elicitation/create", async (req) => {
+      asked.push(req.params);
+      return { action: "accept", content: { n: "Grace" } };
+    });
+    await client.connect(transport);
+    try {
+      assert.equal(client.getProtocolEra(), "modern");
+      const r = await client.callTool({ name: "fox__ask", arguments: { method: "elicitation/create", timeout_ms: 60000 } });
+      const got = JSON.parse(r.content[0].text);
+      assert.deepEqual(got.result, { action: "accept", content: { n: "Grace" } }, JSON.stringify(r));
+      assert.equal(asked.length, 1);
+      assert.equal(asked[0].message, "name?");
+    } finally {
+      await client.close();
+    }
+  } finally {
+    rmTmp(dir);
   }
 });
