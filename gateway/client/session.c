@@ -221,6 +221,8 @@ session_decor(const struct session *s, const char *method, struct modern_decor *
 	d->private_scope = session_restricted(s) || strcmp(method, "resources/read") == 0;
 	if (strcmp(method, "server/discover") == 0)
 		which = UPSTREAM_TOOLS | UPSTREAM_PROMPTS | UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES;
+	else if (which && router_list_private(s->router, which))
+		d->private_scope = 1;	/* a server said its list is private: so is the merged one */
 	d->ttl_ms = which && router_settled(s->router, which) ? MODERN_LIST_TTL_MS : 0;
 }
 

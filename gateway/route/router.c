@@ -962,6 +962,15 @@ size_t router_count(const struct router *r) { return r->nups; }
 struct upstream *router_upstream(const struct router *r, size_t i) { return i < r->nups ? r->ups[i] : NULL; }
 
 int
+router_list_private(const struct router *r, unsigned which)
+{
+	for (size_t i = 0; i < r->nups; i++)
+		if (router_listed(r->ups[i]) && upstream_list_private(r->ups[i], which))
+			return 1;
+	return 0;
+}
+
+int
 router_settled(const struct router *r, unsigned which)
 {
 	for (size_t i = 0; i < r->nups; i++) {

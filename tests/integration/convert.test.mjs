@@ -242,3 +242,91 @@ test("@modelcontextprotocol/client 2.4.0 answers a legacy server's elicitation t
     rmTmp(dir);
   }
 });
+
+// ---- what the revision asks of an intermediary (point 5) ----
+
+test("MCP Apps: two servers' colliding ui:// URIs are rewritten in the tools' _meta and the resources alike; each reads its own UI", { timeout: T(60000) }, async () => {
+  const s = await openSession({
+    tag: "mrtr-ui",
+    servers: { a: mrtr({ args: [fixture("mrtr-server.mjs"), "--ui", "A"] }), b: mrtr({ args: [fixture("mrtr-server.mjs"), "--ui", "B", "--ui-unlisted"] }) },
+    gateway: { startup_wait: "10s" },
+  });
+  try {
+    const tools = await s.tools();
+    const ua = tools.get("a__widget")?._meta?.ui?.resourceUri, ub = tools.get("b__widget")?._meta?.ui?.resourceUri;
+    assert.equal(ua, "ui://widget/app.html", "the first server keeps its URI");
+    assert.equal(ub, "mcpgw://b/ui%3A%2F%2Fwidget%2Fapp.html", "the second's is the gateway's form");
+    const ra = await s.client.readResource({ uri: ua });
+    assert.equal(ra.contents[0].text, "<p>A</p>");
+    const rb = await s.client.readResource({ uri: ub });
+    assert.equal(rb.contents[0].text, "<p>B</p>", "the rewritten URI reaches the server whose tool named it");
+    assert.equal(rb.contents[0].uri, ub, "the content carries the URI the client asked for");
+    const listed = (await s.client.listResources()).resources.map((r) => r.uri);
+    assert.deepEqual(listed, ["ui://widget/app.html"], "b does not list its UI; a's is listed as it is");
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+});
+
+test("a listed ui:// resource of a later server is rewritten in resources/list too", { timeout: T(60000) }, async () => {
+  const s = await openSession({
+    tag: "mrtr-ui2",
+    servers: { a: mrtr({ args: [fixture("mrtr-server.mjs"), "--ui", "A", "--ui-unlisted"] }), b: mrtr({ args: [fixture("mrtr-server.mjs"), "--ui", "B"] }) },
+    gateway: { startup_wait: "10s" },
+  });
+  try {
+    const tools = await s.tools();
+    assert.equal(tools.get("a__widget")._meta.ui.resourceUri, "ui://widget/app.html");
+    const ub = tools.get("b__widget")._meta.ui.resourceUri;
+    assert.equal(ub, "mcpgw://b/ui%3A%2F%2Fwidget%2Fapp.html");
+    const listed = (await s.client.listResources()).resources.map((r) => r.uri);
+    assert.deepEqual(listed, [ub], "b's resource is listed under the same rewritten URI as its tool names");
+    assert.equal((await s.client.readResource({ uri: "ui://widget/app.html" })).contents[0].text, "<p>A</p>", "the unlisted original goes to the server whose tool named it first");
+    assert.equal((await s.client.readResource({ uri: ub })).contents[0].text, "<p>B</p>");
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+});
+
+test("cacheScope: a server's private tools/list makes the merged list private to a modern client", { timeout: T(60000) }, async () => {
+  for (const [args, want] of [[[], "public"], [["--private"], "private"]]) {
+    const s = await openSession({ tag: "mrtr-cache", servers: { m: mrtr({ args: [fixture("mrtr-server.mjs"), ...args] }), fox: servers.faulty(["--name", "fox"]) }, gateway: { startup_wait: "10s" }, connect: false });
+    try {
+      const c = new ModernClient(s.gw);
+      const l = await c.result("tools/list");
+      assert.ok(l.tools.some((t) => t.name === "m__ask"), JSON.stringify(l.tools.map((t) => t.name)));
+      assert.equal(l.cacheScope, want, `server said ${args.join(" ") || "public"}`);
+      await s.shutdown();
+    } finally {
+      s.destroy();
+    }
+  }
+});
+
+test("tools/list comes back in a stable order (configuration order, then each server's), and tasks are not advertised", { timeout: T(60000) }, async () => {
+  const s = await openSession({ tag: "mrtr-order", servers: { z: servers.faulty(["--name", "z"]), m: mrtr(), a: servers.faulty(["--name", "a"]) }, gateway: { startup_wait: "10s" } });
+  try {
+    const first = [...(await s.tools()).keys()];
+    const servers_ = [...new Set(first.map((n) => n.split("__")[0]))];
+    assert.deepEqual(servers_, ["z", "m", "a"], "servers in configuration order, not sorted or by arrival");
+    // A list change of one server (a new tool) leaves the others' order as it was.
+    const add = first.find((n) => /^z__add.tools$/.test(n));
+    await s.callText(add, { prefix: "x", count: 1 });
+    await waitUntil(async () => (await s.tools()).size === first.length + 1, T(10000), "the new tool listed");
+    const known = (n) => first.includes(n);
+    const second = [...(await s.tools()).keys()].filter(known);
+    assert.deepEqual(second, first, "the same order after another server's change");
+    for (let i = 0; i < 3; i++) assert.deepEqual([...(await s.tools()).keys()].filter(known), first);
+    const caps = s.client.getServerCapabilities();
+    assert.equal(caps.tasks, undefined, "tasks are not advertised: task ids would need a namespace per server");
+    assert.equal(caps.experimental, undefined);
+    s.gw.send({ jsonrpc: "2.0", id: "t1", method: "tasks/list", params: {} });
+    const t = await s.gw.waitFor((m) => m.id === "t1", T(10000), "tasks/list answer");
+    assert.equal(t.error?.code, -32601, JSON.stringify(t));
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+});
