@@ -1877,7 +1877,12 @@ pid_t upstream_pid(const struct upstream *up) { return up->tr ? transport_pid(up
 const char *upstream_transport_kind(const struct upstream *up) { return up->tr ? transport_kind(up->tr) : NULL; }
 long upstream_handshake_ms(const struct upstream *up) { return up->handshake_ms; }
 /* Without the gateway's own subscriptions/listen, which never ends while the server is up. */
-size_t upstream_inflight(const struct upstream *up) { return hmap_count(up->pending) - (up->listen_id != 0); }
+size_t
+upstream_inflight(const struct upstream *up)
+{
+	size_t n = hmap_count(up->pending);
+	return n - (up->listen_id != 0 && n > 0);
+}
 const char *upstream_era(const struct upstream *up) { return !up->init_answered ? NULL : up->modern ? "modern" : "legacy"; }
 
 void

@@ -41,6 +41,13 @@ test("a legacy client through mcpgw to a modern-only stdio server: lists, calls 
       _meta: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", [PV]: "1999-01-01" } });
     assert.equal(traced.content[0].text, "t");
 
+    // Only trace context in the client's _meta: the gateway's members are added to that _meta.
+    const spliced = await s.client.callTool({ name: "modern__echo", arguments: { text: "s" },
+      _meta: { tracestate: "k=v", baggage: "b=1" } });
+    assert.equal(spliced.content[0].text, "s");
+    // And an empty _meta.
+    assert.equal((await s.client.callTool({ name: "modern__echo", arguments: { text: "e" }, _meta: {} })).content[0].text, "e");
+
     const prompts = await s.client.listPrompts();
     const pname = prompts.prompts.map((p) => p.name).find((n) => n.endsWith("greet"));
     assert.ok(pname, JSON.stringify(prompts));
@@ -75,6 +82,8 @@ test("a legacy client through mcpgw to a modern-only stdio server: lists, calls 
     assert.equal(listen.params.notifications.toolsListChanged, true);
     const t = reqs.find((m) => m.method === "tools/call" && m.params.arguments?.text === "t");
     assert.equal(t.params._meta.traceparent, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    const sp = reqs.find((m) => m.method === "tools/call" && m.params.arguments?.text === "s");
+    assert.deepEqual([sp.params._meta.tracestate, sp.params._meta.baggage], ["k=v", "b=1"]);
     const add = reqs.find((m) => m.method === "tools/call" && m.params.name === "add");
     assert.ok(add.params._meta.progressToken !== undefined, "the progress token goes upstream");
 
