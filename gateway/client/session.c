@@ -2529,6 +2529,12 @@ session_initialized(const struct session *s)
 	return s->initialized;
 }
 
+void
+session_end_listens(struct session *s)
+{
+	listens_close_all(s, 1);
+}
+
 int
 session_modern(const struct session *s)
 {
