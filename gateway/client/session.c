@@ -2176,7 +2176,8 @@ session_notification(struct session *s, struct upstream *up, const char *method,
 		free(r);
 		session_send(s, jsonrpc_notification(method, p));
 	} else if (strcmp(method, "notifications/elicitation/complete") == 0) {
-		session_send(s, jsonrpc_notification(method, json_deep_copy(params)));
+		if (!s->modern)		/* removed by 2026-07-28 */
+			session_send(s, jsonrpc_notification(method, json_deep_copy(params)));
 	} else
 		log_debug(upstream_name(up), "notification %s not forwarded", method);
 }
