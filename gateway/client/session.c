@@ -2212,7 +2212,8 @@ session_notification(struct session *s, struct upstream *up, const char *method,
 		free(r);
 		session_send(s, jsonrpc_notification(method, p));
 	} else if (strcmp(method, "notifications/elicitation/complete") == 0) {
-		session_send(s, jsonrpc_notification(method, json_deep_copy(params)));
+		if (!s->modern)		/* removed by 2026-07-28 */
+			session_send(s, jsonrpc_notification(method, json_deep_copy(params)));
 	} else
 		log_debug(upstream_name(up), "notification %s not forwarded", method);
 }
@@ -2575,6 +2576,12 @@ int
 session_initialized(const struct session *s)
 {
 	return s->initialized;
+}
+
+void
+session_end_listens(struct session *s)
+{
+	listens_close_all(s, 1);
 }
 
 int

@@ -75,5 +75,7 @@ int session_modern(const struct session *);
  * there is none, or several (then nothing tells which one a server's request is about), or the
  * request is a legacy one. modern_missing_caps() says what such a request lacks (-32021). */
 json_t *session_modern_caps(const struct session *, const struct upstream *);
+/* The gateway stops: every subscriptions/listen stream ends with its graceful result. */
+void session_end_listens(struct session *);
 
 #endif

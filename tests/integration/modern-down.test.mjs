@@ -156,7 +156,13 @@ test("subscriptions/listen: acknowledged first, then list_changed and resources/
     await c.result("tools/list");
     await sleep(500);
     assert.deepEqual(s.gw.messages.slice(after).filter((m) => m.params?._meta?.[K.subscription] === id || m.id === id), []);
+    // A stream open when the gateway stops ends with its graceful result, tagged.
+    const last = await c.listen({ promptsListChanged: true });
     await s.shutdown();
+    const end = s.gw.messages.find((m) => m.id === last.id);
+    assert.ok(end?.result, `the stream's graceful end: ${JSON.stringify(end)}`);
+    assert.equal(end.result._meta?.[K.subscription], last.id);
+    assert.equal(end.result.resultType, "complete");
   } finally {
     s.destroy();
   }
