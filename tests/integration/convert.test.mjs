@@ -330,3 +330,41 @@ test("tools/list comes back in a stable order (configuration order, then each se
     s.destroy();
   }
 });
+
+test("modern client, modern server: input_required and its requestState pass through untouched; the retry completes", { timeout: T(60000) }, async () => {
+  const s = await openSession({ tag: "mrtr-mm", servers: { m: mrtr() }, gateway: { startup_wait: "10s" }, connect: false });
+  try {
+    const c = new ModernClient(s.gw, { caps: { elicitation: {} } });
+    const r = await c.result("tools/call", { name: "m__ask", arguments: {} });
+    assert.equal(r.resultType, "input_required");
+    assert.equal(r.requestState, "opaque/state+1==", "the server's own state, not resealed");
+    assert.equal(r.inputRequests.who.method, "elicitation/create");
+    const done = await c.result("tools/call", { name: "m__ask", arguments: {}, inputResponses: { who: { action: "accept", content: { name: "Lin" } } }, requestState: r.requestState });
+    const out = JSON.parse(done.content[0].text);
+    assert.equal(out.said, "accept:Lin");
+    assert.equal(out.statesMatch, true);
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+});
+
+test("a held request the server gave up on: the late retry is refused precisely, the session goes on", { timeout: T(60000) }, async () => {
+  const s = await openSession({ tag: "mrtr-late", servers: fox(), connect: false });
+  try {
+    const c = new ModernClient(s.gw, { caps: { elicitation: {} } });
+    const r = await c.result("tools/call", { name: "fox__ask", arguments: { method: "elicitation/create", timeout_ms: 200 } });
+    assert.equal(r.resultType, "input_required");
+    const key = Object.keys(r.inputRequests)[0];
+    // The server's own wait ends; its call ends with it (nobody left to tell).
+    await waitUntil(() => /ended while its request to the client was held/.test(s.gw.stderr), T(10000), "the server's call to end");
+    const late = await c.request("tools/call", { name: "fox__ask", arguments: { method: "elicitation/create" }, inputResponses: { [key]: { action: "decline" } }, requestState: r.requestState });
+    assert.equal(late.error?.code, -32602, JSON.stringify(late));
+    assert.match(late.error.message, /already used|ended/);
+    const l = await c.result("tools/list");
+    assert.ok(l.tools.length > 0);
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+});
