@@ -2956,8 +2956,8 @@ mrtr_hold(struct session *s, struct upstream *up, json_t *msg, struct call *c)
 	mrtr_binding(s, binding, sizeof binding);
 	if ((state = convert_seal(n, binding, convert_now_ms() + CONVERT_PENDING_MS)) == NULL ||
 	    (result = convert_input_required(key, method, params, state)) == NULL ||
-	    (c->held_key = strdup(key)) == NULL ||
-	    (c->held_timer = evtimer_new(s->base, held_timeout_cb, c)) == NULL) {
+	    (c->held_timer == NULL && (c->held_timer = evtimer_new(s->base, held_timeout_cb, c)) == NULL) ||
+	    (c->held_key = strdup(key)) == NULL) {
 		free(state);
 		json_decref(result);
 		upstream_respond(up, jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL));
