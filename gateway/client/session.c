@@ -152,6 +152,7 @@ static int mrtr_reply(struct call *, struct msg *);
 static void mrtr_end(struct call *);
 static void mrtr_hold(struct session *, struct upstream *, json_t *msg, struct call *);
 static int mrtr_resume(struct session *, struct msg *);
+static void mrtr_upstream_gone(struct session *, struct upstream *);
 static void mrtr_client_answer(struct session *, struct sreq *, struct jsonrpc_msg *);
 
 /* Every message to the client goes out here. A draining session that answered its last request
@@ -2567,6 +2568,7 @@ session_upstream_gone(struct session *s, struct upstream *up)
 			call_finish(c);
 		}
 	}
+	mrtr_upstream_gone(s, up);
 	signin_prompts_gone(s->signin, up);
 	drop_entries_of(s->sreqs, up, sreq_owner, free_sreq_entry);
 	drop_entries_of(s->subs, up, sub_owner, free_sub_entry);
@@ -3061,4 +3063,42 @@ mrtr_resume(struct session *s, struct msg *msg)
 		call_free(c);
 	}
 	return 1;
+}
+
+struct mrtr_gone {
+	const struct upstream *up;
+	char **keys;
+	size_t n;
+};
+
+static void
+mrtr_gone_of(const char *key, void *val, void *arg)
+{
+	struct call *c = val;
+	struct mrtr_gone *g = arg;
+	if (c->up == g->up && (c->st == CALL_INPUT || c->st == CALL_HELD) && (g->keys[g->n] = strdup(key)) != NULL)
+		g->n++;
+}
+
+/* A reload removed the server: a call between rounds (no request of it in flight there) would
+ * otherwise retry on a server that is freed later. */
+static void
+mrtr_upstream_gone(struct session *s, struct upstream *up)
+{
+	struct mrtr_gone g = { up, calloc(hmap_count(s->calls) + 1, sizeof(char *)), 0 };
+	if (g.keys == NULL)
+		return;
+	hmap_foreach(s->calls, mrtr_gone_of, &g);
+	for (size_t i = 0; i < g.n; i++) {
+		struct call *c = hmap_get(s->calls, g.keys[i]);
+		if (c && c->st == CALL_INPUT)
+			mrtr_fail(c, JSONRPC_SERVER_ERROR, "the server was removed from the configuration");
+		else if (c) {
+			if (c->upid)
+				upstream_cancel(c->up, c->upid, "removed from the configuration");
+			call_finish(c);
+		}
+		free(g.keys[i]);
+	}
+	free(g.keys);
 }
