@@ -368,3 +368,20 @@ test("a held request the server gave up on: the late retry is refused precisely,
     s.destroy();
   }
 });
+
+test("subscriptions/listen of a modern client subscribes a legacy server to its URIs and unsubscribes it when the stream ends", { timeout: T(60000) }, async () => {
+  const s = await openSession({ tag: "mrtr-listen", servers: { fox: servers.faulty(["--name", "fox", "--resource", "note://a"]) }, connect: false });
+  try {
+    const c = new ModernClient(s.gw);
+    const touch = async () => (await c.result("tools/call", { name: "fox__touch", arguments: { uri: "note://a" } })).content[0].text;
+    await c.result("resources/list");
+    assert.equal(await touch(), "not subscribed", "nothing subscribed before the stream");
+    const { id } = await c.listen({ resourceSubscriptions: ["note://a"] });
+    await waitUntil(async () => (await touch()) === "updated", T(10000), "the server subscribed (resources/subscribe)");
+    c.cancel(id);
+    await waitUntil(async () => (await touch()) === "not subscribed", T(10000), "the server unsubscribed (resources/unsubscribe) when the stream ended");
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+});
