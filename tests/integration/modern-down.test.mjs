@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
-import { BIN, T, WRAPPER, makeTmp, openSession, rmTmp, servers, sleep, toYaml, waitUntil } from "./lib/harness.mjs";
+import { BIN, T, WRAPPER, fixture, makeTmp, openSession, rmTmp, servers, sleep, toYaml, waitUntil } from "./lib/harness.mjs";
 import { K, MODERN, ModernClient } from "./lib/modern-client.mjs";
 
 const fox = (extra = []) => ({ fox: servers.faulty(["--name", "fox", ...extra]) });
@@ -80,6 +80,26 @@ test("tools/list and tools/call without initialize: resultType, serverInfo, ttlM
   } finally {
     s.destroy();
     rmTmp(dir);
+  }
+});
+
+test("a hand-written server's replies (id before result, extra members, errors, a result that is no object): modern fields where a result is, errors as they were", { timeout: T(60000) }, async () => {
+  const s = await openSession({ tag: "mrude", servers: { rude: { command: process.execPath, args: [fixture("rude.mjs")] } }, connect: false });
+  try {
+    const c = new ModernClient(s.gw);
+    await c.result("tools/list");
+    for (const [tool, text] of [["echo", "rude:hi"], ["extra", "extra done"], ["badids", "badids done"]]) {
+      const r = await c.result("tools/call", { name: `rude__${tool}`, arguments: { text: "hi" } });
+      assertModernResult(r, tool);
+      assert.deepEqual(r.content, [{ type: "text", text }], tool);
+    }
+    const e = await c.request("tools/call", { name: "rude__errextra", arguments: {} });
+    assert.equal(e.error?.code, -32000, JSON.stringify(e));
+    const n = await c.request("tools/call", { name: "rude__notobject", arguments: {} });
+    assert.equal(n.error?.code, -32603, JSON.stringify(n));
+    await s.shutdown();
+  } finally {
+    s.destroy();
   }
 });
 
