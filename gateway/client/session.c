@@ -1971,13 +1971,15 @@ session_dispatch(struct session *s, struct msg *msg)
 			    method, MODERN_VERSION);
 			goto out;
 		}
-		session_modern_begin(s, &mr);
 		s->cur = &mr;
 		s->cur_method = method;
+		/* Stateless: a probe leaves the connection as it was (a client that falls back to
+		 * initialize does its handshake with its own capabilities). */
 		if (strcmp(method, "server/discover") == 0) {
 			handle_discover(s, id);
 			goto out;
 		}
+		session_modern_begin(s, &mr);
 		if (strcmp(method, "subscriptions/listen") == 0) {
 			handle_listen(s, m, id);
 			goto out;
