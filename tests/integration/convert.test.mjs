@@ -385,3 +385,27 @@ test("subscriptions/listen of a modern client subscribes a legacy server to its 
     s.destroy();
   }
 });
+
+test("an SDK v2 server's inputRequired() elicitation through a Codex-like legacy client (SDK 1.x, elicitation declared)", { timeout: T(60000) }, async () => {
+  const asked = [];
+  const s = await openSession({
+    tag: "mrtr-sdkv2",
+    servers: { dep: { command: NODE, args: [fixture("mrtr-sdk-server.mjs")] } },
+    gateway: { startup_wait: "10s" },
+    capabilities: { elicitation: {} },
+    setup(client) {
+      client.setRequestHandler(ElicitRequestSchema, async (req) => {
+        asked.push(req.params.message);
+        return { action: "accept", content: { confirm: true, who: "ops" } };
+      });
+    },
+  });
+  try {
+    await s.tools();
+    assert.equal(await s.callText("dep__deploy", { env: "prod" }), "deployed to prod, confirmed by ops");
+    assert.deepEqual(asked, ["Deploy to prod?"]);
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+});
