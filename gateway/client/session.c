@@ -63,6 +63,7 @@ struct call {
 	json_t *held_up_id;		/* legacy server, modern client: its request held for the retry */
 	char *held_key;			/* the inputRequests key the client was given */
 	struct event *held_timer;	/* bounds the wait for the retry */
+	struct gateway *held_gw;	/* whose retry may resume it (the session may be gone) */
 	/* Issue 12: a request of the stateless revision, answered as such (modern.c). */
 	int modern;
 	int log_level;			/* its _meta logLevel (session_log_levels), -1: no log messages */
@@ -115,7 +116,6 @@ struct session {
 	struct hmap *held;		/* client id key -> deferred: requests held back */
 	struct hmap *sreqs;		/* gateway id key -> sreq */
 	uint64_t next_sreq;
-	uint64_t next_held;		/* numbers the legacy servers' requests held for a retry */
 	char nonce[33];			/* binds the requestState sealed for this session */
 	TAILQ_HEAD(, call) waiting;
 	TAILQ_HEAD(, deferred) deferred;
@@ -152,6 +152,12 @@ static int mrtr_reply(struct call *, struct msg *);
 static void mrtr_end(struct call *);
 static void mrtr_hold(struct session *, struct upstream *, json_t *msg, struct call *);
 static int mrtr_resume(struct session *, struct msg *);
+static void mrtr_orphan_held(struct session *);
+/* Every held call of the process by its number ("p:N"): a retry may come in another session than
+ * the one that was answered input_required, and that one may be gone (a 2026-07-28 HTTP request is
+ * a session of its own). One thread runs every gateway of a process (mcpgw.h). */
+static struct hmap *held_calls;
+static uint64_t held_next;
 static void mrtr_upstream_gone(struct session *, struct upstream *);
 static void mrtr_client_answer(struct session *, struct sreq *, struct jsonrpc_msg *);
 
@@ -374,6 +380,10 @@ call_finish(struct call *c)
 	    (now.tv_nsec - c->started.tv_nsec) / 1000, !c->ok);
 	mrtr_end(c);
 	call_set_state(c, CALL_DONE);
+	if (s == NULL) {	/* a held call whose session closed (issue 12) */
+		call_free(c);
+		return;
+	}
 	hmap_del(s->calls, c->key);
 	call_free(c);
 	if (s->draining && session_busy(s) == 0)
@@ -2457,6 +2467,7 @@ session_free(struct session *s)
 		return;
 	signin_prompts_free(s->signin);
 	s->signin = NULL;
+	mrtr_orphan_held(s);
 	/* Calls still in flight belong to upstreams that are gone by now: their callbacks ran. */
 	hmap_foreach(s->calls, free_call_entry, NULL);
 	hmap_free(s->calls);
@@ -2711,7 +2722,7 @@ static void
 cancel_call_fn(const char *key, void *val, void *arg)
 {
 	struct call *c = val;
-	if ((c->st == CALL_SENT || c->st == CALL_HELD) && c->up && c->upid)
+	if (c->st == CALL_SENT && c->up && c->upid)
 		upstream_cancel(c->up, c->upid, "the client went away");
 }
 
@@ -2894,8 +2905,14 @@ mrtr_end(struct call *c)
 {
 	struct session *s = c->s;
 	if (c->held_up_id) {
-		upstream_respond(c->up, jsonrpc_error(c->held_up_id, JSONRPC_REQUEST_TIMEOUT,
-		    "the client did not retry in time to answer this request", NULL));
+		if (held_calls && hmap_get(held_calls, c->key) == c && hmap_del(held_calls, c->key) &&
+		    hmap_count(held_calls) == 0) {
+			hmap_free(held_calls);	/* nothing left reachable after the last one */
+			held_calls = NULL;
+		}
+		if (upstream_state(c->up) == UPSTREAM_READY)
+			upstream_respond(c->up, jsonrpc_error(c->held_up_id, JSONRPC_REQUEST_TIMEOUT,
+			    "the client did not retry in time to answer this request", NULL));
 		json_decref(c->held_up_id);
 		c->held_up_id = NULL;
 	}
@@ -2919,10 +2936,45 @@ mrtr_end(struct call *c)
 	free(a.keys);
 }
 
+/* What a sealed requestState is bound to. A 2026-07-28 client has no session (over HTTP each of
+ * its requests is one; its retry comes on another): its identity. A connection that did the
+ * legacy handshake is a session: that connection and its identity. */
 static void
 mrtr_binding(const struct session *s, char *out, size_t n)
 {
-	snprintf(out, n, "%s|%s", s->nonce, s->ident ? ident_label(s->ident) : "");
+	snprintf(out, n, "%s|%s", s->modern ? "stateless" : s->nonce, s->ident ? ident_label(s->ident) : "");
+}
+
+struct mrtr_gone {
+	const struct upstream *up;
+	char **keys;
+	size_t n;
+};
+
+static void
+mrtr_held_of(const char *key, void *val, void *arg)
+{
+	struct mrtr_gone *g = arg;
+	if (((struct call *)val)->st == CALL_HELD && (g->keys[g->n] = strdup(key)) != NULL)
+		g->n++;
+}
+
+/* A closing session leaves its held calls to the registry: the retry may still come, elsewhere,
+ * and the bound ends them otherwise. */
+static void
+mrtr_orphan_held(struct session *s)
+{
+	struct mrtr_gone g = { NULL, calloc(hmap_count(s->calls) + 1, sizeof(char *)), 0 };
+	if (g.keys == NULL)
+		return;
+	hmap_foreach(s->calls, mrtr_held_of, &g);
+	for (size_t i = 0; i < g.n; i++) {
+		struct call *c = hmap_del(s->calls, g.keys[i]);
+		if (c)
+			c->s = NULL;
+		free(g.keys[i]);
+	}
+	free(g.keys);
 }
 
 static void
@@ -2955,7 +3007,11 @@ mrtr_hold(struct session *s, struct upstream *up, json_t *msg, struct call *c)
 		    "as the input_required result of a tools/call, prompts/get or resources/read", NULL));
 		return;
 	}
-	n = ++s->next_held;
+	if (held_calls == NULL && (held_calls = hmap_new()) == NULL) {
+		upstream_respond(up, jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL));
+		return;
+	}
+	n = ++held_next;
 	snprintf(key, sizeof key, "%s-%" PRIu64, convert_request_capability(method), n);
 	mrtr_binding(s, binding, sizeof binding);
 	if ((state = convert_seal(n, binding, convert_now_ms() + CONVERT_PENDING_MS)) == NULL ||
@@ -2971,7 +3027,8 @@ mrtr_hold(struct session *s, struct upstream *up, json_t *msg, struct call *c)
 	/* The call lives on under its held number; the client's id is answered and free again. */
 	hmap_del(s->calls, c->key);
 	snprintf(c->key, sizeof c->key, "p:%" PRIu64, n);
-	if (hmap_put(s->calls, c->key, c) < 0) {
+	if (hmap_put(s->calls, c->key, c) < 0 || hmap_put(held_calls, c->key, c) < 0) {
+		hmap_del(s->calls, c->key);
 		json_decref(result);
 		upstream_respond(up, jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL));
 		upstream_cancel(c->up, c->upid, "out of memory");
@@ -2980,6 +3037,7 @@ mrtr_hold(struct session *s, struct upstream *up, json_t *msg, struct call *c)
 		return;
 	}
 	c->held_up_id = json_incref(id);
+	c->held_gw = s->gw;
 	cid = c->client_id;
 	c->client_id = NULL;
 	free(c->client_id_text);
@@ -3022,7 +3080,8 @@ mrtr_resume(struct session *s, struct msg *msg)
 		return 1;
 	}
 	snprintf(key, sizeof key, "p:%" PRIu64, n);
-	if ((c = hmap_get(s->calls, key)) == NULL || c->st != CALL_HELD) {
+	if (held_calls == NULL || (c = hmap_get(held_calls, key)) == NULL || c->st != CALL_HELD ||
+	    c->held_gw != s->gw) {
 		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "requestState was already used (the request it "
 		    "resumes was resumed or has ended)");
 		return 1;
@@ -3046,7 +3105,14 @@ mrtr_resume(struct session *s, struct msg *msg)
 	c->held_up_id = NULL;
 	free(c->held_key);
 	c->held_key = NULL;
-	hmap_del(s->calls, c->key);
+	hmap_del(held_calls, c->key);
+	if (hmap_count(held_calls) == 0) {
+		hmap_free(held_calls);
+		held_calls = NULL;
+	}
+	if (c->s)
+		hmap_del(c->s->calls, c->key);
+	c->s = s;	/* the retry's session takes the call over */
 	id_key(m->id, c->key, sizeof c->key);
 	c->client_id = json_incref(m->id);
 	c->client_id_text = json_dumps(m->id, JSON_ENCODE_ANY | JSON_COMPACT);
@@ -3066,12 +3132,6 @@ mrtr_resume(struct session *s, struct msg *msg)
 	}
 	return 1;
 }
-
-struct mrtr_gone {
-	const struct upstream *up;
-	char **keys;
-	size_t n;
-};
 
 static void
 mrtr_gone_of(const char *key, void *val, void *arg)

@@ -10,7 +10,11 @@ import path from "node:path";
 import { Client as Client2 } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { BIN, NODE, Session, T, WRAPPER, fixture, makeTmp, openSession, rejectsCode, rmTmp, servers, toYaml, waitUntil } from "./lib/harness.mjs";
-import { ModernClient } from "./lib/modern-client.mjs";
+import { ModernClient, modernMeta } from "./lib/modern-client.mjs";
+import { Client as Client1 } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import * as z from "zod";
+import { Gateway, sleep } from "./lib/harness.mjs";
 
 const mrtr = (extra = {}) => ({ command: NODE, args: [fixture("mrtr-server.mjs")], ...extra });
 
@@ -407,5 +411,41 @@ test("an SDK v2 server's inputRequired() elicitation through a Codex-like legacy
     await s.shutdown();
   } finally {
     s.destroy();
+  }
+});
+
+test("serve: a requestState sealed for one HTTP session is refused in another; its own session's retry resumes", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("mrtr-serve");
+  const config = path.join(dir, "config.yaml");
+  fs.writeFileSync(config, toYaml({ servers: fox() }));
+  const gw = new Gateway({ dir, args: ["serve", "-c", config, "--system-policy", "", "--listen", "127.0.0.1:0"] });
+  const clients = [];
+  try {
+    let addr;
+    await waitUntil(() => (addr = gw.stderr.match(/listening on (\S+)/)?.[1]) || gw.exitStatus !== null, T(10000), "serve to listen");
+    assert.ok(addr, gw.stderrTail());
+    const url = new URL(`http://${addr}/mcp`);
+    for (const name of ["a", "b"]) {
+      const client = new Client1({ name: `mrtr-${name}`, version: "1.0.0" }, { capabilities: {} });
+      await client.connect(new StreamableHTTPClientTransport(url));
+      clients.push(client);
+    }
+    const [a, b] = clients;
+    const any = z.object({}).passthrough();
+    // A 2026-07-28 request on session a (its _meta makes it modern; the session stays a's).
+    const call = (c, extra) => c.request({ method: "tools/call", params: { name: "fox__ask", arguments: { method: "elicitation/create", timeout_ms: 60000 }, _meta: modernMeta({ caps: { elicitation: {} } }), ...extra } }, any, { timeout: T(20000) });
+    const r = await call(a, {});
+    assert.equal(r.resultType, "input_required", JSON.stringify(r));
+    const key = Object.keys(r.inputRequests)[0];
+    const retry = { inputResponses: { [key]: { action: "accept", content: { n: "Bo" } } }, requestState: r.requestState };
+    await assert.rejects(call(b, retry), (e) => e.code === -32602 && /another session/.test(e.message), "session b cannot resume a's request");
+    const done = await call(a, retry);
+    assert.deepEqual(JSON.parse(done.content[0].text).result, { action: "accept", content: { n: "Bo" } });
+  } finally {
+    for (const c of clients) await c.close().catch(() => {});
+    gw.proc.kill("SIGTERM");
+    await Promise.race([gw.exited, sleep(T(8000))]);
+    gw.destroy();
+    rmTmp(dir);
   }
 });
