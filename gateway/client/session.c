@@ -2970,8 +2970,11 @@ mrtr_orphan_held(struct session *s)
 	hmap_foreach(s->calls, mrtr_held_of, &g);
 	for (size_t i = 0; i < g.n; i++) {
 		struct call *c = hmap_del(s->calls, g.keys[i]);
-		if (c)
+		if (c) {
 			c->s = NULL;
+			log_info(upstream_name(c->up), "held request %s outlives its closed session: it waits "
+			    "for a retry elsewhere", c->key);
+		}
 		free(g.keys[i]);
 	}
 	free(g.keys);

@@ -441,6 +441,19 @@ test("serve: a requestState sealed for one HTTP session is refused in another; i
     await assert.rejects(call(b, retry), (e) => e.code === -32602 && /another session/.test(e.message), "session b cannot resume a's request");
     const done = await call(a, retry);
     assert.deepEqual(JSON.parse(done.content[0].text).result, { action: "accept", content: { n: "Bo" } });
+    // A held request whose session closes lives on (a retry may come elsewhere) until its server
+    // gives up: then it ends without its session, and the gateway goes on.
+    const r2 = await call(a, { arguments: { method: "elicitation/create", timeout_ms: 300 } });
+    assert.equal(r2.resultType, "input_required");
+    await a.transport.terminateSession();
+    await waitUntil(() => /outlives its closed session/.test(gw.stderr), T(10000), "the held call to outlive its session");
+    await waitUntil(() => /ended while its request to the client was held/.test(gw.stderr), T(10000), "the orphaned held call to end");
+    const l = await b.listTools();
+    assert.ok(l.tools.some((t) => t.name === "fox__echo"), "the gateway still serves");
+    for (const c of clients.splice(0)) await c.close().catch(() => {});
+    gw.proc.kill("SIGTERM");
+    const st = await Promise.race([gw.exited, sleep(T(8000)).then(() => null)]);
+    assert.deepEqual(st && { code: st.code, signal: st.signal }, { code: 0, signal: null }, gw.stderrTail());
   } finally {
     for (const c of clients) await c.close().catch(() => {});
     gw.proc.kill("SIGTERM");
