@@ -141,7 +141,7 @@ test("no answer to server/discover: legacy after the probe bound; a restart reme
   try {
     assert.equal(await s.callText("old__echo", { text: "1" }), "echo:1");
     assert.deepEqual(methods(log).slice(0, 2), ["server/discover", "initialize"]);
-    assert.match(s.gw.stderr, /no answer to server\/discover within \d+ ms: speaking legacy/);
+    assert.match(s.gw.stderr, /no answer to server\/discover within \d+ ms: speaking the legacy protocol/);
     assert.equal(eras(dir).old.era, "legacy");
     await s.shutdown();
     s.destroy();
