@@ -68,14 +68,17 @@ test("tools/list and tools/call without initialize: resultType, serverInfo, ttlM
       assertModernResult(r, m);
       assertCacheable(r, m);
     }
-    const r = await c.result("tools/call", { name: "fox__echo", arguments: { text: "hi" } });
+    const traceparent = "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01";
+    const r = await c.result("tools/call", { name: "fox__echo", arguments: { text: "hi" } }, { meta: { traceparent } });
     assertModernResult(r, "tools/call");
     assert.equal(r.ttlMs, undefined, "a tool result carries no caching hints");
     assert.deepEqual(r.content, [{ type: "text", text: "fox:hi" }]);
     // The legacy upstream was initialised by the gateway and got a plain tools/call.
     const sent = fs.readFileSync(rec, "utf8").trim().split("\n").map((x) => JSON.parse(x));
     assert.ok(sent.some((m) => m.method === "initialize"), "the gateway initialised the legacy server");
-    assert.ok(sent.some((m) => m.method === "tools/call" && m.params.name === "echo"));
+    const call = sent.find((m) => m.method === "tools/call" && m.params.name === "echo");
+    assert.ok(call, "the server got the call");
+    assert.equal(call.params._meta?.traceparent, traceparent, "trace context passed on (2026-07-28 asks it of an intermediary)");
     await s.shutdown();
   } finally {
     s.destroy();
