@@ -329,6 +329,9 @@ test("tools/list comes back in a stable order (configuration order, then each se
     s.gw.send({ jsonrpc: "2.0", id: "t1", method: "tasks/list", params: {} });
     const t = await s.gw.waitFor((m) => m.id === "t1", T(10000), "tasks/list answer");
     assert.equal(t.error?.code, -32601, JSON.stringify(t));
+    const d = await new ModernClient(s.gw).result("server/discover");
+    assert.equal(d.capabilities.tasks, undefined, "nor to a modern client");
+    assert.equal(d.capabilities.extensions?.["io.modelcontextprotocol/tasks"], undefined);
     await s.shutdown();
   } finally {
     s.destroy();
