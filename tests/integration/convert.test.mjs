@@ -24,12 +24,13 @@ test("modern server asks a legacy client for elicitation: real request, retry wi
     tag: "mrtr-legacy",
     servers: { m: mrtr() },
     gateway: { startup_wait: "10s" },
-    capabilities: { elicitation: { form: {} } },
+    capabilities: { elicitation: { form: {} }, sampling: {} },
     setup(client) {
       client.setRequestHandler(ElicitRequestSchema, async (req) => {
         asked.push(req.params);
         return { action: "accept", content: { name: "Ada" } };
       });
+      client.setRequestHandler(CreateMessageRequestSchema, async () => ({ role: "assistant", content: { type: "text", text: "hi there" }, model: "test-model" }));
     },
   });
   try {
@@ -43,6 +44,7 @@ test("modern server asks a legacy client for elicitation: real request, retry wi
     assert.equal(out.statesMatch, true, `requestState echoed untouched: ${out.state}`);
     assert.equal(out.ids.length, 2, "one call, one retry");
     assert.notEqual(out.ids[0], out.ids[1], "the retry went under a new id");
+    assert.equal(out.retryVersion, "2026-07-28", "the retry carries the modern _meta like any request");
     assert.equal(asked.length, 1);
     assert.equal(asked[0].message, "Your name?");
     // Each round's log and progress reached the client before the final result.
@@ -52,6 +54,10 @@ test("modern server asks a legacy client for elicitation: real request, retry wi
     assert.equal(logs.length, 2, `a log line per round: ${JSON.stringify(logs)}`);
     assert.ok(logs.every(([, i]) => i < final), "logs before the result");
     assert.equal(progress.length, 2, `progress of each round: ${JSON.stringify(progress)}`);
+    // Sampling the same way.
+    const sampled = JSON.parse(await s.callText("m__sample"));
+    assert.equal(sampled.said, "hi there");
+    assert.equal(sampled.statesMatch, true);
     await s.shutdown();
   } finally {
     s.destroy();
