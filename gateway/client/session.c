@@ -3014,6 +3014,11 @@ mrtr_hold(struct session *s, struct upstream *up, json_t *msg, struct call *c)
 		upstream_respond(up, jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL));
 		return;
 	}
+	if (hmap_count(held_calls) >= CONVERT_MAX_HELD) {
+		upstream_respond(up, jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "too many requests held for "
+		    "2026-07-28 clients' retries", NULL));
+		return;
+	}
 	n = ++held_next;
 	snprintf(key, sizeof key, "%s-%" PRIu64, convert_request_capability(method), n);
 	mrtr_binding(s, binding, sizeof binding);

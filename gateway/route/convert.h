@@ -17,6 +17,8 @@
 #define CONVERT_MAX_ROUNDS 8
 /* How long a legacy server's request, held for a modern client, waits for the client's retry. */
 #define CONVERT_PENDING_MS 120000L
+/* How many such requests the gateway holds at once, all clients together. */
+#define CONVERT_MAX_HELD 10000
 /* Every requestState the gateway seals starts so: anything else is a server's own and passes. */
 #define CONVERT_STATE_PREFIX "mcpgw1."
 
