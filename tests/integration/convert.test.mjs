@@ -471,3 +471,33 @@ test("serve: a requestState sealed for one HTTP session is refused in another; i
     rmTmp(dir);
   }
 });
+
+test("serve: a modern server's elicitation reaches a legacy HTTP client on its call's stream; the call completes", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("mrtr-serve1");
+  const config = path.join(dir, "config.yaml");
+  fs.writeFileSync(config, toYaml({ gateway: { startup_wait: "10s" }, servers: { m: mrtr() } }));
+  const gw = new Gateway({ dir, args: ["serve", "-c", config, "--system-policy", "", "--listen", "127.0.0.1:0"] });
+  let client;
+  try {
+    let addr;
+    await waitUntil(() => (addr = gw.stderr.match(/listening on (\S+)/)?.[1]) || gw.exitStatus !== null, T(10000), "serve to listen");
+    assert.ok(addr, gw.stderrTail());
+    client = new Client1({ name: "mrtr-http", version: "1.0.0" }, { capabilities: { elicitation: {} } });
+    client.setRequestHandler(ElicitRequestSchema, async () => ({ action: "accept", content: { name: "Hopper" } }));
+    await client.connect(new StreamableHTTPClientTransport(new URL(`http://${addr}/mcp`)));
+    await waitUntil(async () => (await client.listTools()).tools.some((t) => t.name === "m__ask"), T(10000), "m__ask listed");
+    const r = await client.callTool({ name: "m__ask", arguments: {} }, undefined, { timeout: T(20000) });
+    const out = JSON.parse(r.content[0].text);
+    assert.equal(out.said, "accept:Hopper");
+    assert.equal(out.statesMatch, true);
+    await client.close();
+    client = null;
+    gw.proc.kill("SIGTERM");
+    const st = await Promise.race([gw.exited, sleep(T(8000)).then(() => null)]);
+    assert.deepEqual(st && { code: st.code, signal: st.signal }, { code: 0, signal: null }, gw.stderrTail());
+  } finally {
+    await client?.close().catch(() => {});
+    gw.destroy();
+    rmTmp(dir);
+  }
+});
