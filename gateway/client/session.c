@@ -2980,12 +2980,22 @@ mrtr_orphan_held(struct session *s)
 	free(g.keys);
 }
 
+/* How long a held request waits: CONVERT_PENDING_MS; in test mode only (the bound's own test,
+ * tests/integration/convert.test.mjs) MCPGW_TEST_HELD_MS=N, at most that. */
+static long
+held_bound_ms(void)
+{
+	const char *e = getenv("MCPGW_TEST_HELD_MS");
+	long ms = e && *e ? strtol(e, NULL, 10) : 0;
+	return ms > 0 && ms < CONVERT_PENDING_MS ? ms : CONVERT_PENDING_MS;
+}
+
 static void
 held_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct call *c = arg;
-	log_info(upstream_name(c->up), "the client did not retry within %ld s: the server's request is "
-	    "refused and its call cancelled", CONVERT_PENDING_MS / 1000);
+	log_info(upstream_name(c->up), "the client did not retry within %ld ms: the server's request is "
+	    "refused and its call cancelled", held_bound_ms());
 	upstream_cancel(c->up, c->upid, "the client did not answer the server's request in time");
 	c->ok = 0;
 	call_finish(c);	/* mrtr_end refuses the held request */
@@ -3022,7 +3032,7 @@ mrtr_hold(struct session *s, struct upstream *up, json_t *msg, struct call *c)
 	n = ++held_next;
 	snprintf(key, sizeof key, "%s-%" PRIu64, convert_request_capability(method), n);
 	mrtr_binding(s, binding, sizeof binding);
-	if ((state = convert_seal(n, binding, convert_now_ms() + CONVERT_PENDING_MS)) == NULL ||
+	if ((state = convert_seal(n, binding, convert_now_ms() + held_bound_ms())) == NULL ||
 	    (result = convert_input_required(key, method, params, state)) == NULL ||
 	    (c->held_timer == NULL && (c->held_timer = evtimer_new(s->base, held_timeout_cb, c)) == NULL) ||
 	    (c->held_key = strdup(key)) == NULL) {
@@ -3051,7 +3061,7 @@ mrtr_hold(struct session *s, struct upstream *up, json_t *msg, struct call *c)
 	free(c->client_id_text);
 	c->client_id_text = NULL;
 	call_set_state(c, CALL_HELD);
-	struct timeval tv = { CONVERT_PENDING_MS / 1000, (CONVERT_PENDING_MS % 1000) * 1000 };
+	struct timeval tv = { held_bound_ms() / 1000, (held_bound_ms() % 1000) * 1000 };
 	evtimer_add(c->held_timer, &tv);
 	log_debug(upstream_name(up), "%s held for the client's retry as %s", method, c->key);
 	session_decor(s, c->method, &d);

@@ -501,3 +501,21 @@ test("serve: a modern server's elicitation reaches a legacy HTTP client on its c
     rmTmp(dir);
   }
 });
+
+test("a held request waits for the retry only within its bound: then the server's request is refused and the late retry gets -32602 expired", { timeout: T(60000) }, async () => {
+  const s = await openSession({ tag: "mrtr-bound", servers: { fox: servers.faulty(["--name", "fox"]) }, connect: false, env: { MCPGW_TEST_HELD_MS: String(T(500)) } });
+  try {
+    const c = new ModernClient(s.gw, { caps: { elicitation: {} } });
+    const { key, state } = await askHeld(c);
+    await waitUntil(() => /did not retry within/.test(s.gw.stderr), T(10000), "the bound to pass");
+    const late = await c.request("tools/call", { name: "fox__ask", arguments: { method: "elicitation/create" }, inputResponses: { [key]: { action: "decline" } }, requestState: state });
+    assert.equal(late.error?.code, -32602, JSON.stringify(late));
+    assert.match(late.error.message, /expired/);
+    // The server's call was cancelled and the server goes on.
+    const e = await c.result("tools/call", { name: "fox__echo", arguments: { text: "still here" } });
+    assert.match(JSON.stringify(e.content), /still here/);
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+});
