@@ -126,7 +126,9 @@ rounds_retry(void **st)
 	assert_string_equal(method, "elicitation/create");
 	assert_string_equal(json_string_value(json_object_get(p, "message")), "Name?");
 	assert_int_equal(convert_rounds_request(r, 1, &key, &method, &p), -1);
-	assert_int_equal(convert_rounds_answer(r, "nobody", json_object()), -1);
+	json_t *stray = json_object();
+	assert_int_equal(convert_rounds_answer(r, "nobody", stray), -1);
+	json_decref(stray);
 	json_t *ans = json_pack("{ss s{ss}}", "action", "accept", "content", "name", "Ada");
 	assert_int_equal(convert_rounds_answer(r, "who", ans), 0);
 	json_t *retry = convert_rounds_retry(r);
