@@ -520,3 +520,25 @@ test("a held request waits for the retry only within its bound: then the server'
     s.destroy();
   }
 });
+
+test("legacy server's roots/list and sampling/createMessage behind a modern client: input_required, the retry's answer reaches the server", { timeout: T(60000) }, async () => {
+  const s = await openSession({ tag: "mrtr-kinds", servers: fox(), connect: false });
+  try {
+    const c = new ModernClient(s.gw, { caps: { roots: {}, sampling: {} } });
+    const answers = {
+      "roots/list": { roots: [{ uri: "file:///srv/p", name: "p" }] },
+      "sampling/createMessage": { role: "assistant", content: { type: "text", text: "ok" }, model: "m" },
+    };
+    for (const [method, answer] of Object.entries(answers)) {
+      const r = await c.result("tools/call", { name: "fox__ask", arguments: { method, timeout_ms: 60000 } });
+      assert.equal(r.resultType, "input_required", JSON.stringify(r));
+      const [key] = Object.keys(r.inputRequests);
+      assert.equal(r.inputRequests[key].method, method);
+      const done = await c.result("tools/call", { name: "fox__ask", arguments: { method, timeout_ms: 60000 }, inputResponses: { [key]: answer }, requestState: r.requestState });
+      assert.deepEqual(JSON.parse(done.content[0].text).result, answer, method);
+    }
+    await s.shutdown();
+  } finally {
+    s.destroy();
+  }
+});
