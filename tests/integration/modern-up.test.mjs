@@ -298,3 +298,26 @@ test("resources/subscribe to a modern server: its listen request carries the URI
     rmTmp(dir);
   }
 });
+
+test("a restart with the server remembered as modern: server/discover (its capabilities) and no initialize", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("modern-again");
+  const log = outFile(dir, "modern.jsonl");
+  try {
+    for (const run of [1, 2]) {
+      fs.writeFileSync(log, "");
+      const s = await openSession({ dir, servers: { modern: modern(log) } });
+      try {
+        assert.equal(await s.callText("modern__echo", { text: `run ${run}` }), `run ${run}`);
+        const m = methods(log);
+        assert.equal(m[0], "server/discover", m.join(" "));
+        assert.ok(!m.includes("initialize"), m.join(" "));
+        assert.equal(eras(dir).modern.era, "modern");
+        await s.shutdown();
+      } finally {
+        s.destroy();
+      }
+    }
+  } finally {
+    rmTmp(dir);
+  }
+});
