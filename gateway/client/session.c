@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/random.h>
 #include <time.h>
 #include <event2/buffer.h>
 #include "audit.h"
+#include "convert.h"
 #include "gateway.h"
 #include "hmap.h"
 #include "ident.h"
@@ -16,6 +18,7 @@
 #include "msg.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "modern.h"
 #include "session.h"
 #include "signin_prompt.h"
 #include "sha256.h"
@@ -23,13 +26,17 @@
 
 #define SESSION_MAX_CALLS 20000
 #define SESSION_MAX_SREQS 1000
+#define SESSION_MAX_LISTENS 100		/* subscriptions/listen streams open at once */
+#define SESSION_MAX_LISTEN_URIS 1000	/* resourceSubscriptions of one stream */
 
 const char *const session_supported_versions[] = {
 	"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", NULL
 };
 
-/* A call's life: made, maybe waiting for its server to start, sent, answered (or failed). */
-enum call_state { CALL_NEW, CALL_WAITING, CALL_SENT, CALL_DONE };
+/* A call's life: made, maybe waiting for its server to start, sent, answered (or failed).
+ * Between generations (issue 12): INPUT while a legacy client answers a modern server's
+ * input_required round; HELD while a legacy server's request waits for a modern client's retry. */
+enum call_state { CALL_NEW, CALL_WAITING, CALL_SENT, CALL_DONE, CALL_INPUT, CALL_HELD };
 
 struct call {
 	struct session *s;
@@ -52,17 +59,38 @@ struct call {
 	char *orig_uri;
 	struct event *wait_timer;
 	TAILQ_ENTRY(call) wait_link;
+	struct convert_rounds *rounds;	/* modern server, legacy client: the input rounds */
+	json_t *held_up_id;		/* legacy server, modern client: its request held for the retry */
+	char *held_key;			/* the inputRequests key the client was given */
+	struct event *held_timer;	/* bounds the wait for the retry */
+	struct gateway *held_gw;	/* whose retry may resume it (the session may be gone) */
+	/* Issue 12: a request of the stateless revision, answered as such (modern.c). */
+	int modern;
+	int log_level;			/* its _meta logLevel (session_log_levels), -1: no log messages */
+	json_t *caps;			/* its _meta clientCapabilities */
 };
 
 struct sub {
 	struct upstream *up;
 	char *orig;
+	int by_listen;			/* made for a subscriptions/listen stream, not resources/subscribe */
+};
+
+/* A subscriptions/listen stream (2026-07-28): open until cancelled or the session ends; every
+ * notification it carries is tagged with its request id. */
+struct listen {
+	json_t *id;
+	char *id_text;			/* the id as JSON text: the stream's "related" request */
+	unsigned which;			/* UPSTREAM_TOOLS | ... the list_changed it asked for */
+	json_t *uris;			/* the exposed URIs it follows (resources/updated) */
 };
 
 struct sreq {
 	struct upstream *up;
 	json_t *up_id;
 	int signin;			/* issue 4: the gateway's own elicitation (up, up_id NULL) */
+	struct call *call;		/* issue 12: asked for a modern server's input_required round */
+	char *input_key;		/* ... and the inputRequests key it answers */
 };
 
 /* A request held back while servers start: a first list, or a call to a name not known yet. */
@@ -88,6 +116,7 @@ struct session {
 	struct hmap *held;		/* client id key -> deferred: requests held back */
 	struct hmap *sreqs;		/* gateway id key -> sreq */
 	uint64_t next_sreq;
+	char nonce[33];			/* binds the requestState sealed for this session */
 	TAILQ_HEAD(, call) waiting;
 	TAILQ_HEAD(, deferred) deferred;
 	struct timespec started, deadline;
@@ -108,9 +137,29 @@ struct session {
 	json_t *view[4];
 	unsigned long view_gen[4];
 	const struct config *view_cfg[4];
+	/* Issue 12: a client of the stateless revision (2026-07-28) that never sent initialize:
+	 * nothing reaches it outside a request's answer or a listen stream. */
+	int modern;
+	struct hmap *listens;		/* id key -> listen */
+	const struct modern_req *cur;	/* while a request is dispatched: what its _meta said */
+	const char *cur_method;
 };
 
 static void session_dispatch(struct session *, struct msg *);
+/* The conversion between generations (issue 12): the block at the end of this file. */
+static void mrtr_keep_params(struct call *);
+static int mrtr_reply(struct call *, struct msg *);
+static void mrtr_end(struct call *);
+static void mrtr_hold(struct session *, struct upstream *, json_t *msg, struct call *);
+static int mrtr_resume(struct session *, struct msg *);
+static void mrtr_orphan_held(struct session *);
+/* Every held call of the process by its number ("p:N"): a retry may come in another session than
+ * the one that was answered input_required, and that one may be gone (a 2026-07-28 HTTP request is
+ * a session of its own). One thread runs every gateway of a process (mcpgw.h). */
+static struct hmap *held_calls;
+static uint64_t held_next;
+static void mrtr_upstream_gone(struct session *, struct upstream *);
+static void mrtr_client_answer(struct session *, struct sreq *, struct jsonrpc_msg *);
 
 /* Every message to the client goes out here. A draining session that answered its last request
  * tells the gateway, which may then stop. */
@@ -143,18 +192,73 @@ session_send(struct session *s, json_t *msg)
 	}
 }
 
-/* A result for the client's request id: when it cannot be built (out of memory), the client
- * gets -32603 instead of waiting for an answer that never comes. Steals result. */
-static void
-session_answer(struct session *s, json_t *id, json_t *result)
+/* The view of a list depends on who asks when gateway.clients has rules for this client. */
+static int
+session_restricted(const struct session *s)
 {
-	json_t *msg = jsonrpc_result(id, result);
+	return s->ident != NULL && ident_restricted(s->ident, gateway_config(s->gw));
+}
+
+static unsigned
+list_of_method(const char *method)
+{
+	if (strcmp(method, "tools/list") == 0)
+		return UPSTREAM_TOOLS;
+	if (strcmp(method, "prompts/list") == 0)
+		return UPSTREAM_PROMPTS;
+	if (strcmp(method, "resources/list") == 0)
+		return UPSTREAM_RESOURCES;
+	if (strcmp(method, "resources/templates/list") == 0)
+		return UPSTREAM_TEMPLATES;
+	return 0;
+}
+
+/* The caching hints of a modern result (docs/protocol.md): lists and server/discover are fresh for
+ * MODERN_LIST_TTL_MS once every server has answered (0 while some still start: the list will
+ * grow), "private" when the client's rules narrow them; resources/read is relayed content of
+ * unknown scope: "private", ttl 0, unless the server said otherwise. */
+static void
+session_decor(const struct session *s, const char *method, struct modern_decor *d)
+{
+	unsigned which = list_of_method(method);
+	memset(d, 0, sizeof *d);
+	d->cacheable = modern_cacheable(method);
+	if (!d->cacheable)
+		return;
+	d->private_scope = session_restricted(s) || strcmp(method, "resources/read") == 0;
+	if (strcmp(method, "server/discover") == 0)
+		which = UPSTREAM_TOOLS | UPSTREAM_PROMPTS | UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES;
+	else if (which && router_list_private(s->router, which))
+		d->private_scope = 1;	/* a server said its list is private: so is the merged one */
+	d->ttl_ms = which && router_settled(s->router, which) ? MODERN_LIST_TTL_MS : 0;
+}
+
+/* A result for the client's request id: when it cannot be built (out of memory), the client
+ * gets -32603 instead of waiting for an answer that never comes. Steals result. A modern
+ * request's result gets resultType, serverInfo and its caching hints. */
+static void
+session_answer_as(struct session *s, json_t *id, json_t *result, int modern, const char *method)
+{
+	json_t *msg;
+	if (modern && result) {
+		struct modern_decor d;
+		session_decor(s, method, &d);
+		modern_decorate(result, &d);
+	}
+	msg = jsonrpc_result(id, result);
 	if (msg == NULL && id != NULL)
 		msg = jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL);
 	session_send(s, msg);
 }
 
+static void
+session_answer(struct session *s, json_t *id, json_t *result)
+{
+	session_answer_as(s, id, result, s->cur && s->cur->modern, s->cur_method ? s->cur_method : "");
+}
+
 static char *related_call(const struct session *, const struct upstream *);
+static struct call *only_call(const struct session *, const struct upstream *);
 static void session_send_related(struct session *, json_t *, const char *related);
 
 static void
@@ -196,7 +300,8 @@ id_key(json_t *id, char *out, size_t n)
 static int
 key_in_use(const struct session *s, const char *key)
 {
-	return hmap_get(s->calls, key) != NULL || hmap_get(s->held, key) != NULL;
+	return hmap_get(s->calls, key) != NULL || hmap_get(s->held, key) != NULL ||
+	    hmap_get(s->listens, key) != NULL;
 }
 
 static int
@@ -234,6 +339,12 @@ call_free(struct call *c)
 	free(c->tool);
 	free(c->client_id_text);
 	free(c->params_text);
+	convert_rounds_free(c->rounds);
+	json_decref(c->held_up_id);
+	free(c->held_key);
+	if (c->held_timer)
+		event_free(c->held_timer);
+	json_decref(c->caps);
 	free(c);
 }
 
@@ -242,7 +353,7 @@ call_free(struct call *c)
 static void
 call_set_state(struct call *c, enum call_state st)
 {
-	static const char *const names[] = { "new", "waiting", "sent", "done" };
+	static const char *const names[] = { "new", "waiting", "sent", "done", "input", "held" };
 	enum call_state old = c->st;
 	if (old == st)
 		return;
@@ -267,7 +378,12 @@ call_finish(struct call *c)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	upstream_count_call(c->up, (now.tv_sec - c->started.tv_sec) * 1000000L +
 	    (now.tv_nsec - c->started.tv_nsec) / 1000, !c->ok);
+	mrtr_end(c);
 	call_set_state(c, CALL_DONE);
+	if (s == NULL) {	/* a held call whose session closed (issue 12) */
+		call_free(c);
+		return;
+	}
 	hmap_del(s->calls, c->key);
 	call_free(c);
 	if (s->draining && session_busy(s) == 0)
@@ -365,7 +481,7 @@ downconvert(struct session *s, const char *method, json_t *result)
 {
 	int before_0618 = strcmp(s->version, "2025-06-18") < 0;
 	int before_0326 = strcmp(s->version, "2025-03-26") < 0;
-	if (!before_0618 || !json_is_object(result))
+	if (s->modern || !before_0618 || !json_is_object(result))
 		return;
 	if (strcmp(method, "tools/call") == 0) {
 		json_t *sc = json_object_get(result, "structuredContent");
@@ -393,7 +509,7 @@ downconvert(struct session *s, const char *method, json_t *result)
 static int
 needs_downconvert(const struct session *s, const char *method)
 {
-	return strcmp(s->version, "2025-06-18") < 0 &&
+	return !s->modern && strcmp(s->version, "2025-06-18") < 0 &&
 	    (strcmp(method, "tools/call") == 0 || strcmp(method, "prompts/get") == 0);
 }
 
@@ -417,14 +533,16 @@ call_reply_cb(void *arg, struct msg *r)
 	struct call *c = arg;
 	struct session *s = c->s;
 	struct jsonfast_span id;
+	if ((c->rounds || c->st == CALL_HELD) && mrtr_reply(c, r))
+		return;		/* an input round (issue 12) */
 	if (audit_enabled())
 		audit_call(c, msg_tree(r), NULL);
 	/* The common case: the answer goes back as the server wrote it, with the client's id in
 	 * place of ours. Nothing is parsed or serialised again. */
 	c->ok = (r->text != NULL && r->f.kind == JSONFAST_RESULT) ||
 	    json_object_get(msg_tree(r), "result") != NULL;
-	if (c->client_id_text && c->exposed_uri == NULL && !needs_downconvert(c->s, c->method) &&
-	    reply_id_span(r, &id)) {
+	if (c->client_id_text && c->exposed_uri == NULL && (c->modern || !needs_downconvert(c->s, c->method)) &&
+	    (!c->modern || r->f.kind == JSONFAST_RESULT) && reply_id_span(r, &id)) {
 		const char *raw = r->text;
 		size_t a = id.start, b = id.end, rawlen = r->len;
 		size_t il = strlen(c->client_id_text), n = a + il + (rawlen - b) + 1;
@@ -434,6 +552,26 @@ call_reply_cb(void *arg, struct msg *r)
 			memcpy(out + a, c->client_id_text, il);
 			memcpy(out + a + il, raw + b, rawlen - b);
 			out[n - 1] = '\n';
+			if (c->modern) {
+				/* A modern client's result gets its fields spliced in, still unparsed. */
+				struct jsonfast_span rs = r->f.result;
+				struct modern_decor d;
+				size_t ml = 0, n2 = 0;
+				char *mem, *o2;
+				if (rs.start >= b) {
+					rs.start = rs.start - b + a + il;
+					rs.end = rs.end - b + a + il;
+				}
+				session_decor(s, c->method, &d);
+				mem = modern_members(&d, &ml);
+				o2 = mem ? modern_splice(out, n - 1, rs, mem, ml, &n2) : NULL;
+				free(mem);
+				free(out);
+				out = o2;
+				n = n2;
+			}
+		}
+		if (out) {
 			call_finish(c);
 			session_emit(s, out, n);
 			free(out);
@@ -448,9 +586,20 @@ call_reply_cb(void *arg, struct msg *r)
 		return;
 	}
 	json_object_set(out, "id", c->client_id);
+	if (c->modern) {
+		/* A legacy server's resource-not-found, in the code of the client's revision. */
+		json_t *err = json_object_get(out, "error");
+		if (json_integer_value(json_object_get(err, "code")) == -32002)
+			json_object_set_new(err, "code", json_integer(JSONRPC_INVALID_PARAMS));
+	}
 	if (c->exposed_uri)
 		map_read_uris(c, json_object_get(out, "result"));
-	downconvert(c->s, c->method, json_object_get(out, "result"));
+	if (c->modern) {
+		struct modern_decor d;
+		session_decor(s, c->method, &d);
+		modern_decorate(json_object_get(out, "result"), &d);
+	} else
+		downconvert(c->s, c->method, json_object_get(out, "result"));
 	session_send(c->s, out);
 	call_finish(c);
 }
@@ -474,6 +623,7 @@ call_send(struct call *c)
 	struct upstream_req req = { .method = c->method, .params = c->params,
 		.progress = c->client_token != NULL };
 	int rc;
+	mrtr_keep_params(c);
 	c->params = NULL;
 	call_set_state(c, CALL_SENT);
 	if (c->params_text) {
@@ -570,7 +720,8 @@ signin_notify(void *arg, const char *method, json_t *params)
 static void
 prompt_start(struct session *s, struct upstream *up)
 {
-	if (s->initialized && client_url_elicitation(s))
+	/* A modern client takes no request of the gateway's: it reads the error's text. */
+	if (s->initialized && !s->modern && client_url_elicitation(s))
 		signin_prompts_start(s->signin, up, upstream_config(up));
 }
 
@@ -585,8 +736,8 @@ call_fail_signin(struct call *c)
 	snprintf(text, sizeof text, "%s%s", *why ? why : "this server needs a sign-in",
 	    signin_prompts_active(s->signin, c->up) ? " (the client was sent a sign-in link)" : "");
 	if (strcmp(c->method, "tools/call") == 0)
-		session_answer(s, c->client_id, json_pack("{s[{ssss}]sb}", "content", "type", "text",
-		    "text", text, "isError", 1));
+		session_answer_as(s, c->client_id, json_pack("{s[{ssss}]sb}", "content", "type", "text",
+		    "text", text, "isError", 1), c->modern, c->method);
 	else
 		send_error(s, c->client_id, JSONRPC_SERVER_ERROR, "%s", text);
 	audit_call(c, NULL, "signin");
@@ -653,6 +804,12 @@ session_forward(struct session *s, struct forward *f)
 	if (f->exposed_uri) {
 		c->exposed_uri = strdup(f->exposed_uri);
 		c->orig_uri = strdup(f->orig_uri);
+	}
+	c->log_level = -1;
+	if (s->cur && s->cur->modern) {
+		c->modern = 1;
+		c->log_level = s->cur->log_level;
+		c->caps = json_incref(s->cur->caps);
 	}
 	if (c->method == NULL || (c->client_id_text == NULL && (f->id_text || f->id)) ||
 	    (f->tool && c->tool == NULL) || (f->exposed_uri && (!c->exposed_uri || !c->orig_uri)) ||
@@ -808,11 +965,22 @@ answer_list(struct session *s, json_t *id, unsigned which)
 	}
 	char *idt = json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT);
 	struct evbuffer *b = evbuffer_new();
-	if (s->list_text[k] == NULL || idt == NULL || b == NULL) {
+	char *mem = NULL;
+	size_t ml = 0;
+	if (s->cur && s->cur->modern) {
+		struct modern_decor d;
+		session_decor(s, s->cur_method, &d);
+		mem = modern_members(&d, &ml);
+	}
+	if (s->list_text[k] == NULL || idt == NULL || b == NULL || (s->cur && s->cur->modern && !mem)) {
 		session_answer(s, id, json_pack("{sO}", list_result_key(which), *seen));
 	} else {
-		evbuffer_add_printf(b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"%s\":", idt,
-		    list_result_key(which));
+		evbuffer_add_printf(b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{", idt);
+		if (mem) {
+			evbuffer_add(b, mem, ml);
+			evbuffer_add(b, ",", 1);
+		}
+		evbuffer_add_printf(b, "\"%s\":", list_result_key(which));
 		evbuffer_add(b, s->list_text[k], s->list_len[k]);
 		evbuffer_add(b, "}}\n", 3);
 		size_t n = evbuffer_get_length(b);
@@ -820,6 +988,7 @@ answer_list(struct session *s, json_t *id, unsigned which)
 	}
 	if (b)
 		evbuffer_free(b);
+	free(mem);
 	free(idt);
 }
 
@@ -847,9 +1016,21 @@ run_deferred(struct session *s, int all)
 	}
 	while ((d = TAILQ_FIRST(&ready))) {
 		TAILQ_REMOVE(&ready, d, link);
-		if (d->is_list)
+		if (d->is_list) {
+			/* Its _meta was checked when it came: read again for the answer's fields. */
+			const struct modern_req *saved = s->cur;
+			const char *saved_method = s->cur_method;
+			struct modern_req mr;
+			json_t *bad = NULL;
+			if (modern_read(NULL, json_object_get(d->msg, "params"), 0, &mr, &bad) == 1) {
+				s->cur = &mr;
+				s->cur_method = json_string_value(json_object_get(d->msg, "method"));
+			}
+			json_decref(bad);
 			answer_list(s, json_object_get(d->msg, "id"), d->which);
-		else {
+			s->cur = saved;
+			s->cur_method = saved_method;
+		} else {
 			struct msg *m = msg_of_tree(json_incref(d->msg));
 			if (m && m->parsed > 0)
 				session_dispatch(s, m);
@@ -959,6 +1140,26 @@ session_shows_server(void *arg, const struct upstream *up)
 	return ident_sees_server(s->ident, gateway_config(s->gw), upstream_config(up)->name);
 }
 
+/* What the gateway offers, one set for both generations: list_changed of every list (on a listen
+ * stream for a modern client), resource subscriptions, log messages (per request for a modern
+ * client) and completions. */
+static json_t *
+session_capabilities(void)
+{
+	return json_pack("{s{sb} s{sb} s{sbsb} s{} s{}}",
+	    "tools", "listChanged", 1,
+	    "prompts", "listChanged", 1,
+	    "resources", "subscribe", 1, "listChanged", 1,
+	    "logging", "completions");
+}
+
+static char *
+session_instructions(struct session *s)
+{
+	return session_restricted(s) ? router_instructions_for(s->router, session_shows_server, s) :
+	    router_instructions(s->router);
+}
+
 static void
 handle_initialize(struct session *s, struct jsonrpc_msg *m)
 {
@@ -986,16 +1187,14 @@ handle_initialize(struct session *s, struct jsonrpc_msg *m)
 	s->client_caps = caps ? json_deep_copy(caps) : json_object();
 	s->initialized = 1;
 	s->implicit = 0;
-	instr = s->ident && ident_restricted(s->ident, gateway_config(s->gw)) ?
-	    router_instructions_for(s->router, session_shows_server, s) : router_instructions(s->router);
+	if (s->modern)
+		log_info("client", "initialize after 2026-07-28 requests: the client speaks %s from now on", v);
+	s->modern = 0;
+	instr = session_instructions(s);
 	session_answer(s, m->id, json_pack(
-	    "{ss s{s{sb} s{sb} s{sbsb} s{} s{}} s{ssssss} ss}",
+	    "{ss so s{ssssss} ss}",
 	    "protocolVersion", v,
-	    "capabilities",
-	    "tools", "listChanged", 1,
-	    "prompts", "listChanged", 1,
-	    "resources", "subscribe", 1, "listChanged", 1,
-	    "logging", "completions",
+	    "capabilities", session_capabilities(),
 	    "serverInfo", "name", "mcpgw", "title", "mcpgw MCP gateway", "version", MCPGW_VERSION,
 	    "instructions", instr ? instr : ""));
 	free(instr);
@@ -1187,6 +1386,8 @@ handle_resource(struct session *s, struct jsonrpc_msg *m)
 	const char *uri = json_string_value(json_object_get(m->params, "uri"));
 	struct upstream *up;
 	char *orig = NULL;
+	/* 2026-07-28 made resource-not-found -32602 and forbids -32002 to its clients. */
+	int not_found = s->cur && s->cur->modern ? JSONRPC_INVALID_PARAMS : -32002;
 	if (uri == NULL) {
 		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "%s needs uri (string)", m->method);
 		return;
@@ -1194,14 +1395,14 @@ handle_resource(struct session *s, struct jsonrpc_msg *m)
 	if (router_uri(s->router, uri, &up, &orig) == 0 && !session_allows(s, up, IDENT_RESOURCES, orig, NULL)) {
 		free(orig);
 		orig = NULL;
-		session_send(s, jsonrpc_error(m->id, -32002, "Resource not found",
+		session_send(s, jsonrpc_error(m->id, not_found, "Resource not found",
 		    json_pack("{ss}", "uri", uri)));
 		return;
 	}
 	if (orig == NULL) {
 		if (maybe_defer(s, m, UPSTREAM_RESOURCES, 0))
 			return;
-		session_send(s, jsonrpc_error(m->id, -32002, "Resource not found",
+		session_send(s, jsonrpc_error(m->id, not_found, "Resource not found",
 		    json_pack("{ss}", "uri", uri)));
 		return;
 	}
@@ -1325,21 +1526,30 @@ handle_set_level(struct session *s, struct jsonrpc_msg *m)
 	send_error(s, m->id, JSONRPC_INVALID_PARAMS, "level must be one of debug, info, notice, warning, error, critical, alert, emergency");
 }
 
+static void listen_end(struct session *, struct listen *);
+
 static void
 handle_cancelled(struct session *s, struct jsonrpc_msg *m)
 {
 	json_t *rid = json_object_get(m->params, "requestId");
 	char key[96];
 	struct call *c;
+	struct listen *l;
 	if (!json_is_integer(rid) && !json_is_string(rid))
 		return;
 	id_key(rid, key, sizeof key);
+	if ((l = hmap_del(s->listens, key)) != NULL) {
+		/* A listen stream ends by cancellation: no answer (2026-07-28 cancellation). */
+		log_debug("client", "subscriptions/listen %s cancelled", l->id_text);
+		listen_end(s, l);
+		return;
+	}
 	if ((c = hmap_get(s->calls, key)) == NULL)
 		return;		/* unknown or already answered: ignored, as the specification says */
 	if (c->st == CALL_SENT) {
 		const char *reason = json_string_value(json_object_get(m->params, "reason"));
 		upstream_cancel(c->up, c->upid, reason);
-	}
+	}	/* CALL_INPUT: the server is done with it; call_finish withdraws the requests to the client */
 	if (c->tool)
 		session_audit(s, "call", json_pack("{ssssss}", "tool", c->tool, "server", upstream_name(c->up),
 		    "outcome", "cancelled"));
@@ -1362,6 +1572,10 @@ handle_client_response(struct session *s, struct jsonrpc_msg *m)
 		signin_prompts_answer(s->signin, key, m->msg);
 		return;
 	}
+	if (r->call) {			/* issue 12: part of a modern server's input round */
+		mrtr_client_answer(s, r, m);
+		return;
+	}
 	json_t *out = json_deep_copy(m->msg);
 	json_object_set(out, "id", r->up_id);
 	upstream_respond(r->up, out);
@@ -1381,6 +1595,292 @@ implicit_init(struct session *s, struct jsonrpc_msg *m)
 	snprintf(s->version, sizeof s->version, "%s", session_supported_versions[0]);
 	s->client_caps = json_is_object(caps) ? json_deep_copy(caps) : json_object();
 	gateway_client_caps(s->gw, s, s->client_caps);
+}
+
+/* ---- the stateless revision (2026-07-28, issue 12) ---- */
+
+/* A modern request: the first on a session that never sent initialize makes it a modern session
+ * (served without a handshake; a later initialize still switches it to a legacy one). Its
+ * capabilities are what the servers are told (gateway_client_caps) until another modern request
+ * declares different ones. A session that did initialize keeps its own: the request's go with
+ * the request only. */
+static void
+session_modern_begin(struct session *s, const struct modern_req *mr)
+{
+	const char *cname = json_string_value(json_object_get(mr->client_info, "name"));
+
+	if (!s->initialized) {
+		s->initialized = 1;
+		s->implicit = 1;
+		s->modern = 1;
+		snprintf(s->version, sizeof s->version, "%s", MODERN_VERSION);
+		json_decref(s->client_caps);
+		s->client_caps = json_deep_copy(mr->caps);
+		log_info("client", "%s %s requests without initialize", cname ? cname : "(unnamed client)",
+		    MODERN_VERSION);
+		if (cname && strncmp(cname, "codex", 5) == 0 && !gateway_config(s->gw)->startup_wait_set)
+			session_cap_wait(s, SESSION_CODEX_WAIT_MS);
+		gateway_client_caps(s->gw, s, s->client_caps);
+	} else if (s->modern && !modern_same_relayed_caps(s->client_caps, mr->caps)) {
+		json_decref(s->client_caps);
+		s->client_caps = json_deep_copy(mr->caps);
+		gateway_client_caps(s->gw, s, s->client_caps);
+	}
+	/* The servers are asked for log messages down to the most detailed level a request of this
+	 * client asked for; session_log passes each request only its own. */
+	if (s->modern && mr->log_level >= 0 && (s->log_level < 0 || mr->log_level < s->log_level)) {
+		s->log_level = mr->log_level;
+		gateway_log_level(s->gw, s, session_log_levels[mr->log_level]);
+	}
+}
+
+/* server/discover: stateless, answered from what the gateway is, nothing of the session changed
+ * (a client that probes and then falls back to initialize does its handshake afterwards). */
+static void
+handle_discover(struct session *s, json_t *id)
+{
+	char *instr = session_instructions(s);
+	json_t *r = json_pack("{so so}", "supportedVersions", modern_supported_versions(),
+	    "capabilities", session_capabilities());
+	if (r && instr && *instr)
+		json_object_set_new(r, "instructions", json_string(instr));
+	free(instr);
+	session_answer(s, id, r);
+}
+
+static void
+listen_free(struct listen *l)
+{
+	json_decref(l->id);
+	json_decref(l->uris);
+	free(l->id_text);
+	free(l);
+}
+
+static int
+listen_has_uri(const struct listen *l, const char *uri)
+{
+	size_t i;
+	json_t *u;
+	json_array_foreach(l->uris, i, u)
+		if (strcmp(json_string_value(u), uri) == 0)
+			return 1;
+	return 0;
+}
+
+struct uri_users {
+	const struct listen *except;
+	const char *uri;
+	int n;
+};
+
+static void
+uri_users_fn(const char *key, void *val, void *arg)
+{
+	struct uri_users *u = arg;
+	if (val != u->except && listen_has_uri(val, u->uri))
+		u->n++;
+}
+
+/* A stream ends (cancelled, session closing): the upstream subscriptions only it needed go. */
+static void
+listen_end(struct session *s, struct listen *l)
+{
+	size_t i;
+	json_t *u;
+	json_array_foreach(l->uris, i, u) {
+		const char *uri = json_string_value(u);
+		struct uri_users users = { l, uri, 0 };
+		struct sub *sb = hmap_get(s->subs, uri);
+		hmap_foreach(s->listens, uri_users_fn, &users);
+		if (sb == NULL || !sb->by_listen || users.n > 0)
+			continue;
+		hmap_del(s->subs, uri);
+		if (upstream_state(sb->up) == UPSTREAM_READY) {
+			struct upstream_req req = { .method = "resources/unsubscribe",
+				.params = json_pack("{ss}", "uri", sb->orig) };
+			upstream_call(sb->up, &req, NULL, NULL, NULL);
+		}
+		free(sb->orig);
+		free(sb);
+	}
+	listen_free(l);
+}
+
+/* A URI of a listen's resourceSubscriptions: followed when it is this client's; its server is
+ * subscribed as for resources/subscribe (and again after a restart, session_state). */
+static int
+listen_follow(struct session *s, const char *uri)
+{
+	struct upstream *up;
+	char *orig = NULL;
+	struct sub *sb;
+
+	if (router_uri(s->router, uri, &up, &orig) < 0)
+		return 0;
+	if (!session_allows(s, up, IDENT_RESOURCES, orig, NULL)) {
+		free(orig);
+		return 0;
+	}
+	if (hmap_get(s->subs, uri) != NULL) {
+		free(orig);
+		return 1;
+	}
+	if ((sb = calloc(1, sizeof *sb)) == NULL) {
+		free(orig);
+		return 0;
+	}
+	sb->up = up;
+	sb->orig = orig;
+	sb->by_listen = 1;
+	if (hmap_put(s->subs, uri, sb) < 0) {
+		free(orig);
+		free(sb);
+		return 0;
+	}
+	if (upstream_state(up) == UPSTREAM_READY) {
+		struct upstream_req req = { .method = "resources/subscribe",
+			.params = json_pack("{ss}", "uri", orig) };
+		upstream_call(up, &req, NULL, NULL, NULL);
+	}
+	return 1;
+}
+
+/* The notification on a listen stream, tagged with its subscription id. Steals params. */
+static void
+listen_send(struct session *s, const struct listen *l, const char *method, json_t *params)
+{
+	json_t *meta;
+	if (params == NULL)
+		params = json_object();
+	meta = json_object_get(params, "_meta");
+	if (!json_is_object(meta)) {
+		meta = json_object();
+		json_object_set_new(params, "_meta", meta);
+	}
+	json_object_set(meta, MODERN_META_SUBSCRIPTION, l->id);
+	session_send_related(s, jsonrpc_notification(method, params), l->id_text);
+}
+
+static void
+handle_listen(struct session *s, struct jsonrpc_msg *m, json_t *id)
+{
+	static const struct { const char *key; unsigned which; } kinds[] = {
+		{ "toolsListChanged", UPSTREAM_TOOLS },
+		{ "promptsListChanged", UPSTREAM_PROMPTS },
+		{ "resourcesListChanged", UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES },
+	};
+	json_t *filter = json_object_get(m->params, "notifications");
+	json_t *rs = json_object_get(filter, "resourceSubscriptions"), *u, *ack = NULL;
+	struct listen *l;
+	char key[96];
+	size_t i;
+
+	if (!json_is_object(filter)) {
+		send_error(s, id, JSONRPC_INVALID_PARAMS, "subscriptions/listen needs params.notifications (object)");
+		return;
+	}
+	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		json_t *v = json_object_get(filter, kinds[i].key);
+		if (v && !json_is_boolean(v)) {
+			send_error(s, id, JSONRPC_INVALID_PARAMS, "params.notifications.%s must be a boolean",
+			    kinds[i].key);
+			return;
+		}
+	}
+	if (rs && !json_is_array(rs)) {
+		send_error(s, id, JSONRPC_INVALID_PARAMS, "params.notifications.resourceSubscriptions must be an array of URIs");
+		return;
+	}
+	json_array_foreach(rs, i, u)
+		if (!json_is_string(u)) {
+			send_error(s, id, JSONRPC_INVALID_PARAMS, "params.notifications.resourceSubscriptions[%zu] must be a string", i);
+			return;
+		}
+	if (json_array_size(rs) > SESSION_MAX_LISTEN_URIS || hmap_count(s->listens) >= SESSION_MAX_LISTENS) {
+		send_error(s, id, JSONRPC_INVALID_PARAMS, "too many subscriptions (at most %d streams of %d URIs)",
+		    SESSION_MAX_LISTENS, SESSION_MAX_LISTEN_URIS);
+		return;
+	}
+	if ((l = calloc(1, sizeof *l)) == NULL || (l->uris = json_array()) == NULL ||
+	    (ack = json_object()) == NULL ||
+	    (l->id_text = json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT)) == NULL) {
+		if (l)
+			listen_free(l);
+		json_decref(ack);
+		send_error(s, id, JSONRPC_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	l->id = json_incref(id);
+	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if (json_is_true(json_object_get(filter, kinds[i].key))) {
+			l->which |= kinds[i].which;
+			json_object_set_new(ack, kinds[i].key, json_true());
+		}
+	/* The acknowledgement names what is honoured: URIs that are no resource of this client's
+	 * are left out. */
+	json_array_foreach(rs, i, u)
+		if (!listen_has_uri(l, json_string_value(u)) && listen_follow(s, json_string_value(u)))
+			json_array_append(l->uris, u);
+	if (rs)
+		json_object_set(ack, "resourceSubscriptions", l->uris);
+	id_key(id, key, sizeof key);
+	if (hmap_put(s->listens, key, l) < 0) {
+		json_decref(ack);
+		listen_end(s, l);
+		send_error(s, id, JSONRPC_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	log_debug("client", "subscriptions/listen %s opened", l->id_text);
+	listen_send(s, l, "notifications/subscriptions/acknowledged", json_pack("{so}", "notifications", ack));
+}
+
+struct listens_ctx {
+	struct listen **v;
+	size_t n;
+};
+
+static void
+listens_collect_fn(const char *key, void *val, void *arg)
+{
+	struct listens_ctx *c = arg;
+	c->v[c->n++] = val;
+}
+
+/* The session's streams, for a walk that may send (the map must not change while walked). */
+static struct listen **
+listens_all(struct session *s, size_t *n)
+{
+	struct listens_ctx c = { calloc(hmap_count(s->listens) + 1, sizeof(struct listen *)), 0 };
+	*n = 0;
+	if (c.v == NULL)
+		return NULL;
+	hmap_foreach(s->listens, listens_collect_fn, &c);
+	*n = c.n;
+	return c.v;
+}
+
+/* Closes every stream with its graceful end (a result tagged with its id): draining, or the
+ * client's session going away while it can still be told. */
+static void
+listens_close_all(struct session *s, int tell)
+{
+	size_t n;
+	struct listen **v = listens_all(s, &n);
+	for (size_t i = 0; v && i < n; i++) {
+		char key[96];
+		id_key(v[i]->id, key, sizeof key);
+		hmap_del(s->listens, key);
+		if (tell) {
+			/* On the stream it ends (HTTP: the listen request's own response stream). */
+			struct modern_decor d = { 0, 0, 0 };
+			json_t *r = json_pack("{s{sO}}", "_meta", MODERN_META_SUBSCRIPTION, v[i]->id);
+			modern_decorate(r, &d);
+			session_send_related(s, jsonrpc_result(v[i]->id, r), v[i]->id_text);
+		}
+		listen_end(s, v[i]);
+	}
+	free(v);
 }
 
 static void
@@ -1418,6 +1918,10 @@ session_dispatch(struct session *s, struct msg *msg)
 	int text = msg->f.kind == JSONFAST_REQUEST && span_is(msg, msg->f.method, "tools/call");
 	const char *method;
 	json_t *id;
+	const struct modern_req *saved = s->cur;
+	const char *saved_method = s->cur_method;
+	struct modern_req mr = { .log_level = -1 };
+	int rc;
 
 	if (!text) {
 		if (msg_parse(msg) < 0) {
@@ -1456,6 +1960,46 @@ session_dispatch(struct session *s, struct msg *msg)
 		handle_initialize(s, m);
 		goto out;
 	}
+	/* Issue 12: a request of the stateless revision is known by its _meta. A tools/call read
+	 * from its text is parsed only when its text names a per-request key.
+	 * gateway.protocol: legacy serves every client as a legacy server would (server/discover is
+	 * an unknown method, _meta is only metadata). */
+	if (!gateway_config(s->gw)->legacy_only &&
+	    (!text || memmem(msg->text, msg->len, "io.modelcontextprotocol/", 24) != NULL)) {
+		json_t *bad = NULL;
+		if (text && msg_parse(msg) < 0)
+			goto out;	/* cannot be: the scan accepts a subset of what the parser does */
+		rc = modern_read(id, m->params, strcmp(method, "server/discover") == 0, &mr, &bad);
+		if (rc < 0) {
+			log_debug("client", "%s refused: %s", method,
+			    json_string_value(json_object_get(json_object_get(bad, "error"), "message")));
+			session_send(s, bad);
+			goto out;
+		}
+	}
+	if (mr.modern) {
+		/* Removed by 2026-07-28 (ping, logging/setLevel: the log level is per request;
+		 * resources/subscribe: subscriptions/listen): unknown methods to a modern client. */
+		if (strcmp(method, "ping") == 0 || strcmp(method, "logging/setLevel") == 0 ||
+		    strcmp(method, "resources/subscribe") == 0 || strcmp(method, "resources/unsubscribe") == 0) {
+			send_error(s, id, JSONRPC_METHOD_NOT_FOUND, "Method not found: %s was removed in %s",
+			    method, MODERN_VERSION);
+			goto out;
+		}
+		s->cur = &mr;
+		s->cur_method = method;
+		/* Stateless: a probe leaves the connection as it was (a client that falls back to
+		 * initialize does its handshake with its own capabilities). */
+		if (strcmp(method, "server/discover") == 0) {
+			handle_discover(s, id);
+			goto out;
+		}
+		session_modern_begin(s, &mr);
+		if (strcmp(method, "subscriptions/listen") == 0) {
+			handle_listen(s, m, id);
+			goto out;
+		}
+	}
 	if (strcmp(method, "ping") == 0) {
 		session_answer(s, id, json_object());
 		goto out;
@@ -1465,6 +2009,8 @@ session_dispatch(struct session *s, struct msg *msg)
 			goto out;
 		implicit_init(s, m);
 	}
+	if (mr.modern && mrtr_resume(s, msg))
+		goto out;	/* a retry that resumes a held server request (issue 12) */
 	if (strcmp(method, "tools/list") == 0)
 		handle_list(s, m, UPSTREAM_TOOLS);
 	else if (strcmp(method, "tools/call") == 0)
@@ -1487,6 +2033,8 @@ session_dispatch(struct session *s, struct msg *msg)
 	else
 		send_error(s, id, JSONRPC_METHOD_NOT_FOUND, "Method not found: %.100s", method);
 out:
+	s->cur = saved;
+	s->cur_method = saved_method;
 	json_decref(id);
 }
 
@@ -1529,10 +2077,42 @@ session_line(struct session *s, char *line, size_t len)
 
 /* ---- from the router ---- */
 
+/* The list_changed a listen stream asked for (a list unchanged since the client last read it is
+ * not news; one it never read is). */
+static void
+listens_list_changed(struct session *s, unsigned which)
+{
+	size_t n;
+	struct listen **v;
+
+	if (hmap_count(s->listens) == 0)
+		return;
+	for (unsigned l = UPSTREAM_TOOLS; l <= UPSTREAM_TEMPLATES; l <<= 1) {
+		json_t *seen = s->answered[kind_slot(l)];
+		unsigned long gen;
+		if ((which & l) && seen != NULL && json_equal(seen, session_view(s, l, &gen)))
+			which &= ~l;
+	}
+	if (which == 0 || (v = listens_all(s, &n)) == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		unsigned w = which & v[i]->which;
+		if (w & UPSTREAM_TOOLS)
+			listen_send(s, v[i], "notifications/tools/list_changed", NULL);
+		if (w & UPSTREAM_PROMPTS)
+			listen_send(s, v[i], "notifications/prompts/list_changed", NULL);
+		if (w & (UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES))
+			listen_send(s, v[i], "notifications/resources/list_changed", NULL);
+	}
+	free(v);
+}
+
 void
 session_list_changed(struct session *s, unsigned which)
 {
-	if (!s->initialized)
+	listens_list_changed(s, which);
+	/* A modern client hears of changes only on the listen streams it opened. */
+	if (!s->initialized || s->modern)
 		return;
 	/* Only lists the client has seen, and only when what it saw is out of date. */
 	for (unsigned l = UPSTREAM_TOOLS; l <= UPSTREAM_TEMPLATES; l <<= 1) {
@@ -1591,7 +2171,13 @@ session_log(struct session *s, struct upstream *up, json_t *params, int allowed)
 	/* The level this client asked for: the server may have been given a lower one for another
 	 * session's sake. */
 	int lvl = level_index(json_string_value(json_object_get(params, "level")));
-	if (s->log_level >= 0 && lvl >= 0 && lvl < s->log_level)
+	if (s->modern) {
+		/* 2026-07-28: a log message only for the request that asked, at its level, before its
+		 * answer; with no such request in flight (or several, which one is unknown) none. */
+		struct call *c = only_call(s, up);
+		if (c == NULL || !c->modern || c->log_level < 0 || (lvl >= 0 && lvl < c->log_level))
+			return;
+	} else if (s->log_level >= 0 && lvl >= 0 && lvl < s->log_level)
 		return;
 	json_t *p = json_is_object(params) ? json_deep_copy(params) : json_object();
 	const char *logger = json_string_value(json_object_get(p, "logger"));
@@ -1607,7 +2193,7 @@ session_log(struct session *s, struct upstream *up, json_t *params, int allowed)
 void
 session_notification(struct session *s, struct upstream *up, const char *method, json_t *params)
 {
-	if (!s->initialized)
+	if (!s->initialized && hmap_count(s->listens) == 0)
 		return;
 	if (strcmp(method, "notifications/resources/updated") == 0) {
 		const char *uri = json_string_value(json_object_get(params, "uri"));
@@ -1616,10 +2202,21 @@ session_notification(struct session *s, struct upstream *up, const char *method,
 		    !session_allows(s, up, IDENT_RESOURCES, uri, NULL) ||
 		    (exp = router_expose_uri(s->router, up, uri)) == NULL)
 			return;
-		json_t *p = json_deep_copy(params);
-		json_object_set_new(p, "uri", json_string(exp));
+		size_t n;
+		struct listen **v = hmap_count(s->listens) ? listens_all(s, &n) : NULL;
+		for (size_t i = 0; v && i < n; i++)
+			if (listen_has_uri(v[i], exp)) {
+				json_t *p = json_deep_copy(params);
+				json_object_set_new(p, "uri", json_string(exp));
+				listen_send(s, v[i], method, p);
+			}
+		free(v);
+		if (!s->modern) {
+			json_t *p = json_deep_copy(params);
+			json_object_set_new(p, "uri", json_string(exp));
+			session_send(s, jsonrpc_notification(method, p));
+		}
 		free(exp);
-		session_send(s, jsonrpc_notification(method, p));
 	} else if (strcmp(method, "notifications/cancelled") == 0) {
 		json_t *rid = json_object_get(params, "requestId");
 		const char *key = rid ? sreq_find(s, up, rid) : NULL;
@@ -1633,7 +2230,8 @@ session_notification(struct session *s, struct upstream *up, const char *method,
 		free(r);
 		session_send(s, jsonrpc_notification(method, p));
 	} else if (strcmp(method, "notifications/elicitation/complete") == 0) {
-		session_send(s, jsonrpc_notification(method, json_deep_copy(params)));
+		if (!s->modern)		/* removed by 2026-07-28 */
+			session_send(s, jsonrpc_notification(method, json_deep_copy(params)));
 	} else
 		log_debug(upstream_name(up), "notification %s not forwarded", method);
 }
@@ -1647,6 +2245,35 @@ session_request(struct session *s, struct upstream *up, json_t *msg)
 	json_t *ccap;
 	char key[96];
 
+	/* A modern request's capabilities are its own: one that lacks what the server asks for ends
+	 * with -32021 naming it, and the server's request is refused. (With the capability, the
+	 * conversion into an input_required result is the mrtr part of issue 12.) */
+	struct call *mc = only_call(s, up);
+	if (mc && mc->modern) {
+		json_t *missing = modern_missing_caps(method, params, mc->caps);
+		if (missing) {
+			upstream_respond(up, jsonrpc_error(id, JSONRPC_METHOD_NOT_FOUND,
+			    "Method not found: the client does not support this request", NULL));
+			log_info(upstream_name(up), "%s refused: the client's request did not declare the capability",
+			    method);
+			if (mc->st == CALL_SENT)
+				upstream_cancel(mc->up, mc->upid, "the client lacks a capability the server needs");
+			session_send(s, jsonrpc_error(mc->client_id, MODERN_MISSING_CAPABILITY,
+			    "Missing required client capability", json_pack("{so}", "requiredCapabilities", missing)));
+			audit_call(mc, NULL, "error");
+			mc->ok = 1;	/* the client's side, not the server's failure */
+			call_finish(mc);
+			return;
+		}
+		/* With it: an input_required result for the client, the server's request held. */
+		mrtr_hold(s, up, msg, mc);
+		return;
+	} else if (s->modern) {
+		/* A modern client takes no request of a server's outside one of its own requests. */
+		upstream_respond(up, jsonrpc_error(id, JSONRPC_METHOD_NOT_FOUND,
+		    "Method not found: no single 2026-07-28 request of the client in flight at this server", NULL));
+		return;
+	}
 	if (strcmp(method, "sampling/createMessage") == 0)
 		cap = "sampling";
 	else if (strcmp(method, "elicitation/create") == 0)
@@ -1654,6 +2281,8 @@ session_request(struct session *s, struct upstream *up, json_t *msg)
 	else if (strcmp(method, "roots/list") == 0)
 		cap = "roots";
 	ccap = cap ? json_object_get(s->client_caps, cap) : NULL;
+	if (mc && mc->modern && cap)
+		ccap = json_object_get(mc->caps, cap);
 	if (ccap && strcmp(cap, "elicitation") == 0) {
 		const char *mode = json_string_value(json_object_get(params, "mode"));
 		/* An empty elicitation capability means form only. */
@@ -1731,6 +2360,8 @@ logdrop_cb(evutil_socket_t fd, short what, void *arg)
 		if (n == 0)
 			continue;
 		again = 1;
+		if (s->modern)
+			continue;	/* 2026-07-28: no log message outside a request that asked */
 		snprintf(text, sizeof text, "mcpgw dropped %lu log messages from server '%s' (more than 200 a second)",
 		    n, upstream_name(up));
 		log_warn(upstream_name(up), "%s", text);
@@ -1759,6 +2390,7 @@ session_new(struct gateway *gw, const struct session_io *io)
 	s->held = hmap_new();
 	s->sreqs = hmap_new();
 	s->subs = hmap_new();
+	s->listens = hmap_new();
 	TAILQ_INIT(&s->waiting);
 	TAILQ_INIT(&s->deferred);
 	{
@@ -1776,7 +2408,15 @@ session_new(struct gateway *gw, const struct session_io *io)
 	}
 	s->ev_deadline = evtimer_new(s->base, deadline_cb, s);
 	s->ev_logdrop = evtimer_new(s->base, logdrop_cb, s);
-	if (!s->calls || !s->held || !s->sreqs || !s->subs || !s->signin || !s->ev_deadline ||
+	{
+		/* What the requestState sealed for this session is bound to (issue 12). */
+		unsigned char rnd[16];
+		if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+			memset(rnd, 0, sizeof rnd);	/* the identity and the MAC still bind it */
+		for (size_t i = 0; i < sizeof rnd; i++)
+			snprintf(s->nonce + 2 * i, 3, "%02x", rnd[i]);
+	}
+	if (!s->calls || !s->held || !s->sreqs || !s->subs || !s->listens || !s->signin || !s->ev_deadline ||
 	    !s->ev_logdrop) {
 		/* Out of memory: all empty yet, so freed here without session_free's walks. */
 		signin_prompts_free(s->signin);
@@ -1784,6 +2424,7 @@ session_new(struct gateway *gw, const struct session_io *io)
 		hmap_free(s->held);
 		hmap_free(s->sreqs);
 		hmap_free(s->subs);
+		hmap_free(s->listens);
 		if (s->ev_deadline)
 			event_free(s->ev_deadline);
 		if (s->ev_logdrop)
@@ -1813,7 +2454,14 @@ free_sreq_entry(const char *key, void *val, void *arg)
 {
 	struct sreq *r = val;
 	json_decref(r->up_id);
+	free(r->input_key);
 	free(r);
+}
+
+static void
+free_listen_entry(const char *key, void *val, void *arg)
+{
+	listen_free(val);
 }
 
 void
@@ -1824,11 +2472,14 @@ session_free(struct session *s)
 		return;
 	signin_prompts_free(s->signin);
 	s->signin = NULL;
+	mrtr_orphan_held(s);
 	/* Calls still in flight belong to upstreams that are gone by now: their callbacks ran. */
 	hmap_foreach(s->calls, free_call_entry, NULL);
 	hmap_free(s->calls);
 	hmap_foreach(s->sreqs, free_sreq_entry, NULL);
 	hmap_free(s->sreqs);
+	hmap_foreach(s->listens, free_listen_entry, NULL);
+	hmap_free(s->listens);
 	hmap_foreach(s->subs, free_sub_entry, NULL);
 	hmap_free(s->subs);
 	while ((d = TAILQ_FIRST(&s->deferred))) {
@@ -1869,6 +2520,9 @@ void
 session_drain(struct session *s)
 {
 	s->draining = 1;
+	/* Listen streams end gracefully (their result), so that the client knows it was not a
+	 * drop. They never count as busy: they would hold a stop forever. */
+	listens_close_all(s, 1);
 }
 
 size_t
@@ -1932,6 +2586,7 @@ session_upstream_gone(struct session *s, struct upstream *up)
 			call_finish(c);
 		}
 	}
+	mrtr_upstream_gone(s, up);
 	signin_prompts_gone(s->signin, up);
 	drop_entries_of(s->sreqs, up, sreq_owner, free_sreq_entry);
 	drop_entries_of(s->subs, up, sub_owner, free_sub_entry);
@@ -1941,6 +2596,25 @@ int
 session_initialized(const struct session *s)
 {
 	return s->initialized;
+}
+
+void
+session_end_listens(struct session *s)
+{
+	listens_close_all(s, 1);
+}
+
+int
+session_modern(const struct session *s)
+{
+	return s->modern;
+}
+
+json_t *
+session_modern_caps(const struct session *s, const struct upstream *up)
+{
+	struct call *c = only_call(s, up);
+	return c && c->modern ? c->caps : NULL;
 }
 
 struct at_ctx {
@@ -1975,8 +2649,17 @@ only_call_fn(const char *key, void *val, void *arg)
 	}
 }
 
-/* The id (JSON text, new string) of the session's one call in flight at up; NULL when it has none
- * or several there (then nothing tells which of them a server's message is about). */
+/* The session's one call in flight at up; NULL when it has none or several there (then nothing
+ * tells which of them a server's message is about). */
+static struct call *
+only_call(const struct session *s, const struct upstream *up)
+{
+	struct only_ctx a = { up, NULL, 0 };
+	hmap_foreach(s->calls, only_call_fn, &a);
+	return a.n == 1 ? (struct call *)a.only : NULL;
+}
+
+/* The id (JSON text, new string) of the session's one call in flight at up (only_call). */
 static char *
 related_call(const struct session *s, const struct upstream *up)
 {
@@ -1996,6 +2679,8 @@ session_send_related(struct session *s, json_t *msg, const char *related)
 	size_t len;
 	char *buf;
 
+	if (msg == NULL)
+		return;		/* out of memory building it */
 	if (related == NULL || s->io.send_related == NULL) {
 		session_send(s, msg);
 		return;
@@ -2034,7 +2719,7 @@ int
 session_subscribed(const struct session *s, const struct upstream *up, const char *uri)
 {
 	struct at_ctx a = { up, uri, 0 };
-	if (!s->initialized)
+	if (!s->initialized && hmap_count(s->listens) == 0)
 		return 0;
 	hmap_foreach(s->subs, sub_at_fn, &a);
 	return a.found;
@@ -2062,4 +2747,445 @@ session_cancel_all(struct session *s)
 {
 	hmap_foreach(s->calls, cancel_call_fn, NULL);
 	hmap_foreach(s->sreqs, refuse_sreq_fn, NULL);
+}
+
+/* ---- conversion between generations (issue 12; the pure parts are route/convert.c) ----
+ * A modern (2026-07-28) server's input_required behind a legacy client: each input request is
+ * sent to the client as a real request; with every answer in, the call is retried upstream with
+ * a new id, the original params, inputResponses and the server's requestState untouched. A legacy
+ * server's request behind a modern client: the client's call is answered input_required with a
+ * requestState the gateway seals; the server's request is held until the client's retry, which
+ * answers it and takes over the call. */
+
+static int
+upstream_modern(const struct upstream *up)
+{
+	const char *era = upstream_era(up);
+	return era != NULL && strcmp(era, "modern") == 0;
+}
+
+/* A legacy client's call to a modern server may need a retry: its params are kept (the text path
+ * gives them away when sent). Nothing is kept for any other call. */
+static void
+mrtr_keep_params(struct call *c)
+{
+	json_t *p = NULL;
+	if (c->rounds || c->modern || !convert_mrtr_method(c->method) || !upstream_modern(c->up))
+		return;
+	if (c->params)
+		p = json_incref(c->params);
+	else if (c->params_text)
+		p = json_loadb(c->params_text, c->params_len, 0, NULL);
+	/* Out of memory: no rounds, and an input_required result reaches the client as it is. */
+	c->rounds = convert_rounds_new(p);
+	json_decref(p);
+}
+
+static void
+mrtr_fail(struct call *c, int code, const char *why)
+{
+	send_error(c->s, c->client_id, code, "server '%s': %s", upstream_name(c->up), why);
+	audit_call(c, NULL, "refused");
+	call_finish(c);
+}
+
+static void
+mrtr_retry(struct call *c)
+{
+	static const struct upstream_call_cbs cbs = { call_reply_cb, call_progress_cb };
+	struct upstream_req req = { .method = c->method, .params = convert_rounds_retry(c->rounds),
+		.progress = c->client_token != NULL };
+	if (req.params == NULL) {
+		mrtr_fail(c, JSONRPC_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	call_set_state(c, CALL_SENT);
+	if (upstream_call(c->up, &req, &cbs, c, &c->upid) < 0)
+		mrtr_fail(c, JSONRPC_SERVER_ERROR, "the server cannot take the retry of an input_required "
+		    "round now (not ready, or too many requests in flight)");
+}
+
+/* A reply to a call that may be a round: 1 when taken here. */
+static int
+mrtr_reply(struct call *c, struct msg *r)
+{
+	struct session *s = c->s;
+	json_t *res;
+	char err[400];
+	int n;
+
+	if (c->st == CALL_HELD) {
+		/* The server ended the call while its request waited for the client's retry: the
+		 * client was answered already (input_required), so nobody is left to tell. */
+		log_info(upstream_name(c->up), "call %s ended while its request to the client was held; "
+		    "the result is dropped", c->key);
+		c->ok = 1;
+		call_finish(c);
+		return 1;
+	}
+	res = json_object_get(msg_tree(r), "result");
+	if (!convert_is_input_required(res))
+		return 0;
+	if ((n = convert_rounds_begin(c->rounds, res, s->client_caps, err, sizeof err)) < 0) {
+		log_info(upstream_name(c->up), "call %s: %s", c->key, err);
+		mrtr_fail(c, JSONRPC_SERVER_ERROR, err);
+		return 1;
+	}
+	log_debug(upstream_name(c->up), "call %s: input round %d, %d request%s to the client", c->key,
+	    convert_rounds_count(c->rounds), n, n == 1 ? "" : "s");
+	if (n == 0) {		/* requestState only: the server asks to be called again */
+		mrtr_retry(c);
+		return 1;
+	}
+	call_set_state(c, CALL_INPUT);
+	for (int i = 0; i < n; i++) {
+		const char *key, *method;
+		json_t *params, *jgid;
+		struct sreq *q = NULL;
+		char gkey[96];
+		convert_rounds_request(c->rounds, (size_t)i, &key, &method, &params);
+		if (hmap_count(s->sreqs) >= SESSION_MAX_SREQS || (q = calloc(1, sizeof *q)) == NULL ||
+		    (q->input_key = strdup(key)) == NULL) {
+			if (q)
+				free(q);
+			mrtr_fail(c, JSONRPC_SERVER_ERROR, "too many requests to the client in flight");
+			return 1;
+		}
+		q->call = c;
+		jgid = json_integer((json_int_t)++s->next_sreq);
+		id_key(jgid, gkey, sizeof gkey);
+		if (hmap_put(s->sreqs, gkey, q) < 0) {
+			free(q->input_key);
+			free(q);
+			json_decref(jgid);
+			mrtr_fail(c, JSONRPC_INTERNAL_ERROR, "out of memory");
+			return 1;
+		}
+		session_send_related(s, jsonrpc_request(jgid, method, params ? json_deep_copy(params) : NULL),
+		    c->client_id_text);
+		json_decref(jgid);
+	}
+	return 1;
+}
+
+static void
+mrtr_client_answer(struct session *s, struct sreq *r, struct jsonrpc_msg *m)
+{
+	struct call *c = r->call;
+	json_t *err = json_object_get(m->msg, "error"), *res = json_object_get(m->msg, "result");
+	char *key = r->input_key;
+
+	free(r);
+	if (c->st != CALL_INPUT) {
+		free(key);
+		return;
+	}
+	if (err != NULL || !json_is_object(res)) {
+		const char *msg = json_string_value(json_object_get(err, "message"));
+		char why[400];
+		snprintf(why, sizeof why, "the client answered input request '%.100s' with an error (%" JSON_INTEGER_FORMAT
+		    ": %.200s)", key, json_integer_value(json_object_get(err, "code")), msg ? msg : "no message");
+		mrtr_fail(c, JSONRPC_SERVER_ERROR, why);
+	} else if (convert_rounds_answer(c->rounds, key, res) == 0)
+		mrtr_retry(c);
+	free(key);
+}
+
+struct mrtr_sreqs {
+	const struct call *c;
+	char **keys;
+	size_t n;
+};
+
+static void
+mrtr_sreq_of(const char *key, void *val, void *arg)
+{
+	struct mrtr_sreqs *a = arg;
+	if (((struct sreq *)val)->call == a->c && (a->keys[a->n] = strdup(key)) != NULL)
+		a->n++;
+}
+
+/* A call ends: requests still open at the client for its round are withdrawn (cancelled), a held
+ * server request is refused. */
+static void
+mrtr_end(struct call *c)
+{
+	struct session *s = c->s;
+	if (c->held_up_id) {
+		if (held_calls && hmap_get(held_calls, c->key) == c && hmap_del(held_calls, c->key) &&
+		    hmap_count(held_calls) == 0) {
+			hmap_free(held_calls);	/* nothing left reachable after the last one */
+			held_calls = NULL;
+		}
+		if (upstream_state(c->up) == UPSTREAM_READY)
+			upstream_respond(c->up, jsonrpc_error(c->held_up_id, JSONRPC_REQUEST_TIMEOUT,
+			    "the client did not retry in time to answer this request", NULL));
+		json_decref(c->held_up_id);
+		c->held_up_id = NULL;
+	}
+	if (c->st != CALL_INPUT)
+		return;
+	struct mrtr_sreqs a = { c, calloc(hmap_count(s->sreqs) + 1, sizeof(char *)), 0 };
+	if (a.keys == NULL)
+		return;
+	hmap_foreach(s->sreqs, mrtr_sreq_of, &a);
+	for (size_t i = 0; i < a.n; i++) {
+		struct sreq *q = hmap_del(s->sreqs, a.keys[i]);
+		if (q) {
+			free(q->input_key);
+			free(q);
+			session_send(s, jsonrpc_notification("notifications/cancelled", json_pack("{sIss}",
+			    "requestId", (json_int_t)strtoll(a.keys[i] + 2, NULL, 10), "reason",
+			    "the request it was part of ended")));
+		}
+		free(a.keys[i]);
+	}
+	free(a.keys);
+}
+
+/* What a sealed requestState is bound to. A 2026-07-28 client has no session (over HTTP each of
+ * its requests is one; its retry comes on another): its identity. A connection that did the
+ * legacy handshake is a session: that connection and its identity. */
+static void
+mrtr_binding(const struct session *s, char *out, size_t n)
+{
+	snprintf(out, n, "%s|%s", s->modern ? "stateless" : s->nonce, s->ident ? ident_label(s->ident) : "");
+}
+
+struct mrtr_gone {
+	const struct upstream *up;
+	char **keys;
+	size_t n;
+};
+
+static void
+mrtr_held_of(const char *key, void *val, void *arg)
+{
+	struct mrtr_gone *g = arg;
+	if (((struct call *)val)->st == CALL_HELD && (g->keys[g->n] = strdup(key)) != NULL)
+		g->n++;
+}
+
+/* A closing session leaves its held calls to the registry: the retry may still come, elsewhere,
+ * and the bound ends them otherwise. */
+static void
+mrtr_orphan_held(struct session *s)
+{
+	struct mrtr_gone g = { NULL, calloc(hmap_count(s->calls) + 1, sizeof(char *)), 0 };
+	if (g.keys == NULL)
+		return;
+	hmap_foreach(s->calls, mrtr_held_of, &g);
+	for (size_t i = 0; i < g.n; i++) {
+		struct call *c = hmap_del(s->calls, g.keys[i]);
+		if (c) {
+			c->s = NULL;
+			log_info(upstream_name(c->up), "held request %s outlives its closed session: it waits "
+			    "for a retry elsewhere", c->key);
+		}
+		free(g.keys[i]);
+	}
+	free(g.keys);
+}
+
+/* How long a held request waits: CONVERT_PENDING_MS; in test mode only (the bound's own test,
+ * tests/integration/convert.test.mjs) MCPGW_TEST_HELD_MS=N, at most that. */
+static long
+held_bound_ms(void)
+{
+	const char *e = getenv("MCPGW_TEST_HELD_MS");
+	long ms = e && *e ? strtol(e, NULL, 10) : 0;
+	return ms > 0 && ms < CONVERT_PENDING_MS ? ms : CONVERT_PENDING_MS;
+}
+
+static void
+held_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct call *c = arg;
+	log_info(upstream_name(c->up), "the client did not retry within %ld ms: the server's request is "
+	    "refused and its call cancelled", held_bound_ms());
+	upstream_cancel(c->up, c->upid, "the client did not answer the server's request in time");
+	c->ok = 0;
+	call_finish(c);	/* mrtr_end refuses the held request */
+}
+
+/* A legacy server's request during a modern client's call c (which declared the capability it
+ * needs): the client's call is answered input_required, the server's request held for the retry. */
+static void
+mrtr_hold(struct session *s, struct upstream *up, json_t *msg, struct call *c)
+{
+	const char *method = json_string_value(json_object_get(msg, "method"));
+	json_t *params = json_object_get(msg, "params"), *id = json_object_get(msg, "id");
+	char key[64], binding[200], *state = NULL;
+	json_t *result = NULL, *cid;
+	struct modern_decor d;
+	uint64_t n;
+
+	if (!convert_mrtr_method(c->method) || c->st != CALL_SENT || convert_request_capability(method) == NULL) {
+		/* 2026-07-28 has no server-to-client request outside a call's input_required result. */
+		upstream_respond(up, jsonrpc_error(id, JSONRPC_METHOD_NOT_FOUND,
+		    "Method not found: the client speaks MCP 2026-07-28, which takes a server's requests only "
+		    "as the input_required result of a tools/call, prompts/get or resources/read", NULL));
+		return;
+	}
+	if (held_calls == NULL && (held_calls = hmap_new()) == NULL) {
+		upstream_respond(up, jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL));
+		return;
+	}
+	if (hmap_count(held_calls) >= CONVERT_MAX_HELD) {
+		upstream_respond(up, jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "too many requests held for "
+		    "2026-07-28 clients' retries", NULL));
+		return;
+	}
+	n = ++held_next;
+	snprintf(key, sizeof key, "%s-%" PRIu64, convert_request_capability(method), n);
+	mrtr_binding(s, binding, sizeof binding);
+	if ((state = convert_seal(n, binding, convert_now_ms() + held_bound_ms())) == NULL ||
+	    (result = convert_input_required(key, method, params, state)) == NULL ||
+	    (c->held_timer == NULL && (c->held_timer = evtimer_new(s->base, held_timeout_cb, c)) == NULL) ||
+	    (c->held_key = strdup(key)) == NULL) {
+		free(state);
+		json_decref(result);
+		upstream_respond(up, jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL));
+		return;
+	}
+	free(state);
+	/* The call lives on under its held number; the client's id is answered and free again. */
+	hmap_del(s->calls, c->key);
+	snprintf(c->key, sizeof c->key, "p:%" PRIu64, n);
+	if (hmap_put(s->calls, c->key, c) < 0 || hmap_put(held_calls, c->key, c) < 0) {
+		hmap_del(s->calls, c->key);
+		json_decref(result);
+		upstream_respond(up, jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL));
+		upstream_cancel(c->up, c->upid, "out of memory");
+		send_error(s, c->client_id, JSONRPC_INTERNAL_ERROR, "out of memory");
+		call_free(c);
+		return;
+	}
+	c->held_up_id = json_incref(id);
+	c->held_gw = s->gw;
+	cid = c->client_id;
+	c->client_id = NULL;
+	free(c->client_id_text);
+	c->client_id_text = NULL;
+	call_set_state(c, CALL_HELD);
+	struct timeval tv = { held_bound_ms() / 1000, (held_bound_ms() % 1000) * 1000 };
+	evtimer_add(c->held_timer, &tv);
+	log_debug(upstream_name(up), "%s held for the client's retry as %s", method, c->key);
+	session_decor(s, c->method, &d);
+	modern_decorate(result, &d);
+	session_answer(s, cid, result);
+	json_decref(cid);
+}
+
+/* A modern client's request carrying a requestState the gateway sealed: 1 when answered here
+ * (refused with -32602, nothing else changed) or taken over by the held call it resumes. */
+static int
+mrtr_resume(struct session *s, struct msg *msg)
+{
+	struct jsonrpc_msg *m = &msg->rpc;
+	const char *state, *name;
+	char key[96], binding[200];
+	enum convert_verdict v;
+	struct call *c;
+	json_t *ans, *tok;
+	uint64_t n;
+
+	/* Cheap for the usual call: only a text that carries the gateway's prefix is parsed. */
+	if (msg->text && memmem(msg->text, msg->len, CONVERT_STATE_PREFIX, strlen(CONVERT_STATE_PREFIX)) == NULL)
+		return 0;
+	if (msg_parse(msg) < 0 || !convert_mrtr_method(m->method))
+		return 0;
+	state = json_string_value(json_object_get(m->params, "requestState"));
+	mrtr_binding(s, binding, sizeof binding);
+	if ((v = convert_open(state, binding, convert_now_ms(), &n)) == CONVERT_NOT_OURS)
+		return 0;	/* a modern server's own: it goes there untouched */
+	if (v != CONVERT_OK) {
+		log_info("client", "%s refused: %s", m->method, convert_verdict_text(v));
+		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "%s", convert_verdict_text(v));
+		return 1;
+	}
+	snprintf(key, sizeof key, "p:%" PRIu64, n);
+	if (held_calls == NULL || (c = hmap_get(held_calls, key)) == NULL || c->st != CALL_HELD ||
+	    c->held_gw != s->gw) {
+		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "requestState was already used (the request it "
+		    "resumes was resumed or has ended)");
+		return 1;
+	}
+	name = json_string_value(json_object_get(m->params, "name"));
+	if (strcmp(c->method, m->method) != 0 || (c->tool && (name == NULL || strcmp(c->tool, name) != 0))) {
+		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "requestState was issued for another request "
+		    "(%s%s%s)", c->method, c->tool ? " " : "", c->tool ? c->tool : "");
+		return 1;
+	}
+	ans = json_object_get(json_object_get(m->params, "inputResponses"), c->held_key);
+	if (!json_is_object(ans)) {
+		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "inputResponses.%s is missing or not an object: "
+		    "it is the answer the server waits for", c->held_key);
+		return 1;
+	}
+	/* Resumed: the server's request is answered and the retry's id takes over the call. */
+	evtimer_del(c->held_timer);
+	upstream_respond(c->up, json_pack("{sssOsO}", "jsonrpc", "2.0", "id", c->held_up_id, "result", ans));
+	json_decref(c->held_up_id);
+	c->held_up_id = NULL;
+	free(c->held_key);
+	c->held_key = NULL;
+	hmap_del(held_calls, c->key);
+	if (hmap_count(held_calls) == 0) {
+		hmap_free(held_calls);
+		held_calls = NULL;
+	}
+	if (c->s)
+		hmap_del(c->s->calls, c->key);
+	c->s = s;	/* the retry's session takes the call over */
+	id_key(m->id, c->key, sizeof c->key);
+	c->client_id = json_incref(m->id);
+	c->client_id_text = json_dumps(m->id, JSON_ENCODE_ANY | JSON_COMPACT);
+	tok = json_object_get(json_object_get(m->params, "_meta"), "progressToken");
+	if (s->cur && s->cur->modern) {		/* the retry's own log level and capabilities */
+		c->log_level = s->cur->log_level;
+		json_decref(c->caps);
+		c->caps = json_incref(s->cur->caps);
+	}
+	json_decref(c->client_token);
+	c->client_token = json_is_string(tok) || json_is_integer(tok) ? json_incref(tok) : NULL;
+	call_set_state(c, CALL_SENT);
+	if (hmap_put(s->calls, c->key, c) < 0) {
+		upstream_cancel(c->up, c->upid, "out of memory");
+		send_error(s, m->id, JSONRPC_INTERNAL_ERROR, "out of memory");
+		call_free(c);
+	}
+	return 1;
+}
+
+static void
+mrtr_gone_of(const char *key, void *val, void *arg)
+{
+	struct call *c = val;
+	struct mrtr_gone *g = arg;
+	if (c->up == g->up && (c->st == CALL_INPUT || c->st == CALL_HELD) && (g->keys[g->n] = strdup(key)) != NULL)
+		g->n++;
+}
+
+/* A reload removed the server: a call between rounds (no request of it in flight there) would
+ * otherwise retry on a server that is freed later. */
+static void
+mrtr_upstream_gone(struct session *s, struct upstream *up)
+{
+	struct mrtr_gone g = { up, calloc(hmap_count(s->calls) + 1, sizeof(char *)), 0 };
+	if (g.keys == NULL)
+		return;
+	hmap_foreach(s->calls, mrtr_gone_of, &g);
+	for (size_t i = 0; i < g.n; i++) {
+		struct call *c = hmap_get(s->calls, g.keys[i]);
+		if (c && c->st == CALL_INPUT)
+			mrtr_fail(c, JSONRPC_SERVER_ERROR, "the server was removed from the configuration");
+		else if (c) {
+			if (c->upid)
+				upstream_cancel(c->up, c->upid, "removed from the configuration");
+			call_finish(c);
+		}
+		free(g.keys[i]);
+	}
+	free(g.keys);
 }

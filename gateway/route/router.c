@@ -25,6 +25,7 @@
 struct upstream;
 static void first_line(char *dst, size_t n, const char *s);
 static void server_summary(const struct upstream *up, char *dst, size_t n);
+static void tool_ui_expose(const struct router *r, size_t server, json_t *copy);
 
 struct uri_entry {
 	int server;
@@ -413,10 +414,88 @@ build_named(struct router *r, enum upstream_list which)
 				    which == UPSTREAM_TOOLS ? "tool" : "prompt", name, exposed);
 			json_t *copy = view_item(which, item);
 			json_object_set_new(copy, "name", json_string(exposed));
+			if (which == UPSTREAM_TOOLS)
+				tool_ui_expose(r, i, copy);
 			json_array_append_new(out, copy);
 		}
 	}
 	return out;
+}
+
+static char *pct_encode(const char *s);
+
+/* ---- MCP Apps (extension io.modelcontextprotocol/ui) ----
+ * A tool names the UI it comes with in _meta.ui.resourceUri (hosts of the extension's first
+ * drafts read _meta["ui/resourceUri"]), a ui:// resource the host reads from the same server. Two
+ * servers can both have ui://widget: the first in configuration order to publish a ui:// URI, as
+ * a resource or from a tool, keeps it; a later one's becomes mcpgw://SERVER/ENCODED in its
+ * resources and in its tools' _meta alike, so that the host reads each tool's own UI. */
+
+static int
+is_ui_uri(const char *u)
+{
+	return u != NULL && strncmp(u, "ui://", 5) == 0;
+}
+
+static const char *
+tool_ui_uri(json_t *tool, json_t **holder, const char **key)
+{
+	json_t *meta = json_object_get(tool, "_meta"), *ui = json_object_get(meta, "ui");
+	const char *u = json_string_value(json_object_get(ui, "resourceUri"));
+	if (u) {
+		*holder = ui;
+		*key = "resourceUri";
+		return u;
+	}
+	u = json_string_value(json_object_get(meta, "ui/resourceUri"));
+	*holder = meta;
+	*key = "ui/resourceUri";
+	return u;
+}
+
+/* Index of the first listed server that publishes the ui:// URI; -1: none. */
+static int
+ui_uri_owner(const struct router *r, const char *uri)
+{
+	for (size_t i = 0; i < r->nups; i++) {
+		json_t *item, *h;
+		const char *k;
+		size_t n;
+		if (!router_listed(r->ups[i]))
+			continue;
+		json_array_foreach(upstream_list(r->ups[i], UPSTREAM_RESOURCES), n, item) {
+			const char *u = json_string_value(json_object_get(item, "uri"));
+			if (u && strcmp(u, uri) == 0)
+				return (int)i;
+		}
+		json_array_foreach(upstream_list(r->ups[i], UPSTREAM_TOOLS), n, item) {
+			const char *u = tool_ui_uri(item, &h, &k);
+			if (u && strcmp(u, uri) == 0)
+				return (int)i;
+		}
+	}
+	return -1;
+}
+
+/* A tool's view with its UI's URI as the client must ask for it (copy is the view's own). */
+static void
+tool_ui_expose(const struct router *r, size_t server, json_t *copy)
+{
+	json_t *h;
+	const char *k, *u = tool_ui_uri(copy, &h, &k);
+	char *enc, *out;
+	if (!is_ui_uri(u) || ui_uri_owner(r, u) == (int)server)
+		return;
+	if ((enc = pct_encode(u)) == NULL || asprintf(&out, URI_SCHEME "%s/%s", upstream_name(r->ups[server]), enc) < 0) {
+		free(enc);
+		return;
+	}
+	free(enc);
+	/* The view shares _meta with the server's list: it gets its own before the change. */
+	json_object_set_new(copy, "_meta", json_deep_copy(json_object_get(copy, "_meta")));
+	tool_ui_uri(copy, &h, &k);
+	json_object_set_new(h, k, json_string(out));
+	free(out);
 }
 
 static char *
@@ -488,7 +567,8 @@ build_resources(struct router *r)
 			if (!config_rules_pass(&cfg->resources, uri) ||
 			    item_refused(r, cfg->name, UPSTREAM_RESOURCES, item))
 				continue;
-			if (hmap_get(r->uris, uri) || strncmp(uri, URI_SCHEME, strlen(URI_SCHEME)) == 0) {
+			if (hmap_get(r->uris, uri) || strncmp(uri, URI_SCHEME, strlen(URI_SCHEME)) == 0 ||
+			    (is_ui_uri(uri) && ui_uri_owner(r, uri) != (int)i)) {
 				/* Another server published it first: this one gets a gateway-owned form. */
 				char *enc = pct_encode(uri);
 				if (enc == NULL || asprintf(&exposed, URI_SCHEME "%s/%s", cfg->name, enc) < 0)
@@ -596,6 +676,9 @@ router_debounce_cb(evutil_socket_t fd, short what, void *arg)
 static void
 router_build(struct router *r, unsigned which)
 {
+	/* A tool's UI and the resources name the same ui:// URIs: each list's view depends on both. */
+	if (which & (UPSTREAM_TOOLS | UPSTREAM_RESOURCES))
+		which |= UPSTREAM_TOOLS | UPSTREAM_RESOURCES;
 	for (unsigned l = UPSTREAM_TOOLS; l <= UPSTREAM_TEMPLATES; l <<= 1) {
 		if (!(which & l))
 			continue;
@@ -879,6 +962,15 @@ size_t router_count(const struct router *r) { return r->nups; }
 struct upstream *router_upstream(const struct router *r, size_t i) { return i < r->nups ? r->ups[i] : NULL; }
 
 int
+router_list_private(const struct router *r, unsigned which)
+{
+	for (size_t i = 0; i < r->nups; i++)
+		if (router_listed(r->ups[i]) && upstream_list_private(r->ups[i], which))
+			return 1;
+	return 0;
+}
+
+int
 router_settled(const struct router *r, unsigned which)
 {
 	for (size_t i = 0; i < r->nups; i++) {
@@ -971,6 +1063,12 @@ router_uri(const struct router *r, const char *uri, struct upstream **up, char *
 			}
 		}
 		return -1;
+	}
+	if (is_ui_uri(uri) && (owner = ui_uri_owner(r, uri)) >= 0) {
+		/* A tool's UI that no resource list names: the server of the first tool naming it. */
+		*up = r->ups[owner];
+		*orig = strdup(uri);
+		return *orig ? 0 : -1;
 	}
 	/* Not listed (a template's instance, or a URI the server serves without listing it):
 	 * the server whose template has the longest matching literal prefix. */

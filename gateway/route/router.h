@@ -52,6 +52,9 @@ size_t router_count(const struct router *);
 struct upstream *router_upstream(const struct router *, size_t i);
 /* 1 when every enabled server is ready or failed (tools: or listed from the catalogue). */
 int router_settled(const struct router *, unsigned which);
+/* 1 when a listed server marked one of these lists cacheScope "private": the merged list then is
+ * too, for every client (issue 12: it was fetched with that server's credentials). */
+int router_list_private(const struct router *, unsigned which);
 
 json_t *router_list(struct router *, enum upstream_list);	/* exposed array, borrowed */
 /* Changes with every change of that list (callers cache what they derive from it). */

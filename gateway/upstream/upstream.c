@@ -75,6 +75,7 @@ struct upstream {
 	char *instructions, *version;
 	int tools_from_catalog;
 	unsigned fetching;		/* lists being fetched (bits) */
+	unsigned private_lists;		/* lists the server marked cacheScope "private" (bits) */
 	unsigned refetch;		/* list_changed arrived during a fetch */
 
 	char last_error[256];
@@ -615,6 +616,7 @@ struct fetch {
 	enum upstream_list which;
 	json_t *acc;
 	int pages;
+	int priv;			/* a page said cacheScope "private" (2026-07-28) */
 };
 
 static const char *
@@ -709,6 +711,9 @@ fetch_reply(struct fetch *f, json_t *msg)
 				json_array_append(f->acc, v);
 		}
 	}
+	if (json_is_string(json_object_get(result, "cacheScope")) &&
+	    strcmp(json_string_value(json_object_get(result, "cacheScope")), "private") == 0)
+		f->priv = 1;
 	cursor = json_string_value(json_object_get(result, "nextCursor"));
 	if (cursor && *cursor && ++f->pages < UPSTREAM_MAX_PAGES &&
 	    json_array_size(f->acc) < UPSTREAM_MAX_ITEMS) {
@@ -718,6 +723,7 @@ fetch_reply(struct fetch *f, json_t *msg)
 	if (cursor && *cursor)
 		log_warn(up->cfg->name, "%s: stopped after %d pages / %zu items", list_method(f->which),
 		    f->pages, json_array_size(f->acc));
+	up->private_lists = f->priv ? up->private_lists | f->which : up->private_lists & ~(unsigned)f->which;
 	upstream_list_done(up, f->which, f->acc);
 	free(f);
 }
@@ -1888,6 +1894,7 @@ json_t *upstream_capabilities(const struct upstream *up) { return up->caps; }
 const char *upstream_instructions(const struct upstream *up) { return up->instructions; }
 json_t *upstream_server_info(const struct upstream *up) { return up->server_info; }
 const char *upstream_protocol_version(const struct upstream *up) { return up->version; }
+int upstream_list_private(const struct upstream *up, unsigned which) { return (up->private_lists & which) != 0; }
 const char *upstream_last_error(const struct upstream *up) { return up->last_error; }
 pid_t upstream_pid(const struct upstream *up) { return up->tr ? transport_pid(up->tr) : 0; }
 const char *upstream_transport_kind(const struct upstream *up) { return up->tr ? transport_kind(up->tr) : NULL; }

@@ -118,6 +118,8 @@ size_t upstream_inflight(const struct upstream *);
 /* The protocol era this server was found to speak: "modern" (2026-07-28: server/discover, _meta
  * on each request, no initialize) or "legacy" (initialize); NULL before either handshake ended. */
 const char *upstream_era(const struct upstream *);
+/* 1 when the server's last answer for one of these lists said cacheScope "private" (2026-07-28). */
+int upstream_list_private(const struct upstream *, unsigned which);
 
 /* What /metrics reports of a server (the service): counted where calls end, what is read and
  * written, and restarts. Plain counters, no allocation; an upstream replaced by a reload starts
