@@ -133,6 +133,13 @@ test("bad _meta: missing keys -32602 naming the key, unknown version -32022 with
       assert.equal(r.error?.code, -32601, `${m}: ${JSON.stringify(r)}`);
     }
     await stillServed(c, "after removed methods");
+    // The keys written with an escape are the same keys: still a modern request.
+    const line = '{"jsonrpc":"2.0","id":"esc","method":"tools/call","params":{"name":"fox__echo","arguments":{"text":"e"},' +
+      '"_meta":{"io.modelcontextprotocol\\/protocolVersion":"2026-07-28","io.modelcontextprotocol\\u002fclientCapabilities":{}}}}\n';
+    const from = s.gw.messages.length;
+    s.gw.sendRaw(line);
+    const esc = await s.gw.waitFor((m) => m.id === "esc", T(10000), "the escaped request's answer", from);
+    assertModernResult(esc.result, "escaped _meta keys");
     const ok = await c.result("tools/call", { name: "fox__echo", arguments: { text: "still" } });
     assert.deepEqual(ok.content, [{ type: "text", text: "fox:still" }]);
     await s.shutdown();
