@@ -36,9 +36,10 @@ test("a legacy client through mcpgw to a modern-only stdio server: lists, calls 
     assert.equal(r.content[0].text, "5");
     assert.deepEqual(events, ["progress 1", "progress 2", "result"]);
 
-    // The client's own _meta: trace context stays; a modern client's envelope keys are the gateway's.
+    // The client's own _meta: trace context stays; envelope keys a legacy client put there (a legacy
+    // version: not a modern request, see protocol.md "Downstream") are replaced by the gateway's.
     const traced = await s.client.callTool({ name: "modern__echo", arguments: { text: "t" },
-      _meta: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", [PV]: "1999-01-01" } });
+      _meta: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", [PV]: "2025-06-18" } });
     assert.equal(traced.content[0].text, "t");
 
     // Only trace context in the client's _meta: the gateway's members are added to that _meta.
