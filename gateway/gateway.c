@@ -443,6 +443,10 @@ gateway_drain(struct gateway *g, const char *why, long bound_ms, void (*done)(vo
 		gw_stop(g, why);
 		return;
 	}
+	/* 2026-07-28 listen streams end with their graceful result, whether or not requests are in
+	 * flight: the client can tell a stop from a dropped connection. */
+	for (size_t i = 0; i < g->nsess; i++)
+		session_end_listens(g->sess[i]);
 	/* A supervisor such as Codex may send SIGKILL about 20 ms after SIGTERM: write first. */
 	router_flush(g->router);
 	busy = gateway_busy(g);

@@ -16,6 +16,7 @@
 #include "msg.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "modern.h"
 #include "session.h"
 #include "signin_prompt.h"
 #include "sha256.h"
@@ -23,6 +24,8 @@
 
 #define SESSION_MAX_CALLS 20000
 #define SESSION_MAX_SREQS 1000
+#define SESSION_MAX_LISTENS 100		/* subscriptions/listen streams open at once */
+#define SESSION_MAX_LISTEN_URIS 1000	/* resourceSubscriptions of one stream */
 
 const char *const session_supported_versions[] = {
 	"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", NULL
@@ -52,11 +55,25 @@ struct call {
 	char *orig_uri;
 	struct event *wait_timer;
 	TAILQ_ENTRY(call) wait_link;
+	/* Issue 12: a request of the stateless revision, answered as such (modern.c). */
+	int modern;
+	int log_level;			/* its _meta logLevel (session_log_levels), -1: no log messages */
+	json_t *caps;			/* its _meta clientCapabilities */
 };
 
 struct sub {
 	struct upstream *up;
 	char *orig;
+	int by_listen;			/* made for a subscriptions/listen stream, not resources/subscribe */
+};
+
+/* A subscriptions/listen stream (2026-07-28): open until cancelled or the session ends; every
+ * notification it carries is tagged with its request id. */
+struct listen {
+	json_t *id;
+	char *id_text;			/* the id as JSON text: the stream's "related" request */
+	unsigned which;			/* UPSTREAM_TOOLS | ... the list_changed it asked for */
+	json_t *uris;			/* the exposed URIs it follows (resources/updated) */
 };
 
 struct sreq {
@@ -108,6 +125,12 @@ struct session {
 	json_t *view[4];
 	unsigned long view_gen[4];
 	const struct config *view_cfg[4];
+	/* Issue 12: a client of the stateless revision (2026-07-28) that never sent initialize:
+	 * nothing reaches it outside a request's answer or a listen stream. */
+	int modern;
+	struct hmap *listens;		/* id key -> listen */
+	const struct modern_req *cur;	/* while a request is dispatched: what its _meta said */
+	const char *cur_method;
 };
 
 static void session_dispatch(struct session *, struct msg *);
@@ -143,18 +166,71 @@ session_send(struct session *s, json_t *msg)
 	}
 }
 
-/* A result for the client's request id: when it cannot be built (out of memory), the client
- * gets -32603 instead of waiting for an answer that never comes. Steals result. */
-static void
-session_answer(struct session *s, json_t *id, json_t *result)
+/* The view of a list depends on who asks when gateway.clients has rules for this client. */
+static int
+session_restricted(const struct session *s)
 {
-	json_t *msg = jsonrpc_result(id, result);
+	return s->ident != NULL && ident_restricted(s->ident, gateway_config(s->gw));
+}
+
+static unsigned
+list_of_method(const char *method)
+{
+	if (strcmp(method, "tools/list") == 0)
+		return UPSTREAM_TOOLS;
+	if (strcmp(method, "prompts/list") == 0)
+		return UPSTREAM_PROMPTS;
+	if (strcmp(method, "resources/list") == 0)
+		return UPSTREAM_RESOURCES;
+	if (strcmp(method, "resources/templates/list") == 0)
+		return UPSTREAM_TEMPLATES;
+	return 0;
+}
+
+/* The caching hints of a modern result (docs/protocol.md): lists and server/discover are fresh for
+ * MODERN_LIST_TTL_MS once every server has answered (0 while some still start: the list will
+ * grow), "private" when the client's rules narrow them; resources/read is relayed content of
+ * unknown scope: "private", ttl 0, unless the server said otherwise. */
+static void
+session_decor(const struct session *s, const char *method, struct modern_decor *d)
+{
+	unsigned which = list_of_method(method);
+	memset(d, 0, sizeof *d);
+	d->cacheable = modern_cacheable(method);
+	if (!d->cacheable)
+		return;
+	d->private_scope = session_restricted(s) || strcmp(method, "resources/read") == 0;
+	if (strcmp(method, "server/discover") == 0)
+		which = UPSTREAM_TOOLS | UPSTREAM_PROMPTS | UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES;
+	d->ttl_ms = which && router_settled(s->router, which) ? MODERN_LIST_TTL_MS : 0;
+}
+
+/* A result for the client's request id: when it cannot be built (out of memory), the client
+ * gets -32603 instead of waiting for an answer that never comes. Steals result. A modern
+ * request's result gets resultType, serverInfo and its caching hints. */
+static void
+session_answer_as(struct session *s, json_t *id, json_t *result, int modern, const char *method)
+{
+	json_t *msg;
+	if (modern && result) {
+		struct modern_decor d;
+		session_decor(s, method, &d);
+		modern_decorate(result, &d);
+	}
+	msg = jsonrpc_result(id, result);
 	if (msg == NULL && id != NULL)
 		msg = jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL);
 	session_send(s, msg);
 }
 
+static void
+session_answer(struct session *s, json_t *id, json_t *result)
+{
+	session_answer_as(s, id, result, s->cur && s->cur->modern, s->cur_method ? s->cur_method : "");
+}
+
 static char *related_call(const struct session *, const struct upstream *);
+static struct call *only_call(const struct session *, const struct upstream *);
 static void session_send_related(struct session *, json_t *, const char *related);
 
 static void
@@ -196,7 +272,8 @@ id_key(json_t *id, char *out, size_t n)
 static int
 key_in_use(const struct session *s, const char *key)
 {
-	return hmap_get(s->calls, key) != NULL || hmap_get(s->held, key) != NULL;
+	return hmap_get(s->calls, key) != NULL || hmap_get(s->held, key) != NULL ||
+	    hmap_get(s->listens, key) != NULL;
 }
 
 static int
@@ -234,6 +311,7 @@ call_free(struct call *c)
 	free(c->tool);
 	free(c->client_id_text);
 	free(c->params_text);
+	json_decref(c->caps);
 	free(c);
 }
 
@@ -365,7 +443,7 @@ downconvert(struct session *s, const char *method, json_t *result)
 {
 	int before_0618 = strcmp(s->version, "2025-06-18") < 0;
 	int before_0326 = strcmp(s->version, "2025-03-26") < 0;
-	if (!before_0618 || !json_is_object(result))
+	if (s->modern || !before_0618 || !json_is_object(result))
 		return;
 	if (strcmp(method, "tools/call") == 0) {
 		json_t *sc = json_object_get(result, "structuredContent");
@@ -393,7 +471,7 @@ downconvert(struct session *s, const char *method, json_t *result)
 static int
 needs_downconvert(const struct session *s, const char *method)
 {
-	return strcmp(s->version, "2025-06-18") < 0 &&
+	return !s->modern && strcmp(s->version, "2025-06-18") < 0 &&
 	    (strcmp(method, "tools/call") == 0 || strcmp(method, "prompts/get") == 0);
 }
 
@@ -423,8 +501,8 @@ call_reply_cb(void *arg, struct msg *r)
 	 * place of ours. Nothing is parsed or serialised again. */
 	c->ok = (r->text != NULL && r->f.kind == JSONFAST_RESULT) ||
 	    json_object_get(msg_tree(r), "result") != NULL;
-	if (c->client_id_text && c->exposed_uri == NULL && !needs_downconvert(c->s, c->method) &&
-	    reply_id_span(r, &id)) {
+	if (c->client_id_text && c->exposed_uri == NULL && (c->modern || !needs_downconvert(c->s, c->method)) &&
+	    (!c->modern || r->f.kind == JSONFAST_RESULT) && reply_id_span(r, &id)) {
 		const char *raw = r->text;
 		size_t a = id.start, b = id.end, rawlen = r->len;
 		size_t il = strlen(c->client_id_text), n = a + il + (rawlen - b) + 1;
@@ -434,6 +512,26 @@ call_reply_cb(void *arg, struct msg *r)
 			memcpy(out + a, c->client_id_text, il);
 			memcpy(out + a + il, raw + b, rawlen - b);
 			out[n - 1] = '\n';
+			if (c->modern) {
+				/* A modern client's result gets its fields spliced in, still unparsed. */
+				struct jsonfast_span rs = r->f.result;
+				struct modern_decor d;
+				size_t ml = 0, n2 = 0;
+				char *mem, *o2;
+				if (rs.start >= b) {
+					rs.start = rs.start - b + a + il;
+					rs.end = rs.end - b + a + il;
+				}
+				session_decor(s, c->method, &d);
+				mem = modern_members(&d, &ml);
+				o2 = mem ? modern_splice(out, n - 1, rs, mem, ml, &n2) : NULL;
+				free(mem);
+				free(out);
+				out = o2;
+				n = n2;
+			}
+		}
+		if (out) {
 			call_finish(c);
 			session_emit(s, out, n);
 			free(out);
@@ -448,9 +546,20 @@ call_reply_cb(void *arg, struct msg *r)
 		return;
 	}
 	json_object_set(out, "id", c->client_id);
+	if (c->modern) {
+		/* A legacy server's resource-not-found, in the code of the client's revision. */
+		json_t *err = json_object_get(out, "error");
+		if (json_integer_value(json_object_get(err, "code")) == -32002)
+			json_object_set_new(err, "code", json_integer(JSONRPC_INVALID_PARAMS));
+	}
 	if (c->exposed_uri)
 		map_read_uris(c, json_object_get(out, "result"));
-	downconvert(c->s, c->method, json_object_get(out, "result"));
+	if (c->modern) {
+		struct modern_decor d;
+		session_decor(s, c->method, &d);
+		modern_decorate(json_object_get(out, "result"), &d);
+	} else
+		downconvert(c->s, c->method, json_object_get(out, "result"));
 	session_send(c->s, out);
 	call_finish(c);
 }
@@ -570,7 +679,8 @@ signin_notify(void *arg, const char *method, json_t *params)
 static void
 prompt_start(struct session *s, struct upstream *up)
 {
-	if (s->initialized && client_url_elicitation(s))
+	/* A modern client takes no request of the gateway's: it reads the error's text. */
+	if (s->initialized && !s->modern && client_url_elicitation(s))
 		signin_prompts_start(s->signin, up, upstream_config(up));
 }
 
@@ -585,8 +695,8 @@ call_fail_signin(struct call *c)
 	snprintf(text, sizeof text, "%s%s", *why ? why : "this server needs a sign-in",
 	    signin_prompts_active(s->signin, c->up) ? " (the client was sent a sign-in link)" : "");
 	if (strcmp(c->method, "tools/call") == 0)
-		session_answer(s, c->client_id, json_pack("{s[{ssss}]sb}", "content", "type", "text",
-		    "text", text, "isError", 1));
+		session_answer_as(s, c->client_id, json_pack("{s[{ssss}]sb}", "content", "type", "text",
+		    "text", text, "isError", 1), c->modern, c->method);
 	else
 		send_error(s, c->client_id, JSONRPC_SERVER_ERROR, "%s", text);
 	audit_call(c, NULL, "signin");
@@ -653,6 +763,12 @@ session_forward(struct session *s, struct forward *f)
 	if (f->exposed_uri) {
 		c->exposed_uri = strdup(f->exposed_uri);
 		c->orig_uri = strdup(f->orig_uri);
+	}
+	c->log_level = -1;
+	if (s->cur && s->cur->modern) {
+		c->modern = 1;
+		c->log_level = s->cur->log_level;
+		c->caps = json_incref(s->cur->caps);
 	}
 	if (c->method == NULL || (c->client_id_text == NULL && (f->id_text || f->id)) ||
 	    (f->tool && c->tool == NULL) || (f->exposed_uri && (!c->exposed_uri || !c->orig_uri)) ||
@@ -808,11 +924,22 @@ answer_list(struct session *s, json_t *id, unsigned which)
 	}
 	char *idt = json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT);
 	struct evbuffer *b = evbuffer_new();
-	if (s->list_text[k] == NULL || idt == NULL || b == NULL) {
+	char *mem = NULL;
+	size_t ml = 0;
+	if (s->cur && s->cur->modern) {
+		struct modern_decor d;
+		session_decor(s, s->cur_method, &d);
+		mem = modern_members(&d, &ml);
+	}
+	if (s->list_text[k] == NULL || idt == NULL || b == NULL || (s->cur && s->cur->modern && !mem)) {
 		session_answer(s, id, json_pack("{sO}", list_result_key(which), *seen));
 	} else {
-		evbuffer_add_printf(b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"%s\":", idt,
-		    list_result_key(which));
+		evbuffer_add_printf(b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{", idt);
+		if (mem) {
+			evbuffer_add(b, mem, ml);
+			evbuffer_add(b, ",", 1);
+		}
+		evbuffer_add_printf(b, "\"%s\":", list_result_key(which));
 		evbuffer_add(b, s->list_text[k], s->list_len[k]);
 		evbuffer_add(b, "}}\n", 3);
 		size_t n = evbuffer_get_length(b);
@@ -820,6 +947,7 @@ answer_list(struct session *s, json_t *id, unsigned which)
 	}
 	if (b)
 		evbuffer_free(b);
+	free(mem);
 	free(idt);
 }
 
@@ -847,9 +975,21 @@ run_deferred(struct session *s, int all)
 	}
 	while ((d = TAILQ_FIRST(&ready))) {
 		TAILQ_REMOVE(&ready, d, link);
-		if (d->is_list)
+		if (d->is_list) {
+			/* Its _meta was checked when it came: read again for the answer's fields. */
+			const struct modern_req *saved = s->cur;
+			const char *saved_method = s->cur_method;
+			struct modern_req mr;
+			json_t *bad = NULL;
+			if (modern_read(NULL, json_object_get(d->msg, "params"), 0, &mr, &bad) == 1) {
+				s->cur = &mr;
+				s->cur_method = json_string_value(json_object_get(d->msg, "method"));
+			}
+			json_decref(bad);
 			answer_list(s, json_object_get(d->msg, "id"), d->which);
-		else {
+			s->cur = saved;
+			s->cur_method = saved_method;
+		} else {
 			struct msg *m = msg_of_tree(json_incref(d->msg));
 			if (m && m->parsed > 0)
 				session_dispatch(s, m);
@@ -959,6 +1099,26 @@ session_shows_server(void *arg, const struct upstream *up)
 	return ident_sees_server(s->ident, gateway_config(s->gw), upstream_config(up)->name);
 }
 
+/* What the gateway offers, one set for both generations: list_changed of every list (on a listen
+ * stream for a modern client), resource subscriptions, log messages (per request for a modern
+ * client) and completions. */
+static json_t *
+session_capabilities(void)
+{
+	return json_pack("{s{sb} s{sb} s{sbsb} s{} s{}}",
+	    "tools", "listChanged", 1,
+	    "prompts", "listChanged", 1,
+	    "resources", "subscribe", 1, "listChanged", 1,
+	    "logging", "completions");
+}
+
+static char *
+session_instructions(struct session *s)
+{
+	return session_restricted(s) ? router_instructions_for(s->router, session_shows_server, s) :
+	    router_instructions(s->router);
+}
+
 static void
 handle_initialize(struct session *s, struct jsonrpc_msg *m)
 {
@@ -986,16 +1146,14 @@ handle_initialize(struct session *s, struct jsonrpc_msg *m)
 	s->client_caps = caps ? json_deep_copy(caps) : json_object();
 	s->initialized = 1;
 	s->implicit = 0;
-	instr = s->ident && ident_restricted(s->ident, gateway_config(s->gw)) ?
-	    router_instructions_for(s->router, session_shows_server, s) : router_instructions(s->router);
+	if (s->modern)
+		log_info("client", "initialize after 2026-07-28 requests: the client speaks %s from now on", v);
+	s->modern = 0;
+	instr = session_instructions(s);
 	session_answer(s, m->id, json_pack(
-	    "{ss s{s{sb} s{sb} s{sbsb} s{} s{}} s{ssssss} ss}",
+	    "{ss so s{ssssss} ss}",
 	    "protocolVersion", v,
-	    "capabilities",
-	    "tools", "listChanged", 1,
-	    "prompts", "listChanged", 1,
-	    "resources", "subscribe", 1, "listChanged", 1,
-	    "logging", "completions",
+	    "capabilities", session_capabilities(),
 	    "serverInfo", "name", "mcpgw", "title", "mcpgw MCP gateway", "version", MCPGW_VERSION,
 	    "instructions", instr ? instr : ""));
 	free(instr);
@@ -1187,6 +1345,8 @@ handle_resource(struct session *s, struct jsonrpc_msg *m)
 	const char *uri = json_string_value(json_object_get(m->params, "uri"));
 	struct upstream *up;
 	char *orig = NULL;
+	/* 2026-07-28 made resource-not-found -32602 and forbids -32002 to its clients. */
+	int not_found = s->cur && s->cur->modern ? JSONRPC_INVALID_PARAMS : -32002;
 	if (uri == NULL) {
 		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "%s needs uri (string)", m->method);
 		return;
@@ -1194,14 +1354,14 @@ handle_resource(struct session *s, struct jsonrpc_msg *m)
 	if (router_uri(s->router, uri, &up, &orig) == 0 && !session_allows(s, up, IDENT_RESOURCES, orig, NULL)) {
 		free(orig);
 		orig = NULL;
-		session_send(s, jsonrpc_error(m->id, -32002, "Resource not found",
+		session_send(s, jsonrpc_error(m->id, not_found, "Resource not found",
 		    json_pack("{ss}", "uri", uri)));
 		return;
 	}
 	if (orig == NULL) {
 		if (maybe_defer(s, m, UPSTREAM_RESOURCES, 0))
 			return;
-		session_send(s, jsonrpc_error(m->id, -32002, "Resource not found",
+		session_send(s, jsonrpc_error(m->id, not_found, "Resource not found",
 		    json_pack("{ss}", "uri", uri)));
 		return;
 	}
@@ -1325,15 +1485,24 @@ handle_set_level(struct session *s, struct jsonrpc_msg *m)
 	send_error(s, m->id, JSONRPC_INVALID_PARAMS, "level must be one of debug, info, notice, warning, error, critical, alert, emergency");
 }
 
+static void listen_end(struct session *, struct listen *);
+
 static void
 handle_cancelled(struct session *s, struct jsonrpc_msg *m)
 {
 	json_t *rid = json_object_get(m->params, "requestId");
 	char key[96];
 	struct call *c;
+	struct listen *l;
 	if (!json_is_integer(rid) && !json_is_string(rid))
 		return;
 	id_key(rid, key, sizeof key);
+	if ((l = hmap_del(s->listens, key)) != NULL) {
+		/* A listen stream ends by cancellation: no answer (2026-07-28 cancellation). */
+		log_debug("client", "subscriptions/listen %s cancelled", l->id_text);
+		listen_end(s, l);
+		return;
+	}
 	if ((c = hmap_get(s->calls, key)) == NULL)
 		return;		/* unknown or already answered: ignored, as the specification says */
 	if (c->st == CALL_SENT) {
@@ -1383,6 +1552,287 @@ implicit_init(struct session *s, struct jsonrpc_msg *m)
 	gateway_client_caps(s->gw, s, s->client_caps);
 }
 
+/* ---- the stateless revision (2026-07-28, issue 12) ---- */
+
+/* A modern request: the first on a session that never sent initialize makes it a modern session
+ * (served without a handshake; a later initialize still switches it to a legacy one). Its
+ * capabilities are what the servers are told (gateway_client_caps) until another modern request
+ * declares different ones. A session that did initialize keeps its own: the request's go with
+ * the request only. */
+static void
+session_modern_begin(struct session *s, const struct modern_req *mr)
+{
+	const char *cname = json_string_value(json_object_get(mr->client_info, "name"));
+
+	if (!s->initialized) {
+		s->initialized = 1;
+		s->implicit = 1;
+		s->modern = 1;
+		snprintf(s->version, sizeof s->version, "%s", MODERN_VERSION);
+		json_decref(s->client_caps);
+		s->client_caps = json_deep_copy(mr->caps);
+		log_info("client", "%s %s requests without initialize", cname ? cname : "(unnamed client)",
+		    MODERN_VERSION);
+		if (cname && strncmp(cname, "codex", 5) == 0 && !gateway_config(s->gw)->startup_wait_set)
+			session_cap_wait(s, SESSION_CODEX_WAIT_MS);
+		gateway_client_caps(s->gw, s, s->client_caps);
+	} else if (s->modern && !modern_same_relayed_caps(s->client_caps, mr->caps)) {
+		json_decref(s->client_caps);
+		s->client_caps = json_deep_copy(mr->caps);
+		gateway_client_caps(s->gw, s, s->client_caps);
+	}
+	/* The servers are asked for log messages down to the most detailed level a request of this
+	 * client asked for; session_log passes each request only its own. */
+	if (s->modern && mr->log_level >= 0 && (s->log_level < 0 || mr->log_level < s->log_level)) {
+		s->log_level = mr->log_level;
+		gateway_log_level(s->gw, s, session_log_levels[mr->log_level]);
+	}
+}
+
+/* server/discover: stateless, answered from what the gateway is, nothing of the session changed
+ * (a client that probes and then falls back to initialize does its handshake afterwards). */
+static void
+handle_discover(struct session *s, json_t *id)
+{
+	char *instr = session_instructions(s);
+	json_t *r = json_pack("{so so}", "supportedVersions", modern_supported_versions(),
+	    "capabilities", session_capabilities());
+	if (r && instr && *instr)
+		json_object_set_new(r, "instructions", json_string(instr));
+	free(instr);
+	session_answer(s, id, r);
+}
+
+static void
+listen_free(struct listen *l)
+{
+	json_decref(l->id);
+	json_decref(l->uris);
+	free(l->id_text);
+	free(l);
+}
+
+static int
+listen_has_uri(const struct listen *l, const char *uri)
+{
+	size_t i;
+	json_t *u;
+	json_array_foreach(l->uris, i, u)
+		if (strcmp(json_string_value(u), uri) == 0)
+			return 1;
+	return 0;
+}
+
+struct uri_users {
+	const struct listen *except;
+	const char *uri;
+	int n;
+};
+
+static void
+uri_users_fn(const char *key, void *val, void *arg)
+{
+	struct uri_users *u = arg;
+	if (val != u->except && listen_has_uri(val, u->uri))
+		u->n++;
+}
+
+/* A stream ends (cancelled, session closing): the upstream subscriptions only it needed go. */
+static void
+listen_end(struct session *s, struct listen *l)
+{
+	size_t i;
+	json_t *u;
+	json_array_foreach(l->uris, i, u) {
+		const char *uri = json_string_value(u);
+		struct uri_users users = { l, uri, 0 };
+		struct sub *sb = hmap_get(s->subs, uri);
+		hmap_foreach(s->listens, uri_users_fn, &users);
+		if (sb == NULL || !sb->by_listen || users.n > 0)
+			continue;
+		hmap_del(s->subs, uri);
+		if (upstream_state(sb->up) == UPSTREAM_READY) {
+			struct upstream_req req = { .method = "resources/unsubscribe",
+				.params = json_pack("{ss}", "uri", sb->orig) };
+			upstream_call(sb->up, &req, NULL, NULL, NULL);
+		}
+		free(sb->orig);
+		free(sb);
+	}
+	listen_free(l);
+}
+
+/* A URI of a listen's resourceSubscriptions: followed when it is this client's; its server is
+ * subscribed as for resources/subscribe (and again after a restart, session_state). */
+static int
+listen_follow(struct session *s, const char *uri)
+{
+	struct upstream *up;
+	char *orig = NULL;
+	struct sub *sb;
+
+	if (router_uri(s->router, uri, &up, &orig) < 0)
+		return 0;
+	if (!session_allows(s, up, IDENT_RESOURCES, orig, NULL)) {
+		free(orig);
+		return 0;
+	}
+	if (hmap_get(s->subs, uri) != NULL) {
+		free(orig);
+		return 1;
+	}
+	if ((sb = calloc(1, sizeof *sb)) == NULL) {
+		free(orig);
+		return 0;
+	}
+	sb->up = up;
+	sb->orig = orig;
+	sb->by_listen = 1;
+	if (hmap_put(s->subs, uri, sb) < 0) {
+		free(orig);
+		free(sb);
+		return 0;
+	}
+	if (upstream_state(up) == UPSTREAM_READY) {
+		struct upstream_req req = { .method = "resources/subscribe",
+			.params = json_pack("{ss}", "uri", orig) };
+		upstream_call(up, &req, NULL, NULL, NULL);
+	}
+	return 1;
+}
+
+/* The notification on a listen stream, tagged with its subscription id. Steals params. */
+static void
+listen_send(struct session *s, const struct listen *l, const char *method, json_t *params)
+{
+	json_t *meta;
+	if (params == NULL)
+		params = json_object();
+	meta = json_object_get(params, "_meta");
+	if (!json_is_object(meta)) {
+		meta = json_object();
+		json_object_set_new(params, "_meta", meta);
+	}
+	json_object_set(meta, MODERN_META_SUBSCRIPTION, l->id);
+	session_send_related(s, jsonrpc_notification(method, params), l->id_text);
+}
+
+static void
+handle_listen(struct session *s, struct jsonrpc_msg *m, json_t *id)
+{
+	static const struct { const char *key; unsigned which; } kinds[] = {
+		{ "toolsListChanged", UPSTREAM_TOOLS },
+		{ "promptsListChanged", UPSTREAM_PROMPTS },
+		{ "resourcesListChanged", UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES },
+	};
+	json_t *filter = json_object_get(m->params, "notifications");
+	json_t *rs = json_object_get(filter, "resourceSubscriptions"), *u, *ack;
+	struct listen *l;
+	char key[96];
+	size_t i;
+
+	if (!json_is_object(filter)) {
+		send_error(s, id, JSONRPC_INVALID_PARAMS, "subscriptions/listen needs params.notifications (object)");
+		return;
+	}
+	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		json_t *v = json_object_get(filter, kinds[i].key);
+		if (v && !json_is_boolean(v)) {
+			send_error(s, id, JSONRPC_INVALID_PARAMS, "params.notifications.%s must be a boolean",
+			    kinds[i].key);
+			return;
+		}
+	}
+	if (rs && !json_is_array(rs)) {
+		send_error(s, id, JSONRPC_INVALID_PARAMS, "params.notifications.resourceSubscriptions must be an array of URIs");
+		return;
+	}
+	json_array_foreach(rs, i, u)
+		if (!json_is_string(u)) {
+			send_error(s, id, JSONRPC_INVALID_PARAMS, "params.notifications.resourceSubscriptions[%zu] must be a string", i);
+			return;
+		}
+	if (json_array_size(rs) > SESSION_MAX_LISTEN_URIS || hmap_count(s->listens) >= SESSION_MAX_LISTENS) {
+		send_error(s, id, JSONRPC_INVALID_PARAMS, "too many subscriptions (at most %d streams of %d URIs)",
+		    SESSION_MAX_LISTENS, SESSION_MAX_LISTEN_URIS);
+		return;
+	}
+	if ((l = calloc(1, sizeof *l)) == NULL || (l->uris = json_array()) == NULL ||
+	    (ack = json_object()) == NULL ||
+	    (l->id_text = json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT)) == NULL) {
+		if (l)
+			listen_free(l);
+		send_error(s, id, JSONRPC_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	l->id = json_incref(id);
+	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if (json_is_true(json_object_get(filter, kinds[i].key))) {
+			l->which |= kinds[i].which;
+			json_object_set_new(ack, kinds[i].key, json_true());
+		}
+	/* The acknowledgement names what is honoured: URIs that are no resource of this client's
+	 * are left out. */
+	json_array_foreach(rs, i, u)
+		if (!listen_has_uri(l, json_string_value(u)) && listen_follow(s, json_string_value(u)))
+			json_array_append(l->uris, u);
+	if (rs)
+		json_object_set(ack, "resourceSubscriptions", l->uris);
+	id_key(id, key, sizeof key);
+	if (hmap_put(s->listens, key, l) < 0) {
+		json_decref(ack);
+		listen_end(s, l);
+		send_error(s, id, JSONRPC_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	log_debug("client", "subscriptions/listen %s opened", l->id_text);
+	listen_send(s, l, "notifications/subscriptions/acknowledged", json_pack("{so}", "notifications", ack));
+}
+
+struct listens_ctx {
+	struct listen **v;
+	size_t n;
+};
+
+static void
+listens_collect_fn(const char *key, void *val, void *arg)
+{
+	struct listens_ctx *c = arg;
+	c->v[c->n++] = val;
+}
+
+/* The session's streams, for a walk that may send (the map must not change while walked). */
+static struct listen **
+listens_all(struct session *s, size_t *n)
+{
+	struct listens_ctx c = { calloc(hmap_count(s->listens) + 1, sizeof(struct listen *)), 0 };
+	*n = 0;
+	if (c.v == NULL)
+		return NULL;
+	hmap_foreach(s->listens, listens_collect_fn, &c);
+	*n = c.n;
+	return c.v;
+}
+
+/* Closes every stream with its graceful end (a result tagged with its id): draining, or the
+ * client's session going away while it can still be told. */
+static void
+listens_close_all(struct session *s, int tell)
+{
+	size_t n;
+	struct listen **v = listens_all(s, &n);
+	for (size_t i = 0; v && i < n; i++) {
+		char key[96];
+		id_key(v[i]->id, key, sizeof key);
+		hmap_del(s->listens, key);
+		if (tell)
+			session_answer_as(s, v[i]->id, json_pack("{s{sO}}", "_meta", MODERN_META_SUBSCRIPTION,
+			    v[i]->id), 1, "subscriptions/listen");
+		listen_end(s, v[i]);
+	}
+	free(v);
+}
+
 static void
 handle_notification(struct session *s, struct jsonrpc_msg *m)
 {
@@ -1418,6 +1868,10 @@ session_dispatch(struct session *s, struct msg *msg)
 	int text = msg->f.kind == JSONFAST_REQUEST && span_is(msg, msg->f.method, "tools/call");
 	const char *method;
 	json_t *id;
+	const struct modern_req *saved = s->cur;
+	const char *saved_method = s->cur_method;
+	struct modern_req mr = { .log_level = -1 };
+	int rc;
 
 	if (!text) {
 		if (msg_parse(msg) < 0) {
@@ -1456,6 +1910,44 @@ session_dispatch(struct session *s, struct msg *msg)
 		handle_initialize(s, m);
 		goto out;
 	}
+	/* Issue 12: a request of the stateless revision is known by its _meta. A tools/call read
+	 * from its text is parsed only when its text names a per-request key.
+	 * gateway.protocol: legacy serves every client as a legacy server would (server/discover is
+	 * an unknown method, _meta is only metadata). */
+	if (!gateway_config(s->gw)->legacy_only &&
+	    (!text || memmem(msg->text, msg->len, "io.modelcontextprotocol/", 24) != NULL)) {
+		json_t *bad = NULL;
+		if (text && msg_parse(msg) < 0)
+			goto out;	/* cannot be: the scan accepts a subset of what the parser does */
+		rc = modern_read(id, m->params, strcmp(method, "server/discover") == 0, &mr, &bad);
+		if (rc < 0) {
+			log_debug("client", "%s refused: %s", method,
+			    json_string_value(json_object_get(json_object_get(bad, "error"), "message")));
+			session_send(s, bad);
+			goto out;
+		}
+	}
+	if (mr.modern) {
+		/* Removed by 2026-07-28 (ping, logging/setLevel: the log level is per request;
+		 * resources/subscribe: subscriptions/listen): unknown methods to a modern client. */
+		if (strcmp(method, "ping") == 0 || strcmp(method, "logging/setLevel") == 0 ||
+		    strcmp(method, "resources/subscribe") == 0 || strcmp(method, "resources/unsubscribe") == 0) {
+			send_error(s, id, JSONRPC_METHOD_NOT_FOUND, "Method not found: %s was removed in %s",
+			    method, MODERN_VERSION);
+			goto out;
+		}
+		session_modern_begin(s, &mr);
+		s->cur = &mr;
+		s->cur_method = method;
+		if (strcmp(method, "server/discover") == 0) {
+			handle_discover(s, id);
+			goto out;
+		}
+		if (strcmp(method, "subscriptions/listen") == 0) {
+			handle_listen(s, m, id);
+			goto out;
+		}
+	}
 	if (strcmp(method, "ping") == 0) {
 		session_answer(s, id, json_object());
 		goto out;
@@ -1487,6 +1979,8 @@ session_dispatch(struct session *s, struct msg *msg)
 	else
 		send_error(s, id, JSONRPC_METHOD_NOT_FOUND, "Method not found: %.100s", method);
 out:
+	s->cur = saved;
+	s->cur_method = saved_method;
 	json_decref(id);
 }
 
@@ -1529,10 +2023,42 @@ session_line(struct session *s, char *line, size_t len)
 
 /* ---- from the router ---- */
 
+/* The list_changed a listen stream asked for (a list unchanged since the client last read it is
+ * not news; one it never read is). */
+static void
+listens_list_changed(struct session *s, unsigned which)
+{
+	size_t n;
+	struct listen **v;
+
+	if (hmap_count(s->listens) == 0)
+		return;
+	for (unsigned l = UPSTREAM_TOOLS; l <= UPSTREAM_TEMPLATES; l <<= 1) {
+		json_t *seen = s->answered[kind_slot(l)];
+		unsigned long gen;
+		if ((which & l) && seen != NULL && json_equal(seen, session_view(s, l, &gen)))
+			which &= ~l;
+	}
+	if (which == 0 || (v = listens_all(s, &n)) == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		unsigned w = which & v[i]->which;
+		if (w & UPSTREAM_TOOLS)
+			listen_send(s, v[i], "notifications/tools/list_changed", NULL);
+		if (w & UPSTREAM_PROMPTS)
+			listen_send(s, v[i], "notifications/prompts/list_changed", NULL);
+		if (w & (UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES))
+			listen_send(s, v[i], "notifications/resources/list_changed", NULL);
+	}
+	free(v);
+}
+
 void
 session_list_changed(struct session *s, unsigned which)
 {
-	if (!s->initialized)
+	listens_list_changed(s, which);
+	/* A modern client hears of changes only on the listen streams it opened. */
+	if (!s->initialized || s->modern)
 		return;
 	/* Only lists the client has seen, and only when what it saw is out of date. */
 	for (unsigned l = UPSTREAM_TOOLS; l <= UPSTREAM_TEMPLATES; l <<= 1) {
@@ -1591,7 +2117,13 @@ session_log(struct session *s, struct upstream *up, json_t *params, int allowed)
 	/* The level this client asked for: the server may have been given a lower one for another
 	 * session's sake. */
 	int lvl = level_index(json_string_value(json_object_get(params, "level")));
-	if (s->log_level >= 0 && lvl >= 0 && lvl < s->log_level)
+	if (s->modern) {
+		/* 2026-07-28: a log message only for the request that asked, at its level, before its
+		 * answer; with no such request in flight (or several, which one is unknown) none. */
+		struct call *c = only_call(s, up);
+		if (c == NULL || !c->modern || c->log_level < 0 || (lvl >= 0 && lvl < c->log_level))
+			return;
+	} else if (s->log_level >= 0 && lvl >= 0 && lvl < s->log_level)
 		return;
 	json_t *p = json_is_object(params) ? json_deep_copy(params) : json_object();
 	const char *logger = json_string_value(json_object_get(p, "logger"));
@@ -1607,7 +2139,7 @@ session_log(struct session *s, struct upstream *up, json_t *params, int allowed)
 void
 session_notification(struct session *s, struct upstream *up, const char *method, json_t *params)
 {
-	if (!s->initialized)
+	if (!s->initialized && hmap_count(s->listens) == 0)
 		return;
 	if (strcmp(method, "notifications/resources/updated") == 0) {
 		const char *uri = json_string_value(json_object_get(params, "uri"));
@@ -1616,10 +2148,21 @@ session_notification(struct session *s, struct upstream *up, const char *method,
 		    !session_allows(s, up, IDENT_RESOURCES, uri, NULL) ||
 		    (exp = router_expose_uri(s->router, up, uri)) == NULL)
 			return;
-		json_t *p = json_deep_copy(params);
-		json_object_set_new(p, "uri", json_string(exp));
+		size_t n;
+		struct listen **v = hmap_count(s->listens) ? listens_all(s, &n) : NULL;
+		for (size_t i = 0; v && i < n; i++)
+			if (listen_has_uri(v[i], exp)) {
+				json_t *p = json_deep_copy(params);
+				json_object_set_new(p, "uri", json_string(exp));
+				listen_send(s, v[i], method, p);
+			}
+		free(v);
+		if (!s->modern) {
+			json_t *p = json_deep_copy(params);
+			json_object_set_new(p, "uri", json_string(exp));
+			session_send(s, jsonrpc_notification(method, p));
+		}
 		free(exp);
-		session_send(s, jsonrpc_notification(method, p));
 	} else if (strcmp(method, "notifications/cancelled") == 0) {
 		json_t *rid = json_object_get(params, "requestId");
 		const char *key = rid ? sreq_find(s, up, rid) : NULL;
@@ -1647,6 +2190,32 @@ session_request(struct session *s, struct upstream *up, json_t *msg)
 	json_t *ccap;
 	char key[96];
 
+	/* A modern request's capabilities are its own: one that lacks what the server asks for ends
+	 * with -32021 naming it, and the server's request is refused. (With the capability, the
+	 * conversion into an input_required result is the mrtr part of issue 12.) */
+	struct call *mc = only_call(s, up);
+	if (mc && mc->modern) {
+		json_t *missing = modern_missing_caps(method, params, mc->caps);
+		if (missing) {
+			upstream_respond(up, jsonrpc_error(id, JSONRPC_METHOD_NOT_FOUND,
+			    "Method not found: the client does not support this request", NULL));
+			log_info(upstream_name(up), "%s refused: the client's request did not declare the capability",
+			    method);
+			if (mc->st == CALL_SENT)
+				upstream_cancel(mc->up, mc->upid, "the client lacks a capability the server needs");
+			session_send(s, jsonrpc_error(mc->client_id, MODERN_MISSING_CAPABILITY,
+			    "Missing required client capability", json_pack("{so}", "requiredCapabilities", missing)));
+			audit_call(mc, NULL, "error");
+			mc->ok = 1;	/* the client's side, not the server's failure */
+			call_finish(mc);
+			return;
+		}
+	} else if (s->modern) {
+		/* A modern client takes no request of a server's outside one of its own requests. */
+		upstream_respond(up, jsonrpc_error(id, JSONRPC_METHOD_NOT_FOUND,
+		    "Method not found: no single 2026-07-28 request of the client in flight at this server", NULL));
+		return;
+	}
 	if (strcmp(method, "sampling/createMessage") == 0)
 		cap = "sampling";
 	else if (strcmp(method, "elicitation/create") == 0)
@@ -1654,6 +2223,8 @@ session_request(struct session *s, struct upstream *up, json_t *msg)
 	else if (strcmp(method, "roots/list") == 0)
 		cap = "roots";
 	ccap = cap ? json_object_get(s->client_caps, cap) : NULL;
+	if (mc && mc->modern && cap)
+		ccap = json_object_get(mc->caps, cap);
 	if (ccap && strcmp(cap, "elicitation") == 0) {
 		const char *mode = json_string_value(json_object_get(params, "mode"));
 		/* An empty elicitation capability means form only. */
@@ -1731,6 +2302,8 @@ logdrop_cb(evutil_socket_t fd, short what, void *arg)
 		if (n == 0)
 			continue;
 		again = 1;
+		if (s->modern)
+			continue;	/* 2026-07-28: no log message outside a request that asked */
 		snprintf(text, sizeof text, "mcpgw dropped %lu log messages from server '%s' (more than 200 a second)",
 		    n, upstream_name(up));
 		log_warn(upstream_name(up), "%s", text);
@@ -1759,6 +2332,7 @@ session_new(struct gateway *gw, const struct session_io *io)
 	s->held = hmap_new();
 	s->sreqs = hmap_new();
 	s->subs = hmap_new();
+	s->listens = hmap_new();
 	TAILQ_INIT(&s->waiting);
 	TAILQ_INIT(&s->deferred);
 	{
@@ -1776,7 +2350,7 @@ session_new(struct gateway *gw, const struct session_io *io)
 	}
 	s->ev_deadline = evtimer_new(s->base, deadline_cb, s);
 	s->ev_logdrop = evtimer_new(s->base, logdrop_cb, s);
-	if (!s->calls || !s->held || !s->sreqs || !s->subs || !s->signin || !s->ev_deadline ||
+	if (!s->calls || !s->held || !s->sreqs || !s->subs || !s->listens || !s->signin || !s->ev_deadline ||
 	    !s->ev_logdrop) {
 		/* Out of memory: all empty yet, so freed here without session_free's walks. */
 		signin_prompts_free(s->signin);
@@ -1784,6 +2358,7 @@ session_new(struct gateway *gw, const struct session_io *io)
 		hmap_free(s->held);
 		hmap_free(s->sreqs);
 		hmap_free(s->subs);
+		hmap_free(s->listens);
 		if (s->ev_deadline)
 			event_free(s->ev_deadline);
 		if (s->ev_logdrop)
@@ -1816,6 +2391,12 @@ free_sreq_entry(const char *key, void *val, void *arg)
 	free(r);
 }
 
+static void
+free_listen_entry(const char *key, void *val, void *arg)
+{
+	listen_free(val);
+}
+
 void
 session_free(struct session *s)
 {
@@ -1829,6 +2410,8 @@ session_free(struct session *s)
 	hmap_free(s->calls);
 	hmap_foreach(s->sreqs, free_sreq_entry, NULL);
 	hmap_free(s->sreqs);
+	hmap_foreach(s->listens, free_listen_entry, NULL);
+	hmap_free(s->listens);
 	hmap_foreach(s->subs, free_sub_entry, NULL);
 	hmap_free(s->subs);
 	while ((d = TAILQ_FIRST(&s->deferred))) {
@@ -1869,6 +2452,9 @@ void
 session_drain(struct session *s)
 {
 	s->draining = 1;
+	/* Listen streams end gracefully (their result), so that the client knows it was not a
+	 * drop. They never count as busy: they would hold a stop forever. */
+	listens_close_all(s, 1);
 }
 
 size_t
@@ -1943,6 +2529,25 @@ session_initialized(const struct session *s)
 	return s->initialized;
 }
 
+void
+session_end_listens(struct session *s)
+{
+	listens_close_all(s, 1);
+}
+
+int
+session_modern(const struct session *s)
+{
+	return s->modern;
+}
+
+json_t *
+session_modern_caps(const struct session *s, const struct upstream *up)
+{
+	struct call *c = only_call(s, up);
+	return c && c->modern ? c->caps : NULL;
+}
+
 struct at_ctx {
 	const struct upstream *up;
 	const char *uri;
@@ -1975,8 +2580,17 @@ only_call_fn(const char *key, void *val, void *arg)
 	}
 }
 
-/* The id (JSON text, new string) of the session's one call in flight at up; NULL when it has none
- * or several there (then nothing tells which of them a server's message is about). */
+/* The session's one call in flight at up; NULL when it has none or several there (then nothing
+ * tells which of them a server's message is about). */
+static struct call *
+only_call(const struct session *s, const struct upstream *up)
+{
+	struct only_ctx a = { up, NULL, 0 };
+	hmap_foreach(s->calls, only_call_fn, &a);
+	return a.n == 1 ? (struct call *)a.only : NULL;
+}
+
+/* The id (JSON text, new string) of the session's one call in flight at up (only_call). */
 static char *
 related_call(const struct session *s, const struct upstream *up)
 {
@@ -2034,7 +2648,7 @@ int
 session_subscribed(const struct session *s, const struct upstream *up, const char *uri)
 {
 	struct at_ctx a = { up, uri, 0 };
-	if (!s->initialized)
+	if (!s->initialized && hmap_count(s->listens) == 0)
 		return 0;
 	hmap_foreach(s->subs, sub_at_fn, &a);
 	return a.found;

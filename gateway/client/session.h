@@ -66,4 +66,16 @@ size_t session_busy(const struct session *);
 
 extern const char *const session_supported_versions[];	/* newest first, NULL-terminated */
 
+/* Issue 12, the stateless revision (client/modern.c). 1 when the client speaks 2026-07-28 without
+ * an initialize: it takes no request of a server and hears notifications only on its listen
+ * streams. */
+int session_modern(const struct session *);
+/* The client capabilities (borrowed) declared by the one 2026-07-28 request the session has in
+ * flight at up: what a server's input request (elicitation, sampling, roots) may rely on. NULL when
+ * there is none, or several (then nothing tells which one a server's request is about), or the
+ * request is a legacy one. modern_missing_caps() says what such a request lacks (-32021). */
+json_t *session_modern_caps(const struct session *, const struct upstream *);
+/* The gateway stops: every subscriptions/listen stream ends with its graceful result. */
+void session_end_listens(struct session *);
+
 #endif

@@ -98,6 +98,7 @@ struct config {
 	long startup_wait_ms;		/* default 8s */
 	int startup_wait_set;		/* set in a file (not the default) */
 	enum config_log_level log_level;	/* default info */
+	int legacy_only;		/* gateway.protocol: legacy (clients get initialize only) */
 	char *audit_log;		/* NULL = none; ~ expanded */
 	char *pins_file;		/* policy.pins_file: the team lock file, resolved; NULL = none */
 

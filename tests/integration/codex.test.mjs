@@ -47,7 +47,7 @@ const RUN_TIMEOUT = T(40000); // one `codex exec`, hard bound
 const tomlStr = (s) => JSON.stringify(s); // a JSON string is a valid TOML basic string
 const stripAnsi = (s) => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
 
-function codexConfig({ baseUrl, required, tapFile, stateHome, xdgConfig, mcpgwConfig, gwArgs }) {
+function codexConfig({ baseUrl, required, tapFile, stateHome, xdgConfig, mcpgwConfig, gwArgs, modern }) {
   const gw = [...WRAPPER, BIN, ...(gwArgs ?? ["run", "-c", mcpgwConfig, "--system-policy", ""])];
   const argv = tapFile ? [NODE, TAP, tapFile, ...gw] : gw;
   return `# written by tests/integration/codex.test.mjs
@@ -61,7 +61,7 @@ check_for_update_on_startup = false
 [features]
 plugins = false
 apps = false
-remote_plugin = false
+remote_plugin = false${modern ? "\nmcp_2026_07_28 = true" : ""}
 
 [analytics]
 enabled = false
@@ -85,7 +85,7 @@ startup_timeout_sec = ${Math.round(T(30000) / 1000)}
 [mcp_servers.gw.env]
 XDG_STATE_HOME = ${tomlStr(stateHome)}
 XDG_CONFIG_HOME = ${tomlStr(xdgConfig)}
-`;
+${modern ? 'CODEX_MCP_PROTOCOL_VERSION = "2026-07-28"\n' : ""}`;
 }
 
 /** Lines mcpgw wrote on stderr, as Codex logs them (RUST_LOG=codex_rmcp_client=info). */
@@ -189,7 +189,7 @@ function strays(dir) {
  * One `codex exec` against a fresh mock and a fresh CODEX_HOME.
  * @returns {Promise<object>} {code, signal, timedOut, stdout, stderr, ms, mock, tap, tapFile, home, procs}
  */
-async function runCodex(root, name, { required, tap, stateHome, mcpgwConfig, gwArgs, tool = TOOL, args = { message: MESSAGE } }) {
+async function runCodex(root, name, { required, tap, stateHome, mcpgwConfig, gwArgs, modern, tool = TOOL, args = { message: MESSAGE } }) {
   const dir = path.join(root, name);
   const home = path.join(dir, "codex-home");
   const work = path.join(dir, "work");
@@ -201,7 +201,7 @@ async function runCodex(root, name, { required, tap, stateHome, mcpgwConfig, gwA
   try {
     fs.writeFileSync(
       path.join(home, "config.toml"),
-      codexConfig({ baseUrl: mock.baseUrl, required, tapFile, stateHome, xdgConfig: path.join(dir, "xdg-config"), mcpgwConfig, gwArgs }),
+      codexConfig({ baseUrl: mock.baseUrl, required, tapFile, stateHome, xdgConfig: path.join(dir, "xdg-config"), mcpgwConfig, gwArgs, modern }),
     );
     // A small, explicit environment: nothing of the user's Codex or OpenAI set-up leaks in.
     const env = {
@@ -470,6 +470,56 @@ describe("Codex CLI end to end", { skip: HAVE_CODEX ? false : "node_modules/@ope
       );
     });
   });
+  // Issue 12: Codex's modern client (`[features] mcp_2026_07_28` and CODEX_MCP_PROTOCOL_VERSION in
+  // the entry's env) probes with server/discover and then speaks the stateless revision.
+  test("modern client (2026-07-28): server/discover answered, _meta on every request, the call goes through", async (t) => {
+    const run = await runCodex(root, "modern", { required: true, tap: true, modern: true, stateHome: path.join(root, "state-modern"), mcpgwConfig: mcpgwRequired });
+    await explain(run, async () => {
+      assertRoundTrip(run);
+      const tap = run.tap;
+      const d = exchange(tap, "server/discover");
+      assert.ok(d.req, "Codex sent server/discover");
+      assert.ok(d.res?.msg.result, `mcpgw answered server/discover: ${JSON.stringify(d.res?.msg)}`);
+      assert.ok(d.res.msg.result.supportedVersions.includes("2026-07-28"));
+      assert.equal(exchange(tap, "initialize").req, undefined, "no initialize: Codex stayed modern");
+      const reqs = tap.filter((e) => e.dir === "in" && e.msg?.method && "id" in e.msg);
+      assert.ok(reqs.some((e) => e.msg.method === "tools/call"), "Codex called the tool");
+      for (const e of reqs) {
+        const meta = e.msg.params?._meta ?? {};
+        assert.equal(meta["io.modelcontextprotocol/protocolVersion"], "2026-07-28", `${e.msg.method} carries the version in _meta`);
+        assert.equal(typeof meta["io.modelcontextprotocol/clientCapabilities"], "object", `${e.msg.method} carries its capabilities in _meta`);
+      }
+      for (const m of ["tools/list", "tools/call"]) {
+        const x = exchange(tap, m);
+        assert.equal(x.res?.msg.result?.resultType, "complete", `${m} answered as 2026-07-28`);
+        assert.equal(x.res.msg.result._meta?.["io.modelcontextprotocol/serverInfo"]?.name, "mcpgw");
+      }
+      assert.ok(run.gatewayStderr.some((l) => /2026-07-28 requests without initialize/.test(l)), "mcpgw logged the modern client");
+      await assertGatewayLogAndExit(run);
+      t.diagnostic(`Codex's requests: ${reqs.map((e) => e.msg.method).join(", ")}`);
+    });
+  });
+
+  test("modern client, gateway.protocol: legacy: Codex falls back to initialize and still gets its tools", async (t) => {
+    const cfg = path.join(root, "mcpgw-legacy.yaml");
+    fs.writeFileSync(cfg, toYaml({ gateway: { startup_wait: "30s", protocol: "legacy" }, servers: { everything: servers.everything() } }));
+    const run = await runCodex(root, "modern-fallback", { required: true, tap: true, modern: true, stateHome: path.join(root, "state-fallback"), mcpgwConfig: cfg });
+    await explain(run, async () => {
+      assertRoundTrip(run);
+      const d = exchange(run.tap, "server/discover");
+      assert.ok(d.req, "Codex probed with server/discover");
+      assert.equal(d.res?.msg.error?.code, -32601, `server/discover refused as an unknown method: ${JSON.stringify(d.res?.msg)}`);
+      const init = exchange(run.tap, "initialize");
+      assert.ok(init.req, "Codex fell back to initialize");
+      assert.ok(init.res?.msg.result, `initialize answered: ${JSON.stringify(init.res?.msg)}`);
+      assert.ok(init.req.at > d.res.at, "initialize after the refused probe");
+      const list = exchange(run.tap, "tools/list");
+      assert.equal(list.res?.msg.result?.resultType, undefined, "answered as a legacy server");
+      await assertGatewayLogAndExit(run);
+      t.diagnostic(`initialize asked for ${init.req.msg.params.protocolVersion}`);
+    });
+  });
+
   test(
     // Regression test: Codex SIGTERMs mcpgw's group and SIGKILLs mcpgw ~20 ms later; mcpgw's child
     // died by PDEATHSIG but a grandchild in the child's process group survived, until mcpgw passed
