@@ -7,6 +7,17 @@
 #include "cmd.h"
 #include "service_query.h"
 
+/* The protocol era a version belongs to (docs/protocol.md "Upstream: probing and modern
+ * servers"): 2026-07-28 and later are stateless (server/discover), earlier ones use initialize. */
+static const char *
+doctor_era(const char *version)
+{
+	if (version == NULL)
+		return "-";
+	return strcmp(version, "2026-07-28") >= 0 ? "modern (server/discover, no initialize)" :
+	    "legacy (initialize)";
+}
+
 struct doctor_opts {
 	const char *only;
 	struct service_opts svc;
@@ -83,6 +94,7 @@ doctor_service(const struct doctor_opts *d, json_t *st)
 		    sizeof b1));
 		printf("  transport:  %s\n", tr ? tr : cmd ? "stdio" : "(not connected)");
 		printf("  protocol:   %s\n", cmd_safe(proto ? proto : "-", b1, sizeof b1));
+		printf("  era:        %s\n", doctor_era(proto));
 		if (json_is_object(info))
 			printf("  server:     %s %s\n",
 			    cmd_safe(json_string_value(json_object_get(info, "name")) ?: "?", b2, sizeof b2),
@@ -147,6 +159,7 @@ cmd_doctor(int argc, char **argv)
 		printf("  transport:  %s\n", upstream_transport_kind(up) ? upstream_transport_kind(up) :
 		    cfg->command ? "stdio" : "(not connected)");
 		printf("  protocol:   %s\n", upstream_protocol_version(up) ? upstream_protocol_version(up) : "-");
+		printf("  era:        %s\n", upstream_era(up) ? doctor_era(upstream_protocol_version(up)) : "-");
 		if (info) {
 			char n[128], v[128];	/* the server's text */
 			printf("  server:     %s %s\n",

@@ -1738,6 +1738,14 @@ set_idle_stop(struct config_walk *w, const struct config_key *row, const struct 
 }
 
 static void
+set_protocol(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+    const struct cfgnode *v)
+{
+	/* the choices in enum order */
+	w->s->protocol = (enum config_protocol)w->val.l;
+}
+
+static void
 set_lazy(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
     const struct cfgnode *v)
 {
@@ -1866,7 +1874,8 @@ check_metadata_url(struct config_walk *w, const struct config_key *row, const st
 
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
 static const char *const transports[] = { "auto", "streamable-http", "sse", NULL };
-static const char *const protocols[] = { "auto", "legacy", NULL };
+static const char *const gw_protocols[] = { "auto", "legacy", NULL };	/* gateway.protocol */
+static const char *const protocols[] = { "auto", "modern", "legacy", NULL };	/* servers.X.protocol */
 
 static const struct config_check env_key_check = { var_name_ok,
 	"environment variable names are letters, digits and _" };
@@ -1907,7 +1916,7 @@ static const struct config_key config_key_table[] = {
 	    .set = set_startup_wait),
 	KEY("log_level", CONFIG_IN_GATEWAY, CONFIG_T_CHOICE, .choices = log_levels, .def = "info",
 	    .set = set_log_level),
-	KEY("protocol", CONFIG_IN_GATEWAY, CONFIG_T_CHOICE, .choices = protocols, .def = "auto",
+	KEY("protocol", CONFIG_IN_GATEWAY, CONFIG_T_CHOICE, .choices = gw_protocols, .def = "auto",
 	    .set = set_protocol),
 	KEY("audit_log", CONFIG_IN_GATEWAY, CONFIG_T_PATH, .flags = CONFIG_KEY_LOCKED,
 	    .set = set_audit_log),
@@ -1965,6 +1974,8 @@ static const struct config_key config_key_table[] = {
 	KEY("enabled", CONFIG_IN_SERVER, CONFIG_T_BOOL, .flags = CONFIG_KEY_NARROWS, .def = "true",
 	    .set = set_enabled),
 	KEY("lazy", CONFIG_IN_SERVER, CONFIG_T_BOOL, .def = "false", .set = set_lazy),
+	KEY("protocol", CONFIG_IN_SERVER, CONFIG_T_CHOICE, .choices = protocols, .def = "auto",
+	    .set = set_protocol),
 	KEY("idle_stop", CONFIG_IN_SERVER, CONFIG_T_DURATION, .min = 1, .set = set_idle_stop),
 	KEY("prefix", CONFIG_IN_SERVER, CONFIG_T_STRING, .set = set_prefix),
 	KEY("timeout", CONFIG_IN_SERVER, CONFIG_T_DURATION, .min = 1, .set = set_timeout),

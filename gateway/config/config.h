@@ -30,12 +30,15 @@ struct config_rules {
 
 enum config_transport { CONFIG_TRANSPORT_STDIO, CONFIG_TRANSPORT_AUTO,
 	CONFIG_TRANSPORT_STREAMABLE_HTTP, CONFIG_TRANSPORT_SSE };
+/* servers.*.protocol: which MCP generation to speak (docs/protocol.md): probe, or only one. */
+enum config_protocol { CONFIG_PROTOCOL_AUTO, CONFIG_PROTOCOL_MODERN, CONFIG_PROTOCOL_LEGACY };
 
 struct config_server {
 	char *name;			/* the key under servers: */
 	char *prefix;			/* exposed prefix; defaults to name; "" allowed */
 	int enabled;			/* default 1 */
 	int lazy;			/* default 0 */
+	enum config_protocol protocol;	/* default AUTO (0) */
 	long idle_stop_ms;		/* stop after this long unused, start on next use; 0: never */
 
 	/* local (command set) */

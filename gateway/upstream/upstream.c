@@ -1,5 +1,6 @@
-/* upstream.c: owns one MCP server's life: start, handshake, lists, requests in flight, timeouts,
- * crash handling and restart with backoff. Every state change goes through upstream_set_state(). */
+/* upstream.c: owns one MCP server's life: start, handshake (the server/discover probe, then the
+ * 2026-07-28 stateless form or the legacy initialize), lists, requests in flight, timeouts, crash
+ * handling and restart with backoff. Every state change goes through upstream_set_state(). */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -15,9 +16,12 @@
 #include "msg.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "sha256.h"
+#include "state_era.h"
 #include "transport.h"
 #include "upstream.h"
 #include "util.h"
+#include "version.h"
 
 #define UPSTREAM_MAX_INFLIGHT	20000
 #define UPSTREAM_MAX_PAGES	100
@@ -27,6 +31,14 @@
 #define UPSTREAM_BACKOFF_MS	500
 #define UPSTREAM_BACKOFF_MAX_MS	30000
 #define UPSTREAM_SIGNIN_POLL_MS	500		/* SIGNIN: how often the credentials are looked at */
+
+/* The modern (stateless) revision the gateway speaks to a server that answers server/discover. */
+#define UPSTREAM_MODERN_VERSION	"2026-07-28"
+#define UPSTREAM_PROBE_MAX_MS	3000		/* the probe's bound; at most a third of startup_timeout */
+#define META_PV	"io.modelcontextprotocol/protocolVersion"
+#define META_CC	"io.modelcontextprotocol/clientCapabilities"
+#define META_CI	"io.modelcontextprotocol/clientInfo"
+#define META_LL	"io.modelcontextprotocol/logLevel"
 
 const char *const upstream_supported_versions[] = {
 	"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", NULL
@@ -83,6 +95,25 @@ struct upstream {
 	struct timespec log_refill;
 	unsigned long log_dropped;
 	struct upstream_stats stats;	/* /metrics */
+	/* The protocol era (issue 12; docs/protocol.md "Upstream: probing and modern servers"). */
+	int modern;			/* this process answered server/discover: 2026-07-28, stateless */
+	int probing;			/* server/discover sent, not answered yet */
+	uint64_t probe_id;
+	int discover_again;		/* discover re-sent once (-32022 naming our version, or an
+					 * initialize refused by a modern-only server) */
+	int era_legacy;			/* legacy for this upstream's life: it broke a modern claim,
+					 * or exited while probed */
+	struct event *ev_probe;		/* the probe's bound */
+	uint64_t listen_id;		/* subscriptions/listen in flight (0: none) */
+	json_t *meta;			/* the _meta keys stamped on every request to a modern server */
+	/* resources/subscribe to a modern server: the URIs (uri -> how many subscriptions), carried
+	 * by the listen request (re-issued when they change); the callers' answers made here. */
+	json_t *res_subs;
+	json_t *local_ids;		/* ids of calls answered by the gateway, on ev_local */
+	int relisten;			/* the listen is re-issued on ev_local */
+	struct event *ev_local;
+	char *meta_text;		/* the same members as text, without the braces */
+	size_t meta_len;
 	struct event *ev_idle;		/* idle_stop: fires when no call has ended for that long */
 	int start_when_down;		/* asked to start while an idle stop was under way */
 };
@@ -95,6 +126,8 @@ static void upstream_fetch(struct upstream *, unsigned which);
 static void upstream_fail_all(struct upstream *, const char *why);
 static void upstream_signin_wait(struct upstream *, const char *why);
 static void upstream_send_log_level(struct upstream *);
+static int upstream_subscribe_local(struct upstream *, struct upstream_req *, const struct upstream_call_cbs *,
+    void *arg, uint64_t *id);
 
 static int
 list_slot(enum upstream_list l)
@@ -246,23 +279,42 @@ upstream_track(struct upstream *up, uint64_t id, const char *method, long timeou
 	return 0;
 }
 
-/* A request whose params are a tree: serialised here, the progress token set to our id. */
+/* 1 when requests to this server carry the 2026-07-28 _meta keys: a modern server, or the
+ * server/discover probe itself. */
+static int
+upstream_stamps(const struct upstream *up)
+{
+	return (up->modern || up->probing) && up->meta != NULL;
+}
+
+/* params._meta (created when missing or not an object); NULL when out of memory. */
+static json_t *
+params_meta(json_t *params)
+{
+	json_t *meta = json_object_get(params, "_meta");
+	if (!json_is_object(meta)) {
+		meta = json_object();
+		if (json_object_set_new(params, "_meta", meta) < 0)
+			return NULL;
+	}
+	return meta;
+}
+
+/* A request whose params are a tree: serialised here, the progress token set to our id, and to a
+ * modern server the gateway's _meta keys (they win over a client's own: the gateway is the
+ * client this server talks to; other keys, trace context included, stay). */
 static int
 upstream_send_tree(struct upstream *up, struct upstream_req *r, uint64_t id)
 {
-	json_t *params = r->params, *jid, *msg;
+	json_t *params = r->params, *jid, *msg, *meta;
 	int rc;
 	r->params = NULL;
-	if (r->progress) {
-		if (params == NULL)
-			params = json_object();
-		json_t *meta = json_object_get(params, "_meta");
-		if (!json_is_object(meta)) {
-			meta = json_object();
-			json_object_set_new(params, "_meta", meta);
-		}
+	if ((r->progress || upstream_stamps(up)) && params == NULL)
+		params = json_object();
+	if (r->progress && (meta = params_meta(params)) != NULL)
 		json_object_set_new(meta, "progressToken", json_integer((json_int_t)id));
-	}
+	if (upstream_stamps(up) && (meta = params_meta(params)) != NULL)
+		json_object_update(meta, up->meta);
 	jid = json_integer((json_int_t)id);
 	msg = jsonrpc_request(jid, r->method, params);
 	json_decref(jid);
@@ -271,18 +323,73 @@ upstream_send_tree(struct upstream *up, struct upstream_req *r, uint64_t id)
 	return rc;
 }
 
+/* params[from, to) into b, the progress token's value (when it lies there) replaced by idtxt. */
+static void
+text_copy(struct evbuffer *b, const struct upstream_req *r, size_t from, size_t to, const char *idtxt)
+{
+	const char *params = r->params_text;
+	if (r->token.end > r->token.start && r->token.start >= from && r->token.end <= to) {
+		evbuffer_add(b, params + from, r->token.start - from);
+		evbuffer_add(b, idtxt, strlen(idtxt));
+		evbuffer_add(b, params + r->token.end, to - r->token.end);
+	} else
+		evbuffer_add(b, params + from, to - from);
+}
+
+static size_t
+skip_ws(const char *t, size_t i, size_t n)
+{
+	while (i < n && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* The client's text to a modern server when the gateway's _meta keys cannot be spliced in (the
+ * client wrote some of them itself, or its text is not one jsonfast reads): parsed once, stamped
+ * as a tree. */
+static int
+upstream_send_text_as_tree(struct upstream *up, const struct upstream_req *r, uint64_t id)
+{
+	struct upstream_req t = *r;
+	json_t *meta;
+
+	t.params_text = NULL;
+	t.progress = 0;
+	if ((t.params = json_loadb(r->params_text, r->params_len, JSON_ALLOW_NUL, NULL)) == NULL ||
+	    !json_is_object(t.params)) {
+		json_decref(t.params);
+		return -1;
+	}
+	if (r->token.end > r->token.start && (meta = params_meta(t.params)) != NULL)
+		json_object_set_new(meta, "progressToken", json_integer((json_int_t)id));
+	return upstream_send_tree(up, &t, id);
+}
+
 /* A request whose params are the client's text: written around it without serialising anything
- * again, the progress token's value replaced by our id. */
+ * again, the progress token's value replaced by our id; to a modern server the gateway's _meta
+ * members are spliced in at the start of the client's _meta (or a new _meta). */
 static int
 upstream_send_text(struct upstream *up, const struct upstream_req *r, uint64_t id)
 {
+	static const char *const ours[] = { META_PV, META_CC, META_CI, META_LL };
 	char head[160], idtxt[24];
 	struct evbuffer *b;
-	size_t qlen, plen = r->params_len;
+	size_t qlen, plen = r->params_len, ins = 0;
 	const char *params = r->params_text;
 	char *qm;
-	int rc;
+	int rc, has_meta = 0;
 
+	if (upstream_stamps(up)) {
+		struct jsonfast_span all = { 0, plen }, ms, found[4];
+		int k = jsonfast_member(params, all, "_meta", &ms);
+		if (k < 0 || (k == 1 && (params[ms.start] != '{' ||
+		    jsonfast_members(params, ms, ours, 4, found) != 0)))
+			return upstream_send_text_as_tree(up, r, id);
+		has_meta = k == 1;
+		ins = has_meta ? ms.start + 1 : skip_ws(params, 0, plen) + 1;
+		if (ins > plen)
+			return upstream_send_text_as_tree(up, r, id);
+	}
 	if ((qm = jsonrpc_quote(r->method, &qlen)) == NULL)
 		return -1;
 	snprintf(idtxt, sizeof idtxt, "%" PRIu64, id);
@@ -294,12 +401,20 @@ upstream_send_text(struct upstream *up, const struct upstream_req *r, uint64_t i
 	evbuffer_add(b, head, (size_t)hn);
 	evbuffer_add(b, qm, qlen);
 	evbuffer_add(b, ",\"params\":", 10);
-	if (r->token.end > r->token.start && r->token.end <= plen) {
-		evbuffer_add(b, params, r->token.start);
-		evbuffer_add(b, idtxt, strlen(idtxt));
-		evbuffer_add(b, params + r->token.end, plen - r->token.end);
+	if (ins > 0) {
+		size_t e = skip_ws(params, ins, plen);
+		int empty = e < plen && params[e] == '}';
+		text_copy(b, r, 0, ins, idtxt);
+		if (!has_meta)
+			evbuffer_add(b, "\"_meta\":{", 9);
+		evbuffer_add(b, up->meta_text, up->meta_len);
+		if (!has_meta)
+			evbuffer_add(b, "}", 1);
+		if (!empty)
+			evbuffer_add(b, ",", 1);
+		text_copy(b, r, ins, plen, idtxt);
 	} else
-		evbuffer_add(b, params, plen);
+		text_copy(b, r, 0, plen, idtxt);
 	evbuffer_add(b, "}\n", 2);
 	free(qm);
 	size_t len = evbuffer_get_length(b);
@@ -311,6 +426,83 @@ upstream_send_text(struct upstream *up, const struct upstream_req *r, uint64_t i
 		log_debug(up->cfg->name, "<- %.*s", (int)len - 1, buf);
 	evbuffer_free(b);
 	return rc;
+}
+
+static void upstream_listen(struct upstream *);
+
+/* ev_local: the answers the gateway made for resources/(un)subscribe to a modern server (after
+ * the caller's upstream_call returned, as a server's would), then the listen re-issued once for
+ * however many subscriptions changed. */
+static void
+upstream_local_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct upstream *up = arg;
+	json_t *ids = up->local_ids, *v;
+	size_t i;
+
+	up->local_ids = NULL;
+	json_array_foreach(ids, i, v) {
+		struct pending *p = pending_take(up, (uint64_t)json_integer_value(v));
+		if (p) {
+			upstream_reply_made(p, jsonrpc_result(v, json_object()));
+			pending_free(p);
+		}
+	}
+	json_decref(ids);
+	if (up->relisten && up->modern && up->tr && !up->closing) {
+		up->relisten = 0;
+		if (up->listen_id) {
+			uint64_t old = up->listen_id;
+			up->listen_id = 0;
+			upstream_cancel(up, old, "subscriptions changed");
+		}
+		upstream_listen(up);
+	}
+}
+
+/* 2026-07-28 has no resources/subscribe: a modern server is told the URIs in the filter of its
+ * subscriptions/listen, re-issued when the set changes; its notifications/resources/updated come
+ * on that stream. The caller gets {} as from a legacy server. Counted per URI, as several
+ * sessions may subscribe to one. */
+static int
+upstream_subscribe_local(struct upstream *up, struct upstream_req *r, const struct upstream_call_cbs *cbs,
+    void *arg, uint64_t *idp)
+{
+	json_t *params = r->params;
+	const char *uri;
+	uint64_t id;
+	int sub = strcmp(r->method, "resources/subscribe") == 0;
+	struct timeval tv0 = { 0, 0 };
+
+	r->params = NULL;
+	if (params == NULL && r->params_text)
+		params = json_loadb(r->params_text, r->params_len, JSON_ALLOW_NUL, NULL);
+	uri = json_string_value(json_object_get(params, "uri"));
+	if (uri == NULL || (up->res_subs == NULL && (up->res_subs = json_object()) == NULL) ||
+	    (up->local_ids == NULL && (up->local_ids = json_array()) == NULL)) {
+		json_decref(params);
+		return -1;
+	}
+	json_int_t n = json_integer_value(json_object_get(up->res_subs, uri));
+	if (sub && n == 0)
+		up->relisten = 1;
+	if (!sub && n == 1)
+		up->relisten = 1;
+	if (sub)
+		json_object_set_new(up->res_subs, uri, json_integer(n + 1));
+	else if (n > 1)
+		json_object_set_new(up->res_subs, uri, json_integer(n - 1));
+	else
+		json_object_del(up->res_subs, uri);
+	json_decref(params);
+	id = ++up->next_id;
+	if (upstream_track(up, id, r->method, r->timeout_ms, cbs, arg) < 0 ||
+	    json_array_append_new(up->local_ids, json_integer((json_int_t)id)) < 0)
+		return -1;
+	event_add(up->ev_local, &tv0);
+	if (idp)
+		*idp = id;
+	return 0;
 }
 
 int
@@ -325,6 +517,9 @@ upstream_call(struct upstream *up, struct upstream_req *r, const struct upstream
 		r->params = NULL;
 		return -1;
 	}
+	if (up->modern && (strcmp(r->method, "resources/subscribe") == 0 ||
+	    strcmp(r->method, "resources/unsubscribe") == 0))
+		return upstream_subscribe_local(up, r, cbs, arg, idp);
 	id = ++up->next_id;
 	rc = r->params_text ? upstream_send_text(up, r, id) : upstream_send_tree(up, r, id);
 	if (rc < 0 || upstream_track(up, id, r->method, r->timeout_ms, cbs, arg) < 0)
@@ -580,6 +775,8 @@ upstream_restartable_failure(struct upstream *up, const char *why)
 }
 
 static void init_reply(struct upstream *, json_t *msg);
+static void upstream_send_discover(struct upstream *, long bound_ms);
+static long upstream_probe_ms(const struct upstream *);
 
 static void
 init_reply_cb(void *arg, struct msg *reply)
@@ -587,18 +784,144 @@ init_reply_cb(void *arg, struct msg *reply)
 	init_reply(arg, msg_tree(reply));
 }
 
+/* What a server sees of the gateway as its client. */
+static json_t *
+client_info(void)
+{
+	return json_pack("{ssss}", "name", "mcpgw", "version", MCPGW_VERSION);
+}
+
+/* The _meta members stamped on every request to a modern server: the protocol version, the
+ * client's capabilities (what the gateway relays), the gateway as client, and the client's log
+ * level once it set one (2026-07-28 has no logging/setLevel). Rebuilt when one of them changes. */
+static void
+upstream_meta_build(struct upstream *up)
+{
+	json_t *m = json_pack("{sssOso}", META_PV, UPSTREAM_MODERN_VERSION,
+	    META_CC, up->client_caps ? up->client_caps : json_object(), META_CI, client_info());
+	char *t;
+
+	if (m && up->log_level)
+		json_object_set_new(m, META_LL, json_string(up->log_level));
+	t = m ? json_dumps(m, JSON_COMPACT) : NULL;
+	if (t == NULL || strlen(t) < 2) {	/* out of memory: requests go without (the server says so) */
+		json_decref(m);
+		free(t);
+		return;
+	}
+	json_decref(up->meta);
+	free(up->meta_text);
+	up->meta = m;
+	up->meta_len = strlen(t) - 2;
+	memmove(t, t + 1, up->meta_len);	/* without the braces: spliced into a client's _meta */
+	t[up->meta_len] = '\0';
+	up->meta_text = t;
+}
+
+/* Where what was found about this server is remembered (state_era.h): its name, and a hash of
+ * what decides the answer: the program, its arguments and directory, or the URL. */
+static void
+upstream_era_identity(const struct upstream *up, char out[80])
+{
+	const struct config_server *cfg = up->cfg;
+	struct sha256 h;
+	unsigned char d[32];
+
+	sha256_init(&h);
+	if (cfg->command) {
+		sha256_update(&h, cfg->command, strlen(cfg->command) + 1);
+		for (size_t i = 0; i < cfg->nargs; i++)
+			sha256_update(&h, cfg->args[i], strlen(cfg->args[i]) + 1);
+		if (cfg->cwd)
+			sha256_update(&h, cfg->cwd, strlen(cfg->cwd) + 1);
+	} else if (cfg->url)
+		sha256_update(&h, cfg->url, strlen(cfg->url));
+	sha256_final(&h, d);
+	snprintf(out, 80, "%s:", cfg->command ? "stdio" : "http");
+	for (int i = 0; i < 16; i++)
+		snprintf(out + strlen(out), 3, "%02x", d[i]);
+}
+
+static void
+upstream_era_remember(struct upstream *up, const char *era)
+{
+	char id[80];
+	upstream_era_identity(up, id);
+	state_era_put(up->cfg->name, id, era, up->version);
+}
+
+/* The end of either handshake: the lists the server offers are fetched; READY comes after them. */
+static void
+upstream_after_handshake(struct upstream *up)
+{
+	unsigned want = 0;
+
+	if (json_object_get(up->caps, "tools"))
+		want |= UPSTREAM_TOOLS;
+	if (json_object_get(up->caps, "prompts"))
+		want |= UPSTREAM_PROMPTS;
+	if (json_object_get(up->caps, "resources"))
+		want |= UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES;
+	/* Lists the server does not offer are empty, not stale. */
+	for (unsigned l = UPSTREAM_TOOLS; l <= UPSTREAM_TEMPLATES; l <<= 1)
+		if (!(want & l)) {
+			json_decref(up->lists[list_slot(l)]);
+			up->lists[list_slot(l)] = NULL;
+		}
+	if (!(want & UPSTREAM_TOOLS))
+		up->tools_from_catalog = 0;
+	if (want == 0) {
+		up->fetching = UPSTREAM_TOOLS;
+		upstream_list_done(up, UPSTREAM_TOOLS, NULL);
+		return;
+	}
+	upstream_fetch(up, want);
+}
+
+/* 1 when the JSON array holds the string v. */
+static int
+array_has(json_t *a, const char *v)
+{
+	size_t i;
+	json_t *x;
+	json_array_foreach(a, i, x)
+		if (json_is_string(x) && strcmp(json_string_value(x), v) == 0)
+			return 1;
+	return 0;
+}
+
+/* The newest legacy version of ours in the array, or NULL. */
+static const char *
+array_legacy(json_t *a)
+{
+	for (int i = 0; upstream_supported_versions[i]; i++)
+		if (array_has(a, upstream_supported_versions[i]))
+			return upstream_supported_versions[i];
+	return NULL;
+}
+
 static void
 init_reply(struct upstream *up, json_t *msg)
 {
 	json_t *result = json_object_get(msg, "result");
 	const char *v;
-	unsigned want = 0;
 	char why[256];
 
 	if (up->tr == NULL || up->closing)
 		return;		/* the server went away during the handshake; the close path decides */
 	if (!json_is_object(result)) {
 		json_t *err = json_object_get(msg, "error");
+		json_t *sup = json_object_get(json_object_get(err, "data"), "supported");
+		/* A modern-only server refuses initialize naming the versions it speaks (-32022): the
+		 * probe timed out on it, or the remembered era is stale. Once per process. */
+		if (array_has(sup, UPSTREAM_MODERN_VERSION) && !up->era_legacy && !up->discover_again &&
+		    up->cfg->protocol == CONFIG_PROTOCOL_AUTO) {
+			log_info(up->cfg->name, "initialize refused by a server that speaks %s: asking "
+			    "server/discover", UPSTREAM_MODERN_VERSION);
+			up->discover_again = 1;
+			upstream_send_discover(up, 0);
+			return;
+		}
 		snprintf(why, sizeof why, "initialize failed: %s",
 		    json_string_value(json_object_get(err, "message")) ?: "no result");
 		upstream_restartable_failure(up, why);
@@ -629,46 +952,20 @@ init_reply(struct upstream *up, json_t *msg)
 	free(up->instructions);
 	v = json_string_value(json_object_get(result, "instructions"));
 	up->instructions = v ? strdup(v) : NULL;
+	upstream_era_remember(up, "legacy");
 	upstream_notify(up, "notifications/initialized", NULL);
 	upstream_send_log_level(up);
-	if (json_object_get(up->caps, "tools"))
-		want |= UPSTREAM_TOOLS;
-	if (json_object_get(up->caps, "prompts"))
-		want |= UPSTREAM_PROMPTS;
-	if (json_object_get(up->caps, "resources"))
-		want |= UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES;
-	/* Lists the server does not offer are empty, not stale. */
-	for (unsigned l = UPSTREAM_TOOLS; l <= UPSTREAM_TEMPLATES; l <<= 1)
-		if (!(want & l)) {
-			json_decref(up->lists[list_slot(l)]);
-			up->lists[list_slot(l)] = NULL;
-		}
-	if (!(want & UPSTREAM_TOOLS))
-		up->tools_from_catalog = 0;
-	if (want == 0) {
-		up->fetching = UPSTREAM_TOOLS;
-		upstream_list_done(up, UPSTREAM_TOOLS, NULL);
-		return;
-	}
-	upstream_fetch(up, want);
+	upstream_after_handshake(up);
 }
 
+/* The legacy handshake, exactly as before 2026-07-28. */
 static void
-upstream_handshake(struct upstream *up)
+upstream_send_initialize(struct upstream *up)
 {
 	static const struct upstream_call_cbs cbs = { init_reply_cb, NULL };
-	if (up->handshake_sent || !up->caps_known || up->state != UPSTREAM_STARTING || up->tr == NULL)
-		return;
-	up->handshake_sent = 1;
-	up->init_answered = 0;
-	/* The start-up timeout runs from here, not from the spawn: the handshake waits for the
-	 * client's own initialize, and a client slower than startup_timeout to send it must not
-	 * make every server fail. */
-	struct timeval tv = tv_ms(up->cfg->startup_timeout_ms);
-	evtimer_add(up->ev_startup, &tv);
-	json_t *params = json_pack("{sssOs{ssss}}", "protocolVersion", upstream_supported_versions[0],
+	json_t *params = json_pack("{sssOso}", "protocolVersion", upstream_supported_versions[0],
 	    "capabilities", up->client_caps ? up->client_caps : json_object(),
-	    "clientInfo", "name", "mcpgw", "version", "0.1.0");
+	    "clientInfo", client_info());
 	/* No timer of its own: the start-up timer bounds it, and a request timeout would cancel it
 	 * (MCP forbids cancelling initialize) and log a second failure for the same attempt. */
 	struct upstream_req r = { .method = "initialize", .params = params, .timeout_ms = -1 };
@@ -681,12 +978,268 @@ upstream_handshake(struct upstream *up)
 	}
 }
 
+/* The long-lived subscriptions/listen request that carries a modern server's list changes (it
+ * sends no others): the notifications come back as on a legacy server and are handled alike. */
+static void
+listen_reply_cb(void *arg, struct msg *reply)
+{
+	struct upstream *up = arg;
+	json_t *err = json_object_get(msg_tree(reply), "error");
+
+	up->listen_id = 0;
+	if (up->tr == NULL || up->closing)
+		return;
+	if (err)
+		log_warn(up->cfg->name, "subscriptions/listen refused (%s): its list changes are not "
+		    "followed", json_string_value(json_object_get(err, "message")) ?: "no message");
+	else
+		log_info(up->cfg->name, "subscriptions/listen ended by the server: its list changes are "
+		    "not followed");
+}
+
+static void
+upstream_listen(struct upstream *up)
+{
+	static const struct upstream_call_cbs cbs = { listen_reply_cb, NULL };
+	json_t *filter = json_object();
+
+	if (filter == NULL)
+		return;
+	if (json_object_get(up->caps, "tools"))
+		json_object_set_new(filter, "toolsListChanged", json_true());
+	if (json_object_get(up->caps, "prompts"))
+		json_object_set_new(filter, "promptsListChanged", json_true());
+	if (json_object_get(up->caps, "resources"))
+		json_object_set_new(filter, "resourcesListChanged", json_true());
+	if (json_object_size(up->res_subs) > 0) {
+		json_t *uris = json_array();
+		const char *uri;
+		json_t *n;
+		json_object_foreach(up->res_subs, uri, n)
+			json_array_append_new(uris, json_string(uri));
+		json_object_set_new(filter, "resourceSubscriptions", uris);
+	}
+	if (json_object_size(filter) == 0) {
+		json_decref(filter);
+		return;
+	}
+	struct upstream_req r = { .method = "subscriptions/listen",
+		.params = json_pack("{so}", "notifications", filter), .timeout_ms = -1 };
+	if (upstream_call(up, &r, &cbs, up, &up->listen_id) < 0)
+		up->listen_id = 0;
+}
+
+/* server/discover answered with a DiscoverResult naming our modern version: no initialize, no
+ * initialized; capabilities, server info and instructions from the result. */
+static void
+upstream_modern_ready(struct upstream *up, json_t *result)
+{
+	json_t *info = json_object_get(json_object_get(result, "_meta"), "io.modelcontextprotocol/serverInfo");
+	const char *ins = json_string_value(json_object_get(result, "instructions"));
+
+	free(up->version);
+	if ((up->version = strdup(UPSTREAM_MODERN_VERSION)) == NULL) {
+		upstream_restartable_failure(up, "out of memory");
+		return;
+	}
+	up->modern = 1;
+	up->init_answered = 1;
+	transport_set_version(up->tr, UPSTREAM_MODERN_VERSION);
+	json_decref(up->caps);
+	up->caps = json_object_get(result, "capabilities");
+	up->caps = json_is_object(up->caps) ? json_incref(up->caps) : json_object();
+	json_decref(up->server_info);
+	if (!json_is_object(info))
+		info = json_object_get(result, "serverInfo");
+	up->server_info = json_is_object(info) ? json_incref(info) : NULL;
+	free(up->instructions);
+	up->instructions = ins ? strdup(ins) : NULL;
+	log_info(up->cfg->name, "speaks %s (server/discover): stateless, no initialize",
+	    UPSTREAM_MODERN_VERSION);
+	upstream_era_remember(up, "modern");
+	upstream_listen(up);
+	upstream_after_handshake(up);
+}
+
+static void
+upstream_fall_back(struct upstream *up, const char *why)
+{
+	char msg[300];
+
+	if (up->cfg->protocol == CONFIG_PROTOCOL_MODERN) {
+		snprintf(msg, sizeof msg, "%.200s, and its protocol: modern allows no fallback to initialize", why);
+		upstream_restartable_failure(up, msg);
+		return;
+	}
+	log_info(up->cfg->name, "%s: speaking legacy (initialize)", why);
+	upstream_send_initialize(up);
+}
+
+static void discover_reply(struct upstream *, json_t *msg);
+
+static void
+discover_reply_cb(void *arg, struct msg *reply)
+{
+	discover_reply(arg, msg_tree(reply));
+}
+
+/* The probe's answer, as the revision's versioning.mdx says: a DiscoverResult, or -32022 naming a
+ * version we speak, means modern; any other error (whatever its code) means legacy. */
+static void
+discover_reply(struct upstream *up, json_t *msg)
+{
+	json_t *result = json_object_get(msg, "result"), *err = json_object_get(msg, "error"), *sv;
+	const char *legacy;
+	char why[256];
+
+	if (!up->probing || up->tr == NULL || up->closing)
+		return;
+	up->probing = 0;
+	evtimer_del(up->ev_probe);
+	if (json_is_object(result)) {
+		sv = json_object_get(result, "supportedVersions");
+		if (array_has(sv, UPSTREAM_MODERN_VERSION) && json_is_object(json_object_get(result, "capabilities"))) {
+			upstream_modern_ready(up, result);
+			return;
+		}
+		if (json_is_array(sv) && json_array_size(sv) > 0 && array_legacy(sv) == NULL) {
+			snprintf(why, sizeof why, "server/discover names no protocol version the gateway "
+			    "speaks (first: %.40s)", json_string_value(json_array_get(sv, 0)) ?: "?");
+			upstream_restartable_failure(up, why);
+			return;
+		}
+		upstream_fall_back(up, "server/discover answered without a 2026-07-28 DiscoverResult");
+		return;
+	}
+	if (json_integer_value(json_object_get(err, "code")) == -32022) {
+		json_t *sup = json_object_get(json_object_get(err, "data"), "supported");
+		if (array_has(sup, UPSTREAM_MODERN_VERSION) && !up->discover_again) {
+			up->discover_again = 1;
+			upstream_send_discover(up, 0);
+			return;
+		}
+		if ((legacy = array_legacy(sup)) != NULL) {
+			snprintf(why, sizeof why, "server/discover: the server speaks %s", legacy);
+			upstream_fall_back(up, why);
+			return;
+		}
+		snprintf(why, sizeof why, "server/discover: the server speaks no protocol version the "
+		    "gateway speaks (%d of them named)", (int)json_array_size(sup));
+		upstream_restartable_failure(up, why);
+		return;
+	}
+	snprintf(why, sizeof why, "server/discover refused (%" JSON_INTEGER_FORMAT ": %.80s)",
+	    json_integer_value(json_object_get(err, "code")),
+	    json_string_value(json_object_get(err, "message")) ?: "no message");
+	upstream_fall_back(up, why);
+}
+
+/* No answer to the probe within its bound: a legacy server that ignores unknown requests before
+ * initialize. Its late answer, if one comes, is dropped as one for a finished request. No
+ * notifications/cancelled: a legacy server must not be sent one before initialize. */
+static void
+upstream_probe_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct upstream *up = arg;
+	struct pending *p;
+	char why[128];
+
+	if (!up->probing)
+		return;
+	up->probing = 0;
+	if ((p = pending_take(up, up->probe_id)) != NULL)
+		pending_free(p);
+	snprintf(why, sizeof why, "no answer to server/discover within %ld ms", upstream_probe_ms(up));
+	upstream_fall_back(up, why);
+}
+
+/* The probe: server/discover with the 2026-07-28 _meta. bound_ms > 0: legacy after that long
+ * without an answer; 0: only the start-up timeout bounds it (a server known to be modern). */
+static void
+upstream_send_discover(struct upstream *up, long bound_ms)
+{
+	static const struct upstream_call_cbs cbs = { discover_reply_cb, NULL };
+	struct upstream_req r = { .method = "server/discover", .params = json_object(), .timeout_ms = -1 };
+
+	upstream_meta_build(up);
+	up->probing = 1;
+	if (upstream_call(up, &r, &cbs, up, &up->probe_id) < 0) {
+		up->probing = 0;
+		if (up->tr && !up->closing) {
+			log_debug(up->cfg->name, "server/discover not sent: the server's input is closed");
+			up->closing = 1;
+			transport_stop(up->tr);
+		}
+		return;
+	}
+	if (bound_ms > 0) {
+		struct timeval tv = tv_ms(bound_ms);
+		evtimer_add(up->ev_probe, &tv);
+	}
+}
+
+/* The probe's bound: short, because a legacy server that ignores it delays every start by that
+ * much (once: the answer is remembered), and a modern server that is slow to start is still found
+ * when it refuses the initialize that follows. */
+static long
+upstream_probe_ms(const struct upstream *up)
+{
+	long third = up->cfg->startup_timeout_ms / 3;
+	return third > 0 && third < UPSTREAM_PROBE_MAX_MS ? third : UPSTREAM_PROBE_MAX_MS;
+}
+
+/* Whether this transport probes with server/discover here. HTTP: not yet (its modern POST and
+ * 4xx rules are the HTTP transport's; see docs/protocol.md). */
+static int
+upstream_probe_allowed(const struct upstream *up)
+{
+	return up->cfg->command != NULL;
+}
+
+static void
+upstream_handshake(struct upstream *up)
+{
+	char era[16] = "", id[80];
+
+	if (up->handshake_sent || !up->caps_known || up->state != UPSTREAM_STARTING || up->tr == NULL)
+		return;
+	up->handshake_sent = 1;
+	up->init_answered = 0;
+	/* The start-up timeout runs from here, not from the spawn: the handshake waits for the
+	 * client's own initialize, and a client slower than startup_timeout to send it must not
+	 * make every server fail. */
+	struct timeval tv = tv_ms(up->cfg->startup_timeout_ms);
+	evtimer_add(up->ev_startup, &tv);
+	if (up->cfg->protocol == CONFIG_PROTOCOL_LEGACY) {	/* configured: no probe */
+		upstream_send_initialize(up);
+		return;
+	}
+	if (up->cfg->protocol == CONFIG_PROTOCOL_MODERN) {	/* configured: no fallback */
+		upstream_send_discover(up, 0);
+		return;
+	}
+	upstream_era_identity(up, id);
+	if (!up->era_legacy && upstream_probe_allowed(up))
+		state_era_get(up->cfg->name, id, era, sizeof era);
+	if (up->era_legacy || !upstream_probe_allowed(up) || strcmp(era, "legacy") == 0) {
+		if (era[0])
+			log_debug(up->cfg->name, "remembered as legacy: initialize without a probe");
+		upstream_send_initialize(up);
+		return;
+	}
+	/* Remembered as modern or not known: server/discover first, bounded alike (a server that
+	 * changed is found again by the same rules). */
+	upstream_send_discover(up, upstream_probe_ms(up));
+}
+
 void
 upstream_set_client_caps(struct upstream *up, json_t *caps)
 {
 	json_decref(up->client_caps);
 	up->client_caps = caps ? json_deep_copy(caps) : json_object();
 	up->caps_known = 1;
+	if (up->modern)
+		upstream_meta_build(up);
 	upstream_handshake(up);
 }
 
@@ -711,6 +1264,10 @@ upstream_on_notification(struct upstream *up, const char *method, json_t *params
 			p->cbs.progress(p->arg, params);
 		}
 		return;
+	}
+	if (strcmp(method, "notifications/subscriptions/acknowledged") == 0) {
+		log_debug(up->cfg->name, "subscriptions/listen acknowledged");
+		return;		/* the gateway's own subscription: nothing for a client */
 	}
 	if (up->state == UPSTREAM_READY) {
 		if (strcmp(method, "notifications/tools/list_changed") == 0) {
@@ -755,6 +1312,48 @@ upstream_reply_clean(struct upstream *up, const struct pending *p, json_t *msg)
 		    "reply without them", p->method);
 	return result ? jsonrpc_result(id, json_incref(result)) :
 	    json_pack("{sssOsO}", "jsonrpc", "2.0", "id", id, "error", json_object_get(msg, "error"));
+}
+
+/* 1 when an error reply is a legacy server's refusal of a request before initialize ("Server not
+ * initialized" and the like, whatever the code): from a server that answered server/discover,
+ * the sign that its modern claim does not hold. Never the 2026-07-28 errors. */
+static int
+refused_as_uninitialised(json_t *msg)
+{
+	json_t *err = json_object_get(msg, "error");
+	json_int_t code = json_integer_value(json_object_get(err, "code"));
+	const char *m = json_string_value(json_object_get(err, "message"));
+
+	if (m == NULL || code == -32022 || code == -32021 || code == -32020)
+		return 0;
+	for (const char *c = m; *c; c++)
+		if (strncasecmp(c, "initializ", 9) == 0 || strncasecmp(c, "initialis", 9) == 0)
+			return 1;
+	return 0;
+}
+
+/* A server that claimed 2026-07-28 refused a request as an uninitialised legacy server would: it
+ * is legacy for the rest of this upstream's life (so this happens once), remembered so, and
+ * restarted to be spoken to with initialize. The request itself gets the server's error. */
+static void
+upstream_modern_broken(struct upstream *up, const char *method)
+{
+	char why[256];
+
+	if (up->era_legacy)
+		return;
+	if (up->cfg->protocol == CONFIG_PROTOCOL_MODERN) {
+		snprintf(why, sizeof why, "claimed %s (server/discover) but refused %.60s as an "
+		    "uninitialised legacy server (protocol: modern)", UPSTREAM_MODERN_VERSION, method);
+		upstream_restartable_failure(up, why);
+		return;
+	}
+	up->era_legacy = 1;
+	up->modern = 0;
+	upstream_era_remember(up, "legacy");
+	snprintf(why, sizeof why, "claimed %s (server/discover) but refused %.60s as an uninitialised "
+	    "legacy server; restarting it with initialize", UPSTREAM_MODERN_VERSION, method);
+	upstream_restartable_failure(up, why);
 }
 
 static void
@@ -802,6 +1401,7 @@ upstream_line_cb(void *arg, char *line, size_t len)
 			log_debug(up->cfg->name, "response to an unknown or finished request dropped");
 			break;
 		}
+		int broken = up->modern && refused_as_uninitialised(m->rpc.msg);
 		if (p->cbs.reply) {
 			json_t *clean = upstream_reply_clean(up, p, m->rpc.msg);
 			if (clean)
@@ -809,6 +1409,8 @@ upstream_line_cb(void *arg, char *line, size_t len)
 			else
 				p->cbs.reply(p->arg, m);
 		}
+		if (broken)
+			upstream_modern_broken(up, p->method);
 		pending_free(p);
 		break;
 	}
@@ -833,6 +1435,8 @@ upstream_line_cb(void *arg, char *line, size_t len)
 static void
 upstream_send_log_level(struct upstream *up)
 {
+	if (up->modern)		/* 2026-07-28: the level rides in each request's _meta */
+		return;
 	if (up->log_level && json_object_get(up->caps, "logging")) {
 		struct upstream_req r = { .method = "logging/setLevel",
 			.params = json_pack("{ss}", "level", up->log_level) };
@@ -904,8 +1508,24 @@ upstream_closed_cb(void *arg, const char *why_tr, int status)
 	up->closing = 0;
 	evtimer_del(up->ev_startup);
 	evtimer_del(up->ev_stable);
+	evtimer_del(up->ev_probe);
 	up->fetching = up->refetch = 0;
 	up->handshake_sent = up->init_answered = 0;
+	if (up->probing && up->state == UPSTREAM_STARTING && !up->era_legacy) {
+		/* Some legacy servers exit on a request before initialize: the next start skips the
+		 * probe (and remembers legacy once initialize is answered). */
+		log_info(up->cfg->name, "exited while asked server/discover: starting it again as legacy");
+		up->era_legacy = 1;
+	}
+	up->modern = up->probing = up->discover_again = 0;
+	up->listen_id = 0;
+	/* The sessions subscribe again once it is back (the state hook). */
+	json_decref(up->res_subs);
+	up->res_subs = NULL;
+	json_decref(up->local_ids);
+	up->local_ids = NULL;
+	up->relisten = 0;
+	evtimer_del(up->ev_local);
 	{
 		char msg[300];
 		snprintf(msg, sizeof msg, "%s while handling the request", why);
@@ -1026,7 +1646,9 @@ upstream_startup_cb(evutil_socket_t fd, short what, void *arg)
 	char why[200];
 
 	/* A server that never answered the handshake is the common case, and worth saying so. */
-	if (up->handshake_sent && !up->init_answered)
+	if (up->probing)
+		snprintf(why, sizeof why, "no answer to server/discover within its startup timeout (%ld ms)", ms);
+	else if (up->handshake_sent && !up->init_answered)
 		snprintf(why, sizeof why, "no answer to initialize within its startup timeout (%ld ms)", ms);
 	else
 		snprintf(why, sizeof why, "not ready within its startup timeout (%ld ms)", ms);
@@ -1051,7 +1673,7 @@ upstream_idle_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (up->cfg->idle_stop_ms <= 0 || up->state != UPSTREAM_READY)
 		return;
-	if (hmap_count(up->pending) > 0) {
+	if (upstream_inflight(up) > 0) {
 		upstream_idle_arm(up);
 		return;
 	}
@@ -1119,10 +1741,13 @@ upstream_new(struct event_base *base, const struct config_server *cfg, int index
 	up->ev_startup = evtimer_new(base, upstream_startup_cb, up);
 	up->ev_stable = evtimer_new(base, upstream_stable_cb, up);
 	up->ev_idle = evtimer_new(base, upstream_idle_cb, up);
+	up->ev_probe = evtimer_new(base, upstream_probe_timeout_cb, up);
+	up->ev_local = evtimer_new(base, upstream_local_cb, up);
 	if (up->pending == NULL || up->ev_backoff == NULL || up->ev_signin == NULL ||
-	    up->ev_startup == NULL || up->ev_stable == NULL || up->ev_idle == NULL) {
+	    up->ev_startup == NULL || up->ev_stable == NULL || up->ev_idle == NULL || up->ev_probe == NULL ||
+	    up->ev_local == NULL) {
 		struct event *ev[] = { up->ev_backoff, up->ev_signin, up->ev_startup, up->ev_stable,
-			up->ev_idle };
+			up->ev_idle, up->ev_probe, up->ev_local };
 		for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++)
 			if (ev[i])
 				event_free(ev[i]);
@@ -1186,6 +1811,12 @@ upstream_free(struct upstream *up)
 	event_free(up->ev_startup);
 	event_free(up->ev_stable);
 	event_free(up->ev_idle);
+	event_free(up->ev_probe);
+	event_free(up->ev_local);
+	json_decref(up->res_subs);
+	json_decref(up->local_ids);
+	json_decref(up->meta);
+	free(up->meta_text);
 	json_decref(up->client_caps);
 	json_decref(up->caps);
 	json_decref(up->server_info);
@@ -1202,6 +1833,8 @@ upstream_set_log_level(struct upstream *up, const char *level)
 {
 	free(up->log_level);
 	up->log_level = strdup(level);
+	if (up->modern)
+		upstream_meta_build(up);
 	if (up->state == UPSTREAM_READY)
 		upstream_send_log_level(up);
 }
@@ -1236,7 +1869,9 @@ const char *upstream_last_error(const struct upstream *up) { return up->last_err
 pid_t upstream_pid(const struct upstream *up) { return up->tr ? transport_pid(up->tr) : 0; }
 const char *upstream_transport_kind(const struct upstream *up) { return up->tr ? transport_kind(up->tr) : NULL; }
 long upstream_handshake_ms(const struct upstream *up) { return up->handshake_ms; }
-size_t upstream_inflight(const struct upstream *up) { return hmap_count(up->pending); }
+/* Without the gateway's own subscriptions/listen, which never ends while the server is up. */
+size_t upstream_inflight(const struct upstream *up) { return hmap_count(up->pending) - (up->listen_id != 0); }
+const char *upstream_era(const struct upstream *up) { return !up->init_answered ? NULL : up->modern ? "modern" : "legacy"; }
 
 void
 upstream_rebind(struct upstream *up, const struct config_server *cfg, int index)

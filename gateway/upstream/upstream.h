@@ -1,5 +1,5 @@
 /* upstream.h: one configured MCP server as the gateway sees it: its process (local servers), its
- * own initialize handshake and negotiated version, its lists (tools, prompts, resources, resource
+ * own handshake (the server/discover probe, then 2026-07-28 or initialize) and version, its lists (tools, prompts, resources, resource
  * templates, all pages), the requests in flight to it, and its restart policy.
  * Ownership: the router owns upstreams. Lists returned by the accessors are borrowed and stay valid
  * until the next lists callback. */
@@ -115,6 +115,9 @@ pid_t upstream_pid(const struct upstream *);
 const char *upstream_transport_kind(const struct upstream *);	/* NULL when not connected */
 long upstream_handshake_ms(const struct upstream *);
 size_t upstream_inflight(const struct upstream *);
+/* The protocol era this server was found to speak: "modern" (2026-07-28: server/discover, _meta
+ * on each request, no initialize) or "legacy" (initialize); NULL before either handshake ended. */
+const char *upstream_era(const struct upstream *);
 
 /* What /metrics reports of a server (the service): counted where calls end, what is read and
  * written, and restarts. Plain counters, no allocation; an upstream replaced by a reload starts

@@ -32,6 +32,7 @@
 #include <yaml.h>
 
 #define PROTOCOL_VERSION "2025-06-18"
+#define MODERN_VERSION "2026-07-28"
 #define MAX_LINE (16 * 1024 * 1024)	/* one message from a target */
 #define MAX_TARGETS 128		/* --agg with the client listing 50 servers itself needs 50 */
 #define MAX_EXPECT 256
@@ -93,6 +94,7 @@ struct target {
 	double *lat;			/* microseconds, one per measured call */
 	size_t nlat;
 	char version[32];		/* negotiated protocolVersion */
+	int modern;			/* --modern: speaks 2026-07-28 (server/discover, _meta on each request) */
 };
 
 struct opts {
@@ -117,6 +119,7 @@ struct opts {
 	long list_reps;			/* --agg: timed tools/list rounds after the cold start */
 	long agg_calls;			/* --agg: calls to each listed TOOL after the listing */
 	const char *row;		/* --agg: the row's name in the kv file */
+	const char *modern;		/* comma-separated names of the targets that speak 2026-07-28 */
 	int smoke;
 	int quiet;
 };
@@ -953,11 +956,35 @@ target_url(struct target *t, char *url)
 
 /* ---- messages ---- */
 
+/* The 2026-07-28 request envelope (no initialize: version, capabilities and client info ride in
+ * each request's _meta), built once. */
+static json_t *
+modern_meta(void)
+{
+	static json_t *meta;
+
+	if (meta == NULL)
+		meta = json_pack("{s:s, s:{}, s:{s:s, s:s}}", "io.modelcontextprotocol/protocolVersion",
+		    MODERN_VERSION, "io.modelcontextprotocol/clientCapabilities",
+		    "io.modelcontextprotocol/clientInfo", "name", "mcpbench", "version", "1");
+	return meta;
+}
+
 static void
 target_send(struct target *t, json_t *msg /* steals */)
 {
-	char *s = json_dumps(msg, JSON_COMPACT);
+	char *s;
 	size_t len, off = 0;
+
+	if (t->modern && json_object_get(msg, "id") && json_object_get(msg, "method")) {
+		json_t *params = json_object_get(msg, "params");
+		if (!json_is_object(params)) {
+			params = json_object();
+			json_object_set_new(msg, "params", params);
+		}
+		json_object_set(params, "_meta", modern_meta());
+	}
+	s = json_dumps(msg, JSON_COMPACT);
 
 	json_decref(msg);
 	if (!s)
@@ -1133,6 +1160,23 @@ target_initialize(struct target *t)
 
 	if (t->tr != TR_STDIO)
 		http_ready(t);
+	if (t->modern) {	/* stateless: server/discover instead of the handshake */
+		json_t *sv;
+		size_t i;
+		int ok = 0;
+
+		json_decref(params);
+		res = target_request(t, "server/discover", json_object(), NULL);
+		sv = json_object_get(res, "supportedVersions");
+		for (i = 0; i < json_array_size(sv); i++)
+			ok |= json_is_string(json_array_get(sv, i)) &&
+			    strcmp(json_string_value(json_array_get(sv, i)), MODERN_VERSION) == 0;
+		if (!ok)
+			target_fail(t, "server/discover does not list %s", MODERN_VERSION);
+		snprintf(t->version, sizeof(t->version), "%s", MODERN_VERSION);
+		json_decref(res);
+		return;
+	}
 	res = target_request(t, "initialize", params, NULL);
 	v = json_string_value(json_object_get(res, "protocolVersion"));
 	if (!v)
@@ -1977,6 +2021,8 @@ usage(void)
 	    "  -q               no progress messages\n"
 	    "  --kv FILE        also append machine-readable results to FILE (lat, tp, hwm, fail, agg lines)\n"
 	    "  --keep-going     a target other than the first that fails is left out; the others go on\n"
+	    "  --modern NAMES   these targets (comma-separated names) speak MCP 2026-07-28: server/discover,\n"
+	    "                   then the request envelope in each request's _meta, no initialize\n"
 	    "Aggregation (--agg): starts every target at once, polls tools/list until the targets together list\n"
 	    "at least --agg-tools tools (and a tool of every --expect prefix): the cold start; then times\n"
 	    "--list-reps tools/list rounds (all targets asked before any answer is read; the median is shown),\n"
@@ -2092,6 +2138,8 @@ main(int argc, char **argv)
 			opt.agg_calls = num_arg(v, 0, 100000);
 		else if (strcmp(a, "--row") == 0)
 			opt.row = v;
+		else if (strcmp(a, "--modern") == 0)
+			opt.modern = v;
 		else
 			usage();
 	}
@@ -2133,6 +2181,13 @@ main(int argc, char **argv)
 		if (!t->argv)
 			die("out of memory");
 		memcpy(t->argv, argv + start + 1, (size_t)(end - start - 1) * sizeof(char *));
+		if (opt.modern) {	/* the name, whole, in the comma-separated list */
+			size_t nl = strlen(t->name);
+			for (const char *m = opt.modern; *m; m += strcspn(m, ",") + (m[strcspn(m, ",")] == ',')) {
+				if (strcspn(m, ",") == nl && strncmp(m, t->name, nl) == 0)
+					t->modern = 1;
+			}
+		}
 		if (strcmp(t->argv[0], "-") == 0) {
 			if (t->tr == TR_STDIO)
 				die("target %s: CMD - needs an http:// or sse:// URL", t->name);

@@ -154,6 +154,9 @@ P_SG=18001 P_MP=18002 P_EH=18003 P_HUB=18004 P_HUBAGG=18005 P_SV=18006
 everything_yaml everything >"$TMP/one.yaml"
 printf 'version: 1\nservers:\n  remote:\n    url: "http://127.0.0.1:%s/mcp"\n' "$P_EH" >"$TMP/remote.yaml"
 native_yaml 1 native >"$TMP/native.yaml"
+# A modern (2026-07-28) upstream: the SDK v2 fixture, which mcpgw finds by server/discover.
+MODERN=$ROOT/tests/fixtures/modern-server.mjs
+printf 'version: 1\nservers:\n  modern:\n    command: %s\n    args: [%s]\n' "$(yq "$NODE")" "$(yq "$MODERN")" >"$TMP/modern.yaml"
 # shellcheck disable=SC2046
 everything_yaml $(keys e "$UP") >"$TMP/cold.yaml"
 # shellcheck disable=SC2046
@@ -278,6 +281,23 @@ if [ "$d" -gt 0 ] && "$BENCH" -q ${SMOKE_ON:+--smoke} -n "$NNATIVE" -w "$((WARMU
 else
 	status=1
 	echo "fail direct-native native run failed or out of time (see build/bench-logs/native.txt)" >>"$KV"
+fi
+
+# ---- 2b. a modern upstream (MCP 2026-07-28, tests/fixtures/modern-server.mjs on the SDK v2) ----
+# direct-modern: mcpbench speaks 2026-07-28 itself (server/discover, the _meta envelope on every
+# request); mcpgw-modern: mcpbench speaks legacy to mcpgw, which speaks 2026-07-28 to the server.
+
+d=$(deadline 120)
+step "latency and throughput, a modern (2026-07-28) upstream ($N calls per row)"
+if [ "$d" -gt 0 ] && "$BENCH" -q ${SMOKE_ON:+--smoke} -n "$N" -w "$WARMUP" --args '{"text":"hi"}' \
+    --modern direct-modern --inflight 32 --tp-calls "$TP" --tp-rounds "$ROUNDS" --timeout 30000 \
+    --deadline "$d" --kv "$KV" --stderr-dir "$LOGS" \
+    -- direct-modern "$NODE" "$MODERN" \
+    -- mcpgw-modern=modern__echo "$GW" run -c "$TMP/modern.yaml" --system-policy "" >"$LOGS/modern.txt"; then
+	:
+else
+	status=1
+	echo "fail direct-modern modern run failed or out of time (see build/bench-logs/modern.txt)" >>"$KV"
 fi
 
 # ---- 3. aggregation: cold start with $UP server-everything, tools/list with $AGGN servers of 100 tools ----

@@ -27,6 +27,9 @@ G|native upstream (tests/bench/echo_server.c): ratios and +µs to direct-native,
 R|direct-native|direct-native|relay-native|!native-agg|!direct-rss
 R|relay-native|direct-native|relay-native|!native-agg|hwm
 R|mcpgw-native|direct-native|relay-native|!native-agg|hwm
+G|modern upstream (MCP 2026-07-28, tests/fixtures/modern-server.mjs), tool echo: ratios and +µs to direct-modern
+R|direct-modern|direct-modern|-|!native-agg|!direct-rss
+R|mcpgw-modern|direct-modern|-|!native-agg|hwm
 EOF
 rows="${TMPDIR:-/tmp}/mcpgw-bench-rows.$$"
 trap 'rm -f "$rows"' EXIT
@@ -137,7 +140,7 @@ END {
 	print ""
 	print "# columns"
 	printf "median, p99: latency of %d sequential tools/call per row (%d for the native group), interleaved round-robin across the rows of a group;\n", N, NN
-	print "  /ref: ratio to the reference row of the group (direct, direct-http, direct-native); +µs ref, +µs relay: median minus the reference'\''s, the relay'\''s"
+	print "  /ref: ratio to the reference row of the group (direct, direct-http, direct-native, direct-modern); +µs ref, +µs relay: median minus the reference'\''s, the relay'\''s"
 	printf "calls/s 32 in: throughput with 32 calls in flight, median of %d rounds of %d calls (x5 for the native group), one row at a time\n", ROUNDS, TP
 	printf "cold ms: from starting the gateway (direct: the %d servers, listed by the client itself) to the first tools/list holding every upstream'\''s tools (median of rounds)\n", UP
 	print "RSS kB 1 up: peak RSS (VmHWM) of the row'\''s own process alone (for node peers the node process; never the upstreams) after the latency and throughput runs"
@@ -156,6 +159,8 @@ END {
 	print "mcp-remote     mcpbench -stdio-> mcp-remote -Streamable HTTP-> server-everything streamableHttp"
 	print "mcpgw-remote   mcpbench -stdio-> mcpgw (url:) -Streamable HTTP-> server-everything streamableHttp"
 	print "*-native       the same three first rows with build/tools/echo_server as the server"
+	print "direct-modern  mcpbench -stdio, 2026-07-28 (server/discover, _meta on each request)-> modern-server.mjs"
+	print "mcpgw-modern   mcpbench -stdio, 2025-06-18-> mcpgw -stdio, 2026-07-28-> modern-server.mjs"
 	line = ""
 	split("direct mcpgw mcp-hub", who, " ")
 	for (k = 1; k <= 3; k++)
