@@ -1237,7 +1237,7 @@ set_log_level(struct config_walk *w, const struct config_key *row, const struct 
 }
 
 static void
-set_protocol(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+set_gw_protocol(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
     const struct cfgnode *v)
 {
 	w->ld->cfg->legacy_only = w->val.l == 1;
@@ -1917,7 +1917,7 @@ static const struct config_key config_key_table[] = {
 	KEY("log_level", CONFIG_IN_GATEWAY, CONFIG_T_CHOICE, .choices = log_levels, .def = "info",
 	    .set = set_log_level),
 	KEY("protocol", CONFIG_IN_GATEWAY, CONFIG_T_CHOICE, .choices = gw_protocols, .def = "auto",
-	    .set = set_protocol),
+	    .set = set_gw_protocol),
 	KEY("audit_log", CONFIG_IN_GATEWAY, CONFIG_T_PATH, .flags = CONFIG_KEY_LOCKED,
 	    .set = set_audit_log),
 	KEY("listen", CONFIG_IN_GATEWAY, CONFIG_T_LIST, .item = &listen_check, .set = set_listen),
