@@ -542,6 +542,7 @@ serve_run(const struct serve_options *o)
 	ho.token_names = (const char *const *)sv.token_names;
 	ho.ntokens = sv.ntokens;
 	ho.versions = session_supported_versions;
+	ho.legacy_only = gateway_config(sv.gw)->legacy_only;
 	ho.ready = serve_ready;
 	ho.metrics = serve_metrics;
 	ho.status = serve_status;

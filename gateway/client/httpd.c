@@ -25,22 +25,13 @@
 #include "httpd.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "modern.h"
 #include "util.h"
 
 #define WHO "httpd"
 
-/* The errors of the 2026-07-28 form (schema.ts: HeaderMismatchError,
- * MissingRequiredClientCapabilityError, UnsupportedProtocolVersionError). */
-#define HTTPD_HEADER_MISMATCH		-32020
-#define HTTPD_MISSING_CAPABILITY	-32021
-#define HTTPD_UNSUPPORTED_VERSION	-32022
-
 /* The protocol versions served statelessly, without initialize and session ids: newest first. */
-static const char *const modern_versions[] = { "2026-07-28", NULL };
-
-#define META_VERSION "io.modelcontextprotocol/protocolVersion"
-#define META_CAPS "io.modelcontextprotocol/clientCapabilities"
-#define META_INFO "io.modelcontextprotocol/clientInfo"
+static const char *const modern_versions[] = { MODERN_VERSION, NULL };
 
 struct hsess;
 
@@ -491,8 +482,8 @@ modern_error_status(const char *msg, size_t len, const char **reason)
 		if (c == JSONRPC_METHOD_NOT_FOUND) {
 			status = 404;
 			*reason = "Not Found";
-		} else if (c == HTTPD_HEADER_MISMATCH || c == HTTPD_MISSING_CAPABILITY ||
-		    c == HTTPD_UNSUPPORTED_VERSION) {
+		} else if (c == MODERN_HEADER_MISMATCH || c == MODERN_MISSING_CAPABILITY ||
+		    c == MODERN_UNSUPPORTED_VERSION) {
 			status = 400;
 			*reason = "Bad Request";
 		}
@@ -748,9 +739,9 @@ is_modern_post(const struct httpd *h, struct evkeyvalq *in, json_t *msg)
 	const char *hv = evhttp_find_header(in, "MCP-Protocol-Version");
 	const char *method = json_string_value(json_object_get(msg, "method"));
 
-	if (evhttp_find_header(in, "Mcp-Session-Id") != NULL)
+	if (h->opt.legacy_only || evhttp_find_header(in, "Mcp-Session-Id") != NULL)
 		return 0;
-	if (json_object_get(meta, META_VERSION) != NULL)
+	if (json_object_get(meta, MODERN_META_VERSION) != NULL)
 		return 1;
 	if (hv != NULL && !legacy_version(h, hv))
 		return 1;
@@ -834,7 +825,7 @@ modern_check(struct httpd *h, struct evhttp_request *req, const struct httpd_ide
 	json_t *id = json_object_get(msg, "id");
 	json_t *params = json_object_get(msg, "params");
 	json_t *meta = json_object_get(params, "_meta");
-	json_t *bv = json_object_get(meta, META_VERSION);
+	json_t *bv = json_object_get(meta, MODERN_META_VERSION);
 	const char *method = json_string_value(json_object_get(msg, "method"));
 	const char *hv = evhttp_find_header(in, "MCP-Protocol-Version");
 	const char *hm = evhttp_find_header(in, "Mcp-Method");
@@ -846,13 +837,13 @@ modern_check(struct httpd *h, struct evhttp_request *req, const struct httpd_ide
 		    "a 2026-07-28 client sends requests and notifications only, never responses", NULL);
 		return -1;
 	}
-	if (!json_is_object(meta) || !json_is_string(bv) || !json_is_object(json_object_get(meta, META_CAPS)) ||
-	    (json_object_get(meta, META_INFO) && !json_is_object(json_object_get(meta, META_INFO)))) {
+	if (!json_is_object(meta) || !json_is_string(bv) || !json_is_object(json_object_get(meta, MODERN_META_CAPS)) ||
+	    (json_object_get(meta, MODERN_META_INFO) && !json_is_object(json_object_get(meta, MODERN_META_INFO)))) {
 		snprintf(m, sizeof m, "Invalid params: %s", !json_is_object(meta) ?
-		    "params._meta is required (2026-07-28: every request carries " META_VERSION " and "
-		    META_CAPS ")" : !json_is_string(bv) ? "params._meta." META_VERSION " (a string) is required" :
-		    !json_is_object(json_object_get(meta, META_CAPS)) ? "params._meta." META_CAPS
-		    " (an object) is required" : "params._meta." META_INFO " must be an object");
+		    "params._meta is required (2026-07-28: every request carries " MODERN_META_VERSION " and "
+		    MODERN_META_CAPS ")" : !json_is_string(bv) ? "params._meta." MODERN_META_VERSION " (a string) is required" :
+		    !json_is_object(json_object_get(meta, MODERN_META_CAPS)) ? "params._meta." MODERN_META_CAPS
+		    " (an object) is required" : "params._meta." MODERN_META_INFO " must be an object");
 		reply_rpc_error(req, 400, "Bad Request", id, JSONRPC_INVALID_PARAMS, m, NULL);
 		return -1;
 	}
@@ -862,7 +853,7 @@ modern_check(struct httpd *h, struct evhttp_request *req, const struct httpd_ide
 		else
 			snprintf(m, sizeof m, "Header mismatch: MCP-Protocol-Version header value '%.40s' does "
 			    "not match body value '%.40s'", hv, json_string_value(bv));
-		reply_rpc_error(req, 400, "Bad Request", id, HTTPD_HEADER_MISMATCH, m, NULL);
+		reply_rpc_error(req, 400, "Bad Request", id, MODERN_HEADER_MISMATCH, m, NULL);
 		return -1;
 	}
 	if (id != NULL && (hm == NULL || strcmp(hm, method) != 0)) {
@@ -871,7 +862,7 @@ modern_check(struct httpd *h, struct evhttp_request *req, const struct httpd_ide
 		else
 			snprintf(m, sizeof m, "Header mismatch: Mcp-Method header value '%.60s' does not match "
 			    "body value '%.60s'", hm, method);
-		reply_rpc_error(req, 400, "Bad Request", id, HTTPD_HEADER_MISMATCH, m, NULL);
+		reply_rpc_error(req, 400, "Bad Request", id, MODERN_HEADER_MISMATCH, m, NULL);
 		return -1;
 	}
 	if (!in_list(modern_versions, json_string_value(bv))) {
@@ -881,29 +872,37 @@ modern_check(struct httpd *h, struct evhttp_request *req, const struct httpd_ide
 		snprintf(m, sizeof m, "Unsupported protocol version '%.40s'%s", json_string_value(bv),
 		    legacy_version(h, json_string_value(bv)) ? " without a session (send initialize "
 		    "for it)" : "");
-		reply_rpc_error(req, 400, "Bad Request", id, HTTPD_UNSUPPORTED_VERSION, m,
+		reply_rpc_error(req, 400, "Bad Request", id, MODERN_UNSUPPORTED_VERSION, m,
 		    json_pack("{s:o,s:O}", "supported", sup, "requested", bv));
 		return -1;
 	}
 	if (id == NULL)
 		return 0;
+	if (strcmp(method, "initialize") == 0) {
+		/* The handshake does not exist in this revision; a client of 2025 sends it without the
+		 * 2026-07-28 metadata and gets its session. */
+		reply_rpc_error(req, 404, "Not Found", id, JSONRPC_METHOD_NOT_FOUND, "Method not found: "
+		    "initialize was removed in 2026-07-28 (send it without the 2026-07-28 _meta and "
+		    "MCP-Protocol-Version for a 2025-11-25 session)", NULL);
+		return -1;
+	}
 	const char *field = strcmp(method, "resources/read") == 0 ? "uri" :
 	    (strcmp(method, "tools/call") == 0 || strcmp(method, "prompts/get") == 0) ? "name" : NULL;
 	if (field != NULL) {
 		const char *hn = evhttp_find_header(in, "Mcp-Name");
 		json_t *bn = json_object_get(params, field);
 		if (hn == NULL) {
-			reply_rpc_error(req, 400, "Bad Request", id, HTTPD_HEADER_MISMATCH,
+			reply_rpc_error(req, 400, "Bad Request", id, MODERN_HEADER_MISMATCH,
 			    "Header mismatch: the Mcp-Name header is required for this method", NULL);
 			return -1;
 		}
 		if (!header_matches(hn, bn, &why)) {
 			snprintf(m, sizeof m, "Header mismatch: Mcp-Name header %s (params.%s)", why, field);
-			reply_rpc_error(req, 400, "Bad Request", id, HTTPD_HEADER_MISMATCH, m, NULL);
+			reply_rpc_error(req, 400, "Bad Request", id, MODERN_HEADER_MISMATCH, m, NULL);
 			return -1;
 		}
 	}
-	if (strcmp(method, "tools/call") == 0 && h->be.tool_schema &&
+	if (strcmp(method, "tools/call") == 0 && h->be.tool_schema != NULL &&
 	    json_is_string(json_object_get(params, "name"))) {
 		json_t *schema = h->be.tool_schema(h->be.arg, ident,
 		    json_string_value(json_object_get(params, "name")));
@@ -911,7 +910,7 @@ modern_check(struct httpd *h, struct evhttp_request *req, const struct httpd_ide
 		int bad = schema && xhdr_check(&w, schema, json_object_get(params, "arguments"), 0) != 0;
 		json_decref(schema);
 		if (bad) {
-			reply_rpc_error(req, 400, "Bad Request", id, HTTPD_HEADER_MISMATCH, w.msg, NULL);
+			reply_rpc_error(req, 400, "Bad Request", id, MODERN_HEADER_MISMATCH, w.msg, NULL);
 			return -1;
 		}
 	}
@@ -1238,7 +1237,7 @@ request_cb(struct evhttp_request *req, void *arg)
 			return;
 		struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 		const char *pv = evhttp_find_header(in, "MCP-Protocol-Version");
-		if ((cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_DELETE) && pv != NULL &&
+		if ((cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_DELETE) && pv != NULL && !h->opt.legacy_only &&
 		    !legacy_version(h, pv) && evhttp_find_header(in, "Mcp-Session-Id") == NULL) {
 			/* 2026-07-28 has no GET stream and no session to delete. */
 			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");

@@ -64,6 +64,7 @@ struct httpd_options {
 	const char *const *token_names;
 	size_t ntokens;
 	const char *const *versions;		/* protocol versions accepted in MCP-Protocol-Version */
+	int legacy_only;			/* gateway.protocol: legacy: no 2026-07-28 form */
 	/* /readyz and /metrics bodies (new strings, freed by httpd), NULL: not offered. */
 	char *(*ready)(void *arg, int *ok);
 	char *(*metrics)(void *arg);
