@@ -242,9 +242,13 @@ http_guard_mcp_value(const char *in, char **out, size_t *outlen)
 	/* The sentinel: case-sensitive markers around standard base64; '=' padding only at the end. */
 	const char *p = in + 9;
 	size_t len = n - 11;
+	/* RFC 4648 §4 as the revision's examples write it: padded to a multiple of 4 (the
+	 * conformance suite's "invalid padding" case is an unpadded value). */
+	if (len % 4 != 0)
+		return -1;
 	while (len > 0 && p[len - 1] == '=')
 		len--;
-	if (n - 11 - len > 2 || len % 4 == 1)
+	if (n - 11 - len > 2)
 		return -1;
 	if ((r = malloc(len / 4 * 3 + 3)) == NULL)
 		return -1;

@@ -301,8 +301,9 @@ stream_event(struct stream *st, const char *msg, size_t len)
 {
 	struct httpd *h = st->sess->h;
 	char head[64];
-	int hl = snprintf(head, sizeof head, "id: %u-%llu\ndata: ", st->no,
-	    (unsigned long long)(st->seq + 1));
+	/* 2026-07-28 streams are not resumable: no event ids, nothing kept to replay. */
+	int hl = st->sess->stateless ? snprintf(head, sizeof head, "data: ") :
+	    snprintf(head, sizeof head, "id: %u-%llu\ndata: ", st->no, (unsigned long long)(st->seq + 1));
 	size_t total = (size_t)hl + len + 2;
 	struct event_rec *e = malloc(sizeof *e + total);
 
@@ -321,7 +322,7 @@ stream_event(struct stream *st, const char *msg, size_t len)
 		st->head = e;
 	st->tail = e;
 	st->replay_len += total;
-	while (st->replay_len > h->lim.replay_bytes && st->head != st->tail) {
+	while ((st->sess->stateless || st->replay_len > h->lim.replay_bytes) && st->head != st->tail) {
 		struct event_rec *old = st->head;
 		st->head = old->next;
 		st->replay_len -= old->len;
@@ -332,6 +333,8 @@ stream_event(struct stream *st, const char *msg, size_t len)
 		struct evhttp_request *req = st->req;
 		stream_detach(st);
 		evhttp_send_reply_end(req);
+		if (st->sess->stateless && !st->done)
+			sess_close_later(st->sess, "the client closed the request's stream (cancelled)");
 	}
 	if (st->req) {
 		if (!st->sse)

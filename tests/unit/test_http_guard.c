@@ -117,7 +117,7 @@ mcp_values(void **s)
 	assert_int_equal(http_guard_mcp_value("=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?=", &v, &n), 0);
 	assert_string_equal(v, "=?base64?literal?=");
 	free(v);
-	assert_int_equal(http_guard_mcp_value("=?base64?bGluZTEKbGluZTI?=", &v, &n), 0);	/* unpadded */
+	assert_int_equal(http_guard_mcp_value("=?base64?bGluZTEKbGluZTI=?=", &v, &n), 0);
 	assert_string_equal(v, "line1\nline2");
 	free(v);
 	/* markers are case-sensitive: an upper-case one is a plain value */
@@ -130,6 +130,11 @@ mcp_values(void **s)
 	assert_int_equal(http_guard_mcp_value("=?base64?a*b=?=", &v, &n), -1);	/* not base64 */
 	assert_int_equal(http_guard_mcp_value("=?base64?eA===?=", &v, &n), -1);	/* too much padding */
 	assert_int_equal(http_guard_mcp_value("=?base64?eAAAe?=", &v, &n), -1);	/* a lone 6 bits */
+	assert_int_equal(http_guard_mcp_value("=?base64?SGVsbG8?=", &v, &n), -1);	/* unpadded */
+	assert_int_equal(http_guard_mcp_value("=?base64?SGVsbG8=?=", &v, &n), 0);
+	assert_string_equal(v, "Hello");
+	free(v);
+	v = NULL;
 	assert_int_equal(http_guard_mcp_value(NULL, &v, &n), -1);
 	assert_null(v);
 }
