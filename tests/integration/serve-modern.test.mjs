@@ -256,3 +256,44 @@ test("serve 2026-07-28: the official @modelcontextprotocol/client 2.4.0 over Str
     await stopServe(gw, dir);
   }
 });
+
+test("serve 2026-07-28: input_required passes through from a modern server; the retry reaches it unchanged; the server is told the client's own capabilities", { timeout: T(90000) }, async () => {
+  const { gw, dir, url } = await startServe();
+  try {
+    const withCaps = (caps, extra = {}) => ({ _meta: { ...META, "io.modelcontextprotocol/clientCapabilities": caps }, ...extra });
+    const call = (name, caps, extra, id) => post(url, "tools/call", { name, arguments: {}, ...withCaps(caps, extra) }, {}, id);
+
+    // round 1: the server's InputRequiredResult, as the server made it
+    const r1 = await call("test_input_required_result_request_state", { elicitation: {} }, {}, 1);
+    assert.equal(r1.status, 200, JSON.stringify(r1.body));
+    const ir = r1.body.result;
+    assert.equal(ir.resultType, "input_required", JSON.stringify(ir));
+    assert.equal(ir.inputRequests.confirm.method, "elicitation/create");
+    assert.equal(typeof ir.requestState, "string");
+    // round 2: a new id, the answers and requestState echoed: the same server verifies its state
+    const r2 = await call("test_input_required_result_request_state", { elicitation: {} }, { inputResponses: { confirm: { action: "accept", content: { ok: true } } }, requestState: ir.requestState }, 2);
+    assert.equal(r2.status, 200, JSON.stringify(r2.body));
+    assert.equal(r2.body.id, 2);
+    assert.equal(r2.body.result.resultType, "complete", JSON.stringify(r2.body));
+    assert.match(r2.body.result.content[0].text, /^state-ok/);
+    // a tampered requestState reaches the server as sent, and the server refuses it
+    const bad = await call("test_input_required_result_request_state", { elicitation: {} }, { inputResponses: { confirm: { action: "accept", content: { ok: true } } }, requestState: ir.requestState.slice(0, -4) + "AAAA" }, 3);
+    assert.equal(bad.body.error?.code, -32602, JSON.stringify(bad.body));
+
+    // The capabilities the server sees are this request's: without sampling, the server's
+    // -32021 (HTTP 400) names it; with it, the server asks for a sampling round instead.
+    const no = await call("test_missing_capability", {}, {}, 4);
+    assert.equal(no.status, 400, JSON.stringify(no.body));
+    assert.equal(no.body.error.code, -32021, JSON.stringify(no.body));
+    assert.ok(no.body.error.data.requiredCapabilities.sampling, JSON.stringify(no.body));
+    const yes = await call("test_missing_capability", { sampling: {} }, {}, 5);
+    assert.equal(yes.status, 200, JSON.stringify(yes.body));
+    assert.equal(yes.body.result.resultType, "input_required");
+    assert.equal(Object.values(yes.body.result.inputRequests)[0].method, "sampling/createMessage");
+    // roots, which the gateway never declares for itself, go through for a client that has them
+    const roots = await call("test_input_required_result_list_roots", { roots: {} }, {}, 6);
+    assert.equal(roots.body.result?.inputRequests?.client_roots?.method, "roots/list", JSON.stringify(roots.body));
+  } finally {
+    await stopServe(gw, dir);
+  }
+});
