@@ -50,6 +50,7 @@ struct stream {
 	enum stream_kind kind;
 	unsigned no;			/* in event ids: "<no>-<seq>" */
 	struct evhttp_request *req;	/* NULL while no client is attached */
+	struct event *ev_eof;		/* stateless: watches for the client closing the connection */
 	char *id;			/* POST: the request's id as compact JSON text */
 	char *token;			/* POST: its progress token as compact JSON text, or NULL */
 	int sse;			/* the reply is an SSE stream (headers sent) */
@@ -196,6 +197,8 @@ stream_free(struct stream *st)
 {
 	if (st == NULL)
 		return;
+	if (st->ev_eof)
+		event_free(st->ev_eof);
 	stream_forget_replay(st);
 	free(st->id);
 	free(st->token);
@@ -265,7 +268,51 @@ stream_detach(struct stream *st)
 	struct evhttp_connection *c = st->req ? evhttp_request_get_connection(st->req) : NULL;
 	if (c)
 		evhttp_connection_set_closecb(c, NULL, NULL);
+	if (st->ev_eof) {
+		event_free(st->ev_eof);
+		st->ev_eof = NULL;
+	}
 	st->req = NULL;
+}
+
+/* The client of a stateless request closed its connection before the response. evhttp reads
+ * nothing more from a connection while its request is being handled, so it would notice only when
+ * writing: a peek on the socket tells it now. Data instead of EOF (a pipelined request) stops the
+ * watch; the close is then seen when the response is written. */
+static void
+stream_eof_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream *st = arg;
+	struct evhttp_request *req = st->req;
+	struct evhttp_connection *c = req ? evhttp_request_get_connection(req) : NULL;
+	char b;
+	ssize_t k = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	(void)what;
+	if (k > 0 || (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))) {
+		if (k > 0)
+			event_del(st->ev_eof);
+		return;
+	}
+	stream_detach(st);	/* frees this event: nothing of it is used after */
+	if (c)
+		evhttp_connection_free(c);	/* and the request with it */
+	sess_close_later(st->sess, "the client closed the request's connection (cancelled)");
+}
+
+/* For a stateless request: the watch above, on the request's socket. */
+static void
+stream_watch_eof(struct stream *st)
+{
+	struct evhttp_connection *c = st->req ? evhttp_request_get_connection(st->req) : NULL;
+	struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+
+	if (fd < 0)
+		return;
+	st->ev_eof = event_new(st->sess->h->base, fd, EV_READ | EV_PERSIST, stream_eof_cb, st);
+	if (st->ev_eof)
+		event_add(st->ev_eof, NULL);
 }
 
 static void
@@ -984,6 +1031,7 @@ modern_serve(struct httpd *h, struct evhttp_request *req, const struct httpd_ide
 		return;
 	}
 	stream_attach(st, req);
+	stream_watch_eof(st);
 	st->id = compact(id);
 	st->token = compact(json_object_get(json_object_get(json_object_get(msg, "params"), "_meta"),
 	    "progressToken"));

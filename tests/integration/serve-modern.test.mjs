@@ -14,7 +14,7 @@ import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Client as Client2, StreamableHTTPClientTransport as Transport2 } from "@modelcontextprotocol/client";
-import { Gateway, NODE, T, fixture, makeTmp, rmTmp, sleep, toYaml, waitUntil, within } from "./lib/harness.mjs";
+import { Gateway, NODE, T, fixture, makeTmp, rmTmp, servers, sleep, toYaml, waitUntil, within } from "./lib/harness.mjs";
 
 const MODERN = "2026-07-28";
 const META = {
@@ -24,16 +24,16 @@ const META = {
 };
 
 /** `mcpgw serve` on 127.0.0.1 with the modern fixture behind it (names unprefixed). */
-async function startServe(gateway = {}) {
+async function startServe(gateway = {}, srv = null, readyTool = "test_x_mcp_header") {
   const dir = makeTmp("serve-modern");
   const config = path.join(dir, "config.yaml");
-  fs.writeFileSync(config, toYaml({ gateway, servers: { m: { command: NODE, args: [fixture("conformance-server-modern.mjs")], prefix: "" } } }));
+  fs.writeFileSync(config, toYaml({ gateway, servers: srv ?? { m: { command: NODE, args: [fixture("conformance-server-modern.mjs")], prefix: "" } } }));
   const gw = new Gateway({ dir, args: ["serve", "-c", config, "--system-policy", "", "--listen", "127.0.0.1:0"] });
   await waitUntil(() => /listening on 127\.0\.0\.1:\d+/.test(gw.stderr) || gw.exitStatus !== null, T(10000), "serve to listen");
   assert.equal(gw.exitStatus, null, `serve exited early:\n${gw.stderrTail()}`);
   const url = `http://${/listening on (127\.0\.0\.1:\d+)/.exec(gw.stderr)[1]}/mcp`;
   // the fixture answered its first tools/list: the gateway knows test_x_mcp_header's schema
-  await waitUntil(async () => (await post(url, "tools/list", {}, {}, 1)).body?.result?.tools?.some((t) => t.name === "test_x_mcp_header"), T(15000), "the fixture's tools");
+  await waitUntil(async () => (await post(url, "tools/list", {}, {}, 1)).body?.result?.tools?.some((t) => t.name === readyTool), T(15000), "the fixture's tools");
   return { gw, dir, url };
 }
 
@@ -295,5 +295,27 @@ test("serve 2026-07-28: input_required passes through from a modern server; the 
     assert.equal(roots.body.result?.inputRequests?.client_roots?.method, "roots/list", JSON.stringify(roots.body));
   } finally {
     await stopServe(gw, dir);
+  }
+});
+
+test("serve 2026-07-28: closing a request's stream cancels it at the server; the endpoint goes on", { timeout: T(60000) }, async () => {
+  const tmp = makeTmp("serve-modern-cancel");
+  const cancels = path.join(tmp, "cancels.jsonl");
+  // debug: the log says when the call has reached the server (the cancel is about that call)
+  const { gw, dir, url } = await startServe({ log_level: "debug" }, { f: servers.faulty(["--cancel-file", cancels]) }, "f__hang");
+  try {
+    const ac = new AbortController();
+    const pending = post(url, "tools/call", { name: "f__hang", arguments: { tag: "modern-http" } }, {}, 9, { signal: ac.signal });
+    pending.catch(() => {});
+    await waitUntil(() => /\[f\] <- \{[^\n]*"method":"tools\/call"[^\n]*modern-http/.test(gw.stderr), T(10000), "the call to reach the server");
+    ac.abort();
+    await assert.rejects(pending);
+    await waitUntil(() => fs.existsSync(cancels) && fs.readFileSync(cancels, "utf8").includes('"modern-http"'), T(10000), "the server to be told of the cancel");
+    const ok = await post(url, "tools/call", { name: "f__echo", arguments: { text: "after" } }, {}, 10);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.match(JSON.stringify(ok.body.result.content), /after/);
+  } finally {
+    await stopServe(gw, dir);
+    rmTmp(tmp);
   }
 });
