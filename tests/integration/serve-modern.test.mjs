@@ -9,6 +9,7 @@
 // whose test_x_mcp_header declares x-mcp-header "Region".
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -317,5 +318,43 @@ test("serve 2026-07-28: closing a request's stream cancels it at the server; the
   } finally {
     await stopServe(gw, dir);
     rmTmp(tmp);
+  }
+});
+
+test("serve 2026-07-28: each request is its bearer token's: gateway.clients applies, no token is 401, and one identity's answers never reach another", { timeout: T(60000) }, async () => {
+  const digest = (t) => crypto.createHash("sha256").update(t).digest("hex");
+  const gateway = {
+    client_tokens: { alice: `sha256:${digest("alice-tok")}`, carol: `sha256:${digest("carol-tok")}` },
+    clients: { "token:alice": { servers: { b: { hidden: true } } } },
+  };
+  const srv = { a: servers.faulty(["--name", "a"]), b: servers.faulty(["--name", "b"]) };
+  const dir0 = makeTmp("serve-modern-ident");
+  const config = path.join(dir0, "config.yaml");
+  fs.writeFileSync(config, toYaml({ gateway, servers: srv }));
+  const gw = new Gateway({ dir: dir0, args: ["serve", "-c", config, "--system-policy", "", "--listen", "127.0.0.1:0"] });
+  try {
+    await waitUntil(() => /listening on 127\.0\.0\.1:\d+/.test(gw.stderr) || gw.exitStatus !== null, T(10000), "serve to listen");
+    const url = `http://${/listening on (127\.0\.0\.1:\d+)/.exec(gw.stderr)[1]}/mcp`;
+    const as = (tok) => ({ Authorization: `Bearer ${tok}` });
+    const noTok = await post(url, "tools/list", {}, {}, 1);
+    assert.equal(noTok.status, 401);
+    assert.match(noTok.headers.get("www-authenticate") ?? "", /^Bearer/);
+    const names = async (tok) => {
+      let r;
+      await waitUntil(async () => (r = await post(url, "tools/list", {}, as(tok), 2)).body?.result?.tools?.some((t) => t.name === "a__echo"), T(15000), "the lists");
+      return r;
+    };
+    // interleaved, the same ids: each answer is its own identity's
+    const [al, ca] = await Promise.all([names("alice-tok"), names("carol-tok")]);
+    const an = al.body.result.tools.map((t) => t.name);
+    const cn = ca.body.result.tools.map((t) => t.name);
+    assert.ok(!an.some((n) => n.startsWith("b__")), an.join(","));
+    assert.ok(cn.includes("b__echo"), cn.join(","));
+    const denied = await post(url, "tools/call", { name: "b__echo", arguments: { text: "x" } }, as("alice-tok"), 3);
+    assert.ok(denied.body.error || denied.body.result?.isError, JSON.stringify(denied.body));
+    const allowed = await post(url, "tools/call", { name: "b__echo", arguments: { text: "x" } }, as("carol-tok"), 3);
+    assert.deepEqual(allowed.body.result.content, [{ type: "text", text: "b:x" }]);
+  } finally {
+    await stopServe(gw, dir0);
   }
 });
