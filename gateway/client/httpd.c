@@ -887,13 +887,16 @@ modern_check(struct httpd *h, struct evhttp_request *req, const struct httpd_ide
 		    "a 2026-07-28 client sends requests and notifications only, never responses", NULL);
 		return -1;
 	}
-	if (!json_is_object(meta) || !json_is_string(bv) || !json_is_object(json_object_get(meta, MODERN_META_CAPS)) ||
-	    (json_object_get(meta, MODERN_META_INFO) && !json_is_object(json_object_get(meta, MODERN_META_INFO)))) {
-		snprintf(m, sizeof m, "Invalid params: %s", !json_is_object(meta) ?
-		    "params._meta is required (2026-07-28: every request carries " MODERN_META_VERSION " and "
-		    MODERN_META_CAPS ")" : !json_is_string(bv) ? "params._meta." MODERN_META_VERSION " (a string) is required" :
-		    !json_is_object(json_object_get(meta, MODERN_META_CAPS)) ? "params._meta." MODERN_META_CAPS
-		    " (an object) is required" : "params._meta." MODERN_META_INFO " must be an object");
+	json_t *caps = json_object_get(meta, MODERN_META_CAPS);
+	json_t *info = json_object_get(meta, MODERN_META_INFO);
+	const char *bad = !json_is_object(meta) ? "params._meta is required (2026-07-28: every request "
+	    "carries " MODERN_META_VERSION " and " MODERN_META_CAPS ")" :
+	    !json_is_string(bv) ? "params._meta." MODERN_META_VERSION " (a string) is required" :
+	    !json_is_object(caps) ? "params._meta." MODERN_META_CAPS " (an object) is required" :
+	    info != NULL && !json_is_object(info) ? "params._meta." MODERN_META_INFO " must be an object" :
+	    NULL;
+	if (bad != NULL) {
+		snprintf(m, sizeof m, "Invalid params: %s", bad);
 		reply_rpc_error(req, 400, "Bad Request", id, JSONRPC_INVALID_PARAMS, m, NULL);
 		return -1;
 	}
@@ -957,9 +960,9 @@ modern_check(struct httpd *h, struct evhttp_request *req, const struct httpd_ide
 		json_t *schema = h->be.tool_schema(h->be.arg, ident,
 		    json_string_value(json_object_get(params, "name")));
 		struct xhdr_walk w = { .in = in };
-		int bad = schema && xhdr_check(&w, schema, json_object_get(params, "arguments"), 0) != 0;
+		int mismatch = schema && xhdr_check(&w, schema, json_object_get(params, "arguments"), 0) != 0;
 		json_decref(schema);
-		if (bad) {
+		if (mismatch) {
 			reply_rpc_error(req, 400, "Bad Request", id, MODERN_HEADER_MISMATCH, w.msg, NULL);
 			return -1;
 		}
@@ -988,7 +991,8 @@ modern_serve(struct httpd *h, struct evhttp_request *req, const struct httpd_ide
 		return;
 	}
 	if (h->draining) {
-		reply_rpc_error(req, 503, "Service Unavailable", id, -32000, "the gateway is shutting down", NULL);
+		reply_rpc_error(req, 503, "Service Unavailable", id, -32000, "the gateway is shutting down",
+		    NULL);
 		free(text);
 		return;
 	}
@@ -1003,7 +1007,8 @@ modern_serve(struct httpd *h, struct evhttp_request *req, const struct httpd_ide
 		if (s)
 			free(s->token_name);
 		free(s);
-		reply_rpc_error(req, 503, "Service Unavailable", id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL);
+		reply_rpc_error(req, 503, "Service Unavailable", id, JSONRPC_INTERNAL_ERROR, "out of memory",
+		    NULL);
 		free(text);
 		return;
 	}
@@ -1015,7 +1020,8 @@ modern_serve(struct httpd *h, struct evhttp_request *req, const struct httpd_ide
 	s->backend = h->be.open(h->be.arg, &s->ident, sess_deliver, s, err, sizeof err);
 	if (s->backend == NULL) {
 		sess_free(s);
-		reply_rpc_error(req, 503, "Service Unavailable", id, -32000, err[0] ? err : "request refused", NULL);
+		reply_rpc_error(req, 503, "Service Unavailable", id, -32000, err[0] ? err : "request refused",
+		    NULL);
 		free(text);
 		return;
 	}
@@ -1025,7 +1031,8 @@ modern_serve(struct httpd *h, struct evhttp_request *req, const struct httpd_ide
 	h->stateless = s;
 	h->nstateless++;
 	if ((st = stream_new(s, STREAM_POST)) == NULL) {
-		reply_rpc_error(req, 503, "Service Unavailable", id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL);
+		reply_rpc_error(req, 503, "Service Unavailable", id, JSONRPC_INTERNAL_ERROR, "out of memory",
+		    NULL);
 		sess_close(s, "out of memory");
 		free(text);
 		return;
