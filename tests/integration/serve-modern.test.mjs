@@ -303,12 +303,17 @@ test("serve 2026-07-28: closing a request's stream cancels it at the server; the
   const tmp = makeTmp("serve-modern-cancel");
   const cancels = path.join(tmp, "cancels.jsonl");
   // debug: the log says when the call has reached the server (the cancel is about that call)
-  const { gw, dir, url } = await startServe({ log_level: "debug" }, { f: servers.faulty(["--cancel-file", cancels]) }, "f__hang");
+  // max_sessions 1: also the bound of stateless requests in flight
+  const { gw, dir, url } = await startServe({ log_level: "debug", max_sessions: 1 }, { f: servers.faulty(["--cancel-file", cancels]) }, "f__hang");
   try {
     const ac = new AbortController();
     const pending = post(url, "tools/call", { name: "f__hang", arguments: { tag: "modern-http" } }, {}, 9, { signal: ac.signal });
     pending.catch(() => {});
     await waitUntil(() => /\[f\] <- \{[^\n]*"method":"tools\/call"[^\n]*modern-http/.test(gw.stderr), T(10000), "the call to reach the server");
+    const full = await post(url, "tools/call", { name: "f__echo", arguments: { text: "full" } }, {}, 11);
+    assert.equal(full.status, 503, JSON.stringify(full.body));
+    assert.equal(full.body.id, 11);
+    assert.match(full.body.error.message, /too many requests in flight/);
     ac.abort();
     await assert.rejects(pending);
     await waitUntil(() => fs.existsSync(cancels) && fs.readFileSync(cancels, "utf8").includes('"modern-http"'), T(10000), "the server to be told of the cancel");
