@@ -23,6 +23,7 @@
 #include "hmap.h"
 #include "http_guard.h"
 #include "httpd.h"
+#include "jsonfast.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "modern.h"
@@ -522,11 +523,15 @@ sess_close_later(struct hsess *s, const char *why)
 static int
 modern_error_status(const char *msg, size_t len, const char **reason)
 {
-	json_t *j = json_loadb(msg, len, 0, NULL);
-	json_t *code = json_object_get(json_object_get(j, "error"), "code");
+	struct jsonfast f;
+	json_t *j, *code;
 	int status = 200;
 
 	*reason = "OK";
+	if (jsonfast_check(msg, len, &f) == JSONFAST_RESULT)
+		return status;	/* a result, however large, is not parsed again */
+	j = json_loadb(msg, len, 0, NULL);
+	code = json_object_get(json_object_get(j, "error"), "code");
 	if (json_is_integer(code)) {
 		json_int_t c = json_integer_value(code);
 		if (c == JSONRPC_METHOD_NOT_FOUND) {
