@@ -1936,13 +1936,15 @@ session_dispatch(struct session *s, struct msg *msg)
 			    method, MODERN_VERSION);
 			goto out;
 		}
-		session_modern_begin(s, &mr);
 		s->cur = &mr;
 		s->cur_method = method;
+		/* Stateless: a probe leaves the connection as it was (a client that falls back to
+		 * initialize does its handshake with its own capabilities). */
 		if (strcmp(method, "server/discover") == 0) {
 			handle_discover(s, id);
 			goto out;
 		}
+		session_modern_begin(s, &mr);
 		if (strcmp(method, "subscriptions/listen") == 0) {
 			handle_listen(s, m, id);
 			goto out;
@@ -2176,7 +2178,8 @@ session_notification(struct session *s, struct upstream *up, const char *method,
 		free(r);
 		session_send(s, jsonrpc_notification(method, p));
 	} else if (strcmp(method, "notifications/elicitation/complete") == 0) {
-		session_send(s, jsonrpc_notification(method, json_deep_copy(params)));
+		if (!s->modern)		/* removed by 2026-07-28 */
+			session_send(s, jsonrpc_notification(method, json_deep_copy(params)));
 	} else
 		log_debug(upstream_name(up), "notification %s not forwarded", method);
 }

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
-import { BIN, T, WRAPPER, makeTmp, openSession, rmTmp, servers, sleep, toYaml } from "./lib/harness.mjs";
+import { BIN, T, WRAPPER, fixture, makeTmp, openSession, rmTmp, servers, sleep, toYaml, waitUntil } from "./lib/harness.mjs";
 import { K, MODERN, ModernClient } from "./lib/modern-client.mjs";
 
 const fox = (extra = []) => ({ fox: servers.faulty(["--name", "fox", ...extra]) });
@@ -68,18 +68,41 @@ test("tools/list and tools/call without initialize: resultType, serverInfo, ttlM
       assertModernResult(r, m);
       assertCacheable(r, m);
     }
-    const r = await c.result("tools/call", { name: "fox__echo", arguments: { text: "hi" } });
+    const traceparent = "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01";
+    const r = await c.result("tools/call", { name: "fox__echo", arguments: { text: "hi" } }, { meta: { traceparent } });
     assertModernResult(r, "tools/call");
     assert.equal(r.ttlMs, undefined, "a tool result carries no caching hints");
     assert.deepEqual(r.content, [{ type: "text", text: "fox:hi" }]);
     // The legacy upstream was initialised by the gateway and got a plain tools/call.
     const sent = fs.readFileSync(rec, "utf8").trim().split("\n").map((x) => JSON.parse(x));
     assert.ok(sent.some((m) => m.method === "initialize"), "the gateway initialised the legacy server");
-    assert.ok(sent.some((m) => m.method === "tools/call" && m.params.name === "echo"));
+    const call = sent.find((m) => m.method === "tools/call" && m.params.name === "echo");
+    assert.ok(call, "the server got the call");
+    assert.equal(call.params._meta?.traceparent, traceparent, "trace context passed on (2026-07-28 asks it of an intermediary)");
     await s.shutdown();
   } finally {
     s.destroy();
     rmTmp(dir);
+  }
+});
+
+test("a hand-written server's replies (id before result, extra members, errors, a result that is no object): modern fields where a result is, errors as they were", { timeout: T(60000) }, async () => {
+  const s = await openSession({ tag: "mrude", servers: { rude: { command: process.execPath, args: [fixture("rude.mjs")] } }, connect: false });
+  try {
+    const c = new ModernClient(s.gw);
+    await c.result("tools/list");
+    for (const [tool, text] of [["echo", "rude:hi"], ["extra", "extra done"], ["badids", "badids done"]]) {
+      const r = await c.result("tools/call", { name: `rude__${tool}`, arguments: { text: "hi" } });
+      assertModernResult(r, tool);
+      assert.deepEqual(r.content, [{ type: "text", text }], tool);
+    }
+    const e = await c.request("tools/call", { name: "rude__errextra", arguments: {} });
+    assert.equal(e.error?.code, -32000, JSON.stringify(e));
+    const n = await c.request("tools/call", { name: "rude__notobject", arguments: {} });
+    assert.equal(n.error?.code, -32603, JSON.stringify(n));
+    await s.shutdown();
+  } finally {
+    s.destroy();
   }
 });
 
@@ -252,6 +275,30 @@ test("generations switch: modern requests, then initialize (legacy) is the hands
     await s.shutdown();
   } finally {
     s.destroy();
+  }
+});
+
+test("server/discover is stateless: a client that probes and then does initialize gives the servers its initialize capabilities", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("mprobe");
+  const rec = path.join(dir, "fox.rec");
+  const s = await openSession({ dir, servers: fox(["--record", rec]), connect: false });
+  try {
+    const c = new ModernClient(s.gw, { caps: {} });
+    await c.result("server/discover");
+    // The server is up before the handshake: whatever the probe changed would reach it now.
+    await waitUntil(() => /fixture fox \(pid \d+\) connected/.test(s.gw.stderr), T(20000), "fox to start");
+    await sleep(300);
+    const init = await s.gw.initialize({ protocolVersion: "2025-11-25", capabilities: { elicitation: {} } });
+    assert.ok(init.result, JSON.stringify(init));
+    await s.gw.request({ jsonrpc: "2.0", id: "l", method: "tools/list" }, T(20000));
+    await waitUntil(() => fs.existsSync(rec) && fs.readFileSync(rec, "utf8").includes('"initialize"'), T(10000), "the server's initialize");
+    const sent = fs.readFileSync(rec, "utf8").trim().split("\n").map((x) => JSON.parse(x));
+    const upInit = sent.find((m) => m.method === "initialize");
+    assert.deepEqual(upInit?.params.capabilities, { elicitation: {} }, "the server was told the initialize's capabilities");
+    await s.shutdown();
+  } finally {
+    s.destroy();
+    rmTmp(dir);
   }
 });
 
