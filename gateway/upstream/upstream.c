@@ -103,6 +103,8 @@ struct upstream {
 					 * initialize refused by a modern-only server) */
 	int era_legacy;			/* legacy for this upstream's life: it broke a modern claim,
 					 * or exited while probed */
+	int probe_unanswered;		/* a probe timed out: later starts skip it (a modern server
+					 * is still found when it refuses initialize) */
 	struct event *ev_probe;		/* the probe's bound */
 	uint64_t listen_id;		/* subscriptions/listen in flight (0: none) */
 	json_t *meta;			/* the _meta keys stamped on every request to a modern server */
@@ -1051,6 +1053,7 @@ upstream_modern_ready(struct upstream *up, json_t *result)
 		return;
 	}
 	up->modern = 1;
+	up->probe_unanswered = 0;
 	up->init_answered = 1;
 	transport_set_version(up->tr, UPSTREAM_MODERN_VERSION);
 	json_decref(up->caps);
@@ -1079,7 +1082,7 @@ upstream_fall_back(struct upstream *up, const char *why)
 		upstream_restartable_failure(up, msg);
 		return;
 	}
-	log_info(up->cfg->name, "%s: speaking legacy (initialize)", why);
+	log_info(up->cfg->name, "%s: speaking the legacy protocol (2025-11-25 and earlier)", why);
 	upstream_send_initialize(up);
 }
 
@@ -1155,6 +1158,7 @@ upstream_probe_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	if (!up->probing)
 		return;
 	up->probing = 0;
+	up->probe_unanswered = 1;
 	if ((p = pending_take(up, up->probe_id)) != NULL)
 		pending_free(p);
 	snprintf(why, sizeof why, "no answer to server/discover within %ld ms", upstream_probe_ms(up));
@@ -1229,9 +1233,9 @@ upstream_handshake(struct upstream *up)
 	upstream_era_identity(up, id);
 	if (!up->era_legacy && upstream_probe_allowed(up))
 		state_era_get(up->cfg->name, id, era, sizeof era);
-	if (up->era_legacy || !upstream_probe_allowed(up) || strcmp(era, "legacy") == 0) {
-		if (era[0])
-			log_debug(up->cfg->name, "remembered as legacy: initialize without a probe");
+	if (up->era_legacy || up->probe_unanswered || !upstream_probe_allowed(up) || strcmp(era, "legacy") == 0) {
+		if (era[0] || up->probe_unanswered)
+			log_debug(up->cfg->name, "known as legacy: initialize without a probe");
 		upstream_send_initialize(up);
 		return;
 	}
@@ -1878,7 +1882,12 @@ pid_t upstream_pid(const struct upstream *up) { return up->tr ? transport_pid(up
 const char *upstream_transport_kind(const struct upstream *up) { return up->tr ? transport_kind(up->tr) : NULL; }
 long upstream_handshake_ms(const struct upstream *up) { return up->handshake_ms; }
 /* Without the gateway's own subscriptions/listen, which never ends while the server is up. */
-size_t upstream_inflight(const struct upstream *up) { return hmap_count(up->pending) - (up->listen_id != 0); }
+size_t
+upstream_inflight(const struct upstream *up)
+{
+	size_t n = hmap_count(up->pending);
+	return n - (up->listen_id != 0 && n > 0);
+}
 const char *upstream_era(const struct upstream *up) { return !up->init_answered ? NULL : up->modern ? "modern" : "legacy"; }
 
 void

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { NODE, T, fixture, makeTmp, openSession, readJsonLines, rmTmp, runGateway, servers, toYaml, waitUntil } from "./lib/harness.mjs";
+import { NODE, T, fixture, makeTmp, openSession, outFile, readJsonLines, rmTmp, runGateway, servers, toYaml, waitUntil } from "./lib/harness.mjs";
 
 const PV = "io.modelcontextprotocol/protocolVersion";
 const CC = "io.modelcontextprotocol/clientCapabilities";
@@ -21,7 +21,7 @@ const methods = (log) => readJsonLines(log).filter((m) => m.method).map((m) => m
 
 test("a legacy client through mcpgw to a modern-only stdio server: lists, calls with progress, prompts, resources, list_changed", { timeout: T(90000) }, async () => {
   const dir = makeTmp("modern-up");
-  const log = path.join(dir, "modern.jsonl");
+  const log = outFile(dir, "modern.jsonl");
   const s = await openSession({ dir, servers: { modern: modern(log) } });
   try {
     const tools = await s.tools();
@@ -97,7 +97,7 @@ test("a legacy client through mcpgw to a modern-only stdio server: lists, calls 
 
 test("the client's log level goes to a modern server in each request's _meta, not as logging/setLevel", { timeout: T(60000) }, async () => {
   const dir = makeTmp("modern-log");
-  const log = path.join(dir, "modern.jsonl");
+  const log = outFile(dir, "modern.jsonl");
   const s = await openSession({ dir, servers: { modern: modern(log) } });
   try {
     await s.tools();
@@ -115,7 +115,7 @@ test("the client's log level goes to a modern server in each request's _meta, no
 
 test("server/discover refused with -32601 (server-everything, a raw fixture): legacy initialize, as before", { timeout: T(60000) }, async () => {
   const dir = makeTmp("era-unknown");
-  const log = path.join(dir, "era.jsonl");
+  const log = outFile(dir, "era.jsonl");
   const s = await openSession({ dir, servers: { old: era("unknown", log), every: servers.everything() } });
   try {
     const tools = await s.tools();
@@ -135,13 +135,13 @@ test("server/discover refused with -32601 (server-everything, a raw fixture): le
 
 test("no answer to server/discover: legacy after the probe bound; a restart remembers it and sends no probe", { timeout: T(90000) }, async () => {
   const dir = makeTmp("era-silent");
-  const log = path.join(dir, "era.jsonl");
+  const log = outFile(dir, "era.jsonl");
   const def = { old: era("silent", log) };
   let s = await openSession({ dir, servers: def });
   try {
     assert.equal(await s.callText("old__echo", { text: "1" }), "echo:1");
     assert.deepEqual(methods(log).slice(0, 2), ["server/discover", "initialize"]);
-    assert.match(s.gw.stderr, /no answer to server\/discover within \d+ ms: speaking legacy/);
+    assert.match(s.gw.stderr, /no answer to server\/discover within \d+ ms: speaking the legacy protocol/);
     assert.equal(eras(dir).old.era, "legacy");
     await s.shutdown();
     s.destroy();
@@ -168,7 +168,7 @@ test("no answer to server/discover: legacy after the probe bound; a restart reme
 
 test("a server remembered as legacy that now speaks only 2026-07-28: initialize refused, found modern again", { timeout: T(60000) }, async () => {
   const dir = makeTmp("era-stale");
-  const log = path.join(dir, "modern.jsonl");
+  const log = outFile(dir, "modern.jsonl");
   try {
     // A first run against the silent legacy fixture under the same name and command line is what
     // would leave this entry; written directly here with the identity mcpgw computes, taken from
@@ -199,7 +199,7 @@ test("a server remembered as legacy that now speaks only 2026-07-28: initialize 
 
 test("a server that answers server/discover, then refuses requests as an uninitialised legacy server, ends legacy", { timeout: T(90000) }, async () => {
   const dir = makeTmp("era-liar");
-  const log = path.join(dir, "era.jsonl");
+  const log = outFile(dir, "era.jsonl");
   const s = await openSession({ dir, servers: { liar: era("claims-modern", log) } });
   try {
     await waitUntil(async () => (await s.tools()).has("liar__echo"), T(40000), "liar__echo listed");
@@ -221,7 +221,7 @@ test("mcpgw doctor shows the era found", { timeout: T(60000) }, async () => {
   try {
     const config = path.join(dir, "config.yaml");
     fs.writeFileSync(config, toYaml({ servers: {
-      modern: modern(path.join(dir, "m.jsonl")), old: era("unknown", path.join(dir, "o.jsonl")),
+      modern: modern(outFile(dir, "m.jsonl")), old: era("unknown", outFile(dir, "o.jsonl")),
     } }));
     const r = await runGateway(["doctor", "-c", config, "--system-policy", "", "--no-service"], { dir, timeout: T(40000) });
     assert.equal(r.code, 0, r.stderr);
@@ -234,7 +234,7 @@ test("mcpgw doctor shows the era found", { timeout: T(60000) }, async () => {
 
 test("servers.X.protocol: legacy sends initialize without a probe; modern allows no fallback; check knows the key", { timeout: T(90000) }, async () => {
   const dir = makeTmp("era-config");
-  const oldLog = path.join(dir, "old.jsonl"), strictLog = path.join(dir, "strict.jsonl"), mLog = path.join(dir, "m.jsonl");
+  const oldLog = outFile(dir, "old.jsonl"), strictLog = outFile(dir, "strict.jsonl"), mLog = outFile(dir, "m.jsonl");
   const s = await openSession({ dir, servers: {
     old: era("silent", oldLog, { protocol: "legacy" }),
     strict: era("unknown", strictLog, { protocol: "modern" }),
@@ -268,7 +268,7 @@ test("servers.X.protocol: legacy sends initialize without a probe; modern allows
 
 test("resources/subscribe to a modern server: its listen request carries the URI; the update reaches the client", { timeout: T(60000) }, async () => {
   const dir = makeTmp("modern-subs");
-  const log = path.join(dir, "modern.jsonl");
+  const log = outFile(dir, "modern.jsonl");
   const s = await openSession({ dir, servers: { modern: modern(log) } });
   try {
     const res = await s.client.listResources();
