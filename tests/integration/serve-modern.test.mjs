@@ -34,7 +34,8 @@ async function startServe(gateway = {}, srv = null, readyTool = "test_x_mcp_head
   assert.equal(gw.exitStatus, null, `serve exited early:\n${gw.stderrTail()}`);
   const url = `http://${/listening on (127\.0\.0\.1:\d+)/.exec(gw.stderr)[1]}/mcp`;
   // the fixture answered its first tools/list: the gateway knows test_x_mcp_header's schema
-  await waitUntil(async () => (await post(url, "tools/list", {}, {}, 1)).body?.result?.tools?.some((t) => t.name === readyTool), T(15000), "the fixture's tools");
+  if (readyTool)
+    await waitUntil(async () => (await post(url, "tools/list", {}, {}, 1)).body?.result?.tools?.some((t) => t.name === readyTool), T(15000), "the fixture's tools");
   return { gw, dir, url };
 }
 
@@ -252,6 +253,24 @@ test("serve 2026-07-28: the official @modelcontextprotocol/client 2.4.0 over Str
     const sub = await client.listen({ toolsListChanged: true });
     assert.deepEqual(sub.honoredFilter, { toolsListChanged: true });
     await sub.close();
+  } finally {
+    await client.close().catch(() => {});
+    await stopServe(gw, dir);
+  }
+});
+
+test("serve with gateway.protocol: legacy: no 2026-07-28 form; the SDK 2.4.0 client falls back to a 2025-11-25 session", { timeout: T(90000) }, async () => {
+  const { gw, dir, url } = await startServe({ protocol: "legacy" }, null, null);
+  const client = new Client2({ name: "sdk2-http-legacy-it", version: "1.0.0" }, { capabilities: {}, versionNegotiation: { mode: "auto" } });
+  try {
+    const d = await post(url, "server/discover", {}, {}, 1);
+    assert.equal(d.status, 400, JSON.stringify(d.body));
+    assert.notEqual(d.body.error.code, -32022, "not an error of the 2026-07-28 form: the client falls back");
+    assert.notEqual(d.body.error.code, -32020);
+    await within(client.connect(new Transport2(new URL(url))), T(15000), "the client to connect");
+    assert.equal(client.getProtocolEra(), "legacy");
+    const r = await client.callTool({ name: "test_simple_text", arguments: {} });
+    assert.equal(r.content[0].text, "This is a simple text response for testing.");
   } finally {
     await client.close().catch(() => {});
     await stopServe(gw, dir);
