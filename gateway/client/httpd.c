@@ -798,7 +798,8 @@ is_modern_post(const struct httpd *h, struct evkeyvalq *in, json_t *msg)
 		return 0;
 	if (json_object_get(meta, MODERN_META_VERSION) != NULL)
 		return 1;
-	if (hv != NULL && !legacy_version(h, hv))
+	/* An initialize names its version in the body: a header alone does not make it modern. */
+	if (hv != NULL && !legacy_version(h, hv) && (method == NULL || strcmp(method, "initialize") != 0))
 		return 1;
 	return method != NULL && strcmp(method, "server/discover") == 0;
 }
@@ -892,6 +893,8 @@ modern_check(struct httpd *h, struct evhttp_request *req, const struct httpd_ide
 		    "a 2026-07-28 client sends requests and notifications only, never responses", NULL);
 		return -1;
 	}
+	if (id == NULL)
+		return 0;	/* a notification: the revision sets it no header or _meta rules */
 	json_t *caps = json_object_get(meta, MODERN_META_CAPS);
 	json_t *info = json_object_get(meta, MODERN_META_INFO);
 	const char *bad = !json_is_object(meta) ? "params._meta is required (2026-07-28: every request "
@@ -934,8 +937,6 @@ modern_check(struct httpd *h, struct evhttp_request *req, const struct httpd_ide
 		    json_pack("{s:o,s:O}", "supported", sup, "requested", bv));
 		return -1;
 	}
-	if (id == NULL)
-		return 0;
 	if (strcmp(method, "initialize") == 0) {
 		/* The handshake does not exist in this revision; a client of 2025 sends it without the
 		 * 2026-07-28 metadata and gets its session. */

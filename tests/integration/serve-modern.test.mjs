@@ -189,6 +189,15 @@ test("serve 2026-07-28: every header and _meta rule gets 400/404/405 with a prec
     const resp = await fetch(url, { method: "POST", headers: modernHeaders("tools/list", {}), body: JSON.stringify({ jsonrpc: "2.0", id: 5, result: { _meta: META } }) });
     assert.equal(resp.status, 400);
     assert.equal((await resp.json()).error.code, -32600);
+    // a notification in this form is taken (202, no body): the revision defines none over HTTP
+    const note = await fetch(url, { method: "POST", headers: modernHeaders("notifications/cancelled", {}), body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 1 } }) });
+    assert.equal(note.status, 202);
+    assert.equal(await note.text(), "");
+    // an initialize without the 2026-07-28 _meta is a 2025 client's, whatever header it sent
+    const init = await fetch(url, { method: "POST", headers: { ...modernHeaders("initialize", {}), "MCP-Protocol-Version": "2026-07-28" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "x", version: "1" } } }) });
+    assert.equal(init.status, 200);
+    assert.match(init.headers.get("mcp-session-id") ?? "", /^[0-9a-f]{32}$/);
+    assert.equal((await init.json()).result.protocolVersion, "2025-11-25");
     // no GET stream and no session to DELETE in this revision
     for (const method of ["GET", "DELETE"]) {
       const r = await fetch(url, { method, headers: { Accept: "text/event-stream", "MCP-Protocol-Version": MODERN } });
