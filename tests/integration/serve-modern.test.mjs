@@ -109,6 +109,17 @@ test("serve 2026-07-28: server/discover, tools/list and tools/call statelessly, 
     assert.equal(pr.messages.at(-1).id, 4, "the response ends the stream");
     assert.ok(pr.messages.at(-1).result, JSON.stringify(pr.messages.at(-1)));
 
+    // a log line at the request's logLevel comes on that request's stream, before its result;
+    // without a logLevel, none
+    const lg = await post(url, "tools/call", { name: "test_logging_tool", arguments: {}, _meta: { ...META, "io.modelcontextprotocol/logLevel": "debug" } }, {}, 5);
+    assert.equal(lg.status, 200);
+    const logIdx = lg.messages.findIndex((m) => m.method === "notifications/message");
+    assert.ok(logIdx >= 0 && logIdx < lg.messages.findIndex((m) => m.id === 5), JSON.stringify(lg.messages));
+    assert.match(JSON.stringify(lg.messages[logIdx].params.data), /test_logging_tool ran/);
+    const quiet = await post(url, "tools/call", { name: "test_logging_tool", arguments: {} }, {}, 6);
+    assert.deepEqual(quiet.messages.filter((m) => m.method === "notifications/message"), []);
+    assert.ok(quiet.body.result, JSON.stringify(quiet.body));
+
     // two at once, each answered on its own response with its own id
     const [a, b] = await Promise.all([
       post(url, "tools/call", { name: "test_simple_text", arguments: {} }, {}, 10),
