@@ -15,6 +15,7 @@ import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Client as Client2, StreamableHTTPClientTransport as Transport2 } from "@modelcontextprotocol/client";
+import { Agent } from "undici";
 import { Gateway, NODE, T, fixture, makeTmp, rmTmp, servers, sleep, toYaml, waitUntil, within } from "./lib/harness.mjs";
 
 const MODERN = "2026-07-28";
@@ -65,13 +66,13 @@ function sseMessages(text) {
  * headers: overrides of the standard ones (undefined removes one). Resolves {status, headers,
  * body (the response message), messages (all of an SSE body)}.
  */
-async function post(url, method, params, headers = {}, id = 7, { signal } = {}) {
+async function post(url, method, params, headers = {}, id = 7, { signal, dispatcher } = {}) {
   const p = { ...params };
   if (p._meta === null) delete p._meta;
   else if (p._meta === undefined) p._meta = META;
   const h = { ...modernHeaders(method, p), ...headers };
   for (const k of Object.keys(h)) if (h[k] === undefined) delete h[k];
-  const res = await fetch(url, { method: "POST", headers: h, body: JSON.stringify({ jsonrpc: "2.0", id, method, params: p }), signal });
+  const res = await fetch(url, { method: "POST", headers: h, body: JSON.stringify({ jsonrpc: "2.0", id, method, params: p }), signal, dispatcher });
   const text = await res.text();
   const type = res.headers.get("content-type") ?? "";
   const messages = type.includes("text/event-stream") ? sseMessages(text) : text ? [JSON.parse(text)] : [];
@@ -365,17 +366,19 @@ test("serve 2026-07-28: closing a request's stream cancels it at the server; the
   }
 });
 
-test("serve 2026-07-28: each request is its bearer token's: gateway.clients applies, no token is 401, and one identity's answers never reach another", { timeout: T(60000) }, async () => {
+test("serve 2026-07-28: each request is its identity's (bearer token, unix peer): gateway.clients applies, no token is 401, and one identity's answers never reach another", { timeout: T(60000) }, async () => {
   const digest = (t) => crypto.createHash("sha256").update(t).digest("hex");
   const gateway = {
     client_tokens: { alice: `sha256:${digest("alice-tok")}`, carol: `sha256:${digest("carol-tok")}` },
-    clients: { "token:alice": { servers: { b: { hidden: true } } } },
+    // and the unix peer, by uid: server a hidden
+    clients: { "token:alice": { servers: { b: { hidden: true } } }, [`uid:${process.getuid()}`]: { servers: { a: { hidden: true } } } },
   };
   const srv = { a: servers.faulty(["--name", "a"]), b: servers.faulty(["--name", "b"]) };
   const dir0 = makeTmp("serve-modern-ident");
   const config = path.join(dir0, "config.yaml");
+  const sock = path.join(dir0, "mcpgw.sock");
   fs.writeFileSync(config, toYaml({ gateway, servers: srv }));
-  const gw = new Gateway({ dir: dir0, args: ["serve", "-c", config, "--system-policy", "", "--listen", "127.0.0.1:0"] });
+  const gw = new Gateway({ dir: dir0, args: ["serve", "-c", config, "--system-policy", "", "--listen", "127.0.0.1:0", "--listen", `unix:${sock}`] });
   try {
     await waitUntil(() => /listening on 127\.0\.0\.1:\d+/.test(gw.stderr) || gw.exitStatus !== null, T(10000), "serve to listen");
     const url = `http://${/listening on (127\.0\.0\.1:\d+)/.exec(gw.stderr)[1]}/mcp`;
@@ -398,6 +401,16 @@ test("serve 2026-07-28: each request is its bearer token's: gateway.clients appl
     assert.ok(denied.body.error || denied.body.result?.isError, JSON.stringify(denied.body));
     const allowed = await post(url, "tools/call", { name: "b__echo", arguments: { text: "x" } }, as("carol-tok"), 3);
     assert.deepEqual(allowed.body.result.content, [{ type: "text", text: "b:x" }]);
+    // on the unix socket, no token: the peer's uid is the identity
+    await waitUntil(() => fs.existsSync(sock), T(10000), "the unix socket");
+    const dispatcher = new Agent({ connect: { socketPath: sock } });
+    const ux = await post("http://localhost/mcp", "tools/list", {}, {}, 4, { dispatcher });
+    assert.equal(ux.status, 200, JSON.stringify(ux.body));
+    const un = ux.body.result.tools.map((t) => t.name);
+    assert.ok(un.includes("b__echo") && !un.some((n) => n.startsWith("a__")), un.join(","));
+    const uc = await post("http://localhost/mcp", "tools/call", { name: "b__echo", arguments: { text: "u" } }, {}, 5, { dispatcher });
+    assert.deepEqual(uc.body.result.content, [{ type: "text", text: "b:u" }]);
+    await dispatcher.close();
   } finally {
     await stopServe(gw, dir0);
   }
