@@ -1237,7 +1237,7 @@ set_log_level(struct config_walk *w, const struct config_key *row, const struct 
 }
 
 static void
-set_protocol(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
+set_gw_protocol(struct config_walk *w, const struct config_key *row, const struct cfgnode *k,
     const struct cfgnode *v)
 {
 	w->ld->cfg->legacy_only = w->val.l == 1;
@@ -1866,7 +1866,7 @@ check_metadata_url(struct config_walk *w, const struct config_key *row, const st
 
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
 static const char *const transports[] = { "auto", "streamable-http", "sse", NULL };
-static const char *const protocols[] = { "auto", "legacy", NULL };
+static const char *const gw_protocols[] = { "auto", "legacy", NULL };		/* gateway.protocol */
 
 static const struct config_check env_key_check = { var_name_ok,
 	"environment variable names are letters, digits and _" };
@@ -1907,8 +1907,8 @@ static const struct config_key config_key_table[] = {
 	    .set = set_startup_wait),
 	KEY("log_level", CONFIG_IN_GATEWAY, CONFIG_T_CHOICE, .choices = log_levels, .def = "info",
 	    .set = set_log_level),
-	KEY("protocol", CONFIG_IN_GATEWAY, CONFIG_T_CHOICE, .choices = protocols, .def = "auto",
-	    .set = set_protocol),
+	KEY("protocol", CONFIG_IN_GATEWAY, CONFIG_T_CHOICE, .choices = gw_protocols, .def = "auto",
+	    .set = set_gw_protocol),
 	KEY("audit_log", CONFIG_IN_GATEWAY, CONFIG_T_PATH, .flags = CONFIG_KEY_LOCKED,
 	    .set = set_audit_log),
 	KEY("listen", CONFIG_IN_GATEWAY, CONFIG_T_LIST, .item = &listen_check, .set = set_listen),
