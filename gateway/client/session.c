@@ -1726,7 +1726,7 @@ handle_listen(struct session *s, struct jsonrpc_msg *m, json_t *id)
 		{ "resourcesListChanged", UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES },
 	};
 	json_t *filter = json_object_get(m->params, "notifications");
-	json_t *rs = json_object_get(filter, "resourceSubscriptions"), *u, *ack;
+	json_t *rs = json_object_get(filter, "resourceSubscriptions"), *u, *ack = NULL;
 	struct listen *l;
 	char key[96];
 	size_t i;
@@ -1762,6 +1762,7 @@ handle_listen(struct session *s, struct jsonrpc_msg *m, json_t *id)
 	    (l->id_text = json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT)) == NULL) {
 		if (l)
 			listen_free(l);
+		json_decref(ack);
 		send_error(s, id, JSONRPC_INTERNAL_ERROR, "out of memory");
 		return;
 	}
@@ -1825,9 +1826,13 @@ listens_close_all(struct session *s, int tell)
 		char key[96];
 		id_key(v[i]->id, key, sizeof key);
 		hmap_del(s->listens, key);
-		if (tell)
-			session_answer_as(s, v[i]->id, json_pack("{s{sO}}", "_meta", MODERN_META_SUBSCRIPTION,
-			    v[i]->id), 1, "subscriptions/listen");
+		if (tell) {
+			/* On the stream it ends (HTTP: the listen request's own response stream). */
+			struct modern_decor d = { 0, 0, 0 };
+			json_t *r = json_pack("{s{sO}}", "_meta", MODERN_META_SUBSCRIPTION, v[i]->id);
+			modern_decorate(r, &d);
+			session_send_related(s, jsonrpc_result(v[i]->id, r), v[i]->id_text);
+		}
 		listen_end(s, v[i]);
 	}
 	free(v);
@@ -2613,6 +2618,8 @@ session_send_related(struct session *s, json_t *msg, const char *related)
 	size_t len;
 	char *buf;
 
+	if (msg == NULL)
+		return;		/* out of memory building it */
 	if (related == NULL || s->io.send_related == NULL) {
 		session_send(s, msg);
 		return;
