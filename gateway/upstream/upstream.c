@@ -553,6 +553,11 @@ upstream_cancel(struct upstream *up, uint64_t id, const char *reason)
 int
 upstream_notify(struct upstream *up, const char *method, json_t *params)
 {
+	/* 2026-07-28 removed it: a modern server asks for roots (input_required) when it needs them. */
+	if (up->modern && strcmp(method, "notifications/roots/list_changed") == 0) {
+		json_decref(params);
+		return 0;
+	}
 	json_t *msg = jsonrpc_notification(method, params);
 	int rc = upstream_send(up, msg);
 	json_decref(msg);

@@ -95,17 +95,21 @@ test("a legacy client through mcpgw to a modern-only stdio server: lists, calls 
   }
 });
 
-test("the client's log level goes to a modern server in each request's _meta, not as logging/setLevel", { timeout: T(60000) }, async () => {
+test("the client's log level goes to a modern server in each request's _meta, not as logging/setLevel; its capabilities are relayed; no roots/list_changed", { timeout: T(60000) }, async () => {
   const dir = makeTmp("modern-log");
   const log = outFile(dir, "modern.jsonl");
-  const s = await openSession({ dir, servers: { modern: modern(log) } });
+  const s = await openSession({ dir, servers: { modern: modern(log) }, capabilities: { roots: { listChanged: true } } });
   try {
+    s.client.setRequestHandler((await import("@modelcontextprotocol/sdk/types.js")).ListRootsRequestSchema, () => ({ roots: [] }));
     await s.tools();
     await s.client.setLoggingLevel("warning");
+    await s.client.sendRootsListChanged();
     await s.callText("modern__echo", { text: "after" });
     const call = readJsonLines(log).find((m) => m.method === "tools/call" && m.params.arguments?.text === "after");
     assert.equal(call.params._meta["io.modelcontextprotocol/logLevel"], "warning");
+    assert.deepEqual(call.params._meta[CC].roots, { listChanged: true });
     assert.ok(!methods(log).includes("logging/setLevel"));
+    assert.ok(!methods(log).includes("notifications/roots/list_changed"), "2026-07-28 has no roots/list_changed");
     await s.shutdown();
   } finally {
     s.destroy();
@@ -291,6 +295,29 @@ test("resources/subscribe to a modern server: its listen request carries the URI
     await s.shutdown();
   } finally {
     s.destroy();
+    rmTmp(dir);
+  }
+});
+
+test("a restart with the server remembered as modern: server/discover (its capabilities) and no initialize", { timeout: T(60000) }, async () => {
+  const dir = makeTmp("modern-again");
+  const log = outFile(dir, "modern.jsonl");
+  try {
+    for (const run of [1, 2]) {
+      fs.writeFileSync(log, "");
+      const s = await openSession({ dir, servers: { modern: modern(log) } });
+      try {
+        assert.equal(await s.callText("modern__echo", { text: `run ${run}` }), `run ${run}`);
+        const m = methods(log);
+        assert.equal(m[0], "server/discover", m.join(" "));
+        assert.ok(!m.includes("initialize"), m.join(" "));
+        assert.equal(eras(dir).modern.era, "modern");
+        await s.shutdown();
+      } finally {
+        s.destroy();
+      }
+    }
+  } finally {
     rmTmp(dir);
   }
 });
