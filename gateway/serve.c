@@ -126,6 +126,24 @@ be_close(void *arg)
 	free(l);
 }
 
+/* The exposed tool's inputSchema, for the x-mcp-header checks of a 2026-07-28 tools/call. What
+ * the identity may call is the session's business: the check is of the headers alone. */
+static json_t *
+be_tool_schema(void *arg, const struct httpd_identity *id, const char *tool)
+{
+	struct serve *sv = arg;
+	json_t *tools = router_list(gateway_router(sv->gw), UPSTREAM_TOOLS), *t;
+	size_t i;
+
+	(void)id;
+	json_array_foreach(tools, i, t) {
+		const char *n = json_string_value(json_object_get(t, "name"));
+		if (n && strcmp(n, tool) == 0)
+			return json_incref(json_object_get(t, "inputSchema"));
+	}
+	return NULL;
+}
+
 /* /readyz: every enabled server that is not lazy is up. Names and states only, never a secret. */
 static char *
 serve_ready(void *arg, int *ok)
@@ -484,7 +502,8 @@ serve_run(const struct serve_options *o)
 {
 	struct gateway_opts go = { o->config_file, NULL, o->system_policy, o->state_dir, 1, NULL };
 	struct gateway_args a = { o->config_file, o->system_policy };
-	struct httpd_backend be = { be_open, be_input, be_close, NULL };
+	struct httpd_backend be = { .open = be_open, .input = be_input, .close = be_close,
+	    .tool_schema = be_tool_schema };
 	struct httpd_options ho = { 0 };
 	struct httpd_limits lim;
 	struct serve sv = { 0 };
@@ -523,6 +542,7 @@ serve_run(const struct serve_options *o)
 	ho.token_names = (const char *const *)sv.token_names;
 	ho.ntokens = sv.ntokens;
 	ho.versions = session_supported_versions;
+	ho.legacy_only = gateway_config(sv.gw)->legacy_only;
 	ho.ready = serve_ready;
 	ho.metrics = serve_metrics;
 	ho.status = serve_status;

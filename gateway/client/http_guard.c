@@ -1,5 +1,5 @@
 /* http_guard.c: request checks of the service endpoint (Origin, Host, media types, bearer
- * digests, session ids). */
+ * digests, session ids, the 2026-07-28 metadata header values). */
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -201,4 +201,74 @@ http_guard_session_id_ok(const char *s)
 		if ((unsigned char)s[n] < 0x21 || (unsigned char)s[n] > 0x7e || n >= 128)
 			return 0;
 	return n > 0;
+}
+
+static int
+b64_digit(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int
+http_guard_mcp_value(const char *in, char **out, size_t *outlen)
+{
+	size_t n = in ? strlen(in) : 0, k = 0;
+	char *r;
+
+	if (in == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c != '\t' && (c < 0x20 || c > 0x7e))
+			return -1;
+	}
+	if (n < 11 || strncmp(in, "=?base64?", 9) != 0 || strcmp(in + n - 2, "?=") != 0) {
+		if ((r = strdup(in)) == NULL)
+			return -1;
+		*out = r;
+		*outlen = n;
+		return 0;
+	}
+	/* The sentinel: case-sensitive markers around standard base64; '=' padding only at the end. */
+	const char *p = in + 9;
+	size_t len = n - 11;
+	/* RFC 4648 §4 as the revision's examples write it: padded to a multiple of 4 (the
+	 * conformance suite's "invalid padding" case is an unpadded value). */
+	if (len % 4 != 0)
+		return -1;
+	while (len > 0 && p[len - 1] == '=')
+		len--;
+	if (n - 11 - len > 2)
+		return -1;
+	if ((r = malloc(len / 4 * 3 + 3)) == NULL)
+		return -1;
+	uint32_t acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < len; i++) {
+		int d = b64_digit((unsigned char)p[i]);
+		if (d < 0) {
+			free(r);
+			return -1;
+		}
+		acc = (acc << 6) | (uint32_t)d;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			r[k++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	r[k] = '\0';
+	*out = r;
+	*outlen = k;
+	return 0;
 }

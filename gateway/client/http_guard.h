@@ -36,4 +36,11 @@ int http_guard_session_id(char out[33]);
  * whether such a session exists. */
 int http_guard_session_id_ok(const char *);
 
+/* A value of the 2026-07-28 request metadata headers (Mcp-Name, Mcp-Param-*) as the client sent
+ * it: plain (visible ASCII, space, tab) or the sentinel "=?base64?...?=" (standard alphabet,
+ * padded to a multiple of 4). *out: the value a body value is compared with, a new string of *outlen
+ * bytes (NUL-terminated; decoded bytes may hold NUL). 0, or -1 for invalid characters or a
+ * malformed sentinel (*out untouched). */
+int http_guard_mcp_value(const char *in, char **out, size_t *outlen);
+
 #endif

@@ -1,6 +1,8 @@
 /* httpd.c: the service's Streamable HTTP endpoint on evhttp: request checks, sessions by
  * Mcp-Session-Id, POST answered with JSON or an SSE stream, the GET stream, DELETE, event ids
- * with a bounded replay per stream, and the bounds that keep one client from harming others. */
+ * with a bounded replay per stream, and the bounds that keep one client from harming others.
+ * Beside them on the same /mcp, the 2026-07-28 form: stateless POSTs checked against their
+ * metadata headers, each served by a session of its own that lives as long as the request. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,11 +23,16 @@
 #include "hmap.h"
 #include "http_guard.h"
 #include "httpd.h"
+#include "jsonfast.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "modern.h"
 #include "util.h"
 
 #define WHO "httpd"
+
+/* The protocol versions served statelessly, without initialize and session ids: newest first. */
+static const char *const modern_versions[] = { MODERN_VERSION, NULL };
 
 struct hsess;
 
@@ -44,6 +51,7 @@ struct stream {
 	enum stream_kind kind;
 	unsigned no;			/* in event ids: "<no>-<seq>" */
 	struct evhttp_request *req;	/* NULL while no client is attached */
+	struct event *ev_eof;		/* stateless: watches for the client closing the connection */
 	char *id;			/* POST: the request's id as compact JSON text */
 	char *token;			/* POST: its progress token as compact JSON text, or NULL */
 	int sse;			/* the reply is an SSE stream (headers sent) */
@@ -55,6 +63,8 @@ struct stream {
 
 struct hsess {
 	struct httpd *h;
+	struct hsess *snext, *sprev;	/* stateless: in h->stateless */
+	int stateless;			/* 2026-07-28: one request, no id given out, no GET stream */
 	char id[33];
 	void *backend;			/* NULL once closed */
 	struct httpd_identity ident;
@@ -89,6 +99,8 @@ struct httpd {
 	struct httpd_limits lim;
 	struct httpd_options opt;
 	struct hmap *sessions;		/* id -> hsess */
+	struct hsess *stateless;	/* the 2026-07-28 requests in flight */
+	size_t nstateless;
 	struct lsock **socks;
 	size_t nsocks;
 	struct timespec last_emfile_log;
@@ -136,6 +148,31 @@ reply_error(struct evhttp_request *req, int status, const char *reason, int code
 		evbuffer_free(b);
 }
 
+/* The same for a request whose id is known (the 2026-07-28 form answers every error with the
+ * request's id); data is taken over, may be NULL. */
+static void
+reply_rpc_error(struct evhttp_request *req, int status, const char *reason, json_t *id, int code,
+    const char *msg, json_t *data)
+{
+	struct evbuffer *b = evbuffer_new();
+	json_t *e = json_pack("{s:i,s:s}", "code", code, "message", msg);
+	json_t *j = json_pack("{s:s,s:O?,s:o}", "jsonrpc", "2.0", "id", id ? id : json_null(), "error", e);
+	char *text;
+
+	if (e && data)
+		json_object_set(e, "data", data);
+	json_decref(data);
+	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+	if (b && text)
+		evbuffer_add(b, text, strlen(text));
+	evhttp_send_reply(req, status, reason, b);
+	free(text);
+	json_decref(j);
+	if (b)
+		evbuffer_free(b);
+}
+
 static void
 reply_empty(struct evhttp_request *req, int status, const char *reason)
 {
@@ -161,6 +198,8 @@ stream_free(struct stream *st)
 {
 	if (st == NULL)
 		return;
+	if (st->ev_eof)
+		event_free(st->ev_eof);
 	stream_forget_replay(st);
 	free(st->id);
 	free(st->token);
@@ -194,6 +233,7 @@ stream_unlink(struct stream *st)
 }
 
 static void stream_detach(struct stream *);
+static void sess_close_later(struct hsess *, const char *why);
 
 /* The client's connection closed while a request of ours was attached to it: the request is
  * ended (evhttp frees it then) and the stream waits for a client to resume it. */
@@ -208,6 +248,9 @@ stream_conn_closed_cb(struct evhttp_connection *evcon, void *arg)
 		return;
 	stream_detach(st);
 	evhttp_send_reply_end(req);
+	/* 2026-07-28: closing the response stream cancels the request (nothing resumes it). */
+	if (st->sess->stateless && !st->done)
+		sess_close_later(st->sess, "the client closed the request's stream (cancelled)");
 }
 
 static void
@@ -226,7 +269,51 @@ stream_detach(struct stream *st)
 	struct evhttp_connection *c = st->req ? evhttp_request_get_connection(st->req) : NULL;
 	if (c)
 		evhttp_connection_set_closecb(c, NULL, NULL);
+	if (st->ev_eof) {
+		event_free(st->ev_eof);
+		st->ev_eof = NULL;
+	}
 	st->req = NULL;
+}
+
+/* The client of a stateless request closed its connection before the response. evhttp reads
+ * nothing more from a connection while its request is being handled, so it would notice only when
+ * writing: a peek on the socket tells it now. Data instead of EOF (a pipelined request) stops the
+ * watch; the close is then seen when the response is written. */
+static void
+stream_eof_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream *st = arg;
+	struct evhttp_request *req = st->req;
+	struct evhttp_connection *c = req ? evhttp_request_get_connection(req) : NULL;
+	char b;
+	ssize_t k = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	(void)what;
+	if (k > 0 || (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))) {
+		if (k > 0)
+			event_del(st->ev_eof);
+		return;
+	}
+	stream_detach(st);	/* frees this event: nothing of it is used after */
+	if (c)
+		evhttp_connection_free(c);	/* and the request with it */
+	sess_close_later(st->sess, "the client closed the request's connection (cancelled)");
+}
+
+/* For a stateless request: the watch above, on the request's socket. */
+static void
+stream_watch_eof(struct stream *st)
+{
+	struct evhttp_connection *c = st->req ? evhttp_request_get_connection(st->req) : NULL;
+	struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+
+	if (fd < 0)
+		return;
+	st->ev_eof = event_new(st->sess->h->base, fd, EV_READ | EV_PERSIST, stream_eof_cb, st);
+	if (st->ev_eof)
+		event_add(st->ev_eof, NULL);
 }
 
 static void
@@ -235,7 +322,9 @@ stream_start_sse(struct stream *st)
 	struct evkeyvalq *oh = evhttp_request_get_output_headers(st->req);
 	evhttp_add_header(oh, "Content-Type", "text/event-stream");
 	evhttp_add_header(oh, "Cache-Control", "no-cache");
-	evhttp_add_header(oh, "Mcp-Session-Id", st->sess->id);
+	evhttp_add_header(oh, "X-Accel-Buffering", "no");	/* proxies pass events on at once */
+	if (!st->sess->stateless)
+		evhttp_add_header(oh, "Mcp-Session-Id", st->sess->id);
 	evhttp_send_reply_start(st->req, 200, "OK");
 	/* A stream may stay quiet for long: only the idle sweep and the client end it. */
 	struct evhttp_connection *c = evhttp_request_get_connection(st->req);
@@ -260,8 +349,9 @@ stream_event(struct stream *st, const char *msg, size_t len)
 {
 	struct httpd *h = st->sess->h;
 	char head[64];
-	int hl = snprintf(head, sizeof head, "id: %u-%llu\ndata: ", st->no,
-	    (unsigned long long)(st->seq + 1));
+	/* 2026-07-28 streams are not resumable: no event ids, nothing kept to replay. */
+	int hl = st->sess->stateless ? snprintf(head, sizeof head, "data: ") :
+	    snprintf(head, sizeof head, "id: %u-%llu\ndata: ", st->no, (unsigned long long)(st->seq + 1));
 	size_t total = (size_t)hl + len + 2;
 	struct event_rec *e = malloc(sizeof *e + total);
 
@@ -280,7 +370,7 @@ stream_event(struct stream *st, const char *msg, size_t len)
 		st->head = e;
 	st->tail = e;
 	st->replay_len += total;
-	while (st->replay_len > h->lim.replay_bytes && st->head != st->tail) {
+	while ((st->sess->stateless || st->replay_len > h->lim.replay_bytes) && st->head != st->tail) {
 		struct event_rec *old = st->head;
 		st->head = old->next;
 		st->replay_len -= old->len;
@@ -291,6 +381,8 @@ stream_event(struct stream *st, const char *msg, size_t len)
 		struct evhttp_request *req = st->req;
 		stream_detach(st);
 		evhttp_send_reply_end(req);
+		if (st->sess->stateless && !st->done)
+			sess_close_later(st->sess, "the client closed the request's stream (cancelled)");
 	}
 	if (st->req) {
 		if (!st->sse)
@@ -425,6 +517,36 @@ sess_close_later(struct hsess *s, const char *why)
 	event_active(s->ev_close, EV_TIMEOUT, 0);
 }
 
+/* The HTTP status of a 2026-07-28 response sent as plain JSON: the transport gives the
+ * protocol's own errors their status (so that a client and any intermediary can tell them from
+ * the body-less errors of a legacy server); any other error, like a result, is 200. */
+static int
+modern_error_status(const char *msg, size_t len, const char **reason)
+{
+	struct jsonfast f;
+	json_t *j, *code;
+	int status = 200;
+
+	*reason = "OK";
+	if (jsonfast_check(msg, len, &f) == JSONFAST_RESULT)
+		return status;	/* a result, however large, is not parsed again */
+	j = json_loadb(msg, len, 0, NULL);
+	code = json_object_get(json_object_get(j, "error"), "code");
+	if (json_is_integer(code)) {
+		json_int_t c = json_integer_value(code);
+		if (c == JSONRPC_METHOD_NOT_FOUND) {
+			status = 404;
+			*reason = "Not Found";
+		} else if (c == MODERN_HEADER_MISMATCH || c == MODERN_MISSING_CAPABILITY ||
+		    c == MODERN_UNSUPPORTED_VERSION) {
+			status = 400;
+			*reason = "Bad Request";
+		}
+	}
+	json_decref(j);
+	return status;
+}
+
 static void
 sess_deliver(void *conn, const char *msg, size_t len, const char *related)
 {
@@ -435,6 +557,11 @@ sess_deliver(void *conn, const char *msg, size_t len, const char *related)
 	if (s->closing || s->close_pending)
 		return;
 	st = route_target(s, msg, len, related, &is_response);
+	if (st == NULL && s->stateless) {
+		/* Its request is answered: nothing may follow on a stream that is gone. */
+		log_debug(WHO, "request %.8s: a message after the response dropped", s->id);
+		return;
+	}
 	if (st == NULL) {
 		/* No stream yet: the standalone stream keeps it for the client's GET. */
 		st = stream_new(s, STREAM_GET);
@@ -446,13 +573,18 @@ sess_deliver(void *conn, const char *msg, size_t len, const char *related)
 		/* The common case: a plain JSON response, no stream needed. */
 		struct evbuffer *b = evbuffer_new();
 		struct evkeyvalq *oh = evhttp_request_get_output_headers(st->req);
+		int status = 200;
+		const char *reason = "OK";
 		evhttp_add_header(oh, "Content-Type", "application/json");
-		evhttp_add_header(oh, "Mcp-Session-Id", s->id);
+		if (!s->stateless)
+			evhttp_add_header(oh, "Mcp-Session-Id", s->id);
+		else
+			status = modern_error_status(msg, len, &reason);
 		struct evhttp_request *req = st->req;
 		stream_detach(st);
 		if (b) {
 			evbuffer_add(b, msg, len);
-			evhttp_send_reply(req, 200, "OK", b);
+			evhttp_send_reply(req, status, reason, b);
 			evbuffer_free(b);
 		} else {
 			reply_error(req, 503, "Service Unavailable", -32603, "out of memory");
@@ -460,6 +592,8 @@ sess_deliver(void *conn, const char *msg, size_t len, const char *related)
 		st->done = 1;
 		stream_unlink(st);
 		stream_free(st);
+		if (s->stateless)
+			sess_close_later(s, "answered");
 		return;
 	}
 	int rc = stream_event(st, msg, len);
@@ -477,6 +611,8 @@ sess_deliver(void *conn, const char *msg, size_t len, const char *related)
 			evhttp_send_reply_end(req);
 		}
 		sess_trim(s);
+		if (s->stateless)
+			sess_close_later(s, "answered");
 	}
 }
 
@@ -501,8 +637,18 @@ sess_close(struct hsess *s, const char *why)
 	if (s->closing)
 		return;
 	s->closing = 1;
-	log_debug(WHO, "session %.8s closed: %s", s->id, why);
-	hmap_del(s->h->sessions, s->id);
+	log_debug(WHO, "%s %.8s closed: %s", s->stateless ? "request" : "session", s->id, why);
+	if (s->stateless) {
+		if (s->sprev)
+			s->sprev->snext = s->snext;
+		else
+			s->h->stateless = s->snext;
+		if (s->snext)
+			s->snext->sprev = s->sprev;
+		s->h->nstateless--;
+	} else {
+		hmap_del(s->h->sessions, s->id);
+	}
 	for (struct stream *st = s->streams; st; st = st->next) {
 		struct evhttp_request *req = st->req;
 		if (req == NULL)
@@ -510,6 +656,9 @@ sess_close(struct hsess *s, const char *why)
 		stream_detach(st);
 		if (st->sse)
 			evhttp_send_reply_end(req);
+		else if (s->stateless)
+			reply_error(req, 503, "Service Unavailable", -32603,
+			    "the request ended before its response (the gateway stops or a bound was hit)");
 		else
 			reply_error(req, 404, "Not Found", -32001, "session ended");
 	}
@@ -616,6 +765,294 @@ find_session(struct httpd *h, struct evhttp_request *req, const struct httpd_ide
 	return s;
 }
 
+
+/* ---- the 2026-07-28 form ------------------------------------------------------------------- */
+
+static int
+in_list(const char *const *list, const char *v)
+{
+	for (size_t i = 0; v && list && list[i]; i++)
+		if (strcmp(list[i], v) == 0)
+			return 1;
+	return 0;
+}
+
+/* A version of the initialize era this endpoint speaks (sessions, GET streams). */
+static int
+legacy_version(const struct httpd *h, const char *v)
+{
+	return v != NULL && !in_list(modern_versions, v) && in_list(h->opt.versions, v);
+}
+
+/* A POST in the 2026-07-28 form: no session id, and the body's _meta names a protocol version,
+ * or the MCP-Protocol-Version header names one that is not of the initialize era, or it is the
+ * era's own server/discover. Everything else keeps the 2025-11-25 rules. */
+static int
+is_modern_post(const struct httpd *h, struct evkeyvalq *in, json_t *msg)
+{
+	json_t *meta = json_object_get(json_object_get(msg, "params"), "_meta");
+	const char *hv = evhttp_find_header(in, "MCP-Protocol-Version");
+	const char *method = json_string_value(json_object_get(msg, "method"));
+
+	if (h->opt.legacy_only || evhttp_find_header(in, "Mcp-Session-Id") != NULL)
+		return 0;
+	if (json_object_get(meta, MODERN_META_VERSION) != NULL)
+		return 1;
+	/* An initialize names its version in the body: a header alone does not make it modern. */
+	if (hv != NULL && !legacy_version(h, hv) && (method == NULL || strcmp(method, "initialize") != 0))
+		return 1;
+	return method != NULL && strcmp(method, "server/discover") == 0;
+}
+
+/* A header value (Mcp-Name, Mcp-Param-*) equals a body value: strings byte for byte after the
+ * sentinel's decoding, numbers numerically ("42.0" is 42), booleans as "true"/"false". */
+static int
+header_matches(const char *hv, json_t *body, const char **why)
+{
+	char *v = NULL, *end;
+	size_t n = 0;
+	int ok = 0;
+
+	if (http_guard_mcp_value(hv, &v, &n) != 0) {
+		*why = "has invalid characters or a malformed =?base64?...?= value";
+		return 0;
+	}
+	*why = "does not match the body";
+	if (json_is_string(body))
+		ok = n == json_string_length(body) && memcmp(v, json_string_value(body), n) == 0;
+	else if (json_is_boolean(body))
+		ok = strcmp(v, json_is_true(body) ? "true" : "false") == 0;
+	else if (json_is_number(body) && n > 0) {
+		errno = 0;
+		double d = strtod(v, &end);
+		ok = errno == 0 && *end == '\0' && d == json_number_value(body);
+	}
+	free(v);
+	return ok;
+}
+
+struct xhdr_walk {
+	struct evkeyvalq *in;
+	char msg[512];
+};
+
+/* The x-mcp-header properties of one object schema, against the arguments at the same place:
+ * a value present needs its Mcp-Param-{Name} header, equal to it. 0: all good; -1: msg says. */
+static int
+xhdr_check(struct xhdr_walk *w, json_t *schema, json_t *args, int depth)
+{
+	json_t *props = json_object_get(schema, "properties"), *sub;
+	const char *key;
+
+	if (!json_is_object(props) || depth > 16)
+		return 0;
+	json_object_foreach(props, key, sub) {
+		json_t *val = json_object_get(args, key);
+		json_t *name = json_object_get(sub, "x-mcp-header");
+		if (json_is_string(name) && val != NULL && !json_is_null(val)) {
+			char hname[160];
+			const char *hv, *why;
+			snprintf(hname, sizeof hname, "Mcp-Param-%s", json_string_value(name));
+			hv = evhttp_find_header(w->in, hname);
+			if (hv == NULL) {
+				snprintf(w->msg, sizeof w->msg, "Header mismatch: %.160s header is missing "
+				    "(the tool's argument %.40s carries a value)", hname, key);
+				return -1;
+			}
+			if (!header_matches(hv, val, &why)) {
+				snprintf(w->msg, sizeof w->msg, "Header mismatch: %.160s header %s", hname, why);
+				return -1;
+			}
+		}
+		if (json_is_object(val) && xhdr_check(w, sub, val, depth + 1) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The checks of a 2026-07-28 POST before any session sees it (streamable-http.mdx, "Server
+ * Validation"), in the order the revision's errors rank: the body's _meta (-32602), the headers
+ * against the body (-32020), then the version (-32022). 0: go on; -1: answered. */
+static int
+modern_check(struct httpd *h, struct evhttp_request *req, const struct httpd_identity *ident,
+    json_t *msg)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	json_t *id = json_object_get(msg, "id");
+	json_t *params = json_object_get(msg, "params");
+	json_t *meta = json_object_get(params, "_meta");
+	json_t *bv = json_object_get(meta, MODERN_META_VERSION);
+	const char *method = json_string_value(json_object_get(msg, "method"));
+	const char *hv = evhttp_find_header(in, "MCP-Protocol-Version");
+	const char *hm = evhttp_find_header(in, "Mcp-Method");
+	const char *why;
+	char m[320];
+
+	if (method == NULL) {
+		reply_rpc_error(req, 400, "Bad Request", id, JSONRPC_INVALID_REQUEST,
+		    "a 2026-07-28 client sends requests and notifications only, never responses", NULL);
+		return -1;
+	}
+	if (id == NULL)
+		return 0;	/* a notification: the revision sets it no header or _meta rules */
+	json_t *caps = json_object_get(meta, MODERN_META_CAPS);
+	json_t *info = json_object_get(meta, MODERN_META_INFO);
+	const char *bad = !json_is_object(meta) ? "params._meta is required (2026-07-28: every request "
+	    "carries " MODERN_META_VERSION " and " MODERN_META_CAPS ")" :
+	    !json_is_string(bv) ? "params._meta." MODERN_META_VERSION " (a string) is required" :
+	    !json_is_object(caps) ? "params._meta." MODERN_META_CAPS " (an object) is required" :
+	    info != NULL && !json_is_object(info) ? "params._meta." MODERN_META_INFO " must be an object" :
+	    NULL;
+	if (bad != NULL) {
+		snprintf(m, sizeof m, "Invalid params: %s", bad);
+		reply_rpc_error(req, 400, "Bad Request", id, JSONRPC_INVALID_PARAMS, m, NULL);
+		return -1;
+	}
+	if (hv == NULL || strcmp(hv, json_string_value(bv)) != 0) {
+		if (hv == NULL)
+			snprintf(m, sizeof m, "Header mismatch: the MCP-Protocol-Version header is required");
+		else
+			snprintf(m, sizeof m, "Header mismatch: MCP-Protocol-Version header value '%.40s' does "
+			    "not match body value '%.40s'", hv, json_string_value(bv));
+		reply_rpc_error(req, 400, "Bad Request", id, MODERN_HEADER_MISMATCH, m, NULL);
+		return -1;
+	}
+	if (id != NULL && (hm == NULL || strcmp(hm, method) != 0)) {
+		if (hm == NULL)
+			snprintf(m, sizeof m, "Header mismatch: the Mcp-Method header is required");
+		else
+			snprintf(m, sizeof m, "Header mismatch: Mcp-Method header value '%.60s' does not match "
+			    "body value '%.60s'", hm, method);
+		reply_rpc_error(req, 400, "Bad Request", id, MODERN_HEADER_MISMATCH, m, NULL);
+		return -1;
+	}
+	if (!in_list(modern_versions, json_string_value(bv))) {
+		json_t *sup = json_array();
+		for (size_t i = 0; modern_versions[i]; i++)
+			json_array_append_new(sup, json_string(modern_versions[i]));
+		snprintf(m, sizeof m, "Unsupported protocol version '%.40s'%s", json_string_value(bv),
+		    legacy_version(h, json_string_value(bv)) ? " without a session (send initialize "
+		    "for it)" : "");
+		reply_rpc_error(req, 400, "Bad Request", id, MODERN_UNSUPPORTED_VERSION, m,
+		    json_pack("{s:o,s:O}", "supported", sup, "requested", bv));
+		return -1;
+	}
+	if (strcmp(method, "initialize") == 0) {
+		/* The handshake does not exist in this revision; a client of 2025 sends it without the
+		 * 2026-07-28 metadata and gets its session. */
+		reply_rpc_error(req, 404, "Not Found", id, JSONRPC_METHOD_NOT_FOUND, "Method not found: "
+		    "initialize was removed in 2026-07-28 (send it without the 2026-07-28 _meta and "
+		    "MCP-Protocol-Version for a 2025-11-25 session)", NULL);
+		return -1;
+	}
+	const char *field = strcmp(method, "resources/read") == 0 ? "uri" :
+	    (strcmp(method, "tools/call") == 0 || strcmp(method, "prompts/get") == 0) ? "name" : NULL;
+	if (field != NULL) {
+		const char *hn = evhttp_find_header(in, "Mcp-Name");
+		json_t *bn = json_object_get(params, field);
+		if (hn == NULL) {
+			reply_rpc_error(req, 400, "Bad Request", id, MODERN_HEADER_MISMATCH,
+			    "Header mismatch: the Mcp-Name header is required for this method", NULL);
+			return -1;
+		}
+		if (!header_matches(hn, bn, &why)) {
+			snprintf(m, sizeof m, "Header mismatch: Mcp-Name header %s (params.%s)", why, field);
+			reply_rpc_error(req, 400, "Bad Request", id, MODERN_HEADER_MISMATCH, m, NULL);
+			return -1;
+		}
+	}
+	if (strcmp(method, "tools/call") == 0 && h->be.tool_schema != NULL &&
+	    json_is_string(json_object_get(params, "name"))) {
+		json_t *schema = h->be.tool_schema(h->be.arg, ident,
+		    json_string_value(json_object_get(params, "name")));
+		struct xhdr_walk w = { .in = in };
+		int mismatch = schema && xhdr_check(&w, schema, json_object_get(params, "arguments"), 0) != 0;
+		json_decref(schema);
+		if (mismatch) {
+			reply_rpc_error(req, 400, "Bad Request", id, MODERN_HEADER_MISMATCH, w.msg, NULL);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A 2026-07-28 POST that passed its checks: a request gets a session of its own, for as long as
+ * it runs (its response, or the stream of a subscriptions/listen), bound to the identity that
+ * sent it like any session; nothing of it outlives the request, so nothing one identity is
+ * answered (a cacheScope "private" result included) can reach another. text is taken over. */
+static void
+modern_serve(struct httpd *h, struct evhttp_request *req, const struct httpd_identity *ident,
+    json_t *msg, char *text, size_t len)
+{
+	json_t *id = json_object_get(msg, "id");
+	struct hsess *s;
+	struct stream *st;
+	char err[256] = "";
+
+	if (id == NULL) {
+		/* The revision defines no client notification over HTTP (cancelling is closing the
+		 * request's stream): taken, and there is no session it could concern. */
+		reply_empty(req, 202, "Accepted");
+		free(text);
+		return;
+	}
+	if (h->draining) {
+		reply_rpc_error(req, 503, "Service Unavailable", id, -32000, "the gateway is shutting down",
+		    NULL);
+		free(text);
+		return;
+	}
+	if (h->nstateless >= h->lim.max_sessions) {
+		reply_rpc_error(req, 503, "Service Unavailable", id, -32000,
+		    "too many requests in flight (gateway.max_sessions)", NULL);
+		free(text);
+		return;
+	}
+	if ((s = calloc(1, sizeof *s)) == NULL || http_guard_session_id(s->id) != 0 ||
+	    (ident->token && (s->token_name = strdup(ident->token)) == NULL)) {
+		if (s)
+			free(s->token_name);
+		free(s);
+		reply_rpc_error(req, 503, "Service Unavailable", id, JSONRPC_INTERNAL_ERROR, "out of memory",
+		    NULL);
+		free(text);
+		return;
+	}
+	s->h = h;
+	s->stateless = 1;
+	s->ident = *ident;
+	s->ident.token = s->token_name;
+	sess_touch(s);
+	s->backend = h->be.open(h->be.arg, &s->ident, sess_deliver, s, err, sizeof err);
+	if (s->backend == NULL) {
+		sess_free(s);
+		reply_rpc_error(req, 503, "Service Unavailable", id, -32000, err[0] ? err : "request refused",
+		    NULL);
+		free(text);
+		return;
+	}
+	s->snext = h->stateless;
+	if (h->stateless)
+		h->stateless->sprev = s;
+	h->stateless = s;
+	h->nstateless++;
+	if ((st = stream_new(s, STREAM_POST)) == NULL) {
+		reply_rpc_error(req, 503, "Service Unavailable", id, JSONRPC_INTERNAL_ERROR, "out of memory",
+		    NULL);
+		sess_close(s, "out of memory");
+		free(text);
+		return;
+	}
+	stream_attach(st, req);
+	stream_watch_eof(st);
+	st->id = compact(id);
+	st->token = compact(json_object_get(json_object_get(json_object_get(msg, "params"), "_meta"),
+	    "progressToken"));
+	log_debug(WHO, "request %.8s: %s (2026-07-28, stateless)", s->id,
+	    json_string_value(json_object_get(msg, "method")));
+	h->be.input(s->backend, text, len);
+}
+
 static void
 handle_post(struct httpd *h, struct evhttp_request *req, struct httpd_identity *ident)
 {
@@ -663,6 +1100,13 @@ handle_post(struct httpd *h, struct evhttp_request *req, struct httpd_identity *
 	j = json_incref(rpc.msg);
 	method = json_object_get(j, "method");
 	id = json_object_get(j, "id");
+	if (is_modern_post(h, in, j)) {
+		if (modern_check(h, req, ident, j) == 0) {
+			modern_serve(h, req, ident, j, text, len);
+			text = NULL;
+		}
+		goto out;
+	}
 	if (json_is_string(method) && strcmp(json_string_value(method), "initialize") == 0 &&
 	    id != NULL) {
 		char err[256] = "";
@@ -855,6 +1299,16 @@ request_cb(struct evhttp_request *req, void *arg)
 	if (plen == 4 && strncmp(uri, "/mcp", 4) == 0) {
 		if (check_common(h, req, tcp, &ident) != 0)
 			return;
+		struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+		const char *pv = evhttp_find_header(in, "MCP-Protocol-Version");
+		if ((cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_DELETE) && pv != NULL && !h->opt.legacy_only &&
+		    !legacy_version(h, pv) && evhttp_find_header(in, "Mcp-Session-Id") == NULL) {
+			/* 2026-07-28 has no GET stream and no session to delete. */
+			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+			reply_error(req, 405, "Method Not Allowed", -32600, "2026-07-28 has POST only: no GET "
+			    "stream (subscriptions/listen instead) and no session to DELETE");
+			return;
+		}
 		if (cmd == EVHTTP_REQ_POST)
 			handle_post(h, req, &ident);
 		else if (cmd == EVHTTP_REQ_GET)
@@ -1090,6 +1544,8 @@ httpd_free(struct httpd *h)
 {
 	if (h == NULL)
 		return;
+	while (h->stateless)
+		sess_close(h->stateless, "shutdown");
 	if (h->sessions) {
 		size_t n = hmap_count(h->sessions);
 		struct hsess **all = calloc(n ? n : 1, sizeof *all), **p = all;

@@ -1,5 +1,6 @@
 /* httpd.h: the service's downstream transport: Streamable HTTP (MCP 2025-03-26 .. 2025-11-25) at
- * /mcp on every listening socket, one gateway session per Mcp-Session-Id, on libevent's evhttp.
+ * /mcp on every listening socket, one gateway session per Mcp-Session-Id, on libevent's evhttp;
+ * and on the same /mcp the stateless 2026-07-28 form, one short-lived session per request.
  * It owns the HTTP side only: request checks, session ids and their lifetimes, which response
  * or SSE stream a message for the client goes to, event ids and replay, and the bounds. What a
  * message means is the session's business, reached through struct httpd_backend.
@@ -10,6 +11,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <event2/event.h>
+#include <jansson.h>
 
 struct httpd;
 
@@ -35,6 +37,9 @@ struct httpd_backend {
 	void (*input)(void *session, char *msg, size_t len);
 	/* The client is gone (DELETE, idle, dropped over a bound, shutdown). No deliver after. */
 	void (*close)(void *session);
+	/* The inputSchema of an exposed tool as this client sees it (a new reference), NULL when
+	 * there is none: the 2026-07-28 x-mcp-header checks of a tools/call. May be NULL. */
+	json_t *(*tool_schema)(void *arg, const struct httpd_identity *, const char *tool);
 	void *arg;
 };
 
@@ -59,6 +64,7 @@ struct httpd_options {
 	const char *const *token_names;
 	size_t ntokens;
 	const char *const *versions;		/* protocol versions accepted in MCP-Protocol-Version */
+	int legacy_only;			/* gateway.protocol: legacy: no 2026-07-28 form */
 	/* /readyz and /metrics bodies (new strings, freed by httpd), NULL: not offered. */
 	char *(*ready)(void *arg, int *ok);
 	char *(*metrics)(void *arg);

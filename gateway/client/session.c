@@ -621,7 +621,7 @@ call_send(struct call *c)
 {
 	static const struct upstream_call_cbs cbs = { call_reply_cb, call_progress_cb };
 	struct upstream_req req = { .method = c->method, .params = c->params,
-		.progress = c->client_token != NULL };
+		.progress = c->client_token != NULL, .client_caps = c->modern ? c->caps : NULL };
 	int rc;
 	mrtr_keep_params(c);
 	c->params = NULL;

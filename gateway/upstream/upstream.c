@@ -316,8 +316,14 @@ upstream_send_tree(struct upstream *up, struct upstream_req *r, uint64_t id)
 		params = json_object();
 	if (r->progress && (meta = params_meta(params)) != NULL)
 		json_object_set_new(meta, "progressToken", json_integer((json_int_t)id));
-	if (upstream_stamps(up) && (meta = params_meta(params)) != NULL)
+	if (upstream_stamps(up) && (meta = params_meta(params)) != NULL) {
 		json_object_update(meta, up->meta);
+		/* A modern client's request to a modern server: what the server may ask in an
+		 * input_required result goes back to that client, so the client's own capabilities
+		 * are the ones that count (and the server answers -32021 for what it lacks). */
+		if (r->client_caps != NULL)
+			json_object_set(meta, META_CC, r->client_caps);
+	}
 	jid = json_integer((json_int_t)id);
 	msg = jsonrpc_request(jid, r->method, params);
 	json_decref(jid);
@@ -382,6 +388,8 @@ upstream_send_text(struct upstream *up, const struct upstream_req *r, uint64_t i
 	char *qm;
 	int rc, has_meta = 0;
 
+	if (upstream_stamps(up) && r->client_caps != NULL)
+		return upstream_send_text_as_tree(up, r, id);	/* the client's own capabilities */
 	if (upstream_stamps(up)) {
 		struct jsonfast_span all = { 0, plen }, ms, found[4];
 		int k = jsonfast_member(params, all, "_meta", &ms);

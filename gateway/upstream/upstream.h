@@ -78,6 +78,9 @@ struct upstream_req {
 					 * by the upstream id (start == end: none) */
 	long timeout_ms;		/* 0: the server's configured timeout; < 0: none (the caller
 					 * bounds the request itself) */
+	json_t *client_caps;		/* a modern client's own request: its clientCapabilities, what
+					 * a modern server is told instead of the gateway's (borrowed;
+					 * NULL: the gateway's) */
 };
 
 /* Sends a request. Returns 0 and the upstream id, or -1 when the server cannot take it now (not

@@ -91,11 +91,11 @@ function summary(out) {
 }
 
 /** Starts `mcpgw serve` on 127.0.0.1 with the fixture behind it; resolves {gw, dir, url}. */
-async function startServe() {
+async function startServe(fixtureFile = "conformance-server.mjs") {
   const dir = makeTmp("conformance-server");
   const config = path.join(dir, "config.yaml");
   // A long per-request bound: the second test holds one call open while the suite runs.
-  fs.writeFileSync(config, toYaml({ servers: { conformance: { command: NODE, args: [fixture("conformance-server.mjs")], prefix: "", timeout: "300s" } } }));
+  fs.writeFileSync(config, toYaml({ servers: { conformance: { command: NODE, args: [fixture(fixtureFile)], prefix: "", timeout: "300s" } } }));
   const gw = new Gateway({ dir, args: ["serve", "-c", config, "--system-policy", "", "--listen", "127.0.0.1:0"] });
   await waitUntil(() => /listening on 127\.0\.0\.1:\d+/.test(gw.stderr) || gw.exitStatus !== null, T(10000), "serve to listen");
   assert.equal(gw.exitStatus, null, `serve exited early:\n${gw.stderrTail()}`);
@@ -103,10 +103,10 @@ async function startServe() {
 }
 
 /** One fixture child served every session; then serve stops cleanly on SIGTERM. */
-async function stopServe(gw) {
+async function stopServe(gw, fixtureFile = "conformance-server.mjs") {
   const kids = gw.tree().filter((p) => {
     try {
-      return fs.readFileSync(`/proc/${p.pid}/cmdline`, "utf8").includes("conformance-server.mjs");
+      return fs.readFileSync(`/proc/${p.pid}/cmdline`, "utf8").includes(fixtureFile);
     } catch {
       return false;
     }
@@ -126,13 +126,16 @@ async function stopServe(gw) {
  * against the list `key` of expected-failures.yml, exactly. A scenario is clean when it has at
  * least one SUCCESS check and no FAILURE or WARNING. Resolves the suite's run.
  */
-async function runAndJudge(url, dir, key, extraArgs = []) {
+async function runAndJudge(url, dir, key, extraArgs = [], revision = REVISION) {
   const outDir = path.join(dir, "out");
-  const r = await suite(["--url", url, "--requirements", REVISION, "-o", outDir, "--timeout", String(T(20000)), ...extraArgs]);
+  const r = await suite(["--url", url, "--requirements", revision, "-o", outDir, "--timeout", String(T(20000)), ...extraArgs]);
   assert.equal(r.timedOut, false, `the suite did not finish in time:\n${r.out.slice(-4000)}`);
 
-  const { scored, unscored } = requiredServerScenarios(REVISION);
-  assert.ok(scored.length >= 30 && scored.includes("tools-call-sampling") && scored.includes("dns-rebinding-protection"), scored.join(","));
+  const { scored, unscored } = requiredServerScenarios(revision);
+  if (revision === REVISION)
+    assert.ok(scored.length >= 30 && scored.includes("tools-call-sampling") && scored.includes("dns-rebinding-protection"), scored.join(","));
+  else
+    assert.ok(scored.length >= 37 && scored.includes("server-stateless") && scored.includes("input-required-result-tampered-state"), scored.join(","));
   const sum = summary(r.out);
   const checks = checksByScenario(outDir);
   // every scenario the set names, and any other the suite ran, is judged
@@ -225,6 +228,36 @@ test(`conformance, server mode: the ${REVISION} requirements pass while another 
     await stopServe(gw);
   } finally {
     release();
+    gw.destroy();
+    rmTmp(dir);
+  }
+});
+
+// Issue 12, point 6: the 2026-07-28 requirement set (server-stateless, caching,
+// sep-2164-resource-not-found, the input-required-result-* scenarios and the carried-forward ones)
+// against the 2026-07-28 form of the transport (docs/protocol.md, "serve: the 2026-07-28 HTTP
+// form"), in front of a modern fixture: tests/fixtures/conformance-server-modern.mjs, the SDK
+// 2.4.0's own conformance server on stdio, which the gateway probes and speaks to statelessly.
+// An input_required result passes through from the modern server to the modern client, and the
+// retry (new id, inputResponses, requestState) goes back to the same server unchanged; the server
+// is told the requesting client's own capabilities, so it answers -32021 for one the client lacks.
+// The unscored scenarios run too (the tasks extension among them), judged against
+// server_2026_07_28 exactly.
+const MODERN_REVISION = "2026-07-28";
+const MODERN_FIXTURE = "conformance-server-modern.mjs";
+
+test(`conformance, server mode: every scenario of the ${MODERN_REVISION} requirements passes through mcpgw serve, or is an expected failure`, { skip: why ?? false, timeout: T(240000) }, async () => {
+  const { gw, dir, url } = await startServe(MODERN_FIXTURE);
+  try {
+    await waitUntil(() => /\[conformance\] speaks 2026-07-28/.test(gw.stderr), T(15000), "the fixture to be found modern");
+    const r = await runAndJudge(url, dir, "server_2026_07_28", [], MODERN_REVISION);
+    const { scored } = requiredServerScenarios(MODERN_REVISION);
+    const sum = summary(r.out);
+    // every scored scenario passed (the expected failures are all unscored: asserted here so that
+    // a scored one cannot hide in the list)
+    assert.deepEqual(scored.filter((s) => !sum[s]?.ok), [], r.out.slice(-3000));
+    await stopServe(gw, MODERN_FIXTURE);
+  } finally {
     gw.destroy();
     rmTmp(dir);
   }

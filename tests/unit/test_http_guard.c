@@ -96,6 +96,49 @@ session_ids(void **s)
 	assert_false(http_guard_session_id_ok("\x7f"));
 }
 
+/* Mcp-Name / Mcp-Param-* values (2026-07-28): plain, or the base64 sentinel, decoded. */
+static void
+mcp_values(void **s)
+{
+	char *v = NULL;
+	size_t n = 0;
+	(void)s;
+	assert_int_equal(http_guard_mcp_value("us-west1", &v, &n), 0);
+	assert_string_equal(v, "us-west1");
+	free(v);
+	/* the spec's own examples */
+	assert_int_equal(http_guard_mcp_value("=?base64?SGVsbG8sIOS4lueVjA==?=", &v, &n), 0);
+	assert_string_equal(v, "Hello, \xe4\xb8\x96\xe7\x95\x8c");
+	assert_int_equal(n, 13);
+	free(v);
+	assert_int_equal(http_guard_mcp_value("=?base64?IHBhZGRlZCA=?=", &v, &n), 0);
+	assert_string_equal(v, " padded ");
+	free(v);
+	assert_int_equal(http_guard_mcp_value("=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?=", &v, &n), 0);
+	assert_string_equal(v, "=?base64?literal?=");
+	free(v);
+	assert_int_equal(http_guard_mcp_value("=?base64?bGluZTEKbGluZTI=?=", &v, &n), 0);
+	assert_string_equal(v, "line1\nline2");
+	free(v);
+	/* markers are case-sensitive: an upper-case one is a plain value */
+	assert_int_equal(http_guard_mcp_value("=?BASE64?eA==?=", &v, &n), 0);
+	assert_string_equal(v, "=?BASE64?eA==?=");
+	free(v);
+	v = NULL;
+	assert_int_equal(http_guard_mcp_value("a\x01b", &v, &n), -1);		/* a control character */
+	assert_int_equal(http_guard_mcp_value("caf\xc3\xa9", &v, &n), -1);	/* raw non-ASCII */
+	assert_int_equal(http_guard_mcp_value("=?base64?a*b=?=", &v, &n), -1);	/* not base64 */
+	assert_int_equal(http_guard_mcp_value("=?base64?eA===?=", &v, &n), -1);	/* too much padding */
+	assert_int_equal(http_guard_mcp_value("=?base64?eAAAe?=", &v, &n), -1);	/* a lone 6 bits */
+	assert_int_equal(http_guard_mcp_value("=?base64?SGVsbG8?=", &v, &n), -1);	/* unpadded */
+	assert_int_equal(http_guard_mcp_value("=?base64?SGVsbG8=?=", &v, &n), 0);
+	assert_string_equal(v, "Hello");
+	free(v);
+	v = NULL;
+	assert_int_equal(http_guard_mcp_value(NULL, &v, &n), -1);
+	assert_null(v);
+}
+
 static void
 listen_syntax(void **s)
 {
@@ -236,6 +279,7 @@ main(void)
 		cmocka_unit_test(media_types),
 		cmocka_unit_test(bearer),
 		cmocka_unit_test(session_ids),
+		cmocka_unit_test(mcp_values),
 		cmocka_unit_test(listen_syntax),
 		cmocka_unit_test(listen_unix_permissions),
 		cmocka_unit_test(listen_tcp_and_fd),
