@@ -28,6 +28,7 @@
 #define OUT_HIGH	(8u << 20)
 #define OUT_LOW		(1u << 20)
 #define INIT_ID		"\"mcpgw-connect-reinit\""
+#define CONNECT_MODERN_VERSION	"2026-07-28"
 
 enum connect_state { CONNECT_DOWN, CONNECT_REINIT, CONNECT_UP, CONNECT_CLOSING };
 
@@ -42,6 +43,7 @@ struct connect {
 	struct event *ev_in, *ev_out, *ev_retry, *ev_term;
 	char *init;			/* the client's initialize, kept for a new session */
 	int client_initialized;		/* the client sent notifications/initialized */
+	int modern;			/* the client speaks 2026-07-28 (no initialize, no session) */
 	struct hmap *pending;		/* ids (compact JSON) of client requests not answered */
 	char **queue;			/* lines held while the service is away */
 	size_t nqueue;
@@ -170,19 +172,23 @@ fail_pending(struct connect *c, const char *why)
 /* ---- the client's messages ------------------------------------------------------------------ */
 
 /* What the shim needs of a client message: a request's id (compact JSON, new string), whether it
- * is initialize / notifications/initialized. */
+ * is initialize / notifications/initialized, and whether it is a 2026-07-28 request (its _meta
+ * names that version: the service must get it in that revision's HTTP form). */
 static void
-classify(const char *line, size_t len, char **id, int *is_init, int *is_initialized)
+classify(const char *line, size_t len, char **id, int *is_init, int *is_initialized, int *is_modern)
 {
 	json_t *j = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
 	json_t *m = json_object_get(j, "method"), *i = json_object_get(j, "id");
 	*id = NULL;
-	*is_init = *is_initialized = 0;
+	*is_init = *is_initialized = *is_modern = 0;
 	if (json_is_string(m)) {
 		if (i)
 			*id = json_dumps(i, JSON_COMPACT | JSON_ENCODE_ANY);
 		*is_init = strcmp(json_string_value(m), "initialize") == 0 && i;
 		*is_initialized = strcmp(json_string_value(m), "notifications/initialized") == 0;
+		const char *v = json_string_value(json_object_get(json_object_get(json_object_get(j, "params"),
+		    "_meta"), "io.modelcontextprotocol/protocolVersion"));
+		*is_modern = i && v && strcmp(v, CONNECT_MODERN_VERSION) == 0;
 	}
 	json_decref(j);
 }
@@ -205,10 +211,18 @@ static void
 from_client(struct connect *c, char *line, size_t len)
 {
 	char *id;
-	int is_init, is_initialized;
+	int is_init, is_initialized, is_modern;
 
-	classify(line, len, &id, &is_init, &is_initialized);
+	classify(line, len, &id, &is_init, &is_initialized, &is_modern);
+	/* A 2026-07-28 client has no initialize: its first request tells the transport which form to
+	 * speak (a client that falls back to initialize later turns it back to the legacy one). */
+	if (is_modern && !c->modern) {
+		c->modern = 1;
+		if (c->t)
+			transport_set_version(c->t, CONNECT_MODERN_VERSION);
+	}
 	if (is_init) {
+		c->modern = 0;
 		free(c->init);
 		c->init = strdup(line);
 	}
@@ -411,6 +425,8 @@ connect_open(struct connect *c)
 		connect_set_state(c, CONNECT_DOWN);
 		return;
 	}
+	if (c->modern)
+		transport_set_version(c->t, CONNECT_MODERN_VERSION);
 	if (c->init == NULL) {
 		/* The client's own initialize will be the first message. */
 		connect_set_state(c, CONNECT_UP);

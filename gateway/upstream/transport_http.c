@@ -552,8 +552,15 @@ transport_http_set_version(struct transport *tr, const char *v)
 		return;
 	free(t->version);
 	t->version = strdup(v);
-	if (http_modern_version(v) && !t->legacy)
+	if (http_modern_version(v) && !t->legacy) {
 		http_detect_modern(t, "the server speaks " HTTP_MODERN_VERSION);
+		/* Told before anything went out (mcpgw connect, for a 2026-07-28 client): no handshake
+		 * will open the way, so requests may go now. */
+		if (t->state == REMOTE_IDLE) {
+			transport_http_set_state(t, REMOTE_OPEN);
+			transport_http_flush(t);
+		}
+	}
 }
 
 static void

@@ -136,3 +136,33 @@ test("connect: when the service stays away, requests get a clear error once the 
     rmTmp(dir);
   }
 });
+
+// A 2026-07-28 client through connect (issue 12): the official SDK 2.4.0 client negotiates with
+// server/discover; connect passes its stateless requests on, and serve answers them as modern.
+test("connect: a 2026-07-28 client (SDK 2.4.0) gets the modern era, tools, a call and a listen through the shim", { timeout: T(90000) }, async () => {
+  const { Client: Client2 } = await import("@modelcontextprotocol/client");
+  const { StdioClientTransport: Stdio2 } = await import("@modelcontextprotocol/client/stdio");
+  const dir = makeTmp("connect-modern");
+  const sock = path.join(dir, "run", "mcpgw.sock");
+  const gw = await startServe(dir, sock, { everything: servers.everything() });
+  const stderr = [];
+  const transport = new Stdio2({ command: BIN, args: ["connect", `unix:${sock}`], env: { PATH: process.env.PATH, HOME: dir }, stderr: "pipe" });
+  transport.stderr?.on("data", (c) => stderr.push(String(c)));
+  const client = new Client2({ name: "connect-modern", version: "1.0.0" }, { capabilities: {}, versionNegotiation: { mode: "auto" } });
+  try {
+    await within(client.connect(transport), T(15000), "the modern client's negotiation through connect");
+    assert.equal(client.getProtocolEra(), "modern", stderr.join(""));
+    assert.equal(client.getNegotiatedProtocolVersion(), "2026-07-28");
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    assert.ok(names.includes("everything__echo"), names.join(","));
+    const r = await client.callTool({ name: "everything__echo", arguments: { message: "modern via connect" } });
+    assert.equal(r.content[0].text, "Echo: modern via connect");
+    const sub = await client.listen({ toolsListChanged: true });
+    assert.deepEqual(sub.honoredFilter, { toolsListChanged: true });
+    await sub.close();
+  } finally {
+    await client.close().catch(() => {});
+    await stopServe(gw);
+    rmTmp(dir);
+  }
+});
