@@ -236,8 +236,9 @@ test(`conformance, server mode: the ${REVISION} requirements pass while another 
 // Issue 12, point 6: the 2026-07-28 requirement set (server-stateless, caching,
 // sep-2164-resource-not-found, the input-required-result-* scenarios and the carried-forward ones)
 // against the 2026-07-28 form of the transport (docs/protocol.md, "serve: the 2026-07-28 HTTP
-// form"), in front of a modern fixture: tests/fixtures/conformance-server-modern.mjs, the SDK
-// 2.4.0's own conformance server on stdio, which the gateway probes and speaks to statelessly.
+// form"), in front of a modern fixture: tests/fixtures/conformance-server-modern.mjs (what the
+// suite's 2026-07-28 scenarios hard-code, on the SDK 2.4.0 over stdio), which the gateway probes
+// and speaks to statelessly.
 // An input_required result passes through from the modern server to the modern client, and the
 // retry (new id, inputResponses, requestState) goes back to the same server unchanged; the server
 // is told the requesting client's own capabilities, so it answers -32021 for one the client lacks.
