@@ -129,27 +129,8 @@ httpd_default_limits(struct httpd_limits *l)
 
 /* ---- replies -------------------------------------------------------------------------------- */
 
-/* An HTTP error with a JSON-RPC error body (id null: it answers no particular request). */
-static void
-reply_error(struct evhttp_request *req, int status, const char *reason, int code, const char *msg)
-{
-	struct evbuffer *b = evbuffer_new();
-	json_t *j = json_pack("{s:s,s:n,s:{s:i,s:s}}", "jsonrpc", "2.0", "id", "error", "code", code,
-	    "message", msg);
-	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-	if (b && text)
-		evbuffer_add(b, text, strlen(text));
-	evhttp_send_reply(req, status, reason, b);
-	free(text);
-	json_decref(j);
-	if (b)
-		evbuffer_free(b);
-}
-
-/* The same for a request whose id is known (the 2026-07-28 form answers every error with the
- * request's id); data is taken over, may be NULL. */
+/* An HTTP error with a JSON-RPC error body for the request of that id (the 2026-07-28 form
+ * answers every error with the request's id; NULL: null); data is taken over, may be NULL. */
 static void
 reply_rpc_error(struct evhttp_request *req, int status, const char *reason, json_t *id, int code,
     const char *msg, json_t *data)
@@ -171,6 +152,13 @@ reply_rpc_error(struct evhttp_request *req, int status, const char *reason, json
 	json_decref(j);
 	if (b)
 		evbuffer_free(b);
+}
+
+/* The same for no particular request (id null). */
+static void
+reply_error(struct evhttp_request *req, int status, const char *reason, int code, const char *msg)
+{
+	reply_rpc_error(req, status, reason, NULL, code, msg, NULL);
 }
 
 static void

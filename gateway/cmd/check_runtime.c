@@ -82,8 +82,11 @@ rt_add(struct rt *rt, int warning, const char *file, int line, int col, const ch
 
 /* ---- places: the YAML read again ---- */
 
+static const char rt_too_large[] = "larger than its bound";
+
+/* A whole regular file of at most max bytes, NUL-ended; NULL with *why saying what stopped it. */
 static char *
-rt_read(const char *path, size_t *len)
+rt_read(const char *path, size_t max, size_t *len, const char **why)
 {
 	struct stat st;
 	char *buf;
@@ -91,10 +94,16 @@ rt_read(const char *path, size_t *len)
 	size_t got = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
-	if (fd < 0)
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		*why = strerror(errno);
+		if (fd >= 0)
+			close(fd);
 		return NULL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > RT_FILE_MAX ||
+	}
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max ||
 	    (buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		*why = !S_ISREG(st.st_mode) ? "not a regular file" : (size_t)st.st_size > max ?
+		    rt_too_large : "out of memory";
 		close(fd);
 		return NULL;
 	}
@@ -119,6 +128,7 @@ rt_root(struct rt *rt, const char *file)
 {
 	for (size_t i = 0; file && i < rt->cfg->nfiles; i++) {
 		struct rt_doc *doc = &rt->docs[i];
+		const char *why;
 		size_t len;
 		char *buf;
 
@@ -126,7 +136,7 @@ rt_root(struct rt *rt, const char *file)
 			continue;
 		if (doc->file == NULL) {
 			doc->file = rt->cfg->files[i];
-			if ((buf = rt_read(file, &len)) != NULL) {
+			if ((buf = rt_read(file, RT_FILE_MAX, &len, &why)) != NULL) {
 				if (cfgnode_parse(doc->file, buf, len, &doc->root, rt_quiet, NULL) < 0)
 					doc->root = NULL;
 				free(buf);
@@ -842,35 +852,18 @@ check_pins_file(struct rt *rt)
 	struct cfgnode *root = NULL;
 	json_error_t je;
 	json_t *doc;
-	struct stat st;
+	const char *why;
 	char *buf;
 	size_t got = 0;
-	ssize_t n;
-	int fd;
 
 	if (cfg->pins_file == NULL)
 		return;
-	if ((fd = open(cfg->pins_file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0 || fstat(fd, &st) < 0 ||
-	    !S_ISREG(st.st_mode) || (size_t)st.st_size > RT_PINS_MAX) {
-		int e = errno;
-
+	if ((buf = rt_read(cfg->pins_file, RT_PINS_MAX, &got, &why)) == NULL) {
 		rt_add(rt, 0, at->file, at->line, at->col, "policy.pins_file", "cannot read the team lock file "
 		    "%s: %s; the gateway would withhold every tool until it is fixed", cfg->pins_file,
-		    fd < 0 ? strerror(e) : !S_ISREG(st.st_mode) ? "not a regular file" : "larger than 16 MiB");
-		if (fd >= 0)
-			close(fd);
+		    why == rt_too_large ? "larger than 16 MiB" : why);
 		return;
 	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		return;
-	}
-	while (got < (size_t)st.st_size && ((n = read(fd, buf + got, (size_t)st.st_size - got)) > 0 ||
-	    (n < 0 && errno == EINTR)))
-		if (n > 0)
-			got += (size_t)n;
-	close(fd);
-	buf[got] = '\0';
 	if ((doc = json_loadb(buf, got, JSON_REJECT_DUPLICATES, &je)) == NULL) {
 		rt_add(rt, 0, cfg->pins_file, je.line > 0 ? je.line : 0, je.column > 0 ? je.column : 0, "",
 		    "not a pins file: %s; the gateway would withhold every tool until it is fixed", je.text);
