@@ -1,6 +1,7 @@
 /* session.c: owns the client side of the protocol: version negotiation, method dispatch, id,
  * progress-token and cancellation remapping, server-to-client requests, and the rule that a first
- * list waits at most startup_wait for servers still starting. */
+ * list waits at most startup_wait for servers still starting. The 2026-07-28 revision's own parts
+ * are session_modern.c, the conversion between generations session_convert.c (session_int.h). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,146 +21,16 @@
 #include "log.h"
 #include "modern.h"
 #include "session.h"
+#include "session_int.h"
 #include "signin_prompt.h"
 #include "sha256.h"
 #include "version.h"
-
-#define SESSION_MAX_CALLS 20000
-#define SESSION_MAX_SREQS 1000
-#define SESSION_MAX_LISTENS 100		/* subscriptions/listen streams open at once */
-#define SESSION_MAX_LISTEN_URIS 1000	/* resourceSubscriptions of one stream */
 
 const char *const session_supported_versions[] = {
 	"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", NULL
 };
 
-/* A call's life: made, maybe waiting for its server to start, sent, answered (or failed).
- * Between generations (issue 12): INPUT while a legacy client answers a modern server's
- * input_required round; HELD while a legacy server's request waits for a modern client's retry. */
-enum call_state { CALL_NEW, CALL_WAITING, CALL_SENT, CALL_DONE, CALL_INPUT, CALL_HELD };
-
-struct call {
-	struct session *s;
-	char key[96];
-	json_t *client_id;
-	json_t *client_token;		/* the client's progressToken, or NULL */
-	struct upstream *up;
-	uint64_t upid;
-	enum call_state st;
-	char *method;
-	json_t *params;			/* while waiting: what will be sent */
-	char *exposed_uri;		/* resources/read: the URI the client asked for */
-	char *tool;			/* tools/call: the exposed name (for the audit log) */
-	char *client_id_text;		/* the client's id as JSON text, for splicing replies */
-	char *params_text;		/* while waiting, text path: the params to send (JSON text) */
-	size_t params_len;
-	struct jsonfast_span token;	/* in params_text: _meta.progressToken's value */
-	struct timespec started;
-	int ok;				/* ended with a result (or cancelled): not an error in /metrics */
-	char *orig_uri;
-	struct event *wait_timer;
-	TAILQ_ENTRY(call) wait_link;
-	struct convert_rounds *rounds;	/* modern server, legacy client: the input rounds */
-	json_t *held_up_id;		/* legacy server, modern client: its request held for the retry */
-	char *held_key;			/* the inputRequests key the client was given */
-	struct event *held_timer;	/* bounds the wait for the retry */
-	struct gateway *held_gw;	/* whose retry may resume it (the session may be gone) */
-	/* Issue 12: a request of the stateless revision, answered as such (modern.c). */
-	int modern;
-	int log_level;			/* its _meta logLevel (session_log_levels), -1: no log messages */
-	json_t *caps;			/* its _meta clientCapabilities */
-};
-
-struct sub {
-	struct upstream *up;
-	char *orig;
-	int by_listen;			/* made for a subscriptions/listen stream, not resources/subscribe */
-};
-
-/* A subscriptions/listen stream (2026-07-28): open until cancelled or the session ends; every
- * notification it carries is tagged with its request id. */
-struct listen {
-	json_t *id;
-	char *id_text;			/* the id as JSON text: the stream's "related" request */
-	unsigned which;			/* UPSTREAM_TOOLS | ... the list_changed it asked for */
-	json_t *uris;			/* the exposed URIs it follows (resources/updated) */
-};
-
-struct sreq {
-	struct upstream *up;
-	json_t *up_id;
-	int signin;			/* issue 4: the gateway's own elicitation (up, up_id NULL) */
-	struct call *call;		/* issue 12: asked for a modern server's input_required round */
-	char *input_key;		/* ... and the inputRequests key it answers */
-};
-
-/* A request held back while servers start: a first list, or a call to a name not known yet. */
-struct deferred {
-	json_t *msg;			/* the whole request */
-	char key[96];			/* its id's key in the session's held table */
-	unsigned which;			/* the list it waits for */
-	int is_list;
-	TAILQ_ENTRY(deferred) link;
-};
-
-struct session {
-	struct gateway *gw;
-	struct event_base *base;
-	struct router *router;		/* the gateway's, which outlives its sessions */
-	struct session_io io;
-	int initialized;
-	int log_level;			/* index into session_log_levels; -1: never set */
-	int implicit;			/* served without initialize (a later one is still the handshake) */
-	char version[16];
-	json_t *client_caps;
-	struct hmap *calls;		/* client id key -> call */
-	struct hmap *held;		/* client id key -> deferred: requests held back */
-	struct hmap *sreqs;		/* gateway id key -> sreq */
-	uint64_t next_sreq;
-	char nonce[33];			/* binds the requestState sealed for this session */
-	TAILQ_HEAD(, call) waiting;
-	TAILQ_HEAD(, deferred) deferred;
-	struct timespec started, deadline;
-	struct event *ev_deadline;
-	struct event *ev_logdrop;	/* reports log messages dropped by the rate limit */
-	struct hmap *subs;		/* exposed URI -> sub: renewed when its server restarts */
-	int deadline_passed;
-	json_t *answered[4];		/* the last list of each kind the client was given */
-	char *list_text[4];		/* each list as JSON text, to answer without serialising */
-	size_t list_len[4];
-	unsigned long list_gen[4];	/* router_list_gen of that text */
-	struct signin_prompts *signin;	/* issue 4: sign-ins the client was asked to do */
-	int draining;			/* stopping: new requests are refused, calls in flight end */
-	/* The service: who the client is and, when gateway.clients has rules for it, each list as
-	 * it may see it (rebuilt when the router's list or the configuration changes). NULL in run
-	 * mode, where nothing of this costs anything. */
-	struct ident *ident;
-	json_t *view[4];
-	unsigned long view_gen[4];
-	const struct config *view_cfg[4];
-	/* Issue 12: a client of the stateless revision (2026-07-28) that never sent initialize:
-	 * nothing reaches it outside a request's answer or a listen stream. */
-	int modern;
-	struct hmap *listens;		/* id key -> listen */
-	const struct modern_req *cur;	/* while a request is dispatched: what its _meta said */
-	const char *cur_method;
-};
-
 static void session_dispatch(struct session *, struct msg *);
-/* The conversion between generations (issue 12): the block at the end of this file. */
-static void mrtr_keep_params(struct call *);
-static int mrtr_reply(struct call *, struct msg *);
-static void mrtr_end(struct call *);
-static void mrtr_hold(struct session *, struct upstream *, json_t *msg, struct call *);
-static int mrtr_resume(struct session *, struct msg *);
-static void mrtr_orphan_held(struct session *);
-/* Every held call of the process by its number ("p:N"): a retry may come in another session than
- * the one that was answered input_required, and that one may be gone (a 2026-07-28 HTTP request is
- * a session of its own). One thread runs every gateway of a process (mcpgw.h). */
-static struct hmap *held_calls;
-static uint64_t held_next;
-static void mrtr_upstream_gone(struct session *, struct upstream *);
-static void mrtr_client_answer(struct session *, struct sreq *, struct jsonrpc_msg *);
 
 /* Every message to the client goes out here. A draining session that answered its last request
  * tells the gateway, which may then stop. */
@@ -177,7 +48,7 @@ kind_slot(unsigned which)
 	return which == UPSTREAM_TOOLS ? 0 : which == UPSTREAM_PROMPTS ? 1 : which == UPSTREAM_RESOURCES ? 2 : 3;
 }
 
-static void
+void
 session_send(struct session *s, json_t *msg)
 {
 	size_t len;
@@ -217,7 +88,7 @@ list_of_method(const char *method)
  * MODERN_LIST_TTL_MS once every server has answered (0 while some still start: the list will
  * grow), "private" when the client's rules narrow them; resources/read is relayed content of
  * unknown scope: "private", ttl 0, unless the server said otherwise. */
-static void
+void
 session_decor(const struct session *s, const char *method, struct modern_decor *d)
 {
 	unsigned which = list_of_method(method);
@@ -251,7 +122,7 @@ session_answer_as(struct session *s, json_t *id, json_t *result, int modern, con
 	session_send(s, msg);
 }
 
-static void
+void
 session_answer(struct session *s, json_t *id, json_t *result)
 {
 	session_answer_as(s, id, result, s->cur && s->cur->modern, s->cur_method ? s->cur_method : "");
@@ -259,14 +130,9 @@ session_answer(struct session *s, json_t *id, json_t *result)
 
 static char *related_call(const struct session *, const struct upstream *);
 static struct call *only_call(const struct session *, const struct upstream *);
-static void session_send_related(struct session *, json_t *, const char *related);
 
-static void
-send_error(struct session *s, json_t *id, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-send_error(struct session *s, json_t *id, int code, const char *fmt, ...)
+void
+session_send_error(struct session *s, json_t *id, int code, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -279,8 +145,8 @@ send_error(struct session *s, json_t *id, int code, const char *fmt, ...)
 /* The key of an id in the id tables (out: at least 67 bytes). A string id counts whole: one
  * too long to be its own key is keyed by its SHA-256, never by a prefix, or two requests whose
  * ids shared a prefix would be one (the second refused, a cancellation of one ending the other). */
-static void
-id_key(json_t *id, char *out, size_t n)
+void
+session_id_key(json_t *id, char *out, size_t n)
 {
 	const char *v = json_string_value(id);
 	size_t len = json_string_length(id);
@@ -308,7 +174,7 @@ static int
 id_in_use(const struct session *s, json_t *id)
 {
 	char key[96];
-	id_key(id, key, sizeof key);
+	session_id_key(id, key, sizeof key);
 	return key_in_use(s, key);
 }
 
@@ -325,8 +191,8 @@ past_deadline(const struct session *s)
 
 /* ---- calls forwarded to upstreams ---- */
 
-static void
-call_free(struct call *c)
+void
+session_call_free(struct call *c)
 {
 	if (c->wait_timer)
 		event_free(c->wait_timer);
@@ -350,8 +216,8 @@ call_free(struct call *c)
 
 /* Every change of a call's state goes through here: it keeps the waiting queue (and the wait's
  * timer) in step with the state, and logs old -> new. */
-static void
-call_set_state(struct call *c, enum call_state st)
+void
+session_call_set_state(struct call *c, enum call_state st)
 {
 	static const char *const names[] = { "new", "waiting", "sent", "done", "input", "held" };
 	enum call_state old = c->st;
@@ -368,8 +234,8 @@ call_set_state(struct call *c, enum call_state st)
 	log_debug(upstream_name(c->up), "call %s (%s): %s -> %s", c->key, c->method, names[old], names[st]);
 }
 
-static void
-call_finish(struct call *c)
+void
+session_call_finish(struct call *c)
 {
 	struct session *s = c->s;
 	struct timespec now;
@@ -378,14 +244,14 @@ call_finish(struct call *c)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	upstream_count_call(c->up, (now.tv_sec - c->started.tv_sec) * 1000000L +
 	    (now.tv_nsec - c->started.tv_nsec) / 1000, !c->ok);
-	mrtr_end(c);
-	call_set_state(c, CALL_DONE);
+	session_convert_end(c);
+	session_call_set_state(c, CALL_DONE);
 	if (s == NULL) {	/* a held call whose session closed (issue 12) */
-		call_free(c);
+		session_call_free(c);
 		return;
 	}
 	hmap_del(s->calls, c->key);
-	call_free(c);
+	session_call_free(c);
 	if (s->draining && session_busy(s) == 0)
 		gateway_session_quiet(s->gw);	/* deferred: the answer goes out first */
 }
@@ -416,7 +282,7 @@ session_audit(const struct session *s, const char *event, json_t *fields)
 
 /* 1 when the client's rules (gateway.clients) leave this name of up's visible; *rule: the entry
  * that refused it. Sessions without rules pass at the cost of one test. */
-static int
+int
 session_allows(struct session *s, const struct upstream *up, enum ident_kind k, const char *name,
     const char **rule)
 {
@@ -431,8 +297,8 @@ session_allows(struct session *s, const struct upstream *up, enum ident_kind k, 
 }
 
 /* One audit line for a finished call: outcome given, or read from the reply. */
-static void
-audit_call(struct call *c, json_t *msg, const char *outcome)
+void
+session_audit_call(struct call *c, json_t *msg, const char *outcome)
 {
 	struct timespec now;
 	json_t *err = json_object_get(msg, "error");
@@ -527,16 +393,16 @@ reply_id_span(const struct msg *r, struct jsonfast_span *id)
 	return msg_member(r, all, "id", id) == 1;
 }
 
-static void
-call_reply_cb(void *arg, struct msg *r)
+void
+session_call_reply_cb(void *arg, struct msg *r)
 {
 	struct call *c = arg;
 	struct session *s = c->s;
 	struct jsonfast_span id;
-	if ((c->rounds || c->st == CALL_HELD) && mrtr_reply(c, r))
+	if ((c->rounds || c->st == CALL_HELD) && session_convert_reply(c, r))
 		return;		/* an input round (issue 12) */
 	if (audit_enabled())
-		audit_call(c, msg_tree(r), NULL);
+		session_audit_call(c, msg_tree(r), NULL);
 	/* The common case: the answer goes back as the server wrote it, with the client's id in
 	 * place of ours. Nothing is parsed or serialised again. */
 	c->ok = (r->text != NULL && r->f.kind == JSONFAST_RESULT) ||
@@ -572,7 +438,7 @@ call_reply_cb(void *arg, struct msg *r)
 			}
 		}
 		if (out) {
-			call_finish(c);
+			session_call_finish(c);
 			session_emit(s, out, n);
 			free(out);
 			return;
@@ -581,8 +447,8 @@ call_reply_cb(void *arg, struct msg *r)
 	json_t *t = msg_tree(r);
 	json_t *out = t ? json_deep_copy(t) : jsonrpc_error(NULL, JSONRPC_INTERNAL_ERROR, "unreadable reply", NULL);
 	if (out == NULL) {
-		send_error(c->s, c->client_id, JSONRPC_INTERNAL_ERROR, "out of memory");
-		call_finish(c);
+		session_send_error(c->s, c->client_id, JSONRPC_INTERNAL_ERROR, "out of memory");
+		session_call_finish(c);
 		return;
 	}
 	json_object_set(out, "id", c->client_id);
@@ -601,11 +467,11 @@ call_reply_cb(void *arg, struct msg *r)
 	} else
 		downconvert(c->s, c->method, json_object_get(out, "result"));
 	session_send(c->s, out);
-	call_finish(c);
+	session_call_finish(c);
 }
 
-static void
-call_progress_cb(void *arg, json_t *params)
+void
+session_call_progress_cb(void *arg, json_t *params)
 {
 	struct call *c = arg;
 	json_t *p;
@@ -619,13 +485,13 @@ call_progress_cb(void *arg, json_t *params)
 static void
 call_send(struct call *c)
 {
-	static const struct upstream_call_cbs cbs = { call_reply_cb, call_progress_cb };
+	static const struct upstream_call_cbs cbs = { session_call_reply_cb, session_call_progress_cb };
 	struct upstream_req req = { .method = c->method, .params = c->params,
 		.progress = c->client_token != NULL, .client_caps = c->modern ? c->caps : NULL };
 	int rc;
-	mrtr_keep_params(c);
+	session_convert_keep_params(c);
 	c->params = NULL;
-	call_set_state(c, CALL_SENT);
+	session_call_set_state(c, CALL_SENT);
 	if (c->params_text) {
 		json_decref(req.params);
 		req.params = NULL;
@@ -637,12 +503,12 @@ call_send(struct call *c)
 	free(c->params_text);
 	c->params_text = NULL;
 	if (rc < 0) {
-		send_error(c->s, c->client_id, JSONRPC_SERVER_ERROR,
+		session_send_error(c->s, c->client_id, JSONRPC_SERVER_ERROR,
 		    "server '%s' cannot take the request now (%s)", upstream_name(c->up),
 		    upstream_state(c->up) == UPSTREAM_READY ? "too many requests in flight" :
 		    upstream_state_name(upstream_state(c->up)));
-		audit_call(c, NULL, "unavailable");
-		call_finish(c);
+		session_audit_call(c, NULL, "unavailable");
+		session_call_finish(c);
 	}
 }
 
@@ -650,10 +516,10 @@ static void
 call_fail_unavailable(struct call *c)
 {
 	const char *why = upstream_last_error(c->up);
-	send_error(c->s, c->client_id, JSONRPC_SERVER_ERROR, "server '%s' is not available%s%s",
+	session_send_error(c->s, c->client_id, JSONRPC_SERVER_ERROR, "server '%s' is not available%s%s",
 	    upstream_name(c->up), why && *why ? ": " : "", why ? why : "");
-	audit_call(c, NULL, "unavailable");
-	call_finish(c);
+	session_audit_call(c, NULL, "unavailable");
+	session_call_finish(c);
 }
 
 static void
@@ -662,11 +528,11 @@ call_wait_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct call *c = arg;
 	const char *why = upstream_last_error(c->up);
 	/* With what went wrong last: "did not become ready" alone sends a person guessing. */
-	send_error(c->s, c->client_id, JSONRPC_REQUEST_TIMEOUT,
+	session_send_error(c->s, c->client_id, JSONRPC_REQUEST_TIMEOUT,
 	    "server '%s' did not become ready within %ld ms%s%s", upstream_name(c->up),
 	    upstream_config(c->up)->startup_timeout_ms, why && *why ? ": " : "", why ? why : "");
-	audit_call(c, NULL, "timeout");
-	call_finish(c);
+	session_audit_call(c, NULL, "timeout");
+	session_call_finish(c);
 }
 
 /* ---- sign-in (issue 4) ----
@@ -696,7 +562,7 @@ signin_request(void *arg, const char *method, json_t *params, char key[SIGNIN_KE
 	}
 	r->signin = 1;
 	jgid = json_integer((json_int_t)++s->next_sreq);
-	id_key(jgid, key, SIGNIN_KEY_MAX);
+	session_id_key(jgid, key, SIGNIN_KEY_MAX);
 	hmap_put(s->sreqs, key, r);
 	session_send(s, jsonrpc_request(jgid, method, params));
 	json_decref(jgid);
@@ -739,9 +605,9 @@ call_fail_signin(struct call *c)
 		session_answer_as(s, c->client_id, json_pack("{s[{ssss}]sb}", "content", "type", "text",
 		    "text", text, "isError", 1), c->modern, c->method);
 	else
-		send_error(s, c->client_id, JSONRPC_SERVER_ERROR, "%s", text);
-	audit_call(c, NULL, "signin");
-	call_finish(c);
+		session_send_error(s, c->client_id, JSONRPC_SERVER_ERROR, "%s", text);
+	session_audit_call(c, NULL, "signin");
+	session_call_finish(c);
 }
 
 /* One request to send on to an upstream: what it is, where it goes, and its params as a tree or as
@@ -771,17 +637,17 @@ session_forward(struct session *s, struct forward *f)
 	struct call *c;
 	json_t *tok;
 
-	id_key(f->id, key, sizeof key);
+	session_id_key(f->id, key, sizeof key);
 	if (session_busy(s) >= SESSION_MAX_CALLS) {
 		json_decref(f->params);
 		free(f->params_text);
-		send_error(s, f->id, JSONRPC_SERVER_ERROR, "too many requests in flight (%d)", SESSION_MAX_CALLS);
+		session_send_error(s, f->id, JSONRPC_SERVER_ERROR, "too many requests in flight (%d)", SESSION_MAX_CALLS);
 		return;
 	}
 	if ((c = calloc(1, sizeof *c)) == NULL) {
 		json_decref(f->params);
 		free(f->params_text);
-		send_error(s, f->id, JSONRPC_INTERNAL_ERROR, "out of memory");
+		session_send_error(s, f->id, JSONRPC_INTERNAL_ERROR, "out of memory");
 		return;
 	}
 	c->s = s;
@@ -814,8 +680,8 @@ session_forward(struct session *s, struct forward *f)
 	if (c->method == NULL || (c->client_id_text == NULL && (f->id_text || f->id)) ||
 	    (f->tool && c->tool == NULL) || (f->exposed_uri && (!c->exposed_uri || !c->orig_uri)) ||
 	    hmap_put(s->calls, key, c) < 0) {
-		call_free(c);	/* with the params it took */
-		send_error(s, f->id, JSONRPC_INTERNAL_ERROR, "out of memory");
+		session_call_free(c);	/* with the params it took */
+		session_send_error(s, f->id, JSONRPC_INTERNAL_ERROR, "out of memory");
 		return;
 	}
 
@@ -840,11 +706,11 @@ session_forward(struct session *s, struct forward *f)
 		struct timeval tv = { upstream_config(up)->startup_timeout_ms / 1000,
 			(upstream_config(up)->startup_timeout_ms % 1000) * 1000 };
 		if ((c->wait_timer = evtimer_new(s->base, call_wait_timeout_cb, c)) == NULL) {
-			send_error(s, c->client_id, JSONRPC_INTERNAL_ERROR, "out of memory");
-			call_finish(c);
+			session_send_error(s, c->client_id, JSONRPC_INTERNAL_ERROR, "out of memory");
+			session_call_finish(c);
 			return;
 		}
-		call_set_state(c, CALL_WAITING);
+		session_call_set_state(c, CALL_WAITING);
 		evtimer_add(c->wait_timer, &tv);
 		router_wake(s->router, up);
 		log_debug(upstream_name(up), "%s waits for the server to be ready", f->method);
@@ -1054,15 +920,15 @@ maybe_defer(struct session *s, struct jsonrpc_msg *m, unsigned which, int is_lis
 		return 0;
 	/* Held back or in flight, one bound: a client must not queue without limit at start-up. */
 	if (session_busy(s) >= SESSION_MAX_CALLS) {
-		send_error(s, m->id, JSONRPC_SERVER_ERROR, "too many requests in flight (%d)", SESSION_MAX_CALLS);
+		session_send_error(s, m->id, JSONRPC_SERVER_ERROR, "too many requests in flight (%d)", SESSION_MAX_CALLS);
 		return 1;
 	}
 	struct deferred *d = calloc(1, sizeof *d);
 	if (d != NULL)
-		id_key(m->id, d->key, sizeof d->key);
+		session_id_key(m->id, d->key, sizeof d->key);
 	if (d == NULL || hmap_put(s->held, d->key, d) < 0) {
 		free(d);
-		send_error(s, m->id, JSONRPC_INTERNAL_ERROR, "out of memory");
+		session_send_error(s, m->id, JSONRPC_INTERNAL_ERROR, "out of memory");
 		return 1;
 	}
 	d->msg = json_incref(m->msg);
@@ -1097,7 +963,7 @@ handle_list(struct session *s, struct jsonrpc_msg *m, unsigned which)
 	json_t *cursor = json_object_get(m->params, "cursor");
 	if (cursor && !json_is_null(cursor)) {
 		/* The gateway returns whole lists and never hands out a cursor. */
-		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Invalid cursor");
+		session_send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Invalid cursor");
 		return;
 	}
 	/* Lazy servers with nothing catalogued are started so that their tools can be learnt. */
@@ -1112,11 +978,7 @@ handle_list(struct session *s, struct jsonrpc_msg *m, unsigned which)
 
 /* ---- client methods ---- */
 
-/* Codex gives a server about 1 s to list its tools and ignores list_changed afterwards: a first
- * list that waited longer would leave every server out, not only the slow one. */
-#define SESSION_CODEX_WAIT_MS 800
-
-static void
+void
 session_cap_wait(struct session *s, long ms)
 {
 	struct timespec cap = s->started;
@@ -1143,7 +1005,7 @@ session_shows_server(void *arg, const struct upstream *up)
 /* What the gateway offers, one set for both generations: list_changed of every list (on a listen
  * stream for a modern client), resource subscriptions, log messages (per request for a modern
  * client) and completions. */
-static json_t *
+json_t *
 session_capabilities(void)
 {
 	return json_pack("{s{sb} s{sb} s{sbsb} s{} s{}}",
@@ -1153,7 +1015,7 @@ session_capabilities(void)
 	    "logging", "completions");
 }
 
-static char *
+char *
 session_instructions(struct session *s)
 {
 	return session_restricted(s) ? router_instructions_for(s->router, session_shows_server, s) :
@@ -1172,11 +1034,11 @@ handle_initialize(struct session *s, struct jsonrpc_msg *m)
 	 * modern client's server/discover, issue 12) and then falls back to initialize is doing its
 	 * handshake now. */
 	if (s->initialized && !s->implicit) {
-		send_error(s, m->id, JSONRPC_INVALID_REQUEST, "already initialized");
+		session_send_error(s, m->id, JSONRPC_INVALID_REQUEST, "already initialized");
 		return;
 	}
 	if (want == NULL || (caps != NULL && !json_is_object(caps))) {
-		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "initialize needs protocolVersion (string) and capabilities (object)");
+		session_send_error(s, m->id, JSONRPC_INVALID_PARAMS, "initialize needs protocolVersion (string) and capabilities (object)");
 		return;
 	}
 	for (int i = 0; session_supported_versions[i]; i++)
@@ -1320,7 +1182,7 @@ handle_tools_call(struct session *s, struct msg *msg, json_t *id)
 	name = json_string_value(json_object_get(m->params, "name"));
 	args = json_object_get(m->params, "arguments");
 	if (!json_is_object(m->params) || name == NULL || (args && !json_is_object(args))) {
-		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "tools/call needs name (string) and arguments (object)");
+		session_send_error(s, m->id, JSONRPC_INVALID_PARAMS, "tools/call needs name (string) and arguments (object)");
 		return;
 	}
 	if (router_tool(s->router, name, &up, &orig) < 0) {
@@ -1333,7 +1195,7 @@ handle_tools_call(struct session *s, struct msg *msg, json_t *id)
 			    "rule", why, "outcome", "refused as an unknown tool"));
 		} else
 			session_audit(s, "denied", json_pack("{ssss}", "tool", name, "rule", "no such tool"));
-		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown tool: %.200s", name);
+		session_send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown tool: %.200s", name);
 		return;
 	}
 	const char *rule = NULL;
@@ -1347,7 +1209,7 @@ handle_tools_call(struct session *s, struct msg *msg, json_t *id)
 		session_audit(s, "denied", json_pack("{ssssssss}", "tool", name, "server", upstream_name(up),
 		    "rule", why ? why : "gateway.clients", "outcome", "refused as an unknown tool"));
 		free(why);
-		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown tool: %.200s", name);
+		session_send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown tool: %.200s", name);
 		return;
 	}
 	json_t *params = json_deep_copy(m->params);
@@ -1364,13 +1226,13 @@ handle_prompts_get(struct session *s, struct jsonrpc_msg *m)
 	struct upstream *up;
 	const char *orig;
 	if (name == NULL) {
-		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "prompts/get needs name (string)");
+		session_send_error(s, m->id, JSONRPC_INVALID_PARAMS, "prompts/get needs name (string)");
 		return;
 	}
 	if (router_prompt(s->router, name, &up, &orig) < 0 || !session_allows(s, up, IDENT_PROMPTS, orig, NULL)) {
 		if (maybe_defer(s, m, UPSTREAM_PROMPTS, 0))
 			return;
-		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown prompt: %.200s", name);
+		session_send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown prompt: %.200s", name);
 		return;
 	}
 	json_t *params = json_deep_copy(m->params);
@@ -1389,7 +1251,7 @@ handle_resource(struct session *s, struct jsonrpc_msg *m)
 	/* 2026-07-28 made resource-not-found -32602 and forbids -32002 to its clients. */
 	int not_found = s->cur && s->cur->modern ? JSONRPC_INVALID_PARAMS : -32002;
 	if (uri == NULL) {
-		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "%s needs uri (string)", m->method);
+		session_send_error(s, m->id, JSONRPC_INVALID_PARAMS, "%s needs uri (string)", m->method);
 		return;
 	}
 	if (router_uri(s->router, uri, &up, &orig) == 0 && !session_allows(s, up, IDENT_RESOURCES, orig, NULL)) {
@@ -1462,7 +1324,7 @@ handle_complete(struct session *s, struct jsonrpc_msg *m)
 		    !session_allows(s, up, IDENT_PROMPTS, orig, NULL)) {
 			if (name && maybe_defer(s, m, UPSTREAM_PROMPTS, 0))
 				return;
-			send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown prompt: %.200s", name ? name : "");
+			session_send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown prompt: %.200s", name ? name : "");
 			return;
 		}
 		params = json_deep_copy(m->params);
@@ -1473,20 +1335,20 @@ handle_complete(struct session *s, struct jsonrpc_msg *m)
 		if (uri != NULL && router_uri(s->router, uri, &up, &orig) == 0 &&
 		    !session_allows(s, up, IDENT_RESOURCES, orig, NULL)) {
 			free(orig);
-			send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown resource: %.200s", uri);
+			session_send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown resource: %.200s", uri);
 			return;
 		}
 		if (orig == NULL) {
 			if (uri && maybe_defer(s, m, UPSTREAM_RESOURCES, 0))
 				return;
-			send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown resource: %.200s", uri ? uri : "");
+			session_send_error(s, m->id, JSONRPC_INVALID_PARAMS, "Unknown resource: %.200s", uri ? uri : "");
 			return;
 		}
 		params = json_deep_copy(m->params);
 		json_object_set_new(json_object_get(params, "ref"), "uri", json_string(orig));
 		free(orig);
 	} else {
-		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "completion/complete needs ref of type ref/prompt or ref/resource");
+		session_send_error(s, m->id, JSONRPC_INVALID_PARAMS, "completion/complete needs ref of type ref/prompt or ref/resource");
 		return;
 	}
 	struct forward f = { .id = m->id, .method = m->method, .up = up, .params = params,
@@ -1523,10 +1385,8 @@ handle_set_level(struct session *s, struct jsonrpc_msg *m)
 			session_answer(s, m->id, json_object());
 			return;
 		}
-	send_error(s, m->id, JSONRPC_INVALID_PARAMS, "level must be one of debug, info, notice, warning, error, critical, alert, emergency");
+	session_send_error(s, m->id, JSONRPC_INVALID_PARAMS, "level must be one of debug, info, notice, warning, error, critical, alert, emergency");
 }
-
-static void listen_end(struct session *, struct listen *);
 
 static void
 handle_cancelled(struct session *s, struct jsonrpc_msg *m)
@@ -1537,11 +1397,11 @@ handle_cancelled(struct session *s, struct jsonrpc_msg *m)
 	struct listen *l;
 	if (!json_is_integer(rid) && !json_is_string(rid))
 		return;
-	id_key(rid, key, sizeof key);
+	session_id_key(rid, key, sizeof key);
 	if ((l = hmap_del(s->listens, key)) != NULL) {
 		/* A listen stream ends by cancellation: no answer (2026-07-28 cancellation). */
 		log_debug("client", "subscriptions/listen %s cancelled", l->id_text);
-		listen_end(s, l);
+		session_modern_listen_end(s, l);
 		return;
 	}
 	if ((c = hmap_get(s->calls, key)) == NULL)
@@ -1549,12 +1409,12 @@ handle_cancelled(struct session *s, struct jsonrpc_msg *m)
 	if (c->st == CALL_SENT) {
 		const char *reason = json_string_value(json_object_get(m->params, "reason"));
 		upstream_cancel(c->up, c->upid, reason);
-	}	/* CALL_INPUT: the server is done with it; call_finish withdraws the requests to the client */
+	}	/* CALL_INPUT: the server is done with it; session_call_finish withdraws the requests to the client */
 	if (c->tool)
 		session_audit(s, "call", json_pack("{ssssss}", "tool", c->tool, "server", upstream_name(c->up),
 		    "outcome", "cancelled"));
 	c->ok = 1;	/* the client's choice, not the server's failure */
-	call_finish(c);
+	session_call_finish(c);
 }
 
 static void
@@ -1562,7 +1422,7 @@ handle_client_response(struct session *s, struct jsonrpc_msg *m)
 {
 	char key[96];
 	struct sreq *r;
-	id_key(m->id, key, sizeof key);
+	session_id_key(m->id, key, sizeof key);
 	if ((r = hmap_del(s->sreqs, key)) == NULL) {
 		log_debug("client", "response to an unknown request dropped");
 		return;
@@ -1573,7 +1433,7 @@ handle_client_response(struct session *s, struct jsonrpc_msg *m)
 		return;
 	}
 	if (r->call) {			/* issue 12: part of a modern server's input round */
-		mrtr_client_answer(s, r, m);
+		session_convert_client_answer(s, r, m);
 		return;
 	}
 	json_t *out = json_deep_copy(m->msg);
@@ -1595,292 +1455,6 @@ implicit_init(struct session *s, struct jsonrpc_msg *m)
 	snprintf(s->version, sizeof s->version, "%s", session_supported_versions[0]);
 	s->client_caps = json_is_object(caps) ? json_deep_copy(caps) : json_object();
 	gateway_client_caps(s->gw, s, s->client_caps);
-}
-
-/* ---- the stateless revision (2026-07-28, issue 12) ---- */
-
-/* A modern request: the first on a session that never sent initialize makes it a modern session
- * (served without a handshake; a later initialize still switches it to a legacy one). Its
- * capabilities are what the servers are told (gateway_client_caps) until another modern request
- * declares different ones. A session that did initialize keeps its own: the request's go with
- * the request only. */
-static void
-session_modern_begin(struct session *s, const struct modern_req *mr)
-{
-	const char *cname = json_string_value(json_object_get(mr->client_info, "name"));
-
-	if (!s->initialized) {
-		s->initialized = 1;
-		s->implicit = 1;
-		s->modern = 1;
-		snprintf(s->version, sizeof s->version, "%s", MODERN_VERSION);
-		json_decref(s->client_caps);
-		s->client_caps = json_deep_copy(mr->caps);
-		log_info("client", "%s %s requests without initialize", cname ? cname : "(unnamed client)",
-		    MODERN_VERSION);
-		if (cname && strncmp(cname, "codex", 5) == 0 && !gateway_config(s->gw)->startup_wait_set)
-			session_cap_wait(s, SESSION_CODEX_WAIT_MS);
-		gateway_client_caps(s->gw, s, s->client_caps);
-	} else if (s->modern && !modern_same_relayed_caps(s->client_caps, mr->caps)) {
-		json_decref(s->client_caps);
-		s->client_caps = json_deep_copy(mr->caps);
-		gateway_client_caps(s->gw, s, s->client_caps);
-	}
-	/* The servers are asked for log messages down to the most detailed level a request of this
-	 * client asked for; session_log passes each request only its own. */
-	if (s->modern && mr->log_level >= 0 && (s->log_level < 0 || mr->log_level < s->log_level)) {
-		s->log_level = mr->log_level;
-		gateway_log_level(s->gw, s, session_log_levels[mr->log_level]);
-	}
-}
-
-/* server/discover: stateless, answered from what the gateway is, nothing of the session changed
- * (a client that probes and then falls back to initialize does its handshake afterwards). */
-static void
-handle_discover(struct session *s, json_t *id)
-{
-	char *instr = session_instructions(s);
-	json_t *r = json_pack("{so so}", "supportedVersions", modern_supported_versions(),
-	    "capabilities", session_capabilities());
-	if (r && instr && *instr)
-		json_object_set_new(r, "instructions", json_string(instr));
-	free(instr);
-	session_answer(s, id, r);
-}
-
-static void
-listen_free(struct listen *l)
-{
-	json_decref(l->id);
-	json_decref(l->uris);
-	free(l->id_text);
-	free(l);
-}
-
-static int
-listen_has_uri(const struct listen *l, const char *uri)
-{
-	size_t i;
-	json_t *u;
-	json_array_foreach(l->uris, i, u)
-		if (strcmp(json_string_value(u), uri) == 0)
-			return 1;
-	return 0;
-}
-
-struct uri_users {
-	const struct listen *except;
-	const char *uri;
-	int n;
-};
-
-static void
-uri_users_fn(const char *key, void *val, void *arg)
-{
-	struct uri_users *u = arg;
-	if (val != u->except && listen_has_uri(val, u->uri))
-		u->n++;
-}
-
-/* A stream ends (cancelled, session closing): the upstream subscriptions only it needed go. */
-static void
-listen_end(struct session *s, struct listen *l)
-{
-	size_t i;
-	json_t *u;
-	json_array_foreach(l->uris, i, u) {
-		const char *uri = json_string_value(u);
-		struct uri_users users = { l, uri, 0 };
-		struct sub *sb = hmap_get(s->subs, uri);
-		hmap_foreach(s->listens, uri_users_fn, &users);
-		if (sb == NULL || !sb->by_listen || users.n > 0)
-			continue;
-		hmap_del(s->subs, uri);
-		if (upstream_state(sb->up) == UPSTREAM_READY) {
-			struct upstream_req req = { .method = "resources/unsubscribe",
-				.params = json_pack("{ss}", "uri", sb->orig) };
-			upstream_call(sb->up, &req, NULL, NULL, NULL);
-		}
-		free(sb->orig);
-		free(sb);
-	}
-	listen_free(l);
-}
-
-/* A URI of a listen's resourceSubscriptions: followed when it is this client's; its server is
- * subscribed as for resources/subscribe (and again after a restart, session_state). */
-static int
-listen_follow(struct session *s, const char *uri)
-{
-	struct upstream *up;
-	char *orig = NULL;
-	struct sub *sb;
-
-	if (router_uri(s->router, uri, &up, &orig) < 0)
-		return 0;
-	if (!session_allows(s, up, IDENT_RESOURCES, orig, NULL)) {
-		free(orig);
-		return 0;
-	}
-	if (hmap_get(s->subs, uri) != NULL) {
-		free(orig);
-		return 1;
-	}
-	if ((sb = calloc(1, sizeof *sb)) == NULL) {
-		free(orig);
-		return 0;
-	}
-	sb->up = up;
-	sb->orig = orig;
-	sb->by_listen = 1;
-	if (hmap_put(s->subs, uri, sb) < 0) {
-		free(orig);
-		free(sb);
-		return 0;
-	}
-	if (upstream_state(up) == UPSTREAM_READY) {
-		struct upstream_req req = { .method = "resources/subscribe",
-			.params = json_pack("{ss}", "uri", orig) };
-		upstream_call(up, &req, NULL, NULL, NULL);
-	}
-	return 1;
-}
-
-/* The notification on a listen stream, tagged with its subscription id. Steals params. */
-static void
-listen_send(struct session *s, const struct listen *l, const char *method, json_t *params)
-{
-	json_t *meta;
-	if (params == NULL)
-		params = json_object();
-	meta = json_object_get(params, "_meta");
-	if (!json_is_object(meta)) {
-		meta = json_object();
-		json_object_set_new(params, "_meta", meta);
-	}
-	json_object_set(meta, MODERN_META_SUBSCRIPTION, l->id);
-	session_send_related(s, jsonrpc_notification(method, params), l->id_text);
-}
-
-static void
-handle_listen(struct session *s, struct jsonrpc_msg *m, json_t *id)
-{
-	static const struct { const char *key; unsigned which; } kinds[] = {
-		{ "toolsListChanged", UPSTREAM_TOOLS },
-		{ "promptsListChanged", UPSTREAM_PROMPTS },
-		{ "resourcesListChanged", UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES },
-	};
-	json_t *filter = json_object_get(m->params, "notifications");
-	json_t *rs = json_object_get(filter, "resourceSubscriptions"), *u, *ack = NULL;
-	struct listen *l;
-	char key[96];
-	size_t i;
-
-	if (!json_is_object(filter)) {
-		send_error(s, id, JSONRPC_INVALID_PARAMS, "subscriptions/listen needs params.notifications (object)");
-		return;
-	}
-	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-		json_t *v = json_object_get(filter, kinds[i].key);
-		if (v && !json_is_boolean(v)) {
-			send_error(s, id, JSONRPC_INVALID_PARAMS, "params.notifications.%s must be a boolean",
-			    kinds[i].key);
-			return;
-		}
-	}
-	if (rs && !json_is_array(rs)) {
-		send_error(s, id, JSONRPC_INVALID_PARAMS, "params.notifications.resourceSubscriptions must be an array of URIs");
-		return;
-	}
-	json_array_foreach(rs, i, u)
-		if (!json_is_string(u)) {
-			send_error(s, id, JSONRPC_INVALID_PARAMS, "params.notifications.resourceSubscriptions[%zu] must be a string", i);
-			return;
-		}
-	if (json_array_size(rs) > SESSION_MAX_LISTEN_URIS || hmap_count(s->listens) >= SESSION_MAX_LISTENS) {
-		send_error(s, id, JSONRPC_INVALID_PARAMS, "too many subscriptions (at most %d streams of %d URIs)",
-		    SESSION_MAX_LISTENS, SESSION_MAX_LISTEN_URIS);
-		return;
-	}
-	if ((l = calloc(1, sizeof *l)) == NULL || (l->uris = json_array()) == NULL ||
-	    (ack = json_object()) == NULL ||
-	    (l->id_text = json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT)) == NULL) {
-		if (l)
-			listen_free(l);
-		json_decref(ack);
-		send_error(s, id, JSONRPC_INTERNAL_ERROR, "out of memory");
-		return;
-	}
-	l->id = json_incref(id);
-	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-		if (json_is_true(json_object_get(filter, kinds[i].key))) {
-			l->which |= kinds[i].which;
-			json_object_set_new(ack, kinds[i].key, json_true());
-		}
-	/* The acknowledgement names what is honoured: URIs that are no resource of this client's
-	 * are left out. */
-	json_array_foreach(rs, i, u)
-		if (!listen_has_uri(l, json_string_value(u)) && listen_follow(s, json_string_value(u)))
-			json_array_append(l->uris, u);
-	if (rs)
-		json_object_set(ack, "resourceSubscriptions", l->uris);
-	id_key(id, key, sizeof key);
-	if (hmap_put(s->listens, key, l) < 0) {
-		json_decref(ack);
-		listen_end(s, l);
-		send_error(s, id, JSONRPC_INTERNAL_ERROR, "out of memory");
-		return;
-	}
-	log_debug("client", "subscriptions/listen %s opened", l->id_text);
-	listen_send(s, l, "notifications/subscriptions/acknowledged", json_pack("{so}", "notifications", ack));
-}
-
-struct listens_ctx {
-	struct listen **v;
-	size_t n;
-};
-
-static void
-listens_collect_fn(const char *key, void *val, void *arg)
-{
-	struct listens_ctx *c = arg;
-	c->v[c->n++] = val;
-}
-
-/* The session's streams, for a walk that may send (the map must not change while walked). */
-static struct listen **
-listens_all(struct session *s, size_t *n)
-{
-	struct listens_ctx c = { calloc(hmap_count(s->listens) + 1, sizeof(struct listen *)), 0 };
-	*n = 0;
-	if (c.v == NULL)
-		return NULL;
-	hmap_foreach(s->listens, listens_collect_fn, &c);
-	*n = c.n;
-	return c.v;
-}
-
-/* Closes every stream with its graceful end (a result tagged with its id): draining, or the
- * client's session going away while it can still be told. */
-static void
-listens_close_all(struct session *s, int tell)
-{
-	size_t n;
-	struct listen **v = listens_all(s, &n);
-	for (size_t i = 0; v && i < n; i++) {
-		char key[96];
-		id_key(v[i]->id, key, sizeof key);
-		hmap_del(s->listens, key);
-		if (tell) {
-			/* On the stream it ends (HTTP: the listen request's own response stream). */
-			struct modern_decor d = { 0, 0, 0 };
-			json_t *r = json_pack("{s{sO}}", "_meta", MODERN_META_SUBSCRIPTION, v[i]->id);
-			modern_decorate(r, &d);
-			session_send_related(s, jsonrpc_result(v[i]->id, r), v[i]->id_text);
-		}
-		listen_end(s, v[i]);
-	}
-	free(v);
 }
 
 static void
@@ -1949,11 +1523,11 @@ session_dispatch(struct session *s, struct msg *msg)
 	    json_stringn(msg->text + msg->f.id.start + 1, msg->f.id.end - msg->f.id.start - 2);
 	method = text ? "tools/call" : m->method;
 	if (id_in_use(s, id)) {
-		send_error(s, id, JSONRPC_INVALID_REQUEST, "request id is already in use by a request in flight");
+		session_send_error(s, id, JSONRPC_INVALID_REQUEST, "request id is already in use by a request in flight");
 		goto out;
 	}
 	if (s->draining && strcmp(method, "ping") != 0) {
-		send_error(s, id, JSONRPC_SERVER_ERROR, "the gateway is shutting down");
+		session_send_error(s, id, JSONRPC_SERVER_ERROR, "the gateway is shutting down");
 		goto out;
 	}
 	if (strcmp(method, "initialize") == 0) {
@@ -1982,7 +1556,7 @@ session_dispatch(struct session *s, struct msg *msg)
 		 * resources/subscribe: subscriptions/listen): unknown methods to a modern client. */
 		if (strcmp(method, "ping") == 0 || strcmp(method, "logging/setLevel") == 0 ||
 		    strcmp(method, "resources/subscribe") == 0 || strcmp(method, "resources/unsubscribe") == 0) {
-			send_error(s, id, JSONRPC_METHOD_NOT_FOUND, "Method not found: %s was removed in %s",
+			session_send_error(s, id, JSONRPC_METHOD_NOT_FOUND, "Method not found: %s was removed in %s",
 			    method, MODERN_VERSION);
 			goto out;
 		}
@@ -1991,12 +1565,12 @@ session_dispatch(struct session *s, struct msg *msg)
 		/* Stateless: a probe leaves the connection as it was (a client that falls back to
 		 * initialize does its handshake with its own capabilities). */
 		if (strcmp(method, "server/discover") == 0) {
-			handle_discover(s, id);
+			session_modern_handle_discover(s, id);
 			goto out;
 		}
 		session_modern_begin(s, &mr);
 		if (strcmp(method, "subscriptions/listen") == 0) {
-			handle_listen(s, m, id);
+			session_modern_handle_listen(s, m, id);
 			goto out;
 		}
 	}
@@ -2009,7 +1583,7 @@ session_dispatch(struct session *s, struct msg *msg)
 			goto out;
 		implicit_init(s, m);
 	}
-	if (mr.modern && mrtr_resume(s, msg))
+	if (mr.modern && session_convert_resume(s, msg))
 		goto out;	/* a retry that resumes a held server request (issue 12) */
 	if (strcmp(method, "tools/list") == 0)
 		handle_list(s, m, UPSTREAM_TOOLS);
@@ -2031,7 +1605,7 @@ session_dispatch(struct session *s, struct msg *msg)
 	else if (strcmp(method, "logging/setLevel") == 0)
 		handle_set_level(s, m);
 	else
-		send_error(s, id, JSONRPC_METHOD_NOT_FOUND, "Method not found: %.100s", method);
+		session_send_error(s, id, JSONRPC_METHOD_NOT_FOUND, "Method not found: %.100s", method);
 out:
 	s->cur = saved;
 	s->cur_method = saved_method;
@@ -2093,16 +1667,16 @@ listens_list_changed(struct session *s, unsigned which)
 		if ((which & l) && seen != NULL && json_equal(seen, session_view(s, l, &gen)))
 			which &= ~l;
 	}
-	if (which == 0 || (v = listens_all(s, &n)) == NULL)
+	if (which == 0 || (v = session_modern_listens_all(s, &n)) == NULL)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		unsigned w = which & v[i]->which;
 		if (w & UPSTREAM_TOOLS)
-			listen_send(s, v[i], "notifications/tools/list_changed", NULL);
+			session_modern_listen_send(s, v[i], "notifications/tools/list_changed", NULL);
 		if (w & UPSTREAM_PROMPTS)
-			listen_send(s, v[i], "notifications/prompts/list_changed", NULL);
+			session_modern_listen_send(s, v[i], "notifications/prompts/list_changed", NULL);
 		if (w & (UPSTREAM_RESOURCES | UPSTREAM_TEMPLATES))
-			listen_send(s, v[i], "notifications/resources/list_changed", NULL);
+			session_modern_listen_send(s, v[i], "notifications/resources/list_changed", NULL);
 	}
 	free(v);
 }
@@ -2203,12 +1777,12 @@ session_notification(struct session *s, struct upstream *up, const char *method,
 		    (exp = router_expose_uri(s->router, up, uri)) == NULL)
 			return;
 		size_t n;
-		struct listen **v = hmap_count(s->listens) ? listens_all(s, &n) : NULL;
+		struct listen **v = hmap_count(s->listens) ? session_modern_listens_all(s, &n) : NULL;
 		for (size_t i = 0; v && i < n; i++)
-			if (listen_has_uri(v[i], exp)) {
+			if (session_modern_listen_has_uri(v[i], exp)) {
 				json_t *p = json_deep_copy(params);
 				json_object_set_new(p, "uri", json_string(exp));
-				listen_send(s, v[i], method, p);
+				session_modern_listen_send(s, v[i], method, p);
 			}
 		free(v);
 		if (!s->modern) {
@@ -2260,13 +1834,13 @@ session_request(struct session *s, struct upstream *up, json_t *msg)
 				upstream_cancel(mc->up, mc->upid, "the client lacks a capability the server needs");
 			session_send(s, jsonrpc_error(mc->client_id, MODERN_MISSING_CAPABILITY,
 			    "Missing required client capability", json_pack("{so}", "requiredCapabilities", missing)));
-			audit_call(mc, NULL, "error");
+			session_audit_call(mc, NULL, "error");
 			mc->ok = 1;	/* the client's side, not the server's failure */
-			call_finish(mc);
+			session_call_finish(mc);
 			return;
 		}
 		/* With it: an input_required result for the client, the server's request held. */
-		mrtr_hold(s, up, msg, mc);
+		session_convert_hold(s, up, msg, mc);
 		return;
 	} else if (s->modern) {
 		/* A modern client takes no request of a server's outside one of its own requests. */
@@ -2299,7 +1873,7 @@ session_request(struct session *s, struct upstream *up, json_t *msg)
 	uint64_t gid = ++s->next_sreq;
 	json_t *jgid = json_integer((json_int_t)gid);
 	if (jgid)
-		id_key(jgid, key, sizeof key);
+		session_id_key(jgid, key, sizeof key);
 	if (r == NULL || jgid == NULL || hmap_put(s->sreqs, key, r) < 0) {
 		free(r);
 		json_decref(jgid);
@@ -2438,7 +2012,7 @@ session_new(struct gateway *gw, const struct session_io *io)
 static void
 free_call_entry(const char *key, void *val, void *arg)
 {
-	call_free(val);
+	session_call_free(val);
 }
 
 static void
@@ -2461,7 +2035,7 @@ free_sreq_entry(const char *key, void *val, void *arg)
 static void
 free_listen_entry(const char *key, void *val, void *arg)
 {
-	listen_free(val);
+	session_modern_listen_free(val);
 }
 
 void
@@ -2472,7 +2046,7 @@ session_free(struct session *s)
 		return;
 	signin_prompts_free(s->signin);
 	s->signin = NULL;
-	mrtr_orphan_held(s);
+	session_convert_orphan_held(s);
 	/* Calls still in flight belong to upstreams that are gone by now: their callbacks ran. */
 	hmap_foreach(s->calls, free_call_entry, NULL);
 	hmap_free(s->calls);
@@ -2522,7 +2096,7 @@ session_drain(struct session *s)
 	s->draining = 1;
 	/* Listen streams end gracefully (their result), so that the client knows it was not a
 	 * drop. They never count as busy: they would hold a stop forever. */
-	listens_close_all(s, 1);
+	session_modern_listens_close_all(s, 1);
 }
 
 size_t
@@ -2580,13 +2154,13 @@ session_upstream_gone(struct session *s, struct upstream *up)
 	for (c = TAILQ_FIRST(&s->waiting); c; c = next) {
 		next = TAILQ_NEXT(c, wait_link);
 		if (c->up == up) {
-			send_error(s, c->client_id, JSONRPC_SERVER_ERROR,
+			session_send_error(s, c->client_id, JSONRPC_SERVER_ERROR,
 			    "server '%s' was removed from the configuration", upstream_name(up));
-			audit_call(c, NULL, "unavailable");
-			call_finish(c);
+			session_audit_call(c, NULL, "unavailable");
+			session_call_finish(c);
 		}
 	}
-	mrtr_upstream_gone(s, up);
+	session_convert_upstream_gone(s, up);
 	signin_prompts_gone(s->signin, up);
 	drop_entries_of(s->sreqs, up, sreq_owner, free_sreq_entry);
 	drop_entries_of(s->subs, up, sub_owner, free_sub_entry);
@@ -2601,7 +2175,7 @@ session_initialized(const struct session *s)
 void
 session_end_listens(struct session *s)
 {
-	listens_close_all(s, 1);
+	session_modern_listens_close_all(s, 1);
 }
 
 int
@@ -2673,7 +2247,7 @@ related_call(const struct session *s, const struct upstream *up)
 }
 
 /* session_send for a message about one of the client's requests (session_io.send_related). */
-static void
+void
 session_send_related(struct session *s, json_t *msg, const char *related)
 {
 	size_t len;
@@ -2747,445 +2321,4 @@ session_cancel_all(struct session *s)
 {
 	hmap_foreach(s->calls, cancel_call_fn, NULL);
 	hmap_foreach(s->sreqs, refuse_sreq_fn, NULL);
-}
-
-/* ---- conversion between generations (issue 12; the pure parts are route/convert.c) ----
- * A modern (2026-07-28) server's input_required behind a legacy client: each input request is
- * sent to the client as a real request; with every answer in, the call is retried upstream with
- * a new id, the original params, inputResponses and the server's requestState untouched. A legacy
- * server's request behind a modern client: the client's call is answered input_required with a
- * requestState the gateway seals; the server's request is held until the client's retry, which
- * answers it and takes over the call. */
-
-static int
-upstream_modern(const struct upstream *up)
-{
-	const char *era = upstream_era(up);
-	return era != NULL && strcmp(era, "modern") == 0;
-}
-
-/* A legacy client's call to a modern server may need a retry: its params are kept (the text path
- * gives them away when sent). Nothing is kept for any other call. */
-static void
-mrtr_keep_params(struct call *c)
-{
-	json_t *p = NULL;
-	if (c->rounds || c->modern || !convert_mrtr_method(c->method) || !upstream_modern(c->up))
-		return;
-	if (c->params)
-		p = json_incref(c->params);
-	else if (c->params_text)
-		p = json_loadb(c->params_text, c->params_len, 0, NULL);
-	/* Out of memory: no rounds, and an input_required result reaches the client as it is. */
-	c->rounds = convert_rounds_new(p);
-	json_decref(p);
-}
-
-static void
-mrtr_fail(struct call *c, int code, const char *why)
-{
-	send_error(c->s, c->client_id, code, "server '%s': %s", upstream_name(c->up), why);
-	audit_call(c, NULL, "refused");
-	call_finish(c);
-}
-
-static void
-mrtr_retry(struct call *c)
-{
-	static const struct upstream_call_cbs cbs = { call_reply_cb, call_progress_cb };
-	struct upstream_req req = { .method = c->method, .params = convert_rounds_retry(c->rounds),
-		.progress = c->client_token != NULL };
-	if (req.params == NULL) {
-		mrtr_fail(c, JSONRPC_INTERNAL_ERROR, "out of memory");
-		return;
-	}
-	call_set_state(c, CALL_SENT);
-	if (upstream_call(c->up, &req, &cbs, c, &c->upid) < 0)
-		mrtr_fail(c, JSONRPC_SERVER_ERROR, "the server cannot take the retry of an input_required "
-		    "round now (not ready, or too many requests in flight)");
-}
-
-/* A reply to a call that may be a round: 1 when taken here. */
-static int
-mrtr_reply(struct call *c, struct msg *r)
-{
-	struct session *s = c->s;
-	json_t *res;
-	char err[400];
-	int n;
-
-	if (c->st == CALL_HELD) {
-		/* The server ended the call while its request waited for the client's retry: the
-		 * client was answered already (input_required), so nobody is left to tell. */
-		log_info(upstream_name(c->up), "call %s ended while its request to the client was held; "
-		    "the result is dropped", c->key);
-		c->ok = 1;
-		call_finish(c);
-		return 1;
-	}
-	res = json_object_get(msg_tree(r), "result");
-	if (!convert_is_input_required(res))
-		return 0;
-	if ((n = convert_rounds_begin(c->rounds, res, s->client_caps, err, sizeof err)) < 0) {
-		log_info(upstream_name(c->up), "call %s: %s", c->key, err);
-		mrtr_fail(c, JSONRPC_SERVER_ERROR, err);
-		return 1;
-	}
-	log_debug(upstream_name(c->up), "call %s: input round %d, %d request%s to the client", c->key,
-	    convert_rounds_count(c->rounds), n, n == 1 ? "" : "s");
-	if (n == 0) {		/* requestState only: the server asks to be called again */
-		mrtr_retry(c);
-		return 1;
-	}
-	call_set_state(c, CALL_INPUT);
-	for (int i = 0; i < n; i++) {
-		const char *key, *method;
-		json_t *params, *jgid;
-		struct sreq *q = NULL;
-		char gkey[96];
-		convert_rounds_request(c->rounds, (size_t)i, &key, &method, &params);
-		if (hmap_count(s->sreqs) >= SESSION_MAX_SREQS || (q = calloc(1, sizeof *q)) == NULL ||
-		    (q->input_key = strdup(key)) == NULL) {
-			if (q)
-				free(q);
-			mrtr_fail(c, JSONRPC_SERVER_ERROR, "too many requests to the client in flight");
-			return 1;
-		}
-		q->call = c;
-		jgid = json_integer((json_int_t)++s->next_sreq);
-		id_key(jgid, gkey, sizeof gkey);
-		if (hmap_put(s->sreqs, gkey, q) < 0) {
-			free(q->input_key);
-			free(q);
-			json_decref(jgid);
-			mrtr_fail(c, JSONRPC_INTERNAL_ERROR, "out of memory");
-			return 1;
-		}
-		session_send_related(s, jsonrpc_request(jgid, method, params ? json_deep_copy(params) : NULL),
-		    c->client_id_text);
-		json_decref(jgid);
-	}
-	return 1;
-}
-
-static void
-mrtr_client_answer(struct session *s, struct sreq *r, struct jsonrpc_msg *m)
-{
-	struct call *c = r->call;
-	json_t *err = json_object_get(m->msg, "error"), *res = json_object_get(m->msg, "result");
-	char *key = r->input_key;
-
-	free(r);
-	if (c->st != CALL_INPUT) {
-		free(key);
-		return;
-	}
-	if (err != NULL || !json_is_object(res)) {
-		const char *msg = json_string_value(json_object_get(err, "message"));
-		char why[400];
-		snprintf(why, sizeof why, "the client answered input request '%.100s' with an error (%" JSON_INTEGER_FORMAT
-		    ": %.200s)", key, json_integer_value(json_object_get(err, "code")), msg ? msg : "no message");
-		mrtr_fail(c, JSONRPC_SERVER_ERROR, why);
-	} else if (convert_rounds_answer(c->rounds, key, res) == 0)
-		mrtr_retry(c);
-	free(key);
-}
-
-struct mrtr_sreqs {
-	const struct call *c;
-	char **keys;
-	size_t n;
-};
-
-static void
-mrtr_sreq_of(const char *key, void *val, void *arg)
-{
-	struct mrtr_sreqs *a = arg;
-	if (((struct sreq *)val)->call == a->c && (a->keys[a->n] = strdup(key)) != NULL)
-		a->n++;
-}
-
-/* A call ends: requests still open at the client for its round are withdrawn (cancelled), a held
- * server request is refused. */
-static void
-mrtr_end(struct call *c)
-{
-	struct session *s = c->s;
-	if (c->held_up_id) {
-		if (held_calls && hmap_get(held_calls, c->key) == c && hmap_del(held_calls, c->key) &&
-		    hmap_count(held_calls) == 0) {
-			hmap_free(held_calls);	/* nothing left reachable after the last one */
-			held_calls = NULL;
-		}
-		if (upstream_state(c->up) == UPSTREAM_READY)
-			upstream_respond(c->up, jsonrpc_error(c->held_up_id, JSONRPC_REQUEST_TIMEOUT,
-			    "the client did not retry in time to answer this request", NULL));
-		json_decref(c->held_up_id);
-		c->held_up_id = NULL;
-	}
-	if (c->st != CALL_INPUT)
-		return;
-	struct mrtr_sreqs a = { c, calloc(hmap_count(s->sreqs) + 1, sizeof(char *)), 0 };
-	if (a.keys == NULL)
-		return;
-	hmap_foreach(s->sreqs, mrtr_sreq_of, &a);
-	for (size_t i = 0; i < a.n; i++) {
-		struct sreq *q = hmap_del(s->sreqs, a.keys[i]);
-		if (q) {
-			free(q->input_key);
-			free(q);
-			session_send(s, jsonrpc_notification("notifications/cancelled", json_pack("{sIss}",
-			    "requestId", (json_int_t)strtoll(a.keys[i] + 2, NULL, 10), "reason",
-			    "the request it was part of ended")));
-		}
-		free(a.keys[i]);
-	}
-	free(a.keys);
-}
-
-/* What a sealed requestState is bound to. A 2026-07-28 client has no session (over HTTP each of
- * its requests is one; its retry comes on another): its identity. A connection that did the
- * legacy handshake is a session: that connection and its identity. */
-static void
-mrtr_binding(const struct session *s, char *out, size_t n)
-{
-	snprintf(out, n, "%s|%s", s->modern ? "stateless" : s->nonce, s->ident ? ident_label(s->ident) : "");
-}
-
-struct mrtr_gone {
-	const struct upstream *up;
-	char **keys;
-	size_t n;
-};
-
-static void
-mrtr_held_of(const char *key, void *val, void *arg)
-{
-	struct mrtr_gone *g = arg;
-	if (((struct call *)val)->st == CALL_HELD && (g->keys[g->n] = strdup(key)) != NULL)
-		g->n++;
-}
-
-/* A closing session leaves its held calls to the registry: the retry may still come, elsewhere,
- * and the bound ends them otherwise. */
-static void
-mrtr_orphan_held(struct session *s)
-{
-	struct mrtr_gone g = { NULL, calloc(hmap_count(s->calls) + 1, sizeof(char *)), 0 };
-	if (g.keys == NULL)
-		return;
-	hmap_foreach(s->calls, mrtr_held_of, &g);
-	for (size_t i = 0; i < g.n; i++) {
-		struct call *c = hmap_del(s->calls, g.keys[i]);
-		if (c) {
-			c->s = NULL;
-			log_info(upstream_name(c->up), "held request %s outlives its closed session: it waits "
-			    "for a retry elsewhere", c->key);
-		}
-		free(g.keys[i]);
-	}
-	free(g.keys);
-}
-
-/* How long a held request waits: CONVERT_PENDING_MS; in test mode only (the bound's own test,
- * tests/integration/convert.test.mjs) MCPGW_TEST_HELD_MS=N, at most that. */
-static long
-held_bound_ms(void)
-{
-	const char *e = getenv("MCPGW_TEST_HELD_MS");
-	long ms = e && *e ? strtol(e, NULL, 10) : 0;
-	return ms > 0 && ms < CONVERT_PENDING_MS ? ms : CONVERT_PENDING_MS;
-}
-
-static void
-held_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct call *c = arg;
-	log_info(upstream_name(c->up), "the client did not retry within %ld ms: the server's request is "
-	    "refused and its call cancelled", held_bound_ms());
-	upstream_cancel(c->up, c->upid, "the client did not answer the server's request in time");
-	c->ok = 0;
-	call_finish(c);	/* mrtr_end refuses the held request */
-}
-
-/* A legacy server's request during a modern client's call c (which declared the capability it
- * needs): the client's call is answered input_required, the server's request held for the retry. */
-static void
-mrtr_hold(struct session *s, struct upstream *up, json_t *msg, struct call *c)
-{
-	const char *method = json_string_value(json_object_get(msg, "method"));
-	json_t *params = json_object_get(msg, "params"), *id = json_object_get(msg, "id");
-	char key[64], binding[200], *state = NULL;
-	json_t *result = NULL, *cid;
-	struct modern_decor d;
-	uint64_t n;
-
-	if (!convert_mrtr_method(c->method) || c->st != CALL_SENT || convert_request_capability(method) == NULL) {
-		/* 2026-07-28 has no server-to-client request outside a call's input_required result. */
-		upstream_respond(up, jsonrpc_error(id, JSONRPC_METHOD_NOT_FOUND,
-		    "Method not found: the client speaks MCP 2026-07-28, which takes a server's requests only "
-		    "as the input_required result of a tools/call, prompts/get or resources/read", NULL));
-		return;
-	}
-	if (held_calls == NULL && (held_calls = hmap_new()) == NULL) {
-		upstream_respond(up, jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL));
-		return;
-	}
-	if (hmap_count(held_calls) >= CONVERT_MAX_HELD) {
-		upstream_respond(up, jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "too many requests held for "
-		    "2026-07-28 clients' retries", NULL));
-		return;
-	}
-	n = ++held_next;
-	snprintf(key, sizeof key, "%s-%" PRIu64, convert_request_capability(method), n);
-	mrtr_binding(s, binding, sizeof binding);
-	if ((state = convert_seal(n, binding, convert_now_ms() + held_bound_ms())) == NULL ||
-	    (result = convert_input_required(key, method, params, state)) == NULL ||
-	    (c->held_timer == NULL && (c->held_timer = evtimer_new(s->base, held_timeout_cb, c)) == NULL) ||
-	    (c->held_key = strdup(key)) == NULL) {
-		free(state);
-		json_decref(result);
-		upstream_respond(up, jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL));
-		return;
-	}
-	free(state);
-	/* The call lives on under its held number; the client's id is answered and free again. */
-	hmap_del(s->calls, c->key);
-	snprintf(c->key, sizeof c->key, "p:%" PRIu64, n);
-	if (hmap_put(s->calls, c->key, c) < 0 || hmap_put(held_calls, c->key, c) < 0) {
-		hmap_del(s->calls, c->key);
-		json_decref(result);
-		upstream_respond(up, jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL));
-		upstream_cancel(c->up, c->upid, "out of memory");
-		send_error(s, c->client_id, JSONRPC_INTERNAL_ERROR, "out of memory");
-		call_free(c);
-		return;
-	}
-	c->held_up_id = json_incref(id);
-	c->held_gw = s->gw;
-	cid = c->client_id;
-	c->client_id = NULL;
-	free(c->client_id_text);
-	c->client_id_text = NULL;
-	call_set_state(c, CALL_HELD);
-	struct timeval tv = { held_bound_ms() / 1000, (held_bound_ms() % 1000) * 1000 };
-	evtimer_add(c->held_timer, &tv);
-	log_debug(upstream_name(up), "%s held for the client's retry as %s", method, c->key);
-	session_decor(s, c->method, &d);
-	modern_decorate(result, &d);
-	session_answer(s, cid, result);
-	json_decref(cid);
-}
-
-/* A modern client's request carrying a requestState the gateway sealed: 1 when answered here
- * (refused with -32602, nothing else changed) or taken over by the held call it resumes. */
-static int
-mrtr_resume(struct session *s, struct msg *msg)
-{
-	struct jsonrpc_msg *m = &msg->rpc;
-	const char *state, *name;
-	char key[96], binding[200];
-	enum convert_verdict v;
-	struct call *c;
-	json_t *ans, *tok;
-	uint64_t n;
-
-	/* Cheap for the usual call: only a text that carries the gateway's prefix is parsed. */
-	if (msg->text && memmem(msg->text, msg->len, CONVERT_STATE_PREFIX, strlen(CONVERT_STATE_PREFIX)) == NULL)
-		return 0;
-	if (msg_parse(msg) < 0 || !convert_mrtr_method(m->method))
-		return 0;
-	state = json_string_value(json_object_get(m->params, "requestState"));
-	mrtr_binding(s, binding, sizeof binding);
-	if ((v = convert_open(state, binding, convert_now_ms(), &n)) == CONVERT_NOT_OURS)
-		return 0;	/* a modern server's own: it goes there untouched */
-	if (v != CONVERT_OK) {
-		log_info("client", "%s refused: %s", m->method, convert_verdict_text(v));
-		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "%s", convert_verdict_text(v));
-		return 1;
-	}
-	snprintf(key, sizeof key, "p:%" PRIu64, n);
-	if (held_calls == NULL || (c = hmap_get(held_calls, key)) == NULL || c->st != CALL_HELD ||
-	    c->held_gw != s->gw) {
-		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "requestState was already used (the request it "
-		    "resumes was resumed or has ended)");
-		return 1;
-	}
-	name = json_string_value(json_object_get(m->params, "name"));
-	if (strcmp(c->method, m->method) != 0 || (c->tool && (name == NULL || strcmp(c->tool, name) != 0))) {
-		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "requestState was issued for another request "
-		    "(%s%s%s)", c->method, c->tool ? " " : "", c->tool ? c->tool : "");
-		return 1;
-	}
-	ans = json_object_get(json_object_get(m->params, "inputResponses"), c->held_key);
-	if (!json_is_object(ans)) {
-		send_error(s, m->id, JSONRPC_INVALID_PARAMS, "inputResponses.%s is missing or not an object: "
-		    "it is the answer the server waits for", c->held_key);
-		return 1;
-	}
-	/* Resumed: the server's request is answered and the retry's id takes over the call. */
-	evtimer_del(c->held_timer);
-	upstream_respond(c->up, json_pack("{sssOsO}", "jsonrpc", "2.0", "id", c->held_up_id, "result", ans));
-	json_decref(c->held_up_id);
-	c->held_up_id = NULL;
-	free(c->held_key);
-	c->held_key = NULL;
-	hmap_del(held_calls, c->key);
-	if (hmap_count(held_calls) == 0) {
-		hmap_free(held_calls);
-		held_calls = NULL;
-	}
-	if (c->s)
-		hmap_del(c->s->calls, c->key);
-	c->s = s;	/* the retry's session takes the call over */
-	id_key(m->id, c->key, sizeof c->key);
-	c->client_id = json_incref(m->id);
-	c->client_id_text = json_dumps(m->id, JSON_ENCODE_ANY | JSON_COMPACT);
-	tok = json_object_get(json_object_get(m->params, "_meta"), "progressToken");
-	if (s->cur && s->cur->modern) {		/* the retry's own log level and capabilities */
-		c->log_level = s->cur->log_level;
-		json_decref(c->caps);
-		c->caps = json_incref(s->cur->caps);
-	}
-	json_decref(c->client_token);
-	c->client_token = json_is_string(tok) || json_is_integer(tok) ? json_incref(tok) : NULL;
-	call_set_state(c, CALL_SENT);
-	if (hmap_put(s->calls, c->key, c) < 0) {
-		upstream_cancel(c->up, c->upid, "out of memory");
-		send_error(s, m->id, JSONRPC_INTERNAL_ERROR, "out of memory");
-		call_free(c);
-	}
-	return 1;
-}
-
-static void
-mrtr_gone_of(const char *key, void *val, void *arg)
-{
-	struct call *c = val;
-	struct mrtr_gone *g = arg;
-	if (c->up == g->up && (c->st == CALL_INPUT || c->st == CALL_HELD) && (g->keys[g->n] = strdup(key)) != NULL)
-		g->n++;
-}
-
-/* A reload removed the server: a call between rounds (no request of it in flight there) would
- * otherwise retry on a server that is freed later. */
-static void
-mrtr_upstream_gone(struct session *s, struct upstream *up)
-{
-	struct mrtr_gone g = { up, calloc(hmap_count(s->calls) + 1, sizeof(char *)), 0 };
-	if (g.keys == NULL)
-		return;
-	hmap_foreach(s->calls, mrtr_gone_of, &g);
-	for (size_t i = 0; i < g.n; i++) {
-		struct call *c = hmap_get(s->calls, g.keys[i]);
-		if (c && c->st == CALL_INPUT)
-			mrtr_fail(c, JSONRPC_SERVER_ERROR, "the server was removed from the configuration");
-		else if (c) {
-			if (c->upid)
-				upstream_cancel(c->up, c->upid, "removed from the configuration");
-			call_finish(c);
-		}
-		free(g.keys[i]);
-	}
-	free(g.keys);
 }
