@@ -3,7 +3,7 @@
  *    real server-to-client requests and the retry's params (struct convert_rounds);
  *  - a legacy server's server-to-client request behind a modern client: the input_required result
  *    the client gets and the requestState the gateway seals for it (convert_seal/convert_open).
- * Ownership: returned JSON and strings are new; free them. The session (client/session.c) owns
+ * Ownership: returned JSON and strings are new; free them. The session (client/session_convert.c) owns
  * the calls, this file only their conversion state. */
 #ifndef MCPGW_CONVERT_H
 #define MCPGW_CONVERT_H
