@@ -124,6 +124,8 @@ $(OOM_TESTS:%=$(BUILD)/tests/%): $(BUILD)/tests/%: tests/unit/%.c tests/unit/oom
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< tests/unit/oom.c $(BUILD)/libmcpgw.a $(OOM_STATIC) \
 	    $(OOM_WRAP:%=-Wl,--wrap=%) $(LDLIBS_ALL) -lcmocka
+# its stdio servers
+$(BUILD)/tests/test_scenario_oom: $(BUILD)/tools/echo_server
 
 # Small standalone tools used by the tests and the benchmark (byte relay, load driver).
 $(BUILD)/tools/%: tests/bench/%.c

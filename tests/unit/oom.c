@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <dirent.h>
 #include <errno.h>
+#include <execinfo.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +65,23 @@ oom_live_reset(void)
 	oom_nlive = 0;
 }
 
+/* Where an injected failure happens: a breakpoint for a debugger (gdb -ex 'break oom_failing'). */
+static int want_backtrace;
+
+__attribute__((noinline)) void
+oom_failing(long n)
+{
+	void *frames[32];
+
+	__asm__ volatile("" ::: "memory");
+	if (want_backtrace) {
+		/* addresses only (backtrace_symbols_fd does not allocate): addr2line -f -e BINARY */
+		int k = backtrace(frames, 32);
+		dprintf(2, "oom: allocation %ld failed here:\n", n);
+		backtrace_symbols_fd(frames, k, 2);
+	}
+}
+
 static int
 fail_now(void)
 {
@@ -70,6 +89,7 @@ fail_now(void)
 		return 0;
 	if (++oom_nalloc == oom_fail_at || (oom_fail_after && oom_fail_at > 0 && oom_nalloc > oom_fail_at)) {
 		oom_nfailed++;
+		oom_failing(oom_nalloc);
 		errno = ENOMEM;
 		return 1;
 	}
@@ -273,5 +293,13 @@ oom_hook_libraries(void)
 	/* jansson: its json_malloc_t is malloc's type, but a hook of our own keeps the wrapped
 	 * functions' names out of a cast */
 	json_set_alloc_funcs(json_alloc, json_release);
+	/* MCPGW_OOM_BACKTRACE=1: where each injected failure happens; backtrace() loads its unwinder
+	 * (and allocates) on its first call: now, not while armed */
+	if (getenv("MCPGW_OOM_BACKTRACE") != NULL) {
+		void *frame[2];
+
+		want_backtrace = 1;
+		backtrace(frame, 2);
+	}
 	event_set_mem_functions(__wrap_malloc, __wrap_realloc, __wrap_free);
 }

@@ -35,5 +35,7 @@ void oom_arm(long fail_at, int fail_after);
 void oom_disarm(void);
 /* Sends jansson's and libevent's allocations through the wrappers (before either allocates). */
 void oom_hook_libraries(void);
+/* Called at each injected failure: break there in a debugger to see the failed allocation. */
+void oom_failing(long n);
 
 #endif
