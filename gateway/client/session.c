@@ -122,6 +122,39 @@ session_emit(struct session *s, const char *buf, size_t len)
 		gateway_session_quiet(s->gw);
 }
 
+/* The last resort of an answer: -32603 "out of memory" for the request with this id (its JSON
+ * text), written without allocating, so that no request is left without one (docs/architecture.md,
+ * "Out of memory"). */
+static void
+session_emit_oom(struct session *s, const char *id, size_t idlen)
+{
+	char buf[1024];
+	int n;
+
+	if (idlen > 900) {
+		log_warn("client", "out of memory: the answer to a request with a long id dropped");
+		return;
+	}
+	n = snprintf(buf, sizeof buf, "{\"jsonrpc\":\"2.0\",\"id\":%.*s,\"error\":{\"code\":%d,"
+	    "\"message\":\"out of memory\"}}\n", (int)idlen, id, JSONRPC_INTERNAL_ERROR);
+	session_emit(s, buf, (size_t)n);
+}
+
+/* The same for an id as a tree: json_dumpb() into a buffer of ours does not allocate (an id is
+ * a string or a number). */
+static void
+session_emit_oom_id(struct session *s, const json_t *id)
+{
+	char buf[901];
+	size_t n = id ? json_dumpb(id, buf, sizeof buf, JSON_ENCODE_ANY | JSON_COMPACT) : 0;
+
+	if (n == 0 || n > sizeof buf) {
+		log_warn("client", "out of memory: an answer dropped");
+		return;
+	}
+	session_emit_oom(s, buf, n);
+}
+
 static int
 kind_slot(unsigned which)
 {
@@ -143,15 +176,29 @@ session_send(struct session *s, json_t *msg)
 	}
 }
 
+/* session_send() of the answer to request id (msg NULL: it could not be built): when it cannot be
+ * written either, out of memory, the client gets -32603 for id instead of nothing. */
+static void
+session_send_answer(struct session *s, json_t *msg, const json_t *id)
+{
+	size_t len;
+	char *buf = jsonrpc_dump(msg, &len);
+
+	json_decref(msg);
+	if (buf) {
+		session_emit(s, buf, len);
+		free(buf);
+	} else if (id != NULL) {
+		session_emit_oom_id(s, id);
+	}
+}
+
 /* A result for the client's request id: when it cannot be built (out of memory), the client
  * gets -32603 instead of waiting for an answer that never comes. Steals result. */
 static void
 session_answer(struct session *s, json_t *id, json_t *result)
 {
-	json_t *msg = jsonrpc_result(id, result);
-	if (msg == NULL && id != NULL)
-		msg = jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL);
-	session_send(s, msg);
+	session_send_answer(s, jsonrpc_result(id, result), id);
 }
 
 static char *related_call(const struct session *, const struct upstream *);
@@ -169,7 +216,7 @@ send_error(struct session *s, json_t *id, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	session_send(s, jsonrpc_error(id, code, msg, NULL));
+	session_send_answer(s, jsonrpc_error(id, code, msg, NULL), id);
 }
 
 /* The key of an id in the id tables (out: at least 67 bytes). A string id counts whole: one
@@ -1521,8 +1568,17 @@ session_line(struct session *s, char *line, size_t len)
 		free(line);
 		return;
 	}
-	if ((m = msg_take(line, len)) == NULL)
+	if ((m = msg_take(line, len)) == NULL) {
+		struct jsonfast f;
+
+		/* out of memory: a request still gets its answer, from its text */
+		if (jsonfast_check(line, len, &f) == JSONFAST_REQUEST)
+			session_emit_oom(s, line + f.id.start, f.id.end - f.id.start);
+		else
+			log_warn("client", "out of memory: a message from the client dropped");
+		free(line);
 		return;
+	}
 	session_dispatch(s, m);
 	msg_free(m);
 }

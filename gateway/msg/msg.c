@@ -8,10 +8,8 @@ struct msg *
 msg_take(char *text, size_t len)
 {
 	struct msg *m = calloc(1, sizeof *m);
-	if (m == NULL) {
-		free(text);
-		return NULL;
-	}
+	if (m == NULL)
+		return NULL;	/* text stays the caller's: it may still answer the message's id */
 	m->text = text;
 	m->len = len;
 	jsonfast_check(text, len, &m->f);

@@ -770,8 +770,11 @@ upstream_line_cb(void *arg, char *line, size_t len)
 	}
 	if (log_enabled(LOG_DEBUG) && len < 2048)
 		log_debug(up->cfg->name, "-> %s", line);
-	if ((m = msg_take(line, len)) == NULL)
+	if ((m = msg_take(line, len)) == NULL) {
+		log_warn(up->cfg->name, "out of memory: a message from the server dropped");
+		free(line);
 		return;
+	}
 	/* The common case, a result for a request of ours, is checked and routed from its text. */
 	if (m->f.kind == JSONFAST_RESULT && m->f.id_is_int && m->f.id_int > 0) {
 		struct pending *p = pending_take(up, (uint64_t)m->f.id_int);
