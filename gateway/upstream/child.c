@@ -438,8 +438,11 @@ child_start(struct event_base *base, const struct child_opts *o, const struct ch
 	c->ev_term = evtimer_new(base, child_term_cb, c);
 	c->ev_kill = evtimer_new(base, child_kill_cb, c);
 	c->ev_errdrop = evtimer_new(base, child_errdrop_cb, c);
+	/* event_add() allocates too (libevent grows its map of descriptors): a read event that is
+	 * not added would never see the server's output nor its exit */
 	if (!c->inq || !c->outbuf || !c->errbuf || !c->ev_in || !c->ev_out || !c->ev_err || !c->ev_reap ||
-	    !c->ev_term || !c->ev_kill || !c->ev_errdrop) {
+	    !c->ev_term || !c->ev_kill || !c->ev_errdrop || event_add(c->ev_out, NULL) < 0 ||
+	    event_add(c->ev_err, NULL) < 0 || event_add(c->ev_reap, NULL) < 0) {
 		/* Out of memory with the server running: its tree goes as in child_free()'s last
 		 * resort, then what was taken here. */
 		struct event *ev[] = { c->ev_in, c->ev_out, c->ev_err, c->ev_reap, c->ev_term, c->ev_kill,
@@ -462,9 +465,6 @@ child_start(struct event_base *base, const struct child_opts *o, const struct ch
 				close(fds[i]);
 		goto fail;
 	}
-	event_add(c->ev_out, NULL);
-	event_add(c->ev_err, NULL);
-	event_add(c->ev_reap, NULL);
 	return c;
 fail:
 	for (int i = 0; i < 2; i++) {
