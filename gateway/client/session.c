@@ -1468,6 +1468,15 @@ session_dispatch(struct session *s, struct msg *msg)
 
 	if (!text) {
 		if (msg_parse(msg) < 0) {
+			if (m->err_code == JSONRPC_INTERNAL_ERROR && m->id == NULL) {
+				/* out of memory before the id was read: the scan may have it */
+				if (msg->f.kind == JSONFAST_REQUEST)
+					session_emit_oom(s, msg->text + msg->f.id.start,
+					    msg->f.id.end - msg->f.id.start);
+				else
+					log_warn("client", "out of memory: a message from the client dropped");
+				return;
+			}
 			log_debug("client", "invalid message: %s", m->err_msg);
 			/* A notification is never answered, not even with an error. */
 			if (!(m->err_code == JSONRPC_INVALID_PARAMS && m->id == NULL))

@@ -381,6 +381,10 @@ jsonrpc_parse(const char *buf, size_t len, struct jsonrpc_msg *out)
 		    "parse error at byte %zu: nesting deeper than %d", at, JSONRPC_MAX_DEPTH);
 
 	root = json_loadb(buf, len, JSONRPC_LOAD_FLAGS, &jerr);
+	/* Out of memory is not the sender's fault. jansson says so, except when its lexer's buffer
+	 * cannot be allocated: then it says nothing at all (an empty text). */
+	if (root == NULL && (json_error_code(&jerr) == json_error_out_of_memory || jerr.text[0] == '\0'))
+		return set_invalid(out, JSONRPC_INTERNAL_ERROR, "out of memory");
 	if (root == NULL)
 		return set_invalid(out, JSONRPC_PARSE_ERROR,
 		    "parse error at byte %d (line %d, column %d): %s",

@@ -37,6 +37,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -137,7 +138,9 @@ web_start(void)
 		struct event_base *b = event_base_new();
 		struct evhttp *h = evhttp_new(b);
 
-		alarm(3600);	/* a lifetime bound, should this test die without stopping it */
+		/* a lifetime bound, should this test die without stopping it */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		alarm(3600);
 		evutil_make_socket_nonblocking(fd);
 		evhttp_set_gencb(h, web_request, NULL);
 		evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
@@ -391,6 +394,8 @@ on_message(void *arg, const char *msg, size_t len)
 	if (m == NULL) {
 		trace(r, "  unparsable message: %.*s\n", (int)(len > 200 ? 200 : len), msg);
 		r->errors += 1000;	/* never acceptable */
+	} else if (!json_is_integer(id) && json_object_get(m, "method") == NULL) {
+		trace(r, "  a reply to no request: %.*s\n", (int)(len > 300 ? 300 : len), msg);
 	} else if (json_is_integer(id) && json_object_get(m, "method") == NULL) {
 		long i = (long)json_integer_value(id);
 
