@@ -666,8 +666,10 @@ upstream_handshake(struct upstream *up)
 	 * make every server fail. */
 	struct timeval tv = tv_ms(up->cfg->startup_timeout_ms);
 	evtimer_add(up->ev_startup, &tv);
-	json_t *params = json_pack("{sssOs{ssss}}", "protocolVersion", upstream_supported_versions[0],
-	    "capabilities", up->client_caps ? up->client_caps : json_object(),
+	/* "o" takes the reference: "O" of a fresh json_object() (client_caps NULL after a failed
+	 * copy) kept a second one and leaked it */
+	json_t *params = json_pack("{ssso s{ssss}}", "protocolVersion", upstream_supported_versions[0],
+	    "capabilities", up->client_caps ? json_incref(up->client_caps) : json_object(),
 	    "clientInfo", "name", "mcpgw", "version", "0.1.0");
 	/* No timer of its own: the start-up timer bounds it, and a request timeout would cancel it
 	 * (MCP forbids cancelling initialize) and log a second failure for the same attempt. */
