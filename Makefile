@@ -127,6 +127,13 @@ $(OOM_TESTS:%=$(BUILD)/tests/%): $(BUILD)/tests/%: tests/unit/%.c tests/unit/oom
 # its stdio servers
 $(BUILD)/tests/test_scenario_oom: $(BUILD)/tools/echo_server
 
+# The allocation-failure torture over every N (`make unit` and CI's `make asan` run a bounded
+# subset: tests/unit/test_scenario_oom.c). BUILD=build-asan with the sanitizer flags of `asan` runs it
+# under AddressSanitizer.
+.PHONY: torture
+torture: $(OOM_TESTS:%=$(BUILD)/tests/%)
+	@MCPGW_OOM_FULL=1 sh tests/run-unit.sh $^
+
 # Small standalone tools used by the tests and the benchmark (byte relay, load driver).
 $(BUILD)/tools/%: tests/bench/%.c
 	@mkdir -p $(dir $@)

@@ -67,19 +67,28 @@ oom_live_reset(void)
 
 /* Where an injected failure happens: a breakpoint for a debugger (gdb -ex 'break oom_failing'). */
 static int want_backtrace;
+static void *last_frames[32];
+static int last_nframes;
+static long last_n;
 
 __attribute__((noinline)) void
 oom_failing(long n)
 {
-	void *frames[32];
-
 	__asm__ volatile("" ::: "memory");
 	if (want_backtrace) {
-		/* addresses only (backtrace_symbols_fd does not allocate): addr2line -f -e BINARY */
-		int k = backtrace(frames, 32);
-		dprintf(2, "oom: allocation %ld failed here:\n", n);
-		backtrace_symbols_fd(frames, k, 2);
+		last_nframes = backtrace(last_frames, 32);
+		last_n = n;
 	}
+}
+
+void
+oom_print_failure(void)
+{
+	if (!want_backtrace || last_nframes == 0)
+		return;
+	/* addresses only (backtrace_symbols_fd does not allocate): addr2line -f -e BINARY */
+	dprintf(2, "oom: allocation %ld failed here:\n", last_n);
+	backtrace_symbols_fd(last_frames, last_nframes, 2);
 }
 
 static int
@@ -266,6 +275,7 @@ oom_arm(long fail_at, int fail_after)
 	oom_fail_after = fail_after;
 	oom_nalloc = 0;
 	oom_nfailed = 0;
+	last_nframes = 0;
 	oom_armed = 1;
 }
 

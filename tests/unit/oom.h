@@ -37,5 +37,7 @@ void oom_disarm(void);
 void oom_hook_libraries(void);
 /* Called at each injected failure: break there in a debugger to see the failed allocation. */
 void oom_failing(long n);
+/* With MCPGW_OOM_BACKTRACE=1: the stack of the last injected failure, to stderr. */
+void oom_print_failure(void);
 
 #endif

@@ -21,8 +21,10 @@
  *
  * The range: MCPGW_OOM_FIRST..MCPGW_OOM_LAST (default 1 to the end), every MCPGW_OOM_STRIDE-th N
  * after MCPGW_OOM_DENSE (default: every N); MCPGW_OOM_ONLY=N runs that N alone. Without
- * MCPGW_OOM_FULL=1 the run is bounded for `make unit` and CI (the first 400 N, then every 23rd);
- * `make torture` runs every N. MCPGW_OOM_VERBOSE=1 prints the gateway's log. */
+ * MCPGW_OOM_FULL=1 the run is bounded for `make unit` and CI (every 11th N over the whole range:
+ * about 330 runs); `make torture` runs every N. MCPGW_OOM_VERBOSE=1 prints the gateway's log;
+ * MCPGW_OOM_BACKTRACE=1 the stack of the failed allocation of a run that fails (addresses:
+ * addr2line -f -e BINARY); MCPGW_OOM_KEEP_GOING=1 goes on after a run that fails. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -228,7 +230,7 @@ setup(void **state)
 	    "  tools: {deny: [\"delete_*\"]}\n");
 	put("sys/policy.d/10-more.yaml",
 	    "defaults:\n"
-	    "  startup_timeout: 10s\n");
+	    "  startup_timeout: 3s\n");
 	snprintf(user_file, sizeof user_file, "%s/user.yaml", dir);
 	web_start();
 	put_user(0);
@@ -313,6 +315,8 @@ struct run {
 	char result[NREQ][160];		/* per id: the text of the result, or "error: ..." */
 	char trace[4096];		/* what happened, for a failure's message */
 };
+
+static void trace(struct run *, const char *, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 trace(struct run *r, const char *fmt, ...)
@@ -582,6 +586,8 @@ run_once(long n, struct run *ref, int fail_after)
 	oom_tracking = 0;
 	if (verbose || r->hung || (n == 0 && r->errors) || oom_nlive != 0)
 		print_message("N=%ld (%ld allocations, %ld failed):\n%s", n, oom_nalloc, oom_nfailed, r->trace);
+	if (r->hung || oom_nlive != 0)
+		oom_print_failure();
 	if (r->hung)
 		run_failed("N=%ld: the scenario hung at step %s", n, step_names[r->step]);
 	if (r->errors >= 1000)
@@ -636,8 +642,8 @@ test_every_allocation_failure_in_a_whole_scenario(void **state)
 
 	first = env_long("MCPGW_OOM_FIRST", 1);
 	last = env_long("MCPGW_OOM_LAST", LONG_MAX);
-	dense = env_long("MCPGW_OOM_DENSE", full ? LONG_MAX : 400);
-	stride = env_long("MCPGW_OOM_STRIDE", full ? 1 : 23);
+	dense = env_long("MCPGW_OOM_DENSE", full ? LONG_MAX : 0);
+	stride = env_long("MCPGW_OOM_STRIDE", full ? 1 : 11);
 	if (getenv("MCPGW_OOM_ONLY") != NULL)
 		first = last = env_long("MCPGW_OOM_ONLY", 1);
 	if (stride < 1)
