@@ -124,7 +124,7 @@ reply_error(struct evhttp_request *req, int status, const char *reason, int code
 	struct evbuffer *b = evbuffer_new();
 	json_t *j = json_pack("{s:s,s:n,s:{s:i,s:s}}", "jsonrpc", "2.0", "id", "error", "code", code,
 	    "message", msg);
-	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	char *text = j ? jsonrpc_dumps(j, JSON_COMPACT) : NULL;
 
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
 	if (b && text)

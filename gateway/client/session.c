@@ -419,7 +419,7 @@ downconvert(struct session *s, const char *method, json_t *result)
 		json_t *content = json_object_get(result, "content");
 		if (sc && (!json_is_array(content) || json_array_size(content) == 0)) {
 			/* structuredContent is 2025-06-18: older clients get it as text. */
-			char *t = json_dumps(sc, JSON_COMPACT);
+			char *t = jsonrpc_dumps(sc, JSON_COMPACT);
 			json_object_set_new(result, "content", json_pack("[{ssss}]", "type", "text", "text", t ? t : ""));
 			free(t);
 		}
@@ -849,7 +849,7 @@ answer_list(struct session *s, json_t *id, unsigned which)
 	 * 5,000 tools costs a copy, not a serialisation of 1.7 MB (found by the 50 x 100 bench). */
 	if (s->list_text[k] == NULL || s->list_gen[k] != gen) {
 		free(s->list_text[k]);
-		s->list_text[k] = json_dumps(*seen, JSON_COMPACT);
+		s->list_text[k] = jsonrpc_dumps(*seen, JSON_COMPACT);
 		s->list_len[k] = s->list_text[k] ? strlen(s->list_text[k]) : 0;
 		s->list_gen[k] = gen;
 	}

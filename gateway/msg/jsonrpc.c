@@ -600,6 +600,22 @@ call_new(json_t *id, int want_id, const char *method, json_t *params)
 	return o;
 }
 
+char *
+jsonrpc_dumps(const json_t *j, size_t flags)
+{
+	size_t need;
+	char *buf;
+
+	if (j == NULL || (need = json_dumpb(j, NULL, 0, flags)) == 0 || (buf = malloc(need + 1)) == NULL)
+		return NULL;
+	if (json_dumpb(j, buf, need, flags) != need) {
+		free(buf);
+		return NULL;
+	}
+	buf[need] = '\0';
+	return buf;
+}
+
 json_t *
 jsonrpc_request(json_t *id, const char *method, json_t *params)
 {
