@@ -1162,8 +1162,11 @@ handle_tools_call(struct session *s, struct msg *msg, json_t *id)
 
 	if (tools_call_text(s, msg, id) == 0)
 		return;
-	if (msg_parse(msg) < 0)
-		return;		/* cannot be: the scan accepts a subset of what the parser does */
+	if (msg_parse(msg) < 0) {
+		/* the scan accepts a subset of what the parser does: only memory can fail it */
+		session_emit_oom(s, msg->text + msg->f.id.start, msg->f.id.end - msg->f.id.start);
+		return;
+	}
 	m = &msg->rpc;
 	name = json_string_value(json_object_get(m->params, "name"));
 	args = json_object_get(m->params, "arguments");
@@ -1500,6 +1503,10 @@ session_dispatch(struct session *s, struct msg *msg)
 	id = !text ? json_incref(m->id) : msg->f.id_is_int ? json_integer(msg->f.id_int) :
 	    json_stringn(msg->text + msg->f.id.start + 1, msg->f.id.end - msg->f.id.start - 2);
 	method = text ? "tools/call" : m->method;
+	if (id == NULL && text) {	/* out of memory */
+		session_emit_oom(s, msg->text + msg->f.id.start, msg->f.id.end - msg->f.id.start);
+		return;
+	}
 	if (id_in_use(s, id)) {
 		send_error(s, id, JSONRPC_INVALID_REQUEST, "request id is already in use by a request in flight");
 		goto out;
@@ -1517,8 +1524,10 @@ session_dispatch(struct session *s, struct msg *msg)
 		goto out;
 	}
 	if (!s->initialized) {
-		if (msg_parse(msg) < 0)
+		if (msg_parse(msg) < 0) {	/* the text path: only memory can fail it */
+			session_emit_oom(s, msg->text + msg->f.id.start, msg->f.id.end - msg->f.id.start);
 			goto out;
+		}
 		implicit_init(s, m);
 	}
 	if (strcmp(method, "tools/list") == 0)
