@@ -157,6 +157,8 @@ web_start(void)
 
 /* ---- the files ---- */
 
+static void put(const char *, const char *, ...) __attribute__((format(printf, 2, 3)));
+
 static void
 put(const char *name, const char *fmt, ...)
 {
