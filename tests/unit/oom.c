@@ -19,7 +19,12 @@ volatile int oom_armed, oom_tracking, oom_fail_after;
 volatile long oom_nalloc, oom_fail_at, oom_nfailed;
 static volatile pid_t armed_pid;
 
-/* The blocks allocated while oom_tracking and not freed yet: an open-addressing set of pointers. */
+/* With MCPGW_OOM_BACKTRACE=1: where each live block was allocated (oom_print_live()). */
+#define SITE_FRAMES 8
+struct site { void *frames[SITE_FRAMES]; int n; };
+static struct site *live_sites;
+
+/* The blocks allocated while tracking and not freed yet: an open-addressing set of pointers. */
 #define LIVE_CAP (1u << 17)
 static void *volatile live[LIVE_CAP];
 static void *const tomb = (void *)&live;
@@ -41,6 +46,8 @@ live_add(void *p)
 	while (live[i] != NULL && live[i] != tomb)
 		i = (i + 1) % LIVE_CAP;
 	live[i] = p;
+	if (live_sites != NULL)
+		live_sites[i].n = backtrace(live_sites[i].frames, SITE_FRAMES);
 	oom_nlive++;
 }
 
@@ -79,6 +86,18 @@ oom_failing(long n)
 		last_nframes = backtrace(last_frames, 32);
 		last_n = n;
 	}
+}
+
+void
+oom_print_live(void)
+{
+	if (live_sites == NULL)
+		return;
+	for (size_t i = 0; i < LIVE_CAP; i++)
+		if (live[i] != NULL && live[i] != tomb) {
+			dprintf(2, "oom: block %p still allocated, from:\n", live[i]);
+			backtrace_symbols_fd(live_sites[i].frames, live_sites[i].n, 2);
+		}
 }
 
 void
@@ -310,6 +329,7 @@ oom_hook_libraries(void)
 
 		want_backtrace = 1;
 		backtrace(frame, 2);
+		live_sites = __real_calloc(LIVE_CAP, sizeof *live_sites);
 	}
 	event_set_mem_functions(__wrap_malloc, __wrap_realloc, __wrap_free);
 }

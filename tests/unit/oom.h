@@ -39,5 +39,7 @@ void oom_hook_libraries(void);
 void oom_failing(long n);
 /* With MCPGW_OOM_BACKTRACE=1: the stack of the last injected failure, to stderr. */
 void oom_print_failure(void);
+/* With MCPGW_OOM_BACKTRACE=1: where each block of the live set was allocated, to stderr. */
+void oom_print_live(void);
 
 #endif
