@@ -44,7 +44,8 @@ struct child {
 	size_t max_queue;
 	struct frame frame;
 	struct child_cbs cbs;
-	int reaped, paused, freeing, in_cb;
+	int reaped, paused, freeing;
+	int in_cb;			/* depth of our callbacks under way: child_free() defers */
 	int term_ms_kill;
 	/* stderr rate limit */
 	time_t err_sec;
@@ -64,6 +65,9 @@ close_fd(struct event **ev, int *fd)
 	}
 }
 
+/* Every callback to the owner is made through this: it may free c from inside. */
+#define CHILD_CB(c, call) do { (c)->in_cb++; call; (c)->in_cb--; } while (0)
+
 static void
 child_deliver_lines(struct child *c)
 {
@@ -74,11 +78,11 @@ child_deliver_lines(struct child *c)
 	while (!c->freeing && (r = frame_next(&c->frame, c->outbuf, &line, &len)) != FRAME_NEED_MORE) {
 		if (r == FRAME_OVERLONG) {
 			if (c->cbs.overlong)
-				c->cbs.overlong(c->cbs.arg);
+				CHILD_CB(c, c->cbs.overlong(c->cbs.arg));
 			continue;
 		}
 		if (c->cbs.line)
-			c->cbs.line(c->cbs.arg, line, len);
+			CHILD_CB(c, c->cbs.line(c->cbs.arg, line, len));
 		else
 			free(line);
 		if (c->paused)
@@ -136,7 +140,7 @@ child_stderr_lines(struct child *c, int flush)
 				evtimer_add(c->ev_errdrop, &tv);
 			}
 		} else if (c->cbs.stderr_line)
-			c->cbs.stderr_line(c->cbs.arg, line);
+			CHILD_CB(c, c->cbs.stderr_line(c->cbs.arg, line));
 		free(line);
 	}
 }
@@ -293,7 +297,7 @@ child_finish(struct child *c, int status)
 			if (line != NULL) {
 				evbuffer_remove(c->outbuf, line, n);
 				line[n] = '\0';
-				c->cbs.line(c->cbs.arg, line, n);
+				CHILD_CB(c, c->cbs.line(c->cbs.arg, line, n));
 			}
 		}
 	}
@@ -313,7 +317,7 @@ child_finish(struct child *c, int status)
 	if (c->ev_kill)
 		evtimer_del(c->ev_kill);
 	if (!c->freeing && c->cbs.exit)
-		c->cbs.exit(c->cbs.arg, status);
+		CHILD_CB(c, c->cbs.exit(c->cbs.arg, status));
 }
 
 /* Reaps the keeper: its pidfd is readable (it exited), or its status pipe is at end of file
@@ -598,7 +602,14 @@ child_free(struct child *c)
 		}
 		child_finish(c, ws);
 	}
-	/* Free after the current callback: the caller may be inside one of ours. */
+	/* Not from inside one of our callbacks: now. The owner may be going with its event_base (a
+	 * host's mcpgw_free() then event_base_free()), and a deferred free would never run (found by
+	 * test_scenario_oom: every server's state was left). */
+	if (c->in_cb == 0) {
+		child_free_cb(-1, 0, c);
+		return;
+	}
+	/* Free after the current callback: the caller is inside one of ours. */
 	if ((c->ev_free = evtimer_new(c->base, child_free_cb, c)) == NULL) {
 		/* Out of memory: freeing it now could pull it from under a callback; it is left. */
 		log_warn(c->name, "out of memory: its process state is not freed");
