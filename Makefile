@@ -127,9 +127,10 @@ $(OOM_TESTS:%=$(BUILD)/tests/%): $(BUILD)/tests/%: tests/unit/%.c tests/unit/oom
 # its stdio servers
 $(BUILD)/tests/test_scenario_oom: $(BUILD)/tools/echo_server
 
-# The allocation-failure torture over every N (`make unit` and CI's `make asan` run a bounded
-# subset: tests/unit/test_scenario_oom.c). BUILD=build-asan with the sanitizer flags of `asan` runs it
-# under AddressSanitizer.
+# The allocation-failure torture over every N (`make unit`, and so CI's test and asan phases, run a
+# bounded subset of test_scenario_oom: every 11th N, about 320 runs, measured 80 s plain and 2 min
+# under ASan on 2 loaded cores; the full range is about 3,500 runs). BUILD=build-asan with the
+# sanitizer flags of `asan` runs it under AddressSanitizer.
 .PHONY: torture
 torture: $(OOM_TESTS:%=$(BUILD)/tests/%)
 	@MCPGW_OOM_FULL=1 sh tests/run-unit.sh $^
