@@ -858,12 +858,18 @@ answer_list(struct session *s, json_t *id, unsigned which)
 	if (s->list_text[k] == NULL || idt == NULL || b == NULL) {
 		session_answer(s, id, json_pack("{sO}", list_result_key(which), *seen));
 	} else {
-		evbuffer_add_printf(b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"%s\":", idt,
-		    list_result_key(which));
-		evbuffer_add(b, s->list_text[k], s->list_len[k]);
-		evbuffer_add(b, "}}\n", 3);
+		/* each piece checked: a piece not added (out of memory) would leave a hole in the
+		 * message (found by test_scenario_oom: the client got the list without its head) */
+		int bad = evbuffer_add_printf(b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"%s\":", idt,
+		    list_result_key(which)) < 0;
+		bad |= evbuffer_add(b, s->list_text[k], s->list_len[k]) < 0;
+		bad |= evbuffer_add(b, "}}\n", 3) < 0;
 		size_t n = evbuffer_get_length(b);
-		session_emit(s, (const char *)evbuffer_pullup(b, -1), n);
+		const char *text = bad ? NULL : (const char *)evbuffer_pullup(b, -1);
+		if (text != NULL)
+			session_emit(s, text, n);
+		else
+			session_emit_oom_id(s, id);
 	}
 	if (b)
 		evbuffer_free(b);

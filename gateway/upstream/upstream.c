@@ -291,19 +291,20 @@ upstream_send_text(struct upstream *up, const struct upstream_req *r, uint64_t i
 		free(qm);
 		return -1;
 	}
-	evbuffer_add(b, head, (size_t)hn);
-	evbuffer_add(b, qm, qlen);
-	evbuffer_add(b, ",\"params\":", 10);
+	/* Each piece is checked: a piece that could not be added (out of memory) would send the
+	 * server a message with a hole in it (found by test_scenario_oom). */
+	int bad = evbuffer_add(b, head, (size_t)hn) | evbuffer_add(b, qm, qlen) |
+	    evbuffer_add(b, ",\"params\":", 10);
 	if (r->token.end > r->token.start && r->token.end <= plen) {
-		evbuffer_add(b, params, r->token.start);
-		evbuffer_add(b, idtxt, strlen(idtxt));
-		evbuffer_add(b, params + r->token.end, plen - r->token.end);
+		bad |= evbuffer_add(b, params, r->token.start);
+		bad |= evbuffer_add(b, idtxt, strlen(idtxt));
+		bad |= evbuffer_add(b, params + r->token.end, plen - r->token.end);
 	} else
-		evbuffer_add(b, params, plen);
-	evbuffer_add(b, "}\n", 2);
+		bad |= evbuffer_add(b, params, plen);
+	bad |= evbuffer_add(b, "}\n", 2);
 	free(qm);
 	size_t len = evbuffer_get_length(b);
-	const char *buf = (const char *)evbuffer_pullup(b, -1);
+	const char *buf = bad ? NULL : (const char *)evbuffer_pullup(b, -1);
 	rc = buf ? transport_send(up->tr, buf, len) : -1;
 	if (rc == 0)
 		up->stats.bytes_out += len;
