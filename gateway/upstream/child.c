@@ -65,6 +65,8 @@ close_fd(struct event **ev, int *fd)
 	}
 }
 
+static void child_free_cb(evutil_socket_t, short, void *);
+
 /* Every callback to the owner is made through this: it may free c from inside. */
 #define CHILD_CB(c, call) do { (c)->in_cb++; call; (c)->in_cb--; } while (0)
 
@@ -442,15 +444,17 @@ child_start(struct event_base *base, const struct child_opts *o, const struct ch
 	c->ev_term = evtimer_new(base, child_term_cb, c);
 	c->ev_kill = evtimer_new(base, child_kill_cb, c);
 	c->ev_errdrop = evtimer_new(base, child_errdrop_cb, c);
+	/* made now: the free it defers cannot then fail for want of memory */
+	c->ev_free = evtimer_new(base, child_free_cb, c);
 	/* event_add() allocates too (libevent grows its map of descriptors): a read event that is
 	 * not added would never see the server's output nor its exit */
 	if (!c->inq || !c->outbuf || !c->errbuf || !c->ev_in || !c->ev_out || !c->ev_err || !c->ev_reap ||
-	    !c->ev_term || !c->ev_kill || !c->ev_errdrop || event_add(c->ev_out, NULL) < 0 ||
+	    !c->ev_term || !c->ev_kill || !c->ev_errdrop || !c->ev_free || event_add(c->ev_out, NULL) < 0 ||
 	    event_add(c->ev_err, NULL) < 0 || event_add(c->ev_reap, NULL) < 0) {
 		/* Out of memory with the server running: its tree goes as in child_free()'s last
 		 * resort, then what was taken here. */
 		struct event *ev[] = { c->ev_in, c->ev_out, c->ev_err, c->ev_reap, c->ev_term, c->ev_kill,
-			c->ev_errdrop };
+			c->ev_errdrop, c->ev_free };
 		struct evbuffer *eb[] = { c->inq, c->outbuf, c->errbuf };
 		int fds[] = { c->fd_in, c->fd_out, c->fd_err, c->fd_ctl, c->fd_st, c->fd_pid }, ws;
 		snprintf(err, errlen, "out of memory");
@@ -610,11 +614,6 @@ child_free(struct child *c)
 		return;
 	}
 	/* Free after the current callback: the caller is inside one of ours. */
-	if ((c->ev_free = evtimer_new(c->base, child_free_cb, c)) == NULL) {
-		/* Out of memory: freeing it now could pull it from under a callback; it is left. */
-		log_warn(c->name, "out of memory: its process state is not freed");
-		return;
-	}
 	event_active(c->ev_free, EV_TIMEOUT, 0);
 }
 
