@@ -32,6 +32,7 @@
 #include "sha256.h"
 #include "upstream.h"
 #include "version.h"
+#include "jsonrpc.h"
 
 #define DRAIN_MS 5000	/* SIGTERM: how long calls in flight may take to finish */
 
@@ -164,8 +165,8 @@ serve_ready(void *arg, int *ok)
 			*ok = 0;
 	}
 	json_t *doc = json_pack("{s:b,s:o}", "ready", *ok, "servers", servers);
-	text = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(doc);	/* json_dumps() does not take it: it was lost at every /ready */
+	text = doc ? jsonrpc_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(doc);	/* jsonrpc_dumps() does not take it: it was lost at every /ready */
 	if (text == NULL)
 		return NULL;
 	size_t n = strlen(text);
@@ -274,7 +275,7 @@ serve_status(void *arg)
 	}
 	top = json_pack("{s:s,s:o,s:O?,s:o?}", "version", MCPGW_VERSION, "servers", servers,
 	    "tools", router_list(r, UPSTREAM_TOOLS), "tools_all", router_all_tools(r));
-	text = top ? json_dumps(top, JSON_COMPACT) : NULL;
+	text = top ? jsonrpc_dumps(top, JSON_COMPACT) : NULL;
 	json_decref(top);
 	return text;
 }

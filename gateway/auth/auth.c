@@ -16,6 +16,7 @@
 #include "util.h"
 #include "auth_run.h"
 #include "log.h"
+#include "jsonrpc.h"
 
 #ifndef MCPGW_PLUGINDIR
 #define MCPGW_PLUGINDIR "/usr/local/lib/mcpgw/plugins"
@@ -575,7 +576,7 @@ auth_new(struct event_base *base, const struct config_server *cfg, const struct 
 		free(a);
 		return NULL;
 	}
-	a->json = cfg->auth ? json_dumps(cfg->auth, JSON_COMPACT) : strdup("{}");
+	a->json = cfg->auth ? jsonrpc_dumps(cfg->auth, JSON_COMPACT) : strdup("{}");
 	a->ev_ready = event_new(base, -1, 0, auth_ready_cb, a);
 	if (a->json == NULL || a->ev_ready == NULL) {
 		snprintf(err, errlen, "out of memory");

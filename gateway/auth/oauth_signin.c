@@ -33,6 +33,7 @@
 #include "tokens.h"
 #include "util.h"
 #include "version.h"
+#include "jsonrpc.h"
 
 #define SIGNIN_MAX_METADATA	(256u * 1024)
 #define SIGNIN_MAX_TOKEN	(64u * 1024)
@@ -575,7 +576,7 @@ signin_register(struct oauth_signin *si)
 	    "response_types", "code", "token_endpoint_auth_method", want, "application_type", "native");
 	/* no "scope": it is optional (RFC 7591), and an authorization server that checks it against
 	 * its own scopes refuses resource scopes (oidc-provider with resource indicators does) */
-	text = json_dumps(body, JSON_COMPACT);
+	text = jsonrpc_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	if (text == NULL) {
 		signin_finish(si, OAUTH_FAILED, "out of memory");

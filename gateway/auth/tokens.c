@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include "state.h"
 #include "tokens.h"
+#include "jsonrpc.h"
 
 #define TOKENS_MAX (1u << 20)
 
@@ -110,7 +111,7 @@ tokens_put(const char *dir, const char *server, const char *issuer, const char *
 	char *k = tokens_key(issuer, resource);
 	if (k) {
 		json_object_set(root, k, entry);
-		char *buf = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+		char *buf = jsonrpc_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
 		if (buf) {
 			snprintf(name, sizeof name, "%s.json", server);
 			rc = state_write(dir, name, buf, strlen(buf), err, errlen);
@@ -152,7 +153,7 @@ tokens_del(const char *dir, const char *server, const char *issuer, const char *
 			rc = 0;
 		else {
 			json_object_del(root, k);
-			char *buf = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+			char *buf = jsonrpc_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
 			if (buf) {
 				snprintf(name, sizeof name, "%s.json", server);
 				rc = state_write(dir, name, buf, strlen(buf), err, errlen) < 0 ? -1 : 1;

@@ -143,7 +143,7 @@ reply_rpc_error(struct evhttp_request *req, int status, const char *reason, json
 	if (e && data)
 		json_object_set(e, "data", data);
 	json_decref(data);
-	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	text = j ? jsonrpc_dumps(j, JSON_COMPACT) : NULL;
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
 	if (b && text)
 		evbuffer_add(b, text, strlen(text));

@@ -42,6 +42,39 @@ session_emit(struct session *s, const char *buf, size_t len)
 		gateway_session_quiet(s->gw);
 }
 
+/* The last resort of an answer: -32603 "out of memory" for the request with this id (its JSON
+ * text), written without allocating, so that no request is left without one (docs/architecture.md,
+ * "Out of memory"). */
+static void
+session_emit_oom(struct session *s, const char *id, size_t idlen)
+{
+	char buf[1024];
+	int n;
+
+	if (idlen > 900) {
+		log_warn("client", "out of memory: the answer to a request with a long id dropped");
+		return;
+	}
+	n = snprintf(buf, sizeof buf, "{\"jsonrpc\":\"2.0\",\"id\":%.*s,\"error\":{\"code\":%d,"
+	    "\"message\":\"out of memory\"}}\n", (int)idlen, id, JSONRPC_INTERNAL_ERROR);
+	session_emit(s, buf, (size_t)n);
+}
+
+/* The same for an id as a tree: json_dumpb() into a buffer of ours does not allocate (an id is
+ * a string or a number). */
+static void
+session_emit_oom_id(struct session *s, const json_t *id)
+{
+	char buf[901];
+	size_t n = id ? json_dumpb(id, buf, sizeof buf, JSON_ENCODE_ANY | JSON_COMPACT) : 0;
+
+	if (n == 0 || n > sizeof buf) {
+		log_warn("client", "out of memory: an answer dropped");
+		return;
+	}
+	session_emit_oom(s, buf, n);
+}
+
 static int
 kind_slot(unsigned which)
 {
@@ -104,22 +137,35 @@ session_decor(const struct session *s, const char *method, struct modern_decor *
 	d->ttl_ms = which && router_settled(s->router, which) ? MODERN_LIST_TTL_MS : 0;
 }
 
+/* session_send() of the answer to request id (msg NULL: it could not be built): when it cannot be
+ * written either, out of memory, the client gets -32603 for id instead of nothing. */
+static void
+session_send_answer(struct session *s, json_t *msg, const json_t *id)
+{
+	size_t len;
+	char *buf = jsonrpc_dump(msg, &len);
+
+	json_decref(msg);
+	if (buf) {
+		session_emit(s, buf, len);
+		free(buf);
+	} else if (id != NULL) {
+		session_emit_oom_id(s, id);
+	}
+}
+
 /* A result for the client's request id: when it cannot be built (out of memory), the client
  * gets -32603 instead of waiting for an answer that never comes. Steals result. A modern
  * request's result gets resultType, serverInfo and its caching hints. */
 static void
 session_answer_as(struct session *s, json_t *id, json_t *result, int modern, const char *method)
 {
-	json_t *msg;
 	if (modern && result) {
 		struct modern_decor d;
 		session_decor(s, method, &d);
 		modern_decorate(result, &d);
 	}
-	msg = jsonrpc_result(id, result);
-	if (msg == NULL && id != NULL)
-		msg = jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL);
-	session_send(s, msg);
+	session_send_answer(s, jsonrpc_result(id, result), id);
 }
 
 void
@@ -139,7 +185,7 @@ session_send_error(struct session *s, json_t *id, int code, const char *fmt, ...
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	session_send(s, jsonrpc_error(id, code, msg, NULL));
+	session_send_answer(s, jsonrpc_error(id, code, msg, NULL), id);
 }
 
 /* The key of an id in the id tables (out: at least 67 bytes). A string id counts whole: one
@@ -354,7 +400,7 @@ downconvert(struct session *s, const char *method, json_t *result)
 		json_t *content = json_object_get(result, "content");
 		if (sc && (!json_is_array(content) || json_array_size(content) == 0)) {
 			/* structuredContent is 2025-06-18: older clients get it as text. */
-			char *t = json_dumps(sc, JSON_COMPACT);
+			char *t = jsonrpc_dumps(sc, JSON_COMPACT);
 			json_object_set_new(result, "content", json_pack("[{ssss}]", "type", "text", "text", t ? t : ""));
 			free(t);
 		}
@@ -825,7 +871,7 @@ answer_list(struct session *s, json_t *id, unsigned which)
 	 * 5,000 tools costs a copy, not a serialisation of 1.7 MB (found by the 50 x 100 bench). */
 	if (s->list_text[k] == NULL || s->list_gen[k] != gen) {
 		free(s->list_text[k]);
-		s->list_text[k] = json_dumps(*seen, JSON_COMPACT);
+		s->list_text[k] = jsonrpc_dumps(*seen, JSON_COMPACT);
 		s->list_len[k] = s->list_text[k] ? strlen(s->list_text[k]) : 0;
 		s->list_gen[k] = gen;
 	}
@@ -841,16 +887,20 @@ answer_list(struct session *s, json_t *id, unsigned which)
 	if (s->list_text[k] == NULL || idt == NULL || b == NULL || (s->cur && s->cur->modern && !mem)) {
 		session_answer(s, id, json_pack("{sO}", list_result_key(which), *seen));
 	} else {
-		evbuffer_add_printf(b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{", idt);
-		if (mem) {
-			evbuffer_add(b, mem, ml);
-			evbuffer_add(b, ",", 1);
-		}
-		evbuffer_add_printf(b, "\"%s\":", list_result_key(which));
-		evbuffer_add(b, s->list_text[k], s->list_len[k]);
-		evbuffer_add(b, "}}\n", 3);
+		/* each piece checked: a piece not added (out of memory) would leave a hole in the
+		 * message (found by test_scenario_oom: the client got the list without its head) */
+		int bad = evbuffer_add_printf(b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{", idt) < 0;
+		if (mem)
+			bad |= evbuffer_add(b, mem, ml) | evbuffer_add(b, ",", 1);
+		bad |= evbuffer_add_printf(b, "\"%s\":", list_result_key(which)) < 0;
+		bad |= evbuffer_add(b, s->list_text[k], s->list_len[k]) < 0;
+		bad |= evbuffer_add(b, "}}\n", 3) < 0;
 		size_t n = evbuffer_get_length(b);
-		session_emit(s, (const char *)evbuffer_pullup(b, -1), n);
+		const char *text = bad ? NULL : (const char *)evbuffer_pullup(b, -1);
+		if (text != NULL)
+			session_emit(s, text, n);
+		else
+			session_emit_oom_id(s, id);
 	}
 	if (b)
 		evbuffer_free(b);
@@ -1176,8 +1226,11 @@ handle_tools_call(struct session *s, struct msg *msg, json_t *id)
 
 	if (tools_call_text(s, msg, id) == 0)
 		return;
-	if (msg_parse(msg) < 0)
-		return;		/* cannot be: the scan accepts a subset of what the parser does */
+	if (msg_parse(msg) < 0) {
+		/* the scan accepts a subset of what the parser does: only memory can fail it */
+		session_emit_oom(s, msg->text + msg->f.id.start, msg->f.id.end - msg->f.id.start);
+		return;
+	}
 	m = &msg->rpc;
 	name = json_string_value(json_object_get(m->params, "name"));
 	args = json_object_get(m->params, "arguments");
@@ -1499,6 +1552,15 @@ session_dispatch(struct session *s, struct msg *msg)
 
 	if (!text) {
 		if (msg_parse(msg) < 0) {
+			if (m->err_code == JSONRPC_INTERNAL_ERROR && m->id == NULL) {
+				/* out of memory before the id was read: the scan may have it */
+				if (msg->f.kind == JSONFAST_REQUEST)
+					session_emit_oom(s, msg->text + msg->f.id.start,
+					    msg->f.id.end - msg->f.id.start);
+				else
+					log_warn("client", "out of memory: a message from the client dropped");
+				return;
+			}
 			log_debug("client", "invalid message: %s", m->err_msg);
 			/* A notification is never answered, not even with an error. */
 			if (!(m->err_code == JSONRPC_INVALID_PARAMS && m->id == NULL))
@@ -1522,6 +1584,10 @@ session_dispatch(struct session *s, struct msg *msg)
 	id = !text ? json_incref(m->id) : msg->f.id_is_int ? json_integer(msg->f.id_int) :
 	    json_stringn(msg->text + msg->f.id.start + 1, msg->f.id.end - msg->f.id.start - 2);
 	method = text ? "tools/call" : m->method;
+	if (id == NULL && text) {	/* out of memory */
+		session_emit_oom(s, msg->text + msg->f.id.start, msg->f.id.end - msg->f.id.start);
+		return;
+	}
 	if (id_in_use(s, id)) {
 		session_send_error(s, id, JSONRPC_INVALID_REQUEST, "request id is already in use by a request in flight");
 		goto out;
@@ -1579,8 +1645,10 @@ session_dispatch(struct session *s, struct msg *msg)
 		goto out;
 	}
 	if (!s->initialized) {
-		if (msg_parse(msg) < 0)
+		if (msg_parse(msg) < 0) {	/* the text path: only memory can fail it */
+			session_emit_oom(s, msg->text + msg->f.id.start, msg->f.id.end - msg->f.id.start);
 			goto out;
+		}
 		implicit_init(s, m);
 	}
 	if (mr.modern && session_convert_resume(s, msg))
@@ -1643,8 +1711,17 @@ session_line(struct session *s, char *line, size_t len)
 		free(line);
 		return;
 	}
-	if ((m = msg_take(line, len)) == NULL)
+	if ((m = msg_take(line, len)) == NULL) {
+		struct jsonfast f;
+
+		/* out of memory: a request still gets its answer, from its text */
+		if (jsonfast_check(line, len, &f) == JSONFAST_REQUEST)
+			session_emit_oom(s, line + f.id.start, f.id.end - f.id.start);
+		else
+			log_warn("client", "out of memory: a message from the client dropped");
+		free(line);
 		return;
+	}
 	session_dispatch(s, m);
 	msg_free(m);
 }

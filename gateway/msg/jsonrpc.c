@@ -381,6 +381,10 @@ jsonrpc_parse(const char *buf, size_t len, struct jsonrpc_msg *out)
 		    "parse error at byte %zu: nesting deeper than %d", at, JSONRPC_MAX_DEPTH);
 
 	root = json_loadb(buf, len, JSONRPC_LOAD_FLAGS, &jerr);
+	/* Out of memory is not the sender's fault. jansson says so, except when its lexer's buffer
+	 * cannot be allocated: then it says nothing at all (an empty text). */
+	if (root == NULL && (json_error_code(&jerr) == json_error_out_of_memory || jerr.text[0] == '\0'))
+		return set_invalid(out, JSONRPC_INTERNAL_ERROR, "out of memory");
 	if (root == NULL)
 		return set_invalid(out, JSONRPC_PARSE_ERROR,
 		    "parse error at byte %d (line %d, column %d): %s",
@@ -594,6 +598,22 @@ call_new(json_t *id, int want_id, const char *method, json_t *params)
 		return NULL;
 	}
 	return o;
+}
+
+char *
+jsonrpc_dumps(const json_t *j, size_t flags)
+{
+	size_t need;
+	char *buf;
+
+	if (j == NULL || (need = json_dumpb(j, NULL, 0, flags)) == 0 || (buf = malloc(need + 1)) == NULL)
+		return NULL;
+	if (json_dumpb(j, buf, need, flags) != need) {
+		free(buf);
+		return NULL;
+	}
+	buf[need] = '\0';
+	return buf;
 }
 
 json_t *

@@ -77,5 +77,10 @@ char *jsonrpc_quote(const char *s, size_t *len);
 
 /* Compact one-line serialisation followed by '\n'. Returns malloc'd bytes, *len without NUL. */
 char *jsonrpc_dump(const json_t *, size_t *len);
+/* json_dumps() that never gives broken JSON: NULL out of memory. jansson's json_dumps() grows its
+ * buffer while it writes and does not check the write of an object's key, so an allocation that
+ * fails there drops the key and still returns the text (found by test_scenario_oom). This one
+ * measures first and writes into a buffer of that size, which cannot fail halfway. */
+char *jsonrpc_dumps(const json_t *, size_t flags);
 
 #endif

@@ -1,5 +1,6 @@
 /* msg.c: owns the message object of the request path: one scan when a message arrives, the
  * parse into a tree only on demand, and the text and tree freed together. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "msg.h"
@@ -8,10 +9,8 @@ struct msg *
 msg_take(char *text, size_t len)
 {
 	struct msg *m = calloc(1, sizeof *m);
-	if (m == NULL) {
-		free(text);
-		return NULL;
-	}
+	if (m == NULL)
+		return NULL;	/* text stays the caller's: it may still answer the message's id */
 	m->text = text;
 	m->len = len;
 	jsonfast_check(text, len, &m->f);
@@ -39,6 +38,12 @@ msg_parse(struct msg *m)
 {
 	if (m->parsed == 0) {
 		m->parsed = jsonrpc_parse(m->text, m->len, &m->rpc) == 0 ? 1 : -1;
+		if (m->parsed < 0 && m->rpc.err_code == JSONRPC_PARSE_ERROR && m->f.kind != JSONFAST_UNSURE) {
+			/* The scan found the text valid JSON-RPC, so the parse failed for want of memory:
+			 * jansson reports a string it could not allocate as a syntax error. */
+			m->rpc.err_code = JSONRPC_INTERNAL_ERROR;
+			snprintf(m->rpc.err_msg, sizeof m->rpc.err_msg, "out of memory");
+		}
 		if (m->parsed > 0 && m->rpc.raw == NULL) {
 			/* The parse replaced the message (a reply refused for a case-variant key became an
 			 * error for its call): the text is not what goes on any more, only the tree. */

@@ -20,7 +20,8 @@ struct msg {
 	int parsed;			/* 0 not yet; 1 valid; -1 invalid */
 };
 
-/* Takes over text (malloc'd, NUL at text[len]) and scans it once. NULL only out of memory. */
+/* Takes over text (malloc'd, NUL at text[len]) and scans it once. NULL only out of memory: then
+ * text is still the caller's (to answer the request it holds, then free). */
 struct msg *msg_take(char *text, size_t len);
 /* A message made as a tree (steals it): a reply the gateway wrote itself. NULL: out of memory. */
 struct msg *msg_of_tree(json_t *tree);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include "audit.h"
 #include "log.h"
+#include "jsonrpc.h"
 
 static int audit_fd = -1;
 
@@ -68,7 +69,7 @@ audit_event(const char *event, json_t *fields)
 	if (fields)
 		json_object_update(line, fields);
 	json_decref(fields);
-	char *buf = json_dumps(line, JSON_COMPACT);
+	char *buf = jsonrpc_dumps(line, JSON_COMPACT);
 	json_decref(line);
 	if (buf == NULL) {	/* out of memory: said, as a lost audit line must not pass unseen */
 		log_warn("gateway", "audit log: out of memory, a %s event not written", event);

@@ -8,6 +8,7 @@
 #include "pins.h"
 #include "sha256.h"
 #include "state.h"
+#include "jsonrpc.h"
 
 #define PINS_FILE "pins.json"
 #define DEFS_FILE "pins-defs.json"
@@ -76,7 +77,7 @@ pin_subset(json_t *tool)
 static void
 subset_digest(json_t *sub, char out[65])
 {
-	char *canon = json_dumps(sub, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	char *canon = jsonrpc_dumps(sub, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
 	sha256_hex(canon ? canon : "", canon ? strlen(canon) : 0, out);
 	free(canon);
 }
@@ -112,7 +113,7 @@ static void
 def_keep(struct pins *p, const char *server, const char *name, json_t *tool, const char *digest)
 {
 	json_t *sub = pin_subset(tool);
-	char *canon = json_dumps(sub, JSON_COMPACT);
+	char *canon = jsonrpc_dumps(sub, JSON_COMPACT);
 
 	if (canon && strlen(canon) <= DEF_MAX) {
 		json_object_set_new(server_map(p->defs, server), name,
@@ -302,7 +303,7 @@ diff_value(struct diff *x, const char *sign, json_t *v)
 		return;
 	}
 	s = json_is_string(v) ? json_string_value(v) :
-	    (dumped = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY | JSON_ENSURE_ASCII));
+	    (dumped = jsonrpc_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY | JSON_ENSURE_ASCII));
 	for (; s && *s && n < DIFF_VALUE_MAX; s++, n++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '\n') {

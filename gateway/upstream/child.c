@@ -44,7 +44,8 @@ struct child {
 	size_t max_queue;
 	struct frame frame;
 	struct child_cbs cbs;
-	int reaped, paused, freeing, in_cb;
+	int reaped, paused, freeing;
+	int in_cb;			/* depth of our callbacks under way: child_free() defers */
 	int term_ms_kill;
 	/* stderr rate limit */
 	time_t err_sec;
@@ -64,6 +65,11 @@ close_fd(struct event **ev, int *fd)
 	}
 }
 
+static void child_free_cb(evutil_socket_t, short, void *);
+
+/* Every callback to the owner is made through this: it may free c from inside. */
+#define CHILD_CB(c, call) do { (c)->in_cb++; call; (c)->in_cb--; } while (0)
+
 static void
 child_deliver_lines(struct child *c)
 {
@@ -74,11 +80,11 @@ child_deliver_lines(struct child *c)
 	while (!c->freeing && (r = frame_next(&c->frame, c->outbuf, &line, &len)) != FRAME_NEED_MORE) {
 		if (r == FRAME_OVERLONG) {
 			if (c->cbs.overlong)
-				c->cbs.overlong(c->cbs.arg);
+				CHILD_CB(c, c->cbs.overlong(c->cbs.arg));
 			continue;
 		}
 		if (c->cbs.line)
-			c->cbs.line(c->cbs.arg, line, len);
+			CHILD_CB(c, c->cbs.line(c->cbs.arg, line, len));
 		else
 			free(line);
 		if (c->paused)
@@ -136,7 +142,7 @@ child_stderr_lines(struct child *c, int flush)
 				evtimer_add(c->ev_errdrop, &tv);
 			}
 		} else if (c->cbs.stderr_line)
-			c->cbs.stderr_line(c->cbs.arg, line);
+			CHILD_CB(c, c->cbs.stderr_line(c->cbs.arg, line));
 		free(line);
 	}
 }
@@ -293,7 +299,7 @@ child_finish(struct child *c, int status)
 			if (line != NULL) {
 				evbuffer_remove(c->outbuf, line, n);
 				line[n] = '\0';
-				c->cbs.line(c->cbs.arg, line, n);
+				CHILD_CB(c, c->cbs.line(c->cbs.arg, line, n));
 			}
 		}
 	}
@@ -313,7 +319,7 @@ child_finish(struct child *c, int status)
 	if (c->ev_kill)
 		evtimer_del(c->ev_kill);
 	if (!c->freeing && c->cbs.exit)
-		c->cbs.exit(c->cbs.arg, status);
+		CHILD_CB(c, c->cbs.exit(c->cbs.arg, status));
 }
 
 /* Reaps the keeper: its pidfd is readable (it exited), or its status pipe is at end of file
@@ -438,12 +444,17 @@ child_start(struct event_base *base, const struct child_opts *o, const struct ch
 	c->ev_term = evtimer_new(base, child_term_cb, c);
 	c->ev_kill = evtimer_new(base, child_kill_cb, c);
 	c->ev_errdrop = evtimer_new(base, child_errdrop_cb, c);
+	/* made now: the free it defers cannot then fail for want of memory */
+	c->ev_free = evtimer_new(base, child_free_cb, c);
+	/* event_add() allocates too (libevent grows its map of descriptors): a read event that is
+	 * not added would never see the server's output nor its exit */
 	if (!c->inq || !c->outbuf || !c->errbuf || !c->ev_in || !c->ev_out || !c->ev_err || !c->ev_reap ||
-	    !c->ev_term || !c->ev_kill || !c->ev_errdrop) {
+	    !c->ev_term || !c->ev_kill || !c->ev_errdrop || !c->ev_free || event_add(c->ev_out, NULL) < 0 ||
+	    event_add(c->ev_err, NULL) < 0 || event_add(c->ev_reap, NULL) < 0) {
 		/* Out of memory with the server running: its tree goes as in child_free()'s last
 		 * resort, then what was taken here. */
 		struct event *ev[] = { c->ev_in, c->ev_out, c->ev_err, c->ev_reap, c->ev_term, c->ev_kill,
-			c->ev_errdrop };
+			c->ev_errdrop, c->ev_free };
 		struct evbuffer *eb[] = { c->inq, c->outbuf, c->errbuf };
 		int fds[] = { c->fd_in, c->fd_out, c->fd_err, c->fd_ctl, c->fd_st, c->fd_pid }, ws;
 		snprintf(err, errlen, "out of memory");
@@ -462,9 +473,6 @@ child_start(struct event_base *base, const struct child_opts *o, const struct ch
 				close(fds[i]);
 		goto fail;
 	}
-	event_add(c->ev_out, NULL);
-	event_add(c->ev_err, NULL);
-	event_add(c->ev_reap, NULL);
 	return c;
 fail:
 	for (int i = 0; i < 2; i++) {
@@ -598,12 +606,14 @@ child_free(struct child *c)
 		}
 		child_finish(c, ws);
 	}
-	/* Free after the current callback: the caller may be inside one of ours. */
-	if ((c->ev_free = evtimer_new(c->base, child_free_cb, c)) == NULL) {
-		/* Out of memory: freeing it now could pull it from under a callback; it is left. */
-		log_warn(c->name, "out of memory: its process state is not freed");
+	/* Not from inside one of our callbacks: now. The owner may be going with its event_base (a
+	 * host's mcpgw_free() then event_base_free()), and a deferred free would never run (found by
+	 * test_scenario_oom: every server's state was left). */
+	if (c->in_cb == 0) {
+		child_free_cb(-1, 0, c);
 		return;
 	}
+	/* Free after the current callback: the caller is inside one of ours. */
 	event_active(c->ev_free, EV_TIMEOUT, 0);
 }
 

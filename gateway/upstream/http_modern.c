@@ -11,6 +11,7 @@
 #include "log.h"
 #include "transport_http_int.h"
 #include "http_modern.h"
+#include "jsonrpc.h"
 #include "http_stream.h"
 
 int
@@ -359,7 +360,7 @@ http_modern_error_reply(struct remote *t, const char *buf, size_t len, const cha
 	json_object_set_new(j, "id", id);
 	json_object_set_new(j, "jsonrpc", json_string("2.0"));
 	json_object_del(j, "result");
-	if ((out = json_dumps(j, JSON_COMPACT)) == NULL) {
+	if ((out = jsonrpc_dumps(j, JSON_COMPACT)) == NULL) {
 		json_decref(j);
 		return -1;
 	}
@@ -385,7 +386,7 @@ http_modern_initialize_refused(struct remote *t, const char *buf, size_t len, co
 		return -1;
 	r = json_pack("{s:s,s:o,s:{s:i,s:s,s:{s:[s]}}}", "jsonrpc", "2.0", "id", id, "error", "code", -32022,
 	    "message", msg, "data", "supported", HTTP_MODERN_VERSION);
-	if (r == NULL || (out = json_dumps(r, JSON_COMPACT)) == NULL) {
+	if (r == NULL || (out = jsonrpc_dumps(r, JSON_COMPACT)) == NULL) {
 		json_decref(r);
 		return -1;
 	}

@@ -295,7 +295,7 @@ transport_http_incoming_one(struct remote *t, struct stream *s, json_t *m, const
 		memcpy(buf, raw, rawlen);
 		buf[rawlen] = '\0';
 		len = rawlen;
-	} else if ((buf = json_dumps(m, JSON_COMPACT)) != NULL)
+	} else if ((buf = jsonrpc_dumps(m, JSON_COMPACT)) != NULL)
 		len = strlen(buf);
 	else
 		return;

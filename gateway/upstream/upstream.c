@@ -332,17 +332,17 @@ upstream_send_tree(struct upstream *up, struct upstream_req *r, uint64_t id)
 	return rc;
 }
 
-/* params[from, to) into b, the progress token's value (when it lies there) replaced by idtxt. */
-static void
+/* params[from, to) into b, the progress token's value (when it lies there) replaced by idtxt;
+ * nonzero when a piece could not be added (out of memory). */
+static int
 text_copy(struct evbuffer *b, const struct upstream_req *r, size_t from, size_t to, const char *idtxt)
 {
 	const char *params = r->params_text;
-	if (r->token.end > r->token.start && r->token.start >= from && r->token.end <= to) {
-		evbuffer_add(b, params + from, r->token.start - from);
-		evbuffer_add(b, idtxt, strlen(idtxt));
-		evbuffer_add(b, params + r->token.end, to - r->token.end);
-	} else
-		evbuffer_add(b, params + from, to - from);
+	if (r->token.end > r->token.start && r->token.start >= from && r->token.end <= to)
+		return evbuffer_add(b, params + from, r->token.start - from) |
+		    evbuffer_add(b, idtxt, strlen(idtxt)) |
+		    evbuffer_add(b, params + r->token.end, to - r->token.end);
+	return evbuffer_add(b, params + from, to - from);
 }
 
 static size_t
@@ -409,27 +409,28 @@ upstream_send_text(struct upstream *up, const struct upstream_req *r, uint64_t i
 		free(qm);
 		return -1;
 	}
-	evbuffer_add(b, head, (size_t)hn);
-	evbuffer_add(b, qm, qlen);
-	evbuffer_add(b, ",\"params\":", 10);
+	/* Each piece is checked: a piece that could not be added (out of memory) would send the
+	 * server a message with a hole in it (found by test_scenario_oom). */
+	int bad = evbuffer_add(b, head, (size_t)hn) | evbuffer_add(b, qm, qlen) |
+	    evbuffer_add(b, ",\"params\":", 10);
 	if (ins > 0) {
 		size_t e = skip_ws(params, ins, plen);
 		int empty = e < plen && params[e] == '}';
-		text_copy(b, r, 0, ins, idtxt);
+		bad |= text_copy(b, r, 0, ins, idtxt);
 		if (!has_meta)
-			evbuffer_add(b, "\"_meta\":{", 9);
-		evbuffer_add(b, up->meta_text, up->meta_len);
+			bad |= evbuffer_add(b, "\"_meta\":{", 9);
+		bad |= evbuffer_add(b, up->meta_text, up->meta_len);
 		if (!has_meta)
-			evbuffer_add(b, "}", 1);
+			bad |= evbuffer_add(b, "}", 1);
 		if (!empty)
-			evbuffer_add(b, ",", 1);
-		text_copy(b, r, ins, plen, idtxt);
+			bad |= evbuffer_add(b, ",", 1);
+		bad |= text_copy(b, r, ins, plen, idtxt);
 	} else
-		text_copy(b, r, 0, plen, idtxt);
-	evbuffer_add(b, "}\n", 2);
+		bad |= text_copy(b, r, 0, plen, idtxt);
+	bad |= evbuffer_add(b, "}\n", 2);
 	free(qm);
 	size_t len = evbuffer_get_length(b);
-	const char *buf = (const char *)evbuffer_pullup(b, -1);
+	const char *buf = bad ? NULL : (const char *)evbuffer_pullup(b, -1);
 	rc = buf ? transport_send(up->tr, buf, len) : -1;
 	if (rc == 0)
 		up->stats.bytes_out += len;
@@ -818,13 +819,13 @@ client_info(void)
 static void
 upstream_meta_build(struct upstream *up)
 {
-	json_t *m = json_pack("{sssOso}", META_PV, UPSTREAM_MODERN_VERSION,
-	    META_CC, up->client_caps ? up->client_caps : json_object(), META_CI, client_info());
+	json_t *m = json_pack("{sssoso}", META_PV, UPSTREAM_MODERN_VERSION,
+	    META_CC, up->client_caps ? json_incref(up->client_caps) : json_object(), META_CI, client_info());
 	char *t;
 
 	if (m && up->log_level)
 		json_object_set_new(m, META_LL, json_string(up->log_level));
-	t = m ? json_dumps(m, JSON_COMPACT) : NULL;
+	t = m ? jsonrpc_dumps(m, JSON_COMPACT) : NULL;
 	if (t == NULL || strlen(t) < 2) {	/* out of memory: requests go without (the server says so) */
 		json_decref(m);
 		free(t);
@@ -996,8 +997,10 @@ static void
 upstream_send_initialize(struct upstream *up)
 {
 	static const struct upstream_call_cbs cbs = { init_reply_cb, NULL };
-	json_t *params = json_pack("{sssOso}", "protocolVersion", upstream_supported_versions[0],
-	    "capabilities", up->client_caps ? up->client_caps : json_object(),
+	/* "o" takes the reference: "O" of a fresh json_object() (client_caps NULL after a failed
+	 * copy) kept a second one and leaked it (found by test_scenario_oom) */
+	json_t *params = json_pack("{sssoso}", "protocolVersion", upstream_supported_versions[0],
+	    "capabilities", up->client_caps ? json_incref(up->client_caps) : json_object(),
 	    "clientInfo", client_info());
 	/* No timer of its own: the start-up timer bounds it, and a request timeout would cancel it
 	 * (MCP forbids cancelling initialize) and log a second failure for the same attempt. */
@@ -1406,8 +1409,11 @@ upstream_line_cb(void *arg, char *line, size_t len)
 	}
 	if (log_enabled(LOG_DEBUG) && len < 2048)
 		log_debug(up->cfg->name, "-> %s", line);
-	if ((m = msg_take(line, len)) == NULL)
+	if ((m = msg_take(line, len)) == NULL) {
+		log_warn(up->cfg->name, "out of memory: a message from the server dropped");
+		free(line);
 		return;
+	}
 	/* The common case, a result for a request of ours, is checked and routed from its text. */
 	if (m->f.kind == JSONFAST_RESULT && m->f.id_is_int && m->f.id_int > 0) {
 		struct pending *p = pending_take(up, (uint64_t)m->f.id_int);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include "log.h"
 #include "state.h"
+#include "jsonrpc.h"
 
 char *
 state_dir_path(void)
@@ -189,7 +190,7 @@ state_write_servers(const char *dir, const char *name, json_t *servers, const ch
 {
 	char err[512];
 	json_t *root = json_pack("{siso}", "version", 1, "servers", json_incref(servers));
-	char *buf = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+	char *buf = jsonrpc_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(root);
 	if (buf == NULL)
 		return -1;

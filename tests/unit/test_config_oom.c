@@ -22,235 +22,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <cmocka.h>
+#include "oom.h"
 #include "config.h"
-
-/* --- the counting allocator: only while armed, so that cmocka and the test are not failed --- */
-
-/* Volatile: the compiler takes strdup(), free() ... for the C library's, which cannot see this
- * file's variables, and would move these reads and writes across the calls that --wrap sends
- * here (it did: tracking was set after the strdup() below it). */
-static volatile int armed, tracking, fail_after;	/* fail_after: the Nth and every later one */
-static volatile long nalloc, fail_at;	/* fail_at 0: count only */
-
-/* The blocks allocated while tracking and not freed yet: an open-addressing set of pointers. */
-#define LIVE_CAP (1u << 17)
-static void *volatile live[LIVE_CAP];
-static void *const tomb = (void *)&live;
-static volatile size_t nlive;
-
-static size_t
-live_slot(const void *p)
-{
-	return ((uintptr_t)p >> 4) * 2654435761u % LIVE_CAP;
-}
-
-static void
-live_add(void *p)
-{
-	size_t i = live_slot(p);
-
-	if (p == NULL || !tracking)
-		return;
-	while (live[i] != NULL && live[i] != tomb)
-		i = (i + 1) % LIVE_CAP;
-	live[i] = p;
-	nlive++;
-}
-
-static void
-live_del(void *p)
-{
-	if (p == NULL)
-		return;
-	for (size_t i = live_slot(p); live[i] != NULL; i = (i + 1) % LIVE_CAP)
-		if (live[i] == p) {
-			live[i] = tomb;
-			nlive--;
-			return;
-		}
-}
-
-static void
-live_reset(void)
-{
-	for (size_t i = 0; i < LIVE_CAP; i++)
-		live[i] = NULL;
-	nlive = 0;
-}
-
-static int
-fail_now(void)
-{
-	if (!armed)
-		return 0;
-	if (++nalloc == fail_at || (fail_after && fail_at > 0 && nalloc > fail_at)) {
-		errno = ENOMEM;
-		return 1;
-	}
-	return 0;
-}
-
-void *__real_malloc(size_t);
-void __real_free(void *);
-void *__real_calloc(size_t, size_t);
-void *__real_realloc(void *, size_t);
-void *__real_reallocarray(void *, size_t, size_t);
-char *__real_strdup(const char *);
-char *__real_strndup(const char *, size_t);
-int __real_vasprintf(char **, const char *, va_list);
-int __real___vasprintf_chk(char **, int, const char *, va_list);
-char *__real_realpath(const char *, char *);
-DIR *__real_opendir(const char *);
-
-void *__wrap_malloc(size_t);
-void __wrap_free(void *);
-void *__wrap_calloc(size_t, size_t);
-void *__wrap_realloc(void *, size_t);
-void *__wrap_reallocarray(void *, size_t, size_t);
-char *__wrap_strdup(const char *);
-char *__wrap_strndup(const char *, size_t);
-int __wrap_vasprintf(char **, const char *, va_list);
-int __wrap_asprintf(char **, const char *, ...);
-int __wrap___vasprintf_chk(char **, int, const char *, va_list);
-int __wrap___asprintf_chk(char **, int, const char *, ...);
-char *__wrap_realpath(const char *, char *);
-DIR *__wrap_opendir(const char *);
-
-/* Each returns what it allocated through live_add(); a failed one changes nothing. */
-#define TRACKED(expr) do { void *p_ = (expr); live_add(p_); return p_; } while (0)
-
-void *
-__wrap_malloc(size_t n)
-{
-	if (fail_now())
-		return NULL;
-	TRACKED(__real_malloc(n));
-}
-
-void *
-__wrap_calloc(size_t n, size_t s)
-{
-	if (fail_now())
-		return NULL;
-	TRACKED(__real_calloc(n, s));
-}
-
-char *
-__wrap_strdup(const char *s)
-{
-	if (fail_now())
-		return NULL;
-	TRACKED(__real_strdup(s));
-}
-
-char *
-__wrap_strndup(const char *s, size_t n)
-{
-	if (fail_now())
-		return NULL;
-	TRACKED(__real_strndup(s, n));
-}
-
-/* realpath's own buffer when r is NULL */
-char *
-__wrap_realpath(const char *p, char *r)
-{
-	if (fail_now())
-		return NULL;
-	if (r != NULL)
-		return __real_realpath(p, r);
-	TRACKED(__real_realpath(p, r));
-}
-
-/* closedir() frees the DIR through the C library's own free(): not tracked */
-DIR *
-__wrap_opendir(const char *p)
-{
-	return fail_now() ? NULL : __real_opendir(p);
-}
-
-void
-__wrap_free(void *p)
-{
-	live_del(p);
-	__real_free(p);
-}
-
-void *
-__wrap_realloc(void *p, size_t n)
-{
-	void *q;
-
-	if (fail_now())
-		return NULL;
-	if ((q = __real_realloc(p, n)) != NULL) {
-		live_del(p);
-		live_add(q);
-	}
-	return q;
-}
-
-void *
-__wrap_reallocarray(void *p, size_t n, size_t s)
-{
-	void *q;
-
-	if (fail_now())
-		return NULL;
-	if ((q = __real_reallocarray(p, n, s)) != NULL) {
-		live_del(p);
-		live_add(q);
-	}
-	return q;
-}
-
-int
-__wrap_vasprintf(char **s, const char *fmt, va_list ap)
-{
-	int r;
-
-	if (fail_now())
-		return -1;
-	if ((r = __real_vasprintf(s, fmt, ap)) >= 0)
-		live_add(*s);
-	return r;
-}
-
-int
-__wrap___vasprintf_chk(char **s, int flag, const char *fmt, va_list ap)
-{
-	int r;
-
-	if (fail_now())
-		return -1;
-	if ((r = __real___vasprintf_chk(s, flag, fmt, ap)) >= 0)
-		live_add(*s);
-	return r;
-}
-
-int
-__wrap_asprintf(char **s, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = __wrap_vasprintf(s, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-int
-__wrap___asprintf_chk(char **s, int flag, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = __wrap___vasprintf_chk(s, flag, fmt, ap);
-	va_end(ap);
-	return r;
-}
 
 /* --- the scenario --- */
 
@@ -411,15 +184,15 @@ test_the_leak_check_sees_a_leak(void **state)
 	/* volatile: the compiler may drop an allocation whose block nobody reads */
 	static char *volatile kept, *volatile freed;
 
-	live_reset();
-	tracking = 1;
+	oom_live_reset();
+	oom_tracking = 1;
 	kept = strdup("kept");
 	freed = strdup("freed");
 	free(freed);
-	tracking = 0;
-	assert_int_equal(nlive, 1);
+	oom_tracking = 0;
+	assert_int_equal(oom_nlive, 1);
 	free(kept);
-	assert_int_equal(nlive, 0);
+	assert_int_equal(oom_nlive, 0);
 }
 
 static void
@@ -432,17 +205,17 @@ torture(int after)
 	long total, failed = 0, degraded = 0;
 
 	/* the reference: no failure; it also counts the allocations of one load */
-	fail_after = after;
-	fail_at = 0;
-	nalloc = 0;
-	armed = 1;
+	oom_fail_after = after;
+	oom_fail_at = 0;
+	oom_nalloc = 0;
+	oom_armed = 1;
 	c = config_load(&o, &d);
-	armed = 0;
+	oom_armed = 0;
 	if (c == NULL) {
 		config_diags_print(&d, stdout);
 		fail_msg("the scenario does not load without failures");
 	}
-	total = nalloc;
+	total = oom_nalloc;
 	assert_int_equal(c->nservers, 4);	/* github (narrowed), fs, remote-b, notes */
 	want = summary(c);
 	config_free(c);
@@ -456,14 +229,14 @@ torture(int after)
 	if (getenv("MCPGW_OOM_ONLY") != NULL)
 		first = last = strtol(getenv("MCPGW_OOM_ONLY"), NULL, 10);
 	for (long n = first; n <= last; n++) {
-		live_reset();
-		tracking = 1;
+		oom_live_reset();
+		oom_tracking = 1;
 		memset(&d, 0, sizeof d);
-		fail_at = n;
-		nalloc = 0;
-		armed = 1;
+		oom_fail_at = n;
+		oom_nalloc = 0;
+		oom_armed = 1;
 		c = config_load(&o, &d);
-		armed = 0;
+		oom_armed = 0;
 		if (c == NULL) {
 			int said = 0;
 
@@ -487,10 +260,10 @@ torture(int after)
 			degraded++;
 		}
 		config_diags_cleanup(&d);
-		tracking = 0;
-		if (nlive != 0)
+		oom_tracking = 0;
+		if (oom_nlive != 0)
 			fail_msg("allocation %ld%s failed: %zu blocks allocated by the load are not "
-			    "freed", n, after ? " and later ones" : "", nlive);
+			    "freed", n, after ? " and later ones" : "", oom_nlive);
 	}
 	print_message("%ld loads failed with out of memory, %ld absorbed the failure\n", failed,
 	    degraded);
@@ -509,7 +282,7 @@ static void
 test_memory_running_out_for_good_fails_the_load_cleanly(void **state)
 {
 	torture(1);
-	fail_after = 0;
+	oom_fail_after = 0;
 }
 
 int
