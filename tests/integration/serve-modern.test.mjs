@@ -415,3 +415,44 @@ test("serve 2026-07-28: each request is its identity's (bearer token, unix peer)
     await stopServe(gw, dir0);
   }
 });
+
+// A legacy (2025) server's elicitation behind a 2026-07-28 client of serve's stateless form: the
+// call is answered input_required with a requestState sealed by the gateway, the request it names
+// is held beyond the short-lived session of that POST, and the client's retry (another POST, so
+// another session) resumes it (docs/protocol.md, "The requestState mcpgw seals").
+test("serve 2026-07-28: a legacy server's elicitation reaches the SDK 2.4.0 client as input_required; the retry on another POST resumes the held request", { timeout: T(90000) }, async () => {
+  const { gw, dir, url } = await startServe({}, { fox: servers.faulty(["--name", "fox"]) }, "fox__ask");
+  const client = new Client2({ name: "sdk2-http-mrtr", version: "1.0.0" }, { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: "auto" } });
+  const asked = [];
+  client.setRequestHandler("elicitation/create", async (req) => {
+    asked.push(req.params);
+    return { action: "accept", content: { n: "Ada" } };
+  });
+  try {
+    await within(client.connect(new Transport2(new URL(url))), T(15000), "the modern client to connect");
+    assert.equal(client.getProtocolEra(), "modern");
+    const r = await client.callTool({ name: "fox__ask", arguments: { method: "elicitation/create", timeout_ms: 60000 } });
+    const got = JSON.parse(r.content[0].text);
+    assert.deepEqual(got.result, { action: "accept", content: { n: "Ada" } }, JSON.stringify(r));
+    assert.equal(asked.length, 1);
+    assert.equal(asked[0].message, "name?");
+    // by hand: the input_required result carries the gateway's sealed state, and a forged one is refused
+    const first = await post(url, "tools/call", { name: "fox__ask", arguments: { method: "elicitation/create", timeout_ms: 60000 },
+      _meta: { ...META, "io.modelcontextprotocol/clientCapabilities": { elicitation: { form: {} } } } }, {}, 21);
+    assert.equal(first.body.result?.resultType, "input_required", JSON.stringify(first.body));
+    assert.match(first.body.result.requestState, /^mcpgw1\.[0-9a-f]+$/);
+    const key = Object.keys(first.body.result.inputRequests)[0];
+    const forged = first.body.result.requestState.slice(0, -2) + (first.body.result.requestState.endsWith("00") ? "11" : "00");
+    const bad = await post(url, "tools/call", { name: "fox__ask", arguments: { method: "elicitation/create", timeout_ms: 60000 },
+      inputResponses: { [key]: { action: "accept", content: { n: "Eve" } } }, requestState: forged,
+      _meta: { ...META, "io.modelcontextprotocol/clientCapabilities": { elicitation: { form: {} } } } }, {}, 22);
+    assert.equal(bad.body.error?.code, -32602, JSON.stringify(bad.body));
+    const good = await post(url, "tools/call", { name: "fox__ask", arguments: { method: "elicitation/create", timeout_ms: 60000 },
+      inputResponses: { [key]: { action: "accept", content: { n: "Bob" } } }, requestState: first.body.result.requestState,
+      _meta: { ...META, "io.modelcontextprotocol/clientCapabilities": { elicitation: { form: {} } } } }, {}, 23);
+    assert.deepEqual(JSON.parse(good.body.result.content[0].text).result, { action: "accept", content: { n: "Bob" } }, JSON.stringify(good.body));
+  } finally {
+    await client.close().catch(() => {});
+    await stopServe(gw, dir);
+  }
+});
