@@ -125,6 +125,7 @@ httpd_default_limits(struct httpd_limits *l)
 	l->replay_bytes = 1u << 20;
 	l->max_connections = 4096;
 	l->header_timeout_ms = 10000;
+	l->write_stall_ms = 60000;
 }
 
 /* ---- replies -------------------------------------------------------------------------------- */
@@ -314,10 +315,16 @@ stream_start_sse(struct stream *st)
 	if (!st->sess->stateless)
 		evhttp_add_header(oh, "Mcp-Session-Id", st->sess->id);
 	evhttp_send_reply_start(st->req, 200, "OK");
-	/* A stream may stay quiet for long: only the idle sweep and the client end it. */
+	/* A stream may stay quiet for long: only the idle sweep and the client end it. evhttp reads on
+	 * while it writes (to see a close), so a read timeout would end a quiet stream (its default of
+	 * 50 s once did); writing keeps the bound on stalls. */
 	struct evhttp_connection *c = evhttp_request_get_connection(st->req);
-	if (c)
-		evhttp_connection_set_timeout_tv(c, NULL);
+	struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+	if (bev) {
+		struct timeval wt = { st->sess->h->lim.write_stall_ms / 1000,
+		    (st->sess->h->lim.write_stall_ms % 1000) * 1000 };
+		bufferevent_set_timeouts(bev, NULL, &wt);
+	}
 	st->sse = 1;
 }
 
@@ -1274,6 +1281,41 @@ handle_plain(struct evhttp_request *req, int status, const char *reason, const c
 	free(body);
 }
 
+/* evhttp has one timeout for both ways of a connection, and while it writes a response it keeps
+ * reading on (to see a close), so the read timeout runs too. The header bound fits a connection
+ * that has not sent a whole request yet (a client sending slowly holds a connection for nothing),
+ * not one being answered: a large response to a client that reads it at its own pace (through
+ * `mcpgw connect` into a busy client, say) must not be cut when one pause passes 10 s. So from a
+ * whole request until its response is written the connection has the longer bound on stalls, and
+ * then the header bound again for the next request. */
+static void
+conn_timeouts(struct evhttp_request *req, long ms)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+	struct timeval tv;
+
+	if (bev == NULL)
+		return;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	bufferevent_set_timeouts(bev, &tv, &tv);
+}
+
+static void
+response_written_cb(struct evhttp_request *req, void *arg)
+{
+	const struct httpd_limits *lim = arg;
+	conn_timeouts(req, lim->header_timeout_ms);
+}
+
+static void
+answering(struct httpd *h, struct evhttp_request *req)
+{
+	conn_timeouts(req, h->lim.write_stall_ms);
+	evhttp_request_set_on_complete_cb(req, response_written_cb, &h->lim);
+}
+
 static void
 request_cb(struct evhttp_request *req, void *arg)
 {
@@ -1284,6 +1326,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	size_t plen = strcspn(uri, "?#");
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 
+	answering(h, req);
 	if (plen == 4 && strncmp(uri, "/mcp", 4) == 0) {
 		if (check_common(h, req, tcp, &ident) != 0)
 			return;

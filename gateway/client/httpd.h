@@ -52,6 +52,7 @@ struct httpd_limits {
 	size_t replay_bytes;		/* events kept per stream for Last-Event-ID: 1 MiB */
 	size_t max_connections;		/* open connections, idle ones included: 4096 */
 	long header_timeout_ms;		/* a connection that sends no complete request: 10 s */
+	long write_stall_ms;		/* a client that takes none of a response for this long: 60 s */
 };
 
 struct httpd_options {

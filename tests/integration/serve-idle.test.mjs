@@ -130,3 +130,58 @@ test("serve: a call that comes while an idle server is still stopping waits and 
     rmTmp(dir);
   }
 });
+
+test("serve: a quiet GET stream stays open past a minute and still carries the next notification", { timeout: T(150000) }, async () => {
+  // evhttp reads on while it writes (to see a close), so the read timeout it gives a stream (50 s
+  // by default) once ended every GET stream that had nothing to carry for 50 s.
+  const dir = makeTmp("serve-quiet-stream");
+  const file = path.join(dir, "config.yaml");
+  fs.writeFileSync(file, toYaml({ servers: { a: servers.faulty(["--name", "a"]) } }));
+  const gw = new Gateway({ dir, args: ["serve", "-c", file, "--system-policy", "", "--listen", "127.0.0.1:0"] });
+  let req;
+  try {
+    await waitUntil(() => /listening on (\S+)/.test(gw.stderr) || gw.exitStatus !== null, T(10000), "serve to listen");
+    const addr = /listening on (\S+)/.exec(gw.stderr)[1];
+    const [host, port] = [addr.replace(/:\d+$/, ""), Number(addr.split(":").pop())];
+    const post = (headers, body) => new Promise((resolve, reject) => {
+      const r = http.request({ host, port, path: "/mcp", method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream", ...headers } }, (res) => {
+        let data = "";
+        res.on("data", (c) => (data += c));
+        res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: data }));
+      });
+      r.on("error", reject);
+      r.end(JSON.stringify(body));
+    });
+    const init = await post({}, { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "quiet", version: "1" } } });
+    const sid = init.headers["mcp-session-id"];
+    assert.ok(sid, init.body);
+    const h = { "Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-11-25" };
+    assert.equal((await post(h, { jsonrpc: "2.0", method: "notifications/initialized" })).status, 202);
+    const listed = JSON.parse((await post(h, { jsonrpc: "2.0", id: 2, method: "tools/list" })).body);
+    assert.ok(listed.result.tools.length > 0, JSON.stringify(listed));
+    let events = "";
+    let closed = false;
+    await new Promise((resolve, reject) => {
+      req = http.request({ host, port, path: "/mcp", method: "GET", headers: { ...h, Accept: "text/event-stream" } }, (res) => {
+        assert.equal(res.statusCode, 200);
+        res.on("data", (c) => (events += c));
+        res.on("close", () => (closed = true));
+        resolve();
+      });
+      req.on("error", (e) => (closed ? undefined : reject(e)));
+      req.end();
+    });
+    await sleep(62000);  // quiet for longer than evhttp's 50 s and serve's 60 s stall bound
+    assert.equal(closed, false, `the quiet stream was closed:\n${gw.stderrTail()}`);
+    // A reload that adds a server changes the tool list: the stream carries list_changed.
+    fs.writeFileSync(file, toYaml({ servers: { a: servers.faulty(["--name", "a"]), b: servers.faulty(["--name", "b"]) } }));
+    gw.proc.kill("SIGHUP");
+    await waitUntil(() => /notifications\/tools\/list_changed/.test(events) || closed, T(20000), "list_changed on the stream");
+    assert.match(events, /notifications\/tools\/list_changed/, gw.stderrTail() + `stream ${closed ? "closed" : "open"}: ${events}`);
+  } finally {
+    req?.destroy();
+    gw.proc.kill("SIGTERM");
+    await Promise.race([gw.exited, sleep(T(8000))]);
+    rmTmp(dir);
+  }
+});

@@ -359,6 +359,46 @@ test("serve: a client that stops reading is dropped at its queue bound; other se
   }
 });
 
+test("serve: a client that pauses reading a large response for longer than the 10 s request bound still gets all of it", { timeout: T(90000) }, async () => {
+  // evhttp has one timeout for both ways of a connection; the 10 s bound on a request's headers
+  // once also cut responses whose reader paused that long (seen under load through `mcpgw
+  // connect`, whose client reads a 10 MB reply at its own pace).
+  const dir = makeTmp("serve-pause");
+  const sock = path.join(dir, "gw.sock");
+  const { gw } = await startServe({ dir, servers: { everything: servers.everything() }, listen: [`unix:${sock}`] });
+  const net = await import("node:net");
+  try {
+    const init = await raw(null, { socketPath: sock, headers: JSONH, body: INIT });
+    const sid = init.headers["mcp-session-id"];
+    const message = "x".repeat(4 << 20);
+    const body = JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "everything__echo", arguments: { message } } });
+    const s = net.connect(sock);
+    await new Promise((r) => s.on("connect", r));
+    s.pause();
+    s.write(`POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Session-Id: ${sid}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    await sleep(12000);  // past the 10 s bound, nothing read (a fixed wait: the bound itself is fixed)
+    const chunks = [];
+    const ended = new Promise((resolve) => { s.on("data", (c) => chunks.push(c)); s.on("end", resolve); s.on("close", resolve); });
+    s.resume();
+    // The response is complete once the whole body announced by Content-Length has arrived.
+    let text = "";
+    await waitUntil(() => {
+      text = Buffer.concat(chunks).toString("utf8");
+      const h = text.indexOf("\r\n\r\n");
+      const m = /content-length: (\d+)/i.exec(text);
+      return (h >= 0 && m && Buffer.byteLength(text) - h - 4 >= Number(m[1])) || s.destroyed;
+    }, T(30000), "the whole response");
+    assert.match(text, /^HTTP\/1\.1 200/, text.slice(0, 200));
+    const reply = JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4));
+    assert.equal(reply.id, 7);
+    assert.equal(reply.result.content[0].text, `Echo: ${message}`);
+    s.destroy();
+    await Promise.race([ended, sleep(1000)]);
+  } finally {
+    await stop(gw, dir);
+  }
+});
+
 test("serve: 10,000 connections that never send a byte: bounded memory, others served, idle ones closed", async () => {
   const dir = makeTmp("serve-conns");
   const sock = path.join(dir, "gw.sock");
