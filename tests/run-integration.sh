@@ -5,6 +5,8 @@
 #   MCPGW_VALGRIND=1      run the valgrind subset (tests/integration/*.vg.test.mjs) under
 #                         valgrind --leak-check=full; a leak or memory error fails the test
 #   MCPGW_TEST_CONCURRENCY  test files run in parallel (default 2)
+#   MCPGW_TEST_TIMEOUT    ms one test file may take (default 600000; node 20 applies it to a file
+#                         as a whole): a file that hangs fails under its name, the run goes on
 # Extra arguments are passed to node --test (e.g. --test-name-pattern=names).
 # Exits with node's status.
 set -u
@@ -34,4 +36,5 @@ else
 	set -- "$@" tests/integration/
 fi
 
-node --test --test-concurrency="${MCPGW_TEST_CONCURRENCY:-2}" --test-reporter=tap "$@"
+node --test --test-concurrency="${MCPGW_TEST_CONCURRENCY:-2}" --test-timeout="${MCPGW_TEST_TIMEOUT:-600000}" \
+    --test-reporter=tap "$@"
