@@ -390,7 +390,8 @@ gw_stop(struct gateway *g, const char *why)
 	g->stopping = 1;
 	log_info("gateway", "%s: stopping", why);
 	evtimer_del(g->ev_drain);
-	evtimer_add(g->ev_hard, &tv);
+	if (evtimer_add(g->ev_hard, &tv) < 0)	/* the servers' own stop bounds still hold */
+		log_warn("gateway", "out of memory: no hard bound on stopping");
 	router_stop(g->router, gw_stopped, g);
 }
 
@@ -460,7 +461,8 @@ gateway_drain(struct gateway *g, const char *why, long bound_ms, void (*done)(vo
 	g->drain_ms = bound_ms;
 	for (size_t i = 0; i < g->nsess; i++)
 		session_drain(g->sess[i]);
-	evtimer_add(g->ev_drain, &tv);
+	if (evtimer_add(g->ev_drain, &tv) < 0)	/* calls in flight keep their own timeouts */
+		log_warn("gateway", "out of memory: no bound on the drain");
 }
 
 /* ---- reload and the file watch ---- */
@@ -550,8 +552,8 @@ gw_watch_cb_in(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	/* Editors write in several steps: reload once things are quiet. */
-	if (relevant)
-		evtimer_add(g->ev_settle, &tv);
+	if (relevant && evtimer_add(g->ev_settle, &tv) < 0)
+		log_warn("gateway", "out of memory: a configuration change is not reloaded (SIGHUP does)");
 }
 
 GW_WRAP(gw_watch_cb, (evutil_socket_t fd, short what, void *arg), (fd, what, arg))
@@ -607,7 +609,8 @@ gw_watch(struct gateway *g)
 		log_warn("gateway", "out of memory: configuration files not watched");
 		return;
 	}
-	event_add(g->ev_watch, NULL);
+	if (event_add(g->ev_watch, NULL) < 0)
+		log_warn("gateway", "out of memory: configuration files not watched");
 }
 
 /* ---- life ---- */

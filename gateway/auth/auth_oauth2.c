@@ -179,8 +179,9 @@ o2_need_signin(struct o2 *st, char *err, size_t errlen)
 		if (st->cfg->opener && age < O2_AUTO_WAIT_MS && !st->auto_failed) {
 			char e[300];
 			struct timeval tv = { (O2_AUTO_WAIT_MS - age) / 1000, ((O2_AUTO_WAIT_MS - age) % 1000) * 1000 };
-			if (oauth_shared_join(st->base, st->srv, NULL, &st->watch, e, sizeof e) == 0) {
-				evtimer_add(st->ev_wait, &tv);
+			/* the wait's bound allocates: without it, no waiting (the sign-in message below) */
+			if (oauth_shared_join(st->base, st->srv, NULL, &st->watch, e, sizeof e) == 0 &&
+			    evtimer_add(st->ev_wait, &tv) == 0) {
 				st->waiting = 1;
 				return MCPGW_AUTH_PENDING;
 			}
@@ -196,7 +197,10 @@ o2_need_signin(struct o2 *st, char *err, size_t errlen)
 		if (oauth_shared_join(st->base, st->srv, &o, &st->watch, e, sizeof e) == 0) {
 			st->signins++;
 			log_info(n, "signing in (auth.open_browser)%s", st->stepup ? " for more scope" : "");
-			evtimer_add(st->ev_wait, &tv);
+			if (evtimer_add(st->ev_wait, &tv) < 0) {
+				snprintf(err, errlen, "server '%s': out of memory while starting its sign-in", n);
+				return MCPGW_AUTH_ERROR;
+			}
 			st->waiting = 1;
 			return MCPGW_AUTH_PENDING;
 		}

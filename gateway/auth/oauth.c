@@ -914,7 +914,8 @@ refresh_step(struct oauth_refresh *r)
 		refresh_finish(r, OAUTH_FAILED, NULL, err);
 		return;
 	}
-	evtimer_add(r->ev, &tv);
+	if (evtimer_add(r->ev, &tv) < 0)	/* allocates: no retry would come */
+		refresh_finish(r, OAUTH_FAILED, NULL, "out of memory");
 }
 
 struct oauth_refresh *

@@ -855,7 +855,10 @@ signin_authorize(struct oauth_signin *si)
 	signin_step_to(si, SI_WAIT);
 	{
 		struct timeval tv = { si->cfg->callback_timeout_ms / 1000, (si->cfg->callback_timeout_ms % 1000) * 1000 };
-		evtimer_add(si->ev_timeout, &tv);
+		if (evtimer_add(si->ev_timeout, &tv) < 0) {	/* allocates: it would wait for ever */
+			signin_finish(si, OAUTH_FAILED, "out of memory");
+			return;
+		}
 	}
 	log_info(si->cfg->name, "sign-in: waiting for the browser on http://127.0.0.1:%d/callback", si->port);
 	if (si->cbs.url)

@@ -301,8 +301,10 @@ stream_watch_eof(struct stream *st)
 	if (fd < 0)
 		return;
 	st->ev_eof = event_new(st->sess->h->base, fd, EV_READ | EV_PERSIST, stream_eof_cb, st);
-	if (st->ev_eof)
-		event_add(st->ev_eof, NULL);
+	if (st->ev_eof && event_add(st->ev_eof, NULL) < 0) {	/* the close is then seen on writing */
+		event_free(st->ev_eof);
+		st->ev_eof = NULL;
+	}
 }
 
 static void
@@ -1473,8 +1475,10 @@ httpd_new(struct event_base *base, const struct httpd_backend *be, const struct 
 		every = 60000;
 	tv.tv_sec = every / 1000;
 	tv.tv_usec = (every % 1000) * 1000;
-	if (h->ev_sweep)
-		event_add(h->ev_sweep, &tv);
+	if (event_add(h->ev_sweep, &tv) < 0) {	/* without it idle sessions would never be closed */
+		httpd_free(h);
+		return NULL;
+	}
 	return h;
 }
 
@@ -1512,7 +1516,8 @@ accept_error_cb(struct evconnlistener *lev, void *http)
 	if (ls == NULL || (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM))
 		return;
 	evconnlistener_disable(lev);
-	evtimer_add(ls->ev_resume, &tv);
+	if (evtimer_add(ls->ev_resume, &tv) < 0)	/* nothing would enable it again */
+		evconnlistener_enable(lev);
 	if (ls->h->last_emfile_log.tv_sec == 0 || util_ms_since(&ls->h->last_emfile_log) > 60000) {
 		clock_gettime(CLOCK_MONOTONIC, &ls->h->last_emfile_log);
 		log_warn(WHO, "cannot accept connections: %s (%zu sessions); pausing new connections",

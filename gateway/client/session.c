@@ -751,13 +751,15 @@ session_forward(struct session *s, struct forward *f)
 		/* Starting, restarting or lazy: the call waits for the server, bounded by its start-up. */
 		struct timeval tv = { upstream_config(up)->startup_timeout_ms / 1000,
 			(upstream_config(up)->startup_timeout_ms % 1000) * 1000 };
-		if ((c->wait_timer = evtimer_new(s->base, call_wait_timeout_cb, c)) == NULL) {
+		/* evtimer_add allocates too (libevent's timer heap grows): a call whose bound could not
+		 * be set would wait without one. */
+		if ((c->wait_timer = evtimer_new(s->base, call_wait_timeout_cb, c)) == NULL ||
+		    evtimer_add(c->wait_timer, &tv) < 0) {
 			session_send_error(s, c->client_id, JSONRPC_INTERNAL_ERROR, "out of memory");
 			session_call_finish(c);
 			return;
 		}
 		session_call_set_state(c, CALL_WAITING);
-		evtimer_add(c->wait_timer, &tv);
 		router_wake(s->router, up);
 		log_debug(upstream_name(up), "%s waits for the server to be ready", f->method);
 	}
@@ -992,8 +994,15 @@ maybe_defer(struct session *s, struct jsonrpc_msg *m, unsigned which, int is_lis
 	ms++;	/* round up: the timer must not fire before the deadline */
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	if (!evtimer_pending(s->ev_deadline, NULL))
-		evtimer_add(s->ev_deadline, &tv);
+	if (!evtimer_pending(s->ev_deadline, NULL) && evtimer_add(s->ev_deadline, &tv) < 0) {
+		/* Out of memory for the timer: held back without a deadline it could wait for ever, so
+		 * it is answered now, from what is known. */
+		TAILQ_REMOVE(&s->deferred, d, link);
+		hmap_del(s->held, d->key);
+		json_decref(d->msg);
+		free(d);
+		return 0;
+	}
 	return 1;
 }
 
@@ -1815,7 +1824,7 @@ session_log(struct session *s, struct upstream *up, json_t *params, int allowed)
 	if (!allowed) {
 		if (!evtimer_pending(s->ev_logdrop, NULL)) {
 			struct timeval tv = { 1, 0 };
-			evtimer_add(s->ev_logdrop, &tv);
+			(void)evtimer_add(s->ev_logdrop, &tv);	/* failing: the count waits for the next drop */
 		}
 		return;
 	}
@@ -2021,7 +2030,7 @@ logdrop_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (again) {
 		struct timeval tv = { 1, 0 };
-		evtimer_add(s->ev_logdrop, &tv);
+		(void)evtimer_add(s->ev_logdrop, &tv);	/* failing: the count waits for the next drop */
 	}
 }
 

@@ -283,6 +283,7 @@ session_convert_hold(struct session *s, struct upstream *up, json_t *msg, struct
 	json_t *result = NULL, *cid;
 	struct modern_decor d;
 	uint64_t n;
+	struct timeval held_tv = { held_bound_ms() / 1000, (held_bound_ms() % 1000) * 1000 };
 
 	if (!convert_mrtr_method(c->method) || c->st != CALL_SENT || convert_request_capability(method) == NULL) {
 		/* 2026-07-28 has no server-to-client request outside a call's input_required result. */
@@ -306,7 +307,10 @@ session_convert_hold(struct session *s, struct upstream *up, json_t *msg, struct
 	if ((state = convert_seal(n, binding, convert_now_ms() + held_bound_ms())) == NULL ||
 	    (result = convert_input_required(key, method, params, state)) == NULL ||
 	    (c->held_timer == NULL && (c->held_timer = evtimer_new(s->base, held_timeout_cb, c)) == NULL) ||
+	    evtimer_add(c->held_timer, &held_tv) < 0 ||	/* allocates: without it no bound */
 	    (c->held_key = strdup(key)) == NULL) {
+		if (c->held_timer)
+			evtimer_del(c->held_timer);
 		free(state);
 		json_decref(result);
 		upstream_respond(up, jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL));
@@ -332,8 +336,6 @@ session_convert_hold(struct session *s, struct upstream *up, json_t *msg, struct
 	free(c->client_id_text);
 	c->client_id_text = NULL;
 	session_call_set_state(c, CALL_HELD);
-	struct timeval tv = { held_bound_ms() / 1000, (held_bound_ms() % 1000) * 1000 };
-	evtimer_add(c->held_timer, &tv);
 	log_debug(upstream_name(up), "%s held for the client's retry as %s", method, c->key);
 	session_decor(s, c->method, &d);
 	modern_decorate(result, &d);

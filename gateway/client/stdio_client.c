@@ -98,7 +98,10 @@ stdio_send(void *arg, const char *buf, size_t len)
 		return;
 	}
 	if (evbuffer_get_length(c->out) > 0) {
-		event_add(c->ev_out, NULL);
+		if (event_add(c->ev_out, NULL) < 0) {	/* allocates: nothing would write it */
+			stdio_closed(c, "out of memory (stdout not watched)");
+			return;
+		}
 		stdio_pressure(c);
 	}
 }
@@ -192,9 +195,12 @@ stdio_client_new(struct gateway *gw, int in_fd, int out_fd, const struct stdio_c
 		return NULL;
 	}
 	c->reading = 1;
-	if (c->pollable)
-		event_add(c->ev_in, NULL);
-	else {
+	if (c->pollable) {
+		if (event_add(c->ev_in, NULL) < 0) {	/* allocates: nothing would be read */
+			stdio_client_free(c);
+			return NULL;
+		}
+	} else {
 		log_debug("client", "stdin cannot be polled: reading it to its end");
 		event_active(c->ev_in, EV_READ, 0);
 	}

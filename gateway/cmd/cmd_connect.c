@@ -103,8 +103,11 @@ flush_out(struct connect *c)
 		}
 	}
 	size_t q = evbuffer_get_length(c->out);
-	if (q > 0)
-		event_add(c->ev_out, NULL);
+	if (q > 0 && event_add(c->ev_out, NULL) < 0) {	/* nothing would write it */
+		log_error(WHO, "out of memory (stdout not watched)");
+		event_base_loopexit(c->base, NULL);
+		return;
+	}
 	if (!c->paused && q > OUT_HIGH && c->t) {
 		c->paused = 1;
 		transport_pause(c->t, 1);
@@ -403,7 +406,10 @@ t_closed(void *arg, const char *why, int status)
 	connect_set_state(c, CONNECT_DOWN);
 	c->retry_ms = next;
 	struct timeval tv = { next / 1000, (next % 1000) * 1000 };
-	evtimer_add(c->ev_retry, &tv);
+	if (evtimer_add(c->ev_retry, &tv) < 0) {	/* no retry would come: better said and ended */
+		log_error(WHO, "out of memory: cannot wait for the service");
+		event_base_loopexit(c->base, NULL);
+	}
 }
 
 static void
@@ -459,7 +465,10 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 		c->retry_ms = c->retry_ms < 2000 ? c->retry_ms * 2 : 2000;
 		tv.tv_sec = c->retry_ms / 1000;
 		tv.tv_usec = (c->retry_ms % 1000) * 1000;
-		evtimer_add(c->ev_retry, &tv);
+		if (evtimer_add(c->ev_retry, &tv) < 0) {
+			log_error(WHO, "out of memory: cannot wait for the service");
+			event_base_loopexit(c->base, NULL);
+		}
 	}
 }
 
@@ -587,7 +596,10 @@ cmd_connect(int argc, char **argv)
 	if (c.t == NULL)
 		goto out;
 	c.ever_up = 1;
-	event_add(c.ev_in, NULL);
+	if (event_add(c.ev_in, NULL) < 0) {
+		log_error(WHO, "out of memory");
+		goto out;
+	}
 	event_base_dispatch(c.base);
 	fcntl(STDOUT_FILENO, F_SETFL, fcntl(STDOUT_FILENO, F_GETFL) & ~O_NONBLOCK);
 	while (evbuffer_get_length(c.out) > 0 && evbuffer_write(c.out, STDOUT_FILENO) > 0)

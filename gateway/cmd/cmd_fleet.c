@@ -97,7 +97,7 @@ fleet_tick_cb(evutil_socket_t fd, short what, void *arg)
 	fleet_waiting(f, names, sizeof names);
 	if (*names)
 		fprintf(stderr, "  still waiting for %s (%.0f s)\n", names, fleet_elapsed(f));
-	evtimer_add(f->tick, &tv);
+	(void)evtimer_add(f->tick, &tv);	/* failing: no more progress lines */
 }
 
 static void
@@ -170,7 +170,10 @@ cmd_fleet_start(struct cmd_fleet *f, const struct gateway_args *a)
 		if (f->cfg->servers[i].startup_timeout_ms > wait)
 			wait = f->cfg->servers[i].startup_timeout_ms;
 	wait += 1000;
-	f->base = event_base_new();
+	if ((f->base = event_base_new()) == NULL) {
+		fprintf(stderr, "mcpgw: out of memory\n");
+		return 1;
+	}
 	struct router_hooks rh = { NULL, NULL, NULL, fleet_state_cb, f };
 	f->router = router_new(f->base, f->cfg, state, &rh);
 	free(state);
@@ -189,12 +192,13 @@ cmd_fleet_start(struct cmd_fleet *f, const struct gateway_args *a)
 		upstream_start(router_upstream(f->router, i));
 	router_set_client_caps(f->router, NULL);
 	struct timeval tv = { wait / 1000, (wait % 1000) * 1000 }, tick = { FLEET_TICK_MS / 1000, 0 };
-	f->timeout = evtimer_new(f->base, fleet_timeout_cb, f);
-	evtimer_add(f->timeout, &tv);
-	if (f->progress) {
-		f->tick = evtimer_new(f->base, fleet_tick_cb, f);
-		evtimer_add(f->tick, &tick);
+	/* Without the bound the wait could last for ever: out of memory is said instead. */
+	if ((f->timeout = evtimer_new(f->base, fleet_timeout_cb, f)) == NULL || evtimer_add(f->timeout, &tv) < 0) {
+		fprintf(stderr, "mcpgw: out of memory\n");
+		return 1;
 	}
+	if (f->progress && (f->tick = evtimer_new(f->base, fleet_tick_cb, f)) != NULL)
+		(void)evtimer_add(f->tick, &tick);	/* the progress lines only */
 	for (size_t k = 0; k < router_count(f->router); k++)
 		fleet_tell(f, k);	/* failed at once (a program that does not exist) */
 	if (!fleet_done(f->router))

@@ -646,8 +646,9 @@ router_rebuild(struct router *r, unsigned which)
 {
 	struct timeval tv = { 0, ROUTER_DEBOUNCE_MS * 1000 };
 	r->dirty_views |= which;
+	/* Failing (out of memory): the views stay as they were; the flags stay set for the next try. */
 	if (!evtimer_pending(r->ev_debounce, NULL))
-		evtimer_add(r->ev_debounce, &tv);
+		(void)evtimer_add(r->ev_debounce, &tv);
 }
 
 static void
@@ -692,7 +693,7 @@ router_build(struct router *r, unsigned which)
 				r->dirty_notify |= l;
 				struct timeval tv = { 0, ROUTER_DEBOUNCE_MS * 1000 };
 				if (!evtimer_pending(r->ev_debounce, NULL))
-					evtimer_add(r->ev_debounce, &tv);
+					(void)evtimer_add(r->ev_debounce, &tv);	/* as in router_rebuild */
 			}
 			json_decref(*cur);
 			*cur = v;
@@ -754,7 +755,8 @@ router_lists_hook(struct upstream *up, unsigned which, void *arg)
 	    catalog_put(r->catalog, upstream_name(up), r->digests[i], upstream_list(up, UPSTREAM_TOOLS),
 	    summary[0] ? summary : NULL) && !evtimer_pending(r->ev_save, NULL)) {
 		struct timeval tv = { 1, 0 };
-		evtimer_add(r->ev_save, &tv);	/* one write for a burst of servers coming up */
+		/* one write for a burst of servers coming up; failing, the next change writes it */
+		(void)evtimer_add(r->ev_save, &tv);
 	}
 	router_rebuild(r, which);
 }

@@ -139,7 +139,7 @@ child_stderr_lines(struct child *c, int flush)
 		if (++c->err_lines > STDERR_LINES_PER_SEC) {
 			if (c->err_dropped++ == 0 && c->ev_errdrop) {
 				struct timeval tv = { 1, 100000 };
-				evtimer_add(c->ev_errdrop, &tv);
+				(void)evtimer_add(c->ev_errdrop, &tv);	/* failing: counted at the next line */
 			}
 		} else if (c->cbs.stderr_line)
 			CHILD_CB(c, c->cbs.stderr_line(c->cbs.arg, line));
@@ -220,7 +220,7 @@ child_term_cb(evutil_socket_t fd, short what, void *arg)
 	child_end_tree(c, c->term_ms_kill, 0);
 	struct timeval tv = { (c->term_ms_kill + KEEPER_SLACK_MS) / 1000,
 		((c->term_ms_kill + KEEPER_SLACK_MS) % 1000) * 1000 };
-	evtimer_add(c->ev_kill, &tv);
+	(void)evtimer_add(c->ev_kill, &tv);	/* failing: the keeper's own exit still reaps */
 }
 
 /* The keeper did not finish within its grace and our slack: it is stuck or was stopped. */
@@ -495,6 +495,10 @@ child_send(struct child *c, const char *buf, size_t len)
 		return -1;
 	if (evbuffer_get_length(c->inq) + len > c->max_queue)
 		return -1;
+	/* Room for the whole line first: once part of it is written the rest must be queued, or the
+	 * server would read half a line glued to the next one. */
+	if (evbuffer_expand(c->inq, len) < 0)
+		return -1;
 	if (evbuffer_get_length(c->inq) == 0) {
 		/* Fast path: write straight away; queue only what the pipe did not take. */
 		ssize_t n = write(c->fd_in, buf, len);
@@ -508,8 +512,13 @@ child_send(struct child *c, const char *buf, size_t len)
 		buf += n;
 		len -= (size_t)n;
 	}
-	evbuffer_add(c->inq, buf, len);
-	event_add(c->ev_in, NULL);
+	if (evbuffer_add(c->inq, buf, len) < 0 || event_add(c->ev_in, NULL) < 0) {
+		/* Out of memory with part of a line written, or a queue nothing would drain: the
+		 * server's input is broken, so it is ended (its calls fail and it is restarted). */
+		log_error(c->name, "out of memory while writing to the server: ending it");
+		child_kill(c);
+		return -1;
+	}
 	return 0;
 }
 
@@ -526,7 +535,11 @@ child_pause(struct child *c, int paused)
 	if (paused)
 		event_del(c->ev_out);
 	else {
-		event_add(c->ev_out, NULL);
+		if (event_add(c->ev_out, NULL) < 0) {	/* its output would never be read again */
+			log_error(c->name, "out of memory while resuming the server's output: ending it");
+			child_kill(c);
+			return;
+		}
 		child_deliver_lines(c);	/* lines left buffered while paused */
 	}
 }
@@ -540,7 +553,7 @@ child_kill(struct child *c)
 	evtimer_del(c->ev_term);
 	child_end_tree(c, 0, 1);
 	struct timeval tv = { KEEPER_SLACK_MS / 1000, (KEEPER_SLACK_MS % 1000) * 1000 };
-	evtimer_add(c->ev_kill, &tv);
+	(void)evtimer_add(c->ev_kill, &tv);	/* failing: the keeper's own exit still reaps */
 }
 
 void
@@ -554,7 +567,8 @@ child_stop(struct child *c, int term_ms, int kill_ms)
 		child_term_cb(-1, 0, c);
 	else {
 		struct timeval tv = { term_ms / 1000, (term_ms % 1000) * 1000 };
-		evtimer_add(c->ev_term, &tv);
+		if (evtimer_add(c->ev_term, &tv) < 0)
+			child_term_cb(-1, 0, c);	/* no timer for the grace: ended now */
 	}
 }
 

@@ -120,8 +120,9 @@ http_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp
 		event_del(sk->ev);
 		event_assign(sk->ev, h->base, s, kind, http_event_cb, h);
 	}
-	event_add(sk->ev, NULL);
-	return 0;
+	/* event_add allocates (libevent's map of descriptors): -1 makes curl fail its transfers
+	 * instead of waiting on a socket nobody watches. */
+	return event_add(sk->ev, NULL) < 0 ? -1 : 0;
 }
 
 /* CURLMOPT_TIMERFUNCTION: curl's single timeout. */
@@ -134,7 +135,8 @@ http_timerfn_cb(CURLM *multi, long timeout_ms, void *userp)
 		evtimer_del(h->timer);
 	else {
 		struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-		evtimer_add(h->timer, &tv);
+		if (evtimer_add(h->timer, &tv) < 0)
+			return -1;	/* curl fails its transfers: none would be driven on */
 	}
 	return 0;
 }

@@ -133,7 +133,8 @@ http_recovery_schedule(struct remote *t, enum remote_rec step, const char *why)
 	}
 	tv = transport_http_tv_ms(recover_delays_ms[t->rec_tries++]);
 	http_recovery_set_step(t, step);
-	evtimer_add(t->ev_retry, &tv);
+	if (evtimer_add(t->ev_retry, &tv) < 0)
+		transport_http_close(t, "out of memory (no timer for the next attempt)");
 }
 
 /* session_lost: 1 = the server forgot our session (a new one is needed); 0 = it could not be

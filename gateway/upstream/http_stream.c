@@ -201,11 +201,11 @@ http_stream_later(struct stream *s, long delay_ms)
 
 	if (s == s->t->get)
 		transport_http_set_get_state(s->t, GET_WAITING);
-	if (s->timer == NULL && (s->timer = evtimer_new(s->t->evb, http_stream_start_cb, s)) == NULL) {
-		http_stream_start(s);
+	if ((s->timer == NULL && (s->timer = evtimer_new(s->t->evb, http_stream_start_cb, s)) == NULL) ||
+	    evtimer_add(s->timer, &tv) < 0) {
+		http_stream_start(s);	/* out of memory for the wait: at once rather than never */
 		return;
 	}
-	evtimer_add(s->timer, &tv);
 }
 
 void

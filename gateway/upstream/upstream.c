@@ -268,11 +268,12 @@ upstream_track(struct upstream *up, uint64_t id, const char *method, long timeou
 	clock_gettime(CLOCK_MONOTONIC, &p->started);
 	if (p->timeout_ms > 0) {
 		struct timeval tv = tv_ms(p->timeout_ms);
-		if ((p->timer = evtimer_new(up->base, pending_timeout_cb, p)) == NULL) {
+		/* evtimer_add allocates too: a request without its bound could wait for ever. */
+		if ((p->timer = evtimer_new(up->base, pending_timeout_cb, p)) == NULL ||
+		    evtimer_add(p->timer, &tv) < 0) {
 			pending_free(p);
 			return -1;
 		}
-		evtimer_add(p->timer, &tv);
 	}
 	snprintf(key, sizeof key, "%" PRIu64, id);
 	if (hmap_put(up->pending, key, p) < 0) {
@@ -490,8 +491,11 @@ upstream_subscribe_local(struct upstream *up, struct upstream_req *r, const stru
 	if (params == NULL && r->params_text)
 		params = json_loadb(r->params_text, r->params_len, JSON_ALLOW_NUL, NULL);
 	uri = json_string_value(json_object_get(params, "uri"));
+	/* The answer comes from ev_local; adding it allocates (libevent's timer heap), so it is added
+	 * before anything changes (with nothing to answer it only re-issues a listen if one is due). */
 	if (uri == NULL || (up->res_subs == NULL && (up->res_subs = json_object()) == NULL) ||
-	    (up->local_ids == NULL && (up->local_ids = json_array()) == NULL)) {
+	    (up->local_ids == NULL && (up->local_ids = json_array()) == NULL) ||
+	    event_add(up->ev_local, &tv0) < 0) {
 		json_decref(params);
 		return -1;
 	}
@@ -511,7 +515,6 @@ upstream_subscribe_local(struct upstream *up, struct upstream_req *r, const stru
 	if (upstream_track(up, id, r->method, r->timeout_ms, cbs, arg) < 0 ||
 	    json_array_append_new(up->local_ids, json_integer((json_int_t)id)) < 0)
 		return -1;
-	event_add(up->ev_local, &tv0);
 	if (idp)
 		*idp = id;
 	return 0;
@@ -669,7 +672,7 @@ upstream_list_done(struct upstream *up, enum upstream_list which, json_t *items)
 		evtimer_del(up->ev_startup);
 		up->handshake_ms = util_ms_since(&up->started_at);
 		clock_gettime(CLOCK_MONOTONIC, &up->ready_at);
-		evtimer_add(up->ev_stable, &tv);
+		(void)evtimer_add(up->ev_stable, &tv);	/* failing: the count of failures stays */
 		log_info(up->cfg->name, "ready in %ld ms (protocol %s, %zu tools)", up->handshake_ms,
 		    up->version, up->lists[0] ? json_array_size(up->lists[0]) : 0);
 		upstream_set_state(up, UPSTREAM_READY);
@@ -1212,7 +1215,7 @@ upstream_send_discover(struct upstream *up, long bound_ms)
 	}
 	if (bound_ms > 0) {
 		struct timeval tv = tv_ms(bound_ms);
-		evtimer_add(up->ev_probe, &tv);
+		(void)evtimer_add(up->ev_probe, &tv);	/* failing: the start-up bound still ends it */
 	}
 }
 
@@ -1249,7 +1252,10 @@ upstream_handshake(struct upstream *up)
 	 * client's own initialize, and a client slower than startup_timeout to send it must not
 	 * make every server fail. */
 	struct timeval tv = tv_ms(up->cfg->startup_timeout_ms);
-	evtimer_add(up->ev_startup, &tv);
+	if (evtimer_add(up->ev_startup, &tv) < 0) {	/* it allocates: without it no bound */
+		upstream_restartable_failure(up, "out of memory (no timer for the start-up bound)");
+		return;
+	}
 	if (up->cfg->protocol == CONFIG_PROTOCOL_LEGACY) {	/* configured: no probe */
 		upstream_send_initialize(up);
 		return;
@@ -1299,7 +1305,7 @@ upstream_on_notification(struct upstream *up, const char *method, json_t *params
 		if (p && p->cbs.progress) {
 			if (p->timer) {	/* progress shows life: the timeout starts again */
 				struct timeval tv = tv_ms(p->timeout_ms);
-				evtimer_add(p->timer, &tv);
+				(void)evtimer_add(p->timer, &tv);	/* pending already: moved, nothing allocated */
 			}
 			p->cbs.progress(p->arg, params);
 		}
@@ -1609,9 +1615,16 @@ upstream_closed_cb(void *arg, const char *why_tr, int status)
 	long ms = backoff_ms(up->failures);
 	struct timeval tv = tv_ms(ms);
 	up->stats.restarts++;
+	if (evtimer_add(up->ev_backoff, &tv) < 0) {	/* it allocates: no timer, no restart */
+		char oom[sizeof up->last_error];	/* why may be last_error itself */
+		snprintf(oom, sizeof oom, "%.200s; out of memory for its restart", why);
+		snprintf(up->last_error, sizeof up->last_error, "%s", oom);
+		log_error(up->cfg->name, "%s", up->last_error);
+		upstream_set_state(up, UPSTREAM_FAILED);
+		return;
+	}
 	log_warn(up->cfg->name, "%s; restarting in %ld ms (attempt %d of %d)", why, ms,
 	    up->failures, UPSTREAM_MAX_RESTARTS);
-	evtimer_add(up->ev_backoff, &tv);
 	upstream_set_state(up, UPSTREAM_BACKOFF);
 }
 
@@ -1664,7 +1677,10 @@ upstream_signin_cb(evutil_socket_t fd, short what, void *arg)
 		upstream_spawn(up);
 		return;
 	}
-	evtimer_add(up->ev_signin, &tv);
+	if (evtimer_add(up->ev_signin, &tv) < 0) {	/* out of memory: no more polling */
+		snprintf(up->last_error, sizeof up->last_error, "out of memory while waiting for a sign-in");
+		upstream_set_state(up, UPSTREAM_FAILED);
+	}
 }
 
 static void
@@ -1676,7 +1692,13 @@ upstream_signin_wait(struct upstream *up, const char *why)
 	up->failures = 0;
 	up->signin_stamp = auth_credentials_stamp(up->cfg);
 	log_warn(up->cfg->name, "%s", why);
-	evtimer_add(up->ev_signin, &tv);
+	if (evtimer_add(up->ev_signin, &tv) < 0) {	/* out of memory: it could not notice a sign-in */
+		char oom[sizeof up->last_error];	/* why may be last_error itself */
+		snprintf(oom, sizeof oom, "%.200s; out of memory while waiting", why);
+		snprintf(up->last_error, sizeof up->last_error, "%s", oom);
+		upstream_set_state(up, UPSTREAM_FAILED);
+		return;
+	}
 	upstream_set_state(up, UPSTREAM_SIGNIN);
 	upstream_placeholder(up, 1);
 }
@@ -1733,7 +1755,7 @@ upstream_idle_arm(struct upstream *up)
 	if (up->cfg->idle_stop_ms <= 0 || up->ev_idle == NULL)
 		return;
 	tv = tv_ms(up->cfg->idle_stop_ms);
-	evtimer_add(up->ev_idle, &tv);
+	(void)evtimer_add(up->ev_idle, &tv);	/* failing: it is not stopped for idleness */
 }
 
 static void
