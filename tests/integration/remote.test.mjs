@@ -274,6 +274,9 @@ test("a libcurl that cannot be used fails the remote server with the reason; the
       servers: { local: servers.everything(), remote: { url: "http://127.0.0.1:9/mcp" } }, gateway: { startup_wait: "2s" } });
     try {
       await waitUntil(() => /\[remote\].*libcurl for remote servers has no curl_\w+/.test(s.gw.stderr), T(5000), "the reason");
+      // The local server may take longer than startup_wait on a loaded machine (ASan): until it is
+      // ready its tools are not known (no catalogue yet), so the call waits for it.
+      await waitUntil(() => /\[local\].*ready in/.test(s.gw.stderr), T(30000), "the local server to be ready");
       assert.equal(await s.callText("local__echo", { message: "v" }), "Echo: v");
       assert.equal(s.gw.exitStatus, null);
       await s.shutdown();
