@@ -137,21 +137,25 @@ transport_http_out_new(const char *buf, size_t len)
 	memcpy(m->buf, buf, len);
 	m->buf[len] = '\0';
 	m->len = len;
-	if ((j = json_loadb(buf, len, 0, NULL)) != NULL) {
-		const char *method = json_string_value(json_object_get(j, "method"));
-		int nomem = 0;
-		if (method && (m->method = strdup(method)) == NULL)
-			nomem = 1;
-		if (method && (id = json_object_get(j, "id")) != NULL && !json_is_null(id) &&
-		    (m->id = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
-			nomem = 1;
-		if (method && transport_http_out_meta(m, j) < 0)
-			nomem = 1;
-		json_decref(j);
-		if (nomem) {	/* not sent, rather than sent as something else */
-			transport_http_out_free(m);
-			return NULL;
-		}
+	/* The text is the gateway's own JSON: not parsing it is out of memory. Either way it is not
+	 * sent, rather than sent as something else (a request taken for a response, say). */
+	if ((j = json_loadb(buf, len, JSON_ALLOW_NUL, NULL)) == NULL) {
+		transport_http_out_free(m);
+		return NULL;
+	}
+	const char *method = json_string_value(json_object_get(j, "method"));
+	int nomem = 0;
+	if (method && (m->method = strdup(method)) == NULL)
+		nomem = 1;
+	if (!nomem && method && (id = json_object_get(j, "id")) != NULL && !json_is_null(id) &&
+	    (m->id = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		nomem = 1;
+	if (!nomem && method && transport_http_out_meta(m, j) < 0)	/* it reads m->method */
+		nomem = 1;
+	json_decref(j);
+	if (nomem) {
+		transport_http_out_free(m);
+		return NULL;
 	}
 	return m;
 }

@@ -47,6 +47,21 @@ test("Streamable HTTP in JSON response mode", { timeout: T(60000) }, async () =>
   }
 });
 
+test("a client's \\u0000 in an argument reaches a Streamable HTTP server unchanged", { timeout: T(60000) }, async () => {
+  // The HTTP transport reads each outgoing message for its headers; a NUL in a string once made
+  // that read fail (and now a failed read is taken for out of memory: nothing is sent).
+  const srv = await startServer(["--json", "--name", "z"]);
+  let s;
+  try {
+    s = await openSession({ tag: "nul-http", servers: { z: { url: srv.url, transport: "streamable-http" } } });
+    assert.equal(await s.callText("z__echo", { text: "a\u0000b" }), "z:a\u0000b");
+    await s.shutdown();
+  } finally {
+    s?.destroy();
+    await srv.stop();
+  }
+});
+
 test("Streamable HTTP in SSE response mode: progress and log messages arrive before the answer, in order", { timeout: T(60000) }, async () => {
   const srv = await startServer(["--name", "e"]);
   let s;
