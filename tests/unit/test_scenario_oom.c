@@ -183,6 +183,7 @@ put_user(int generation)
 	    "  startup_wait: 5s\n"
 	    "defaults:\n"
 	    "  timeout: 3s\n"
+	    "  startup_timeout: 5s\n"	/* well under the step bound: the gateway's bounds end first */
 	    "servers:\n"
 	    "  a:\n"
 	    "    command: %s\n"
