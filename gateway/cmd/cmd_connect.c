@@ -528,6 +528,22 @@ cmd_connect(int argc, char **argv)
 			cmd_help_for(stdout, cmd_find("connect"));
 			return 0;
 		}
+		/* The common options (before or after the command, as --help says): -v shows what
+		 * connect does with the service; connect reads no configuration, so -c and
+		 * --system-policy are said to have no effect rather than refused. */
+		if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
+			log_set_level(LOG_DEBUG);
+			continue;
+		}
+		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0 ||
+		    strcmp(argv[i], "--system-policy") == 0 || strncmp(argv[i], "--config=", 9) == 0 ||
+		    strncmp(argv[i], "--system-policy=", 16) == 0) {
+			fprintf(stderr, "mcpgw connect: %.*s has no effect: connect reads no configuration "
+			    "(the service's own applies)\n", (int)strcspn(argv[i], "="), argv[i]);
+			if (strchr(argv[i], '=') == NULL)
+				i++;	/* its value */
+			continue;
+		}
 		if (argv[i][0] == '-' || addr != NULL) {
 			fprintf(stderr, "mcpgw connect: unexpected argument '%s' (see mcpgw connect --help)\n",
 			    argv[i]);

@@ -101,6 +101,18 @@ test("connect: with no service it says how to start one and exits 1", async () =
     const r2 = await runGateway(["connect"], { dir, env: { XDG_RUNTIME_DIR: "" } });
     assert.equal(r2.code, 1);
     assert.match(r2.stderr, /XDG_RUNTIME_DIR/);
+    // The common options its --help lists, before or after the command: -v is taken, -c is said
+    // to have no effect (connect reads no configuration); once both were "unexpected argument".
+    for (const args of [["-v", "connect"], ["connect", "--verbose"], ["connect", "-c", "x.yaml"], ["-c", "x.yaml", "connect"]]) {
+      const r3 = await runGateway([...args, `unix:${path.join(dir, "none.sock")}`], { dir });
+      assert.equal(r3.code, 1, args.join(" "));
+      assert.doesNotMatch(r3.stderr, /unexpected argument/, args.join(" "));
+      assert.match(r3.stderr, /no mcpgw service at unix:/, args.join(" "));
+      if (args.includes("-c")) assert.match(r3.stderr, /-c has no effect: connect reads no configuration/);
+    }
+    const r4 = await runGateway(["connect", "--frobnicate"], { dir });
+    assert.equal(r4.code, 1);
+    assert.match(r4.stderr, /unexpected argument '--frobnicate'/);
   } finally {
     rmTmp(dir);
   }
