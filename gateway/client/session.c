@@ -950,8 +950,11 @@ run_deferred(struct session *s, int all)
 			s->cur_method = saved_method;
 		} else {
 			struct msg *m = msg_of_tree(json_incref(d->msg));
+			json_t *id = json_object_get(d->msg, "id");
 			if (m && m->parsed > 0)
 				session_dispatch(s, m);
+			else if (id != NULL)	/* it was valid when held back: this is out of memory */
+				session_send_error(s, id, JSONRPC_INTERNAL_ERROR, "out of memory");
 			msg_free(m);
 		}
 		deferred_free(d);
