@@ -120,9 +120,13 @@ http_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp
 		event_del(sk->ev);
 		event_assign(sk->ev, h->base, s, kind, http_event_cb, h);
 	}
-	/* event_add allocates (libevent's map of descriptors): -1 makes curl fail its transfers
-	 * instead of waiting on a socket nobody watches. */
-	return event_add(sk->ev, NULL) < 0 ? -1 : 0;
+	/* event_add allocates (libevent's map of descriptors). Failing, the socket is not watched
+	 * and its transfer waits for the request's own timeout, which ends it and frees this (curl
+	 * removes the socket then). -1 would do worse: curl marks the whole multi handle dead, every
+	 * remote server's transfers with it, for good. */
+	if (event_add(sk->ev, NULL) < 0)
+		log_error("http", "out of memory: a connection is not watched (its request will time out)");
+	return 0;
 }
 
 /* CURLMOPT_TIMERFUNCTION: curl's single timeout. */
@@ -135,8 +139,10 @@ http_timerfn_cb(CURLM *multi, long timeout_ms, void *userp)
 		evtimer_del(h->timer);
 	else {
 		struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+		/* failing: the requests' own timeouts end what it would have driven (-1 would mark
+		 * curl's multi handle dead for good, as above) */
 		if (evtimer_add(h->timer, &tv) < 0)
-			return -1;	/* curl fails its transfers: none would be driven on */
+			log_error("http", "out of memory: curl's timer is not set");
 	}
 	return 0;
 }
