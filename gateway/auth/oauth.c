@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "http.h"
+#include "jsonrpc.h"
 #include "log.h"
 #include "oauth.h"
 #include "oauth_int.h"
@@ -689,18 +690,6 @@ oauth_client_auth(const char *method, const char *client_id, const char *secret,
 /* The client authentication a client uses at the token endpoint, as the SDKs choose it: the one
  * its registration named when the server supports it, else basic, post or none by what the
  * server lists (RFC 8414: client_secret_basic when it lists nothing). */
-int
-oauth_list_has(json_t *list, const char *s)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(list, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
-			return 1;
-	return 0;
-}
-
 const char *
 oauth_auth_method(const char *registered, int has_secret, json_t *supported)
 {
@@ -708,16 +697,16 @@ oauth_auth_method(const char *registered, int has_secret, json_t *supported)
 	int n = json_is_array(supported) ? (int)json_array_size(supported) : 0;
 
 	for (int k = 0; registered && known[k]; k++)
-		if (strcmp(registered, known[k]) == 0 && (n == 0 || oauth_list_has(supported, known[k])) &&
+		if (strcmp(registered, known[k]) == 0 && (n == 0 || jsonrpc_array_has(supported, known[k])) &&
 		    (has_secret || strcmp(registered, "none") == 0))
 			return known[k];
 	if (n == 0)
 		return has_secret ? "client_secret_basic" : "none";
-	if (has_secret && oauth_list_has(supported, "client_secret_basic"))
+	if (has_secret && jsonrpc_array_has(supported, "client_secret_basic"))
 		return "client_secret_basic";
-	if (has_secret && oauth_list_has(supported, "client_secret_post"))
+	if (has_secret && jsonrpc_array_has(supported, "client_secret_post"))
 		return "client_secret_post";
-	if (oauth_list_has(supported, "none"))
+	if (jsonrpc_array_has(supported, "none"))
 		return "none";
 	return has_secret ? "client_secret_post" : "none";
 }

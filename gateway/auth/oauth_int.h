@@ -42,7 +42,6 @@ int oauth_form_add(char **form, const char *name, const char *value);
 void oauth_client_auth(const char *method, const char *client_id, const char *secret,
     struct curl_slist **headers, char **form);
 const char *oauth_auth_method(const char *registered, int has_secret, json_t *supported);
-int oauth_list_has(json_t *list, const char *s);
 /* "<what> refused (HTTP n): error: description", secrets masked, or the transport failure. */
 void oauth_token_error(struct oauth_fetch *, const char *what, const char *const *secrets, char *why,
     size_t whylen);

@@ -261,7 +261,7 @@ as_reply_cb(void *arg, struct oauth_fetch *f)
 		snprintf(why, sizeof why, "no authorization_endpoint or token_endpoint");
 		goto next;
 	}
-	if (!oauth_list_has(json_object_get(j, "code_challenge_methods_supported"), "S256")) {
+	if (!jsonrpc_array_has(json_object_get(j, "code_challenge_methods_supported"), "S256")) {
 		signin_finish(si, OAUTH_FAILED, "the authorization server %s does not list PKCE S256 in "
 		    "code_challenge_methods_supported; refused (the MCP authorization specification requires "
 		    "PKCE)", si->issuer);
@@ -564,9 +564,9 @@ signin_register(struct oauth_signin *si)
 		return;
 	}
 	/* a public native client when the server takes one */
-	want = !json_is_array(sup) || json_array_size(sup) == 0 || oauth_list_has(sup, "none") ? "none" :
-	    oauth_list_has(sup, "client_secret_basic") ? "client_secret_basic" :
-	    oauth_list_has(sup, "client_secret_post") ? "client_secret_post" : "none";
+	want = !json_is_array(sup) || json_array_size(sup) == 0 || jsonrpc_array_has(sup, "none") ? "none" :
+	    jsonrpc_array_has(sup, "client_secret_basic") ? "client_secret_basic" :
+	    jsonrpc_array_has(sup, "client_secret_post") ? "client_secret_post" : "none";
 	if ((si->auth_method = strdup(want)) == NULL) {
 		signin_finish(si, OAUTH_FAILED, "out of memory");
 		return;

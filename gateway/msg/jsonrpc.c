@@ -678,3 +678,15 @@ jsonrpc_quote(const char *s, size_t *lenp)
 	*lenp = o;
 	return out;
 }
+
+int
+jsonrpc_array_has(const json_t *a, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach((json_t *)a, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+			return 1;
+	return 0;
+}

@@ -50,6 +50,9 @@ struct jsonrpc_msg {
 int jsonrpc_parse(const char *buf, size_t len, struct jsonrpc_msg *out);
 /* Validates an already parsed element (e.g. one member of a batch); borrows msg (increfs it). */
 int jsonrpc_classify(json_t *msg, struct jsonrpc_msg *out);
+
+/* 1 when the JSON array a (NULL or not an array: none) holds the string s. */
+int jsonrpc_array_has(const json_t *a, const char *s);
 void jsonrpc_msg_cleanup(struct jsonrpc_msg *);
 
 /* Keys the gateway reads (jsonrpc.c's table of places, for both directions and every method) have

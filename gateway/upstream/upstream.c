@@ -915,24 +915,12 @@ upstream_after_handshake(struct upstream *up)
 	upstream_fetch(up, want);
 }
 
-/* 1 when the JSON array holds the string v. */
-static int
-array_has(json_t *a, const char *v)
-{
-	size_t i;
-	json_t *x;
-	json_array_foreach(a, i, x)
-		if (json_is_string(x) && strcmp(json_string_value(x), v) == 0)
-			return 1;
-	return 0;
-}
-
 /* The newest legacy version of ours in the array, or NULL. */
 static const char *
 array_legacy(json_t *a)
 {
 	for (int i = 0; upstream_supported_versions[i]; i++)
-		if (array_has(a, upstream_supported_versions[i]))
+		if (jsonrpc_array_has(a, upstream_supported_versions[i]))
 			return upstream_supported_versions[i];
 	return NULL;
 }
@@ -951,7 +939,7 @@ init_reply(struct upstream *up, json_t *msg)
 		json_t *sup = json_object_get(json_object_get(err, "data"), "supported");
 		/* A modern-only server refuses initialize naming the versions it speaks (-32022): the
 		 * probe timed out on it, or the remembered era is stale. Once per process. */
-		if (array_has(sup, UPSTREAM_MODERN_VERSION) && !up->era_legacy && !up->discover_again &&
+		if (jsonrpc_array_has(sup, UPSTREAM_MODERN_VERSION) && !up->era_legacy && !up->discover_again &&
 		    up->cfg->protocol == CONFIG_PROTOCOL_AUTO) {
 			log_info(up->cfg->name, "initialize refused by a server that speaks %s: asking "
 			    "server/discover", UPSTREAM_MODERN_VERSION);
@@ -1138,7 +1126,7 @@ discover_reply(struct upstream *up, json_t *msg)
 	evtimer_del(up->ev_probe);
 	if (json_is_object(result)) {
 		sv = json_object_get(result, "supportedVersions");
-		if (array_has(sv, UPSTREAM_MODERN_VERSION) && json_is_object(json_object_get(result, "capabilities"))) {
+		if (jsonrpc_array_has(sv, UPSTREAM_MODERN_VERSION) && json_is_object(json_object_get(result, "capabilities"))) {
 			upstream_modern_ready(up, result);
 			return;
 		}
@@ -1153,7 +1141,7 @@ discover_reply(struct upstream *up, json_t *msg)
 	}
 	if (json_integer_value(json_object_get(err, "code")) == -32022) {
 		json_t *sup = json_object_get(json_object_get(err, "data"), "supported");
-		if (array_has(sup, UPSTREAM_MODERN_VERSION) && !up->discover_again) {
+		if (jsonrpc_array_has(sup, UPSTREAM_MODERN_VERSION) && !up->discover_again) {
 			up->discover_again = 1;
 			upstream_send_discover(up, 0);
 			return;
