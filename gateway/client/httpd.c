@@ -146,8 +146,8 @@ reply_rpc_error(struct evhttp_request *req, int status, const char *reason, json
 	json_decref(data);
 	text = j ? jsonrpc_dumps(j, JSON_COMPACT) : NULL;
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-	if (b && text)
-		evbuffer_add(b, text, strlen(text));
+	if (b && text && evbuffer_add(b, text, strlen(text)) < 0)
+		evbuffer_drain(b, evbuffer_get_length(b));	/* the status alone, not half a body */
 	evhttp_send_reply(req, status, reason, b);
 	free(text);
 	json_decref(j);
@@ -385,9 +385,11 @@ stream_event(struct stream *st, const char *msg, size_t len)
 		if (!st->sse)
 			stream_start_sse(st);
 		struct evbuffer *b = evbuffer_new();
-		if (b == NULL)
+		if (b == NULL || evbuffer_add(b, e->text, e->len) < 0) {
+			if (b)
+				evbuffer_free(b);
 			return -1;
-		evbuffer_add(b, e->text, e->len);
+		}
 		evhttp_send_reply_chunk(st->req, b);
 		evbuffer_free(b);
 		if (conn_pending(st->req) > h->lim.session_queue)
@@ -579,11 +581,12 @@ sess_deliver(void *conn, const char *msg, size_t len, const char *related)
 			status = modern_error_status(msg, len, &reason);
 		struct evhttp_request *req = st->req;
 		stream_detach(st);
-		if (b) {
-			evbuffer_add(b, msg, len);
+		if (b && evbuffer_add(b, msg, len) == 0) {
 			evhttp_send_reply(req, status, reason, b);
 			evbuffer_free(b);
 		} else {
+			if (b)
+				evbuffer_free(b);
 			reply_error(req, 503, "Service Unavailable", -32603, "out of memory");
 		}
 		st->done = 1;
@@ -594,6 +597,13 @@ sess_deliver(void *conn, const char *msg, size_t len, const char *related)
 		return;
 	}
 	int rc = stream_event(st, msg, len);
+	if (rc == -1) {
+		/* Out of memory: the message is lost, so the stream is ended rather than left waiting
+		 * for it (the client sees its request fail, not hang). */
+		log_error(WHO, "session %.8s: out of memory for a message to its client: session dropped", s->id);
+		sess_close_later(s, "out of memory");
+		return;
+	}
 	if (rc == -2) {
 		log_warn(WHO, "session %.8s: its client reads too slowly (over %zu bytes queued): "
 		    "session dropped", s->id, s->h->lim.session_queue);
@@ -1245,9 +1255,16 @@ handle_get(struct httpd *h, struct evhttp_request *req, struct httpd_identity *i
 	stream_start_sse(st);
 	struct evbuffer *b = evbuffer_new();
 	if (b) {
-		for (struct event_rec *e = st->head; e; e = e->next)
-			if (e->seq > after)
-				evbuffer_add(b, e->text, e->len);
+		int nomem = 0;
+		for (struct event_rec *e = st->head; e && !nomem; e = e->next)
+			if (e->seq > after && evbuffer_add(b, e->text, e->len) < 0)
+				nomem = 1;
+		if (nomem) {	/* no replay with a hole: the stream ends, the client resumes again */
+			evbuffer_free(b);
+			stream_detach(st);
+			evhttp_send_reply_end(req);
+			return;
+		}
 		if (evbuffer_get_length(b) > 0)
 			evhttp_send_reply_chunk(req, b);
 		evbuffer_free(b);
@@ -1274,9 +1291,15 @@ handle_plain(struct evhttp_request *req, int status, const char *reason, const c
     char *body)
 {
 	struct evbuffer *b = evbuffer_new();
+	if (body == NULL || b == NULL || evbuffer_add(b, body, strlen(body)) < 0) {
+		/* out of memory (the body, or a copy of it): said, not answered empty with 200 */
+		if (b)
+			evbuffer_free(b);
+		free(body);
+		reply_error(req, 503, "Service Unavailable", -32603, "out of memory");
+		return;
+	}
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
-	if (b && body)
-		evbuffer_add(b, body, strlen(body));
 	evhttp_send_reply(req, status, reason, b);
 	if (b)
 		evbuffer_free(b);

@@ -91,7 +91,13 @@ stdio_send(void *arg, const char *buf, size_t len)
 	struct stdio_client *c = arg;
 	if (c->out_broken)
 		return;
-	evbuffer_add(c->out, buf, len);
+	if (evbuffer_add(c->out, buf, len) < 0) {
+		/* A message lost would leave the client waiting for ever: it is told by the end of
+		 * stdout instead, and the log says why. */
+		log_error("client", "out of memory for a message to the client: closing");
+		stdio_closed(c, "out of memory");
+		return;
+	}
 	stdio_flush(c);
 	if (c->out_broken) {
 		stdio_closed(c, "stdout closed");

@@ -7,6 +7,6 @@
 #include <event2/buffer.h>
 #include "router.h"
 
-void metrics_servers(struct evbuffer *, struct router *);
+int metrics_servers(struct evbuffer *, struct router *);	/* -1: out of memory */
 
 #endif
