@@ -495,10 +495,6 @@ child_send(struct child *c, const char *buf, size_t len)
 		return -1;
 	if (evbuffer_get_length(c->inq) + len > c->max_queue)
 		return -1;
-	/* Room for the whole line first: once part of it is written the rest must be queued, or the
-	 * server would read half a line glued to the next one. */
-	if (evbuffer_expand(c->inq, len) < 0)
-		return -1;
 	if (evbuffer_get_length(c->inq) == 0) {
 		/* Fast path: write straight away; queue only what the pipe did not take. */
 		ssize_t n = write(c->fd_in, buf, len);
